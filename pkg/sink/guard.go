@@ -1,0 +1,74 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// guardedStore counts the requests of one partition's work and refuses to
+// start a request once the (margin-shortened) deadline has passed: a request
+// started then could still be running when the platform ends the
+// invocation, and the trigger's retry would race with it.
+type guardedStore struct {
+	st       store.Store
+	requests int
+}
+
+func (g *guardedStore) start(ctx context.Context, op, key string) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s %s: %w", op, key, context.Cause(ctx))
+	}
+	g.requests++
+	return nil
+}
+
+func (g *guardedStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := g.start(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	return g.st.Get(ctx, key)
+}
+
+func (g *guardedStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if err := g.start(ctx, "get range of", key); err != nil {
+		return nil, err
+	}
+	return g.st.GetRange(ctx, key, off, n)
+}
+
+func (g *guardedStore) Stat(ctx context.Context, key string) (store.Info, error) {
+	if err := g.start(ctx, "stat", key); err != nil {
+		return store.Info{}, err
+	}
+	return g.st.Stat(ctx, key)
+}
+
+func (g *guardedStore) Put(ctx context.Context, key string, data []byte) error {
+	if err := g.start(ctx, "put", key); err != nil {
+		return err
+	}
+	return g.st.Put(ctx, key, data)
+}
+
+func (g *guardedStore) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+	if err := g.start(ctx, "append to", key); err != nil {
+		return 0, err
+	}
+	return g.st.Append(ctx, key, pos, data)
+}
+
+func (g *guardedStore) List(ctx context.Context, prefix string) ([]store.Info, error) {
+	if err := g.start(ctx, "list", prefix); err != nil {
+		return nil, err
+	}
+	return g.st.List(ctx, prefix)
+}
+
+func (g *guardedStore) Delete(ctx context.Context, key string) error {
+	if err := g.start(ctx, "delete", key); err != nil {
+		return err
+	}
+	return g.st.Delete(ctx, key)
+}

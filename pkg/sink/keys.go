@@ -1,0 +1,73 @@
+package sink
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
+
+// NormalizePrefix returns p with a trailing '/' unless p is empty, so that
+// OSS_PREFIX=backup and OSS_PREFIX=backup/ mean the same folder.
+func NormalizePrefix(p string) string {
+	if p == "" || strings.HasSuffix(p, "/") {
+		return p
+	}
+	return p + "/"
+}
+
+// MetaKey returns the key of the meta object of a topic-partition:
+// {prefix}{topic}/.oss_meta_file_partition_{p}.
+func MetaKey(prefix, topic string, partition int32) string {
+	return prefix + topic + "/.oss_meta_file_partition_" + strconv.FormatInt(int64(partition), 10)
+}
+
+// ObjectKey returns the key of the data object of a topic-partition whose
+// smallest offset is first, in the given folder ("" or a path ending in '/'):
+// {prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 chars}.
+//
+// The 8 characters are derived from topic, partition, folder and first offset
+// (the first 8 hex digits of a SHA-256), not drawn at random: a retry that
+// opens the same object computes the same name, so a failed attempt can never
+// leave a second copy of its records under another name.
+func ObjectKey(prefix, topic, folder string, partition int32, first int64) string {
+	p := strconv.FormatInt(int64(partition), 10)
+	o := strconv.FormatInt(first, 10)
+	h := sha256.New()
+	// NUL separators keep ("ab","c") and ("a","bc") apart.
+	h.Write([]byte(topic + "\x00" + p + "\x00" + folder + "\x00" + o))
+	var sum [sha256.Size]byte
+	return prefix + topic + "/" + folder + "partition_" + p + "_offset_" + o + "_" + hex.EncodeToString(h.Sum(sum[:0])[:4])
+}
+
+// objectPrefix is the key prefix that every data object of a partition in
+// the given folder starts with.
+func objectPrefix(prefix, topic, folder string, partition int32) string {
+	return prefix + topic + "/" + folder + "partition_" + strconv.FormatInt(int64(partition), 10) + "_offset_"
+}
+
+// ParseObjectName splits the base name of a data object key
+// ("partition_3_offset_120_ab12cd34") into partition and first offset.
+func ParseObjectName(base string) (partition int32, first int64, ok bool) {
+	rest, found := strings.CutPrefix(base, "partition_")
+	if !found {
+		return 0, 0, false
+	}
+	ps, rest, found := strings.Cut(rest, "_offset_")
+	if !found {
+		return 0, 0, false
+	}
+	os, suffix, found := strings.Cut(rest, "_")
+	if !found || len(suffix) != 8 {
+		return 0, 0, false
+	}
+	p, err := strconv.ParseInt(ps, 10, 32)
+	if err != nil || p < 0 {
+		return 0, 0, false
+	}
+	o, err := strconv.ParseInt(os, 10, 64)
+	if err != nil || o < 0 {
+		return 0, 0, false
+	}
+	return int32(p), o, true
+}

@@ -1,0 +1,105 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+)
+
+// Option configures a Sink.
+type Option func(*config)
+
+type config struct {
+	prefix         string
+	enc            format.Encoder
+	flushBytes     int64
+	flushRecords   int64
+	flushInterval  time.Duration
+	concurrency    int
+	deadlineMargin time.Duration
+	now            func() time.Time
+	log            zerolog.Logger
+}
+
+// Defaults, shared with the configuration package's documentation.
+const (
+	DefaultFlushBytes     = 64 << 20
+	DefaultFlushInterval  = 10 * time.Minute
+	DefaultConcurrency    = 8
+	DefaultDeadlineMargin = 2 * time.Second
+	// MaxFlushBytes keeps objects under OSS's 5 GB limit on appendable
+	// objects, with room for the record that crosses the threshold.
+	MaxFlushBytes = 4 << 30
+)
+
+func defaultCfg() config {
+	return config{
+		flushBytes:     DefaultFlushBytes,
+		flushInterval:  DefaultFlushInterval,
+		concurrency:    DefaultConcurrency,
+		deadlineMargin: DefaultDeadlineMargin,
+		now:            time.Now,
+		log:            zerolog.Nop(),
+	}
+}
+
+func (c *config) validate() error {
+	var errs []error
+	if c.flushBytes <= 0 || c.flushBytes > MaxFlushBytes {
+		errs = append(errs, fmt.Errorf("flush bytes %d out of range (1..%d)", c.flushBytes, int64(MaxFlushBytes)))
+	}
+	if c.flushRecords < 0 {
+		errs = append(errs, fmt.Errorf("flush records %d is negative", c.flushRecords))
+	}
+	if c.flushInterval < 0 {
+		errs = append(errs, fmt.Errorf("flush interval %v is negative", c.flushInterval))
+	}
+	if c.concurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency %d must be at least 1", c.concurrency))
+	}
+	if c.deadlineMargin < 0 {
+		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
+	}
+	return errors.Join(errs...)
+}
+
+// WithPrefix sets the key prefix of every object (OSS_PREFIX). A non-empty
+// prefix without a trailing '/' gets one. Default: "".
+func WithPrefix(p string) Option { return func(c *config) { c.prefix = NormalizePrefix(p) } }
+
+// WithEncoder sets the output format. Default: raw, text values.
+func WithEncoder(e format.Encoder) Option { return func(c *config) { c.enc = e } }
+
+// WithFlushBytes seals a data object once it holds at least n bytes; the
+// next record opens a new object. Default: 64 MiB.
+func WithFlushBytes(n int64) Option { return func(c *config) { c.flushBytes = n } }
+
+// WithFlushRecords seals a data object once it holds n records; 0 means no
+// limit. Default: 0.
+func WithFlushRecords(n int64) Option { return func(c *config) { c.flushRecords = n } }
+
+// WithFlushInterval seals a data object once it was opened at least d ago,
+// when the next record arrives; 0 means no limit. Default: 10m.
+func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
+
+// WithConcurrency sets how many partitions of one batch are written at once.
+// Default: 8.
+func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
+// WithDeadlineMargin makes Write stop starting storage requests this long
+// before the context's deadline, so that it can still report an error (and
+// the trigger redeliver) before the platform kills the invocation.
+// Default: 2s.
+func WithDeadlineMargin(d time.Duration) Option { return func(c *config) { c.deadlineMargin = d } }
+
+// WithClock replaces time.Now, for tests of age-based sealing.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLogger sets the logger for per-partition progress. Write adds the
+// fields of the logger in its context (zerolog.Ctx), such as a request id.
+// Default: no logging.
+func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.log = l } }

@@ -1,0 +1,186 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// Sink writes batches of records into a Store. It holds only configuration:
+// all state lives in the store, so one Sink may serve concurrent Write calls.
+type Sink struct {
+	cfg config
+}
+
+// New returns a Sink configured by opts.
+func New(opts ...Option) (*Sink, error) {
+	cfg := defaultCfg()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	return &Sink{cfg: cfg}, nil
+}
+
+// Summary reports what one Write did.
+type Summary struct {
+	Records    int                `json:"records"`    // records in the batch
+	Written    int                `json:"written"`    // appended by this call
+	Recovered  int                `json:"recovered"`  // found already written by an earlier, failed attempt
+	Duplicates int                `json:"duplicates"` // at or below the committed offset, or repeated in the batch
+	Bytes      int64              `json:"bytes"`      // bytes appended by this call
+	Requests   int                `json:"oss_requests"`
+	DurationMS int64              `json:"duration_ms"`
+	Partitions []PartitionSummary `json:"partitions"`
+	Error      string             `json:"error,omitempty"`
+}
+
+// PartitionSummary reports what one Write did to one topic-partition.
+type PartitionSummary struct {
+	Topic       string   `json:"topic"`
+	Partition   int32    `json:"partition"`
+	Records     int      `json:"records"`
+	Written     int      `json:"written"`
+	Recovered   int      `json:"recovered"`
+	Duplicates  int      `json:"duplicates"`
+	FirstOffset int64    `json:"first_offset"` // smallest offset in the batch
+	LastOffset  int64    `json:"last_offset"`  // largest offset in the batch
+	Committed   int64    `json:"committed_offset"`
+	Bytes       int64    `json:"bytes"`
+	Objects     []string `json:"objects"` // data objects written to, in order
+	Requests    int      `json:"oss_requests"`
+	DurationMS  int64    `json:"duration_ms"`
+	Error       string   `json:"error,omitempty"`
+}
+
+// ErrDeadline: Write stopped before the context's deadline (less the
+// margin) so that the partition's state stays consistent; the batch must be
+// redelivered.
+var ErrDeadline = errors.New("stopped before the invocation deadline")
+
+type tpKey struct {
+	topic     string
+	partition int32
+}
+
+// Write stores records, exactly once per offset across every retry of the
+// same records: records at or below a partition's committed offset, and
+// repeated offsets in the batch, are skipped. Partitions are independent;
+// Write returns an error if any partition failed, after the others finished,
+// and the Summary says which.
+//
+// records must be fully decoded and valid: Write performs no validation of
+// its own beyond what the protocol needs, and writes nothing if records is
+// empty. It does not modify records.
+func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Record) (*Summary, error) {
+	start := time.Now()
+	sum := &Summary{Records: len(records), Partitions: []PartitionSummary{}}
+	if len(records) == 0 {
+		return sum, nil
+	}
+	if dl, ok := ctx.Deadline(); ok && s.cfg.deadlineMargin > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, dl.Add(-s.cfg.deadlineMargin), ErrDeadline)
+		defer cancel()
+	}
+	log := s.logger(ctx)
+
+	jobs := s.split(records)
+	sum.Partitions = make([]PartitionSummary, len(jobs))
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, s.cfg.concurrency)
+	var wg sync.WaitGroup
+	for i, g := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			j := &partitionJob{cfg: &s.cfg, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n}
+			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
+			errs[i] = j.run(ctx)
+			sum.Partitions[i] = j.summary(errs[i])
+		}()
+	}
+	wg.Wait()
+
+	for i := range sum.Partitions {
+		p := &sum.Partitions[i]
+		sum.Written += p.Written
+		sum.Recovered += p.Recovered
+		sum.Duplicates += p.Duplicates
+		sum.Bytes += p.Bytes
+		sum.Requests += p.Requests
+		if errs[i] != nil {
+			errs[i] = fmt.Errorf("%s/%d: %w", p.Topic, p.Partition, errs[i])
+		}
+	}
+	sum.DurationMS = time.Since(start).Milliseconds()
+	err := errors.Join(errs...)
+	if err != nil {
+		sum.Error = err.Error()
+	}
+	return sum, err
+}
+
+func (s *Sink) logger(ctx context.Context) zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		return *l
+	}
+	return s.cfg.log
+}
+
+// split groups records by topic-partition, in order of first appearance, and
+// sorts each group by offset, dropping repeated offsets (the first copy wins:
+// a redelivered record is the same record).
+func (s *Sink) split(records []events.Record) []group {
+	index := map[tpKey]int{}
+	var groups []group
+	for i := range records {
+		r := &records[i]
+		k := tpKey{r.Topic, r.Partition}
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, group{})
+		}
+		groups[g].recs = append(groups[g].recs, r)
+	}
+	for i := range groups {
+		g := &groups[i]
+		g.n = len(g.recs)
+		if !slices.IsSortedFunc(g.recs, byOffset) {
+			slices.SortStableFunc(g.recs, byOffset)
+		}
+		g.recs = slices.CompactFunc(g.recs, func(a, b *events.Record) bool { return a.Offset == b.Offset })
+		g.dups = g.n - len(g.recs)
+	}
+	return groups
+}
+
+// group is the records of one topic-partition in a batch.
+type group struct {
+	recs []*events.Record // sorted by offset, no repeats
+	n    int              // records in the batch, repeats included
+	dups int              // repeats dropped
+}
+
+func byOffset(a, b *events.Record) int {
+	switch {
+	case a.Offset < b.Offset:
+		return -1
+	case a.Offset > b.Offset:
+		return 1
+	}
+	return 0
+}

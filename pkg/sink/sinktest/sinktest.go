@@ -1,0 +1,195 @@
+// Package sinktest reads back what package sink wrote and checks the
+// exactly-once guarantee: every expected offset of every partition present
+// exactly once, in offset order, in objects named by their smallest offset,
+// with meta objects that agree with the data. It is used by the engine's
+// fault tests and by the end-to-end tests of the handler binary.
+package sinktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// Object is one data object read back.
+type Object struct {
+	Key       string
+	Partition int32
+	First     int64 // the first offset in its name
+	Data      []byte
+	Offsets   []int64 // offsets of its records, in order
+}
+
+// Partition is what one topic-partition holds.
+type Partition struct {
+	Meta    *sink.Meta
+	Objects []Object // by first offset
+}
+
+// OffsetFunc extracts a record's offset from one line of a data object.
+type OffsetFunc func(line []byte) (int64, error)
+
+// JSONLOffset reads the offset member of a jsonl line.
+func JSONLOffset(line []byte) (int64, error) {
+	var r struct {
+		Offset *int64 `json:"offset"`
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return 0, err
+	}
+	if r.Offset == nil {
+		return 0, fmt.Errorf("no offset member")
+	}
+	return *r.Offset, nil
+}
+
+// Read loads the meta and data objects of a topic under prefix (normalized
+// as the sink does). Values must not contain '\n' for raw objects to be
+// split into records.
+func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc) (map[int32]*Partition, error) {
+	prefix = sink.NormalizePrefix(prefix)
+	infos, err := st.List(ctx, prefix+topic+"/")
+	if err != nil {
+		return nil, err
+	}
+	parts := map[int32]*Partition{}
+	get := func(p int32) *Partition {
+		if parts[p] == nil {
+			parts[p] = &Partition{}
+		}
+		return parts[p]
+	}
+	for _, info := range infos {
+		base := path.Base(info.Key)
+		data, err := st.Get(ctx, info.Key)
+		if err != nil {
+			return nil, err
+		}
+		if rest, ok := strings.CutPrefix(base, ".oss_meta_file_partition_"); ok {
+			var p int32
+			if _, err := fmt.Sscan(rest, &p); err != nil {
+				return nil, fmt.Errorf("meta object %s: bad partition", info.Key)
+			}
+			m, err := sink.DecodeMeta(data, topic, p)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", info.Key, err)
+			}
+			get(p).Meta = m
+			continue
+		}
+		p, first, ok := sink.ParseObjectName(base)
+		if !ok {
+			return nil, fmt.Errorf("unexpected object %s", info.Key)
+		}
+		folder := strings.TrimPrefix(path.Dir(info.Key)+"/", prefix+topic+"/")
+		if want := sink.ObjectKey(prefix, topic, folder, p, first); want != info.Key {
+			return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", info.Key, want)
+		}
+		o := Object{Key: info.Key, Partition: p, First: first, Data: data}
+		if len(data) == 0 || data[len(data)-1] != '\n' {
+			return nil, fmt.Errorf("object %s: does not end with a newline", info.Key)
+		}
+		for line := range bytes.SplitSeq(data[:len(data)-1], []byte("\n")) {
+			off, err := offsetOf(line)
+			if err != nil {
+				return nil, fmt.Errorf("object %s: line %q: %w", info.Key, line, err)
+			}
+			o.Offsets = append(o.Offsets, off)
+		}
+		get(p).Objects = append(get(p).Objects, o)
+	}
+	for _, p := range parts {
+		slices.SortFunc(p.Objects, func(a, b Object) int { return int(a.First - b.First) })
+	}
+	return parts, nil
+}
+
+// Check verifies that the topic holds exactly the expected offsets per
+// partition, each once, in order, and that the meta objects agree with the
+// data: committed offset = last offset, records count, and the open object's
+// recorded size = its length (no unrecorded bytes left behind).
+func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc, want map[int32][]int64) error {
+	parts, err := Read(ctx, st, prefix, topic, offsetOf)
+	if err != nil {
+		return err
+	}
+	for p := range parts {
+		if _, ok := want[p]; !ok {
+			return fmt.Errorf("partition %d: present but not expected", p)
+		}
+	}
+	for p, offs := range want {
+		got := parts[p]
+		if got == nil {
+			if len(offs) == 0 {
+				continue
+			}
+			return fmt.Errorf("partition %d: nothing written, want %d records", p, len(offs))
+		}
+		var all []int64
+		for _, o := range got.Objects {
+			if len(o.Offsets) == 0 || o.Offsets[0] != o.First {
+				return fmt.Errorf("partition %d: object %s named for offset %d starts with %v", p, o.Key, o.First, o.Offsets[:min(1, len(o.Offsets))])
+			}
+			all = append(all, o.Offsets...)
+		}
+		if err := sameOffsets(all, offs); err != nil {
+			return fmt.Errorf("partition %d: %w", p, err)
+		}
+		m := got.Meta
+		if m == nil {
+			return fmt.Errorf("partition %d: no meta object", p)
+		}
+		if last := offs[len(offs)-1]; m.Committed != last {
+			return fmt.Errorf("partition %d: meta committed_offset %d, last offset %d", p, m.Committed, last)
+		}
+		if m.Records != int64(len(offs)) {
+			return fmt.Errorf("partition %d: meta records_written %d, want %d", p, m.Records, len(offs))
+		}
+		for name, f := range m.Folders {
+			var obj *Object
+			for i := range got.Objects {
+				if got.Objects[i].Key == f.Object {
+					obj = &got.Objects[i]
+				}
+			}
+			if obj == nil {
+				return fmt.Errorf("partition %d: folder %q: open object %s missing", p, name, f.Object)
+			}
+			if int64(len(obj.Data)) != f.Size || int64(len(obj.Offsets)) != f.Records || obj.Offsets[len(obj.Offsets)-1] != f.LastOffset {
+				return fmt.Errorf("partition %d: open object %s: %d bytes/%d records/last %d, meta says %d/%d/%d",
+					p, f.Object, len(obj.Data), len(obj.Offsets), obj.Offsets[len(obj.Offsets)-1], f.Size, f.Records, f.LastOffset)
+			}
+		}
+	}
+	return nil
+}
+
+func sameOffsets(got, want []int64) error {
+	seen := map[int64]int{}
+	for i, o := range got {
+		seen[o]++
+		if seen[o] > 1 {
+			return fmt.Errorf("offset %d written %d times", o, seen[o])
+		}
+		if i > 0 && got[i-1] >= o {
+			return fmt.Errorf("offset %d follows %d: out of order", o, got[i-1])
+		}
+	}
+	for _, o := range want {
+		if seen[o] == 0 {
+			return fmt.Errorf("offset %d missing (%d of %d records present)", o, len(got), len(want))
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("%d records present, want %d", len(got), len(want))
+	}
+	return nil
+}
