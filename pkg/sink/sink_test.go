@@ -286,9 +286,9 @@ func TestMetaProblems(t *testing.T) {
 	sk := newSink(t, setups[0])
 	metaKey := sink.MetaKey("backup/", topic, 0)
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(st *memstore.Store)
-		want  error
+		want   error
 	}{
 		{"deleted", func(st *memstore.Store) { _ = st.Delete(ctx, metaKey) }, sink.ErrMetaMissing},
 		{"future schema", func(st *memstore.Store) { _ = st.Put(ctx, metaKey, []byte(`{"version":2,"topic":"orders"}`)) }, sink.ErrMetaInvalid},

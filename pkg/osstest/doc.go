@@ -1,0 +1,103 @@
+// Package osstest is an in-memory Alibaba Cloud OSS server that speaks enough
+// of the real HTTP protocol for the official Go SDK
+// (github.com/aliyun/aliyun-oss-go-sdk/oss) to talk to it unmodified. It is
+// meant for tests and benchmarks of code that stores data in OSS, in the
+// spirit of franz-go's kfake:
+//
+//	srv, err := osstest.NewServer(
+//		osstest.WithBucket("sink"),
+//		osstest.WithCredentials("ak", "sk", "sts-token"),
+//	)
+//	defer srv.Close()
+//	client, err := oss.New(srv.Endpoint(), "ak", "sk", oss.SecurityToken("sts-token"))
+//
+// # What it supports
+//
+//   - Addressing: path style (/bucket/key, which the SDK uses for an IP
+//     endpoint such as the one Endpoint returns) and virtual-host style
+//     (bucket.host/key) when the first label of the Host header names an
+//     existing bucket.
+//   - Signing: V1 only ("Authorization: OSS ak:signature"), verified exactly
+//     as OSS does: HMAC-SHA1 over verb, Content-MD5, Content-Type, Date, the
+//     canonicalized x-oss-* headers and the canonicalized resource with its
+//     signed sub-resources (?append&position=N, ?continuation-token=..., ...).
+//     Unsigned requests fail with 403 AccessDenied, unknown keys with 403
+//     InvalidAccessKeyId, bad signatures with 403 SignatureDoesNotMatch, and a
+//     missing or different security token (for keys registered with one) with
+//     403 InvalidSecurityToken. With no WithCredentials option at all, any
+//     well-formed V1 Authorization header is accepted unchecked.
+//   - PutObject, with x-oss-forbid-overwrite (409 FileAlreadyExists) and
+//     Content-MD5 (400 InvalidDigest).
+//   - AppendObject (POST ?append&position=N): the position must equal the
+//     current length (409 PositionNotEqualToLength carrying
+//     x-oss-next-append-position); position 0 on an absent key creates an
+//     appendable object; a normal object is 409 ObjectNotAppendable.
+//   - GetObject with a single "bytes=a-b", "bytes=a-" or "bytes=-n" range
+//     (206 with Content-Range). Without "x-oss-range-behavior: standard" an
+//     unsatisfiable range returns the whole object with 200, as OSS does;
+//     with it, a start beyond the end is 416 InvalidRange and an end beyond the
+//     end is clamped.
+//   - HeadObject (also GetObjectMeta's HEAD ?objectMeta): Content-Length,
+//     ETag, Last-Modified, x-oss-object-type (Normal or Appendable),
+//     x-oss-next-append-position for appendable objects, and errors in the
+//     base64 x-oss-err header because a HEAD reply has no body.
+//   - DeleteObject (204, also for an absent key).
+//   - ListObjectsV2 (GET /bucket/?list-type=2) with prefix, delimiter
+//     (CommonPrefixes), start-after, max-keys (1..1000, default 100),
+//     continuation-token paging and encoding-type=url.
+//   - Every reply carries x-oss-request-id; errors are OSS XML
+//     (<Error><Code/><Message/><RequestId/><HostId/></Error>) so the SDK
+//     yields an oss.ServiceError with the right StatusCode and Code. Replies
+//     to writes and reads carry x-oss-hash-crc64ecma (CRC-64/ECMA of the whole
+//     object, as OSS computes it), so the SDK's CRC checks run and pass.
+//
+// # What it ignores
+//
+// The Date header and clock skew, V2/V4 signatures (400 InvalidArgument),
+// ACLs and bucket policies (every registered key may do everything), user
+// metadata, storage classes, versioning, server-side encryption, conditional
+// headers (If-Match, ...), multipart uploads, copy, tagging, and bucket
+// management (buckets come from WithBucket or CreateBucket). Requests for an
+// unimplemented operation get 501 NotImplemented. ETags are opaque strings
+// derived from the CRC and length, not MD5 sums, so the server does no
+// per-byte work beyond the CRC.
+//
+// # Fault injection
+//
+// SetFault attaches a Fault to one operation kind (OpPut, OpAppend, OpGet,
+// OpHead, OpDelete, OpList) while the server runs. A fault can add latency,
+// fail requests before they take effect, or apply them and then fail the
+// reply, so the client sees an error for a write that happened. Failures are
+// either an OSS error reply (default 503 ServiceUnavailable) or a connection
+// reset. Skip and Limit select "the Nth request"; Before and After are
+// probabilities drawn from a seeded RNG (WithSeed). For example, to apply the
+// second append and then reset the connection:
+//
+//	srv.SetFault(osstest.OpAppend, osstest.Fault{After: 1, Skip: 1, Limit: 1, Reset: true})
+//
+// Note that Go's HTTP client transparently re-sends an idempotent request
+// without a body (GET, HEAD) once when a reused connection is reset before
+// any reply byte, so a single reset of a GET may not reach the SDK.
+//
+// Stats and Requests count requests per operation, so a test can report how
+// many OSS requests some code made. Object, ObjectInfo, Keys, PutObjectDirect
+// and DeleteObjectDirect read and plant state behind the protocol's back.
+//
+// # Memory
+//
+// Objects live in memory. Appends grow the object's slice in place
+// (amortised O(n)), and bytes once written are never modified, so reads
+// serve a slice of the object without copying it.
+//
+// # Command
+//
+// cmd/osstest-server runs the server from a shell:
+//
+//	go run ./pkg/osstest/cmd/osstest-server -addr 127.0.0.1:9000 -bucket sink \
+//		-access-key-id ak -access-key-secret sk -security-token tok \
+//		-fail-before 0.1 -fail-after 0.1 -latency 20ms -seed 1
+//
+// -reset fails by resetting connections instead of replying 503. It logs one
+// line per request (operation, bucket/key, status, fault) on stderr and stops
+// on SIGINT or SIGTERM.
+package osstest

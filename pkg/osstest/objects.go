@@ -1,0 +1,176 @@
+package osstest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// object is one stored object. Bytes in data[:len(data)] are never modified
+// after they are written: Put replaces the whole object and Append writes
+// only past the end. So a reader may keep a copy of the struct, taken under
+// the lock, and use its data without holding the lock.
+type object struct {
+	data        []byte
+	appendable  bool
+	crc         uint64 // CRC-64/ECMA of data
+	modified    time.Time
+	contentType string
+}
+
+func (o *object) etag() string {
+	// OSS ETags are MD5 sums for simple uploads; tests only compare them, so
+	// an opaque value spares a second pass over every byte.
+	return fmt.Sprintf("\"%016X%08X\"", o.crc, uint32(len(o.data)))
+}
+
+func (o *object) objectType() string {
+	if o.appendable {
+		return "Appendable"
+	}
+	return "Normal"
+}
+
+type bucket struct {
+	objects map[string]*object
+	keys    []string // sorted, for listing
+}
+
+func newBucket() *bucket { return &bucket{objects: map[string]*object{}} }
+
+// set stores o at key; the caller holds s.mu for writing.
+func (b *bucket) set(key string, o *object) {
+	if _, ok := b.objects[key]; !ok {
+		i, _ := slices.BinarySearch(b.keys, key)
+		b.keys = slices.Insert(b.keys, i, key)
+	}
+	b.objects[key] = o
+}
+
+// remove deletes key; the caller holds s.mu for writing.
+func (b *bucket) remove(key string) bool {
+	if _, ok := b.objects[key]; !ok {
+		return false
+	}
+	delete(b.objects, key)
+	if i, ok := slices.BinarySearch(b.keys, key); ok {
+		b.keys = slices.Delete(b.keys, i, i+1)
+	}
+	return true
+}
+
+// lookup returns a snapshot of the object at bucket/key.
+func (s *Server) lookup(bkt, key string) (object, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b := s.buckets[bkt]
+	if b == nil {
+		return object{}, false
+	}
+	o := b.objects[key]
+	if o == nil {
+		return object{}, false
+	}
+	return *o, true
+}
+
+func (s *Server) hasBucket(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.buckets[name] != nil
+}
+
+// CreateBucket creates an empty bucket; creating an existing one is a no-op.
+func (s *Server) CreateBucket(name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("osstest: invalid bucket name %q", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buckets[name] == nil {
+		s.buckets[name] = newBucket()
+	}
+	return nil
+}
+
+// Object returns a copy of the content of bucket/key.
+func (s *Server) Object(bkt, key string) ([]byte, bool) {
+	o, ok := s.lookup(bkt, key)
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(o.data), true
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Size       int64
+	Appendable bool
+	CRC64      uint64 // CRC-64/ECMA of the content, as in x-oss-hash-crc64ecma
+	Modified   time.Time
+}
+
+// ObjectInfo describes bucket/key without copying its content.
+func (s *Server) ObjectInfo(bkt, key string) (ObjectInfo, bool) {
+	o, ok := s.lookup(bkt, key)
+	if !ok {
+		return ObjectInfo{}, false
+	}
+	return ObjectInfo{Size: int64(len(o.data)), Appendable: o.appendable, CRC64: o.crc, Modified: o.modified}, true
+}
+
+// Keys returns the sorted keys in bkt that start with prefix.
+func (s *Server) Keys(bkt, prefix string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b := s.buckets[bkt]
+	if b == nil {
+		return nil
+	}
+	i, _ := slices.BinarySearch(b.keys, prefix)
+	var out []string
+	for _, k := range b.keys[i:] {
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// PutObjectDirect stores a copy of data at bkt/key, bypassing the protocol,
+// faults and counters, as a normal or an appendable object. It is meant for
+// planting state (or defects) in tests.
+func (s *Server) PutObjectDirect(bkt, key string, data []byte, appendable bool) error {
+	if key == "" {
+		return fmt.Errorf("osstest: empty key")
+	}
+	o := &object{
+		data:        slices.Clone(data),
+		appendable:  appendable,
+		crc:         s.crc(0, data),
+		modified:    time.Now().UTC(),
+		contentType: "application/octet-stream",
+	}
+	if o.data == nil {
+		o.data = []byte{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[bkt]
+	if b == nil {
+		return fmt.Errorf("osstest: no bucket %q", bkt)
+	}
+	b.set(key, o)
+	return nil
+}
+
+// DeleteObjectDirect removes bkt/key, bypassing the protocol, and reports
+// whether it existed.
+func (s *Server) DeleteObjectDirect(bkt, key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[bkt]
+	return b != nil && b.remove(key)
+}

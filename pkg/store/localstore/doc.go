@@ -1,0 +1,56 @@
+// Package localstore is a store.Store kept in a local directory: the
+// default store for local runs and tests that want real files.
+//
+// # Layout
+//
+// A key is a path relative to the directory given to New, with '/' as the
+// separator, so the directory looks exactly like the bucket would:
+//
+//	oss-local/                                           New("oss-local")
+//	  myprefix/mytopic/.oss_meta_file_partition_3        normal object, mode 0444
+//	  myprefix/mytopic/partition_3_offset_120_ab12cd34   appendable object, mode 0644
+//	  myprefix/mytopic/.localstore-tmp-2871553           a Put in flight (never listed)
+//
+// The owner-write bit tells the two kinds apart. A normal object (written by
+// Put) is read-only, because it only ever changes by being replaced whole;
+// an appendable object (created by Append) is writable, because it grows.
+// The bit travels with the file through rename, cp and tar, and needs no
+// sidecar that could disagree with the file it describes. Running as root
+// does not matter: the bit is checked, not relied on for access control.
+//
+// Names starting with ".localstore-" are the store's own: keys with such a
+// segment are rejected, and List skips such files. Only regular files are
+// objects; directories are implied by keys and removed again when Delete
+// empties them. Symbolic links are not supported.
+//
+// # Keys
+//
+// A key must be non-empty and must not start with '/', contain NUL, or have
+// an empty, "." or ".." segment (so "a//b" and "a/" are rejected); such keys
+// fail with an error wrapping ErrInvalidKey and never touch the file system
+// outside the directory. A file system cannot hold both "a" and "a/b": a
+// Put or Append that would need that fails, and Get reports the other as
+// not found.
+//
+// # Guarantees
+//
+// Put writes a temporary file in the target's directory, fsyncs it and
+// renames it over the target, so readers see the old or the new object,
+// never a mix. Append holds an exclusive flock(2) on the file while it
+// checks the length, writes at that position and fsyncs; readers hold a
+// shared lock, so they never see half an append, and appenders in other
+// processes (two CLI runs on one directory) are fenced like those in this
+// one. A failed append is truncated back to the original length. The first
+// append creates the file complete under a temporary name and hard-links
+// it into place, which fails if the key exists: of two creators exactly one
+// wins. The directory must therefore be on a local file system with hard
+// links and flock (any native Linux or BSD file system).
+//
+// What is not guaranteed: a crash in the middle of an append can leave the
+// appended bytes partly on disk (the next append at the old position then
+// fails with a *store.PositionError, which the sink's recovery handles), and
+// a crash can leave ".localstore-tmp-*" files behind, which are ignored and
+// may be deleted by hand. WithoutFsync trades durability against a crash of
+// the machine for speed; atomicity and fencing between processes do not
+// depend on it.
+package localstore

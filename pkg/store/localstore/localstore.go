@@ -1,0 +1,627 @@
+package localstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+const (
+	// reservedPrefix starts the names of the store's own files. Keys with a
+	// segment that starts with it are rejected, so no object can be taken
+	// for one of them.
+	reservedPrefix = ".localstore-"
+	tmpPattern     = reservedPrefix + "tmp-*"
+
+	normalMode     fs.FileMode = 0o444
+	appendableMode fs.FileMode = 0o644
+	dirMode        fs.FileMode = 0o755
+
+	// maxAttempts bounds the loops that restart when another writer changes
+	// the file between two steps; each restart means someone else made
+	// progress, so hitting the bound means something is badly wrong.
+	maxAttempts = 100
+)
+
+// ErrInvalidKey is wrapped by the error every method returns for a key that
+// cannot name a file under the store's directory.
+var ErrInvalidKey = errors.New("invalid key")
+
+// errKeyIsDirectory is wrapped when a key names a directory that holds other
+// objects, which a file system cannot also hold as an object.
+var errKeyIsDirectory = errors.New("key is a directory of other objects")
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	fsync bool
+	// writeAt writes an append; tests replace it to inject short writes.
+	writeAt func(f *os.File, b []byte, off int64) (int, error)
+}
+
+func defaultConfig() config {
+	return config{fsync: true, writeAt: (*os.File).WriteAt}
+}
+
+// WithoutFsync skips fsync of files and directories. Writes are still atomic
+// and fenced, but may be lost if the machine crashes. Default: fsync on.
+func WithoutFsync() Option {
+	return func(c *config) { c.fsync = false }
+}
+
+// Store is a store.Store in a local directory. It is safe for concurrent use
+// by goroutines and by other processes using the same directory.
+type Store struct {
+	root string
+	cfg  config
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store in dir, creating the directory if needed.
+func New(dir string, opts ...Option) (*Store, error) {
+	if !locksSupported {
+		return nil, fmt.Errorf("localstore: file locks are not supported on this platform")
+	}
+	if dir == "" {
+		return nil, errors.New("localstore: empty directory name")
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("localstore: %w", err)
+	}
+	if err := os.MkdirAll(root, dirMode); err != nil {
+		return nil, fmt.Errorf("localstore: %w", err)
+	}
+	// List walks from the root, and a walk does not enter a root that is a
+	// symbolic link; the real path also keeps keyOf's Rel exact.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return nil, fmt.Errorf("localstore: %w", err)
+	}
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	return &Store{root: root, cfg: cfg}, nil
+}
+
+// Dir returns the absolute path of the store's directory.
+func (s *Store) Dir() string { return s.root }
+
+// Get returns the whole object.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	const op = "get"
+	f, fi, err := s.openRead(ctx, op, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return s.read(op, key, f, 0, fi.Size())
+}
+
+// GetRange returns n bytes at off. Negative off or n is an error.
+func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	const op = "get range"
+	f, fi, err := s.openRead(ctx, op, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := fi.Size()
+	// off > size-n rather than off+n > size, which could overflow.
+	if off < 0 || n < 0 || n > size || off > size-n {
+		return nil, fmt.Errorf("localstore: %s %q: bytes [%d, %d+%d) out of range of a %d-byte object", op, key, off, off, n, size)
+	}
+	return s.read(op, key, f, off, n)
+}
+
+// Stat returns the object's size, kind and modification time.
+func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
+	f, fi, err := s.openRead(ctx, "stat", key)
+	if err != nil {
+		return store.Info{}, err
+	}
+	f.Close()
+	return info(key, fi), nil
+}
+
+// Put atomically replaces the object with data, as a normal object.
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	const op = "put"
+	p, err := s.begin(ctx, op, key)
+	if err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(ctx, filepath.Dir(p), data, normalMode)
+	if err != nil {
+		return s.fail(op, key, s.explain(p, err))
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		// Only now: after a rename the name is free for another writer's
+		// temporary file, which a later remove would delete.
+		os.Remove(tmp)
+		return s.fail(op, key, s.explain(p, err))
+	}
+	if err := s.syncDir(filepath.Dir(p)); err != nil {
+		return s.fail(op, key, err)
+	}
+	return nil
+}
+
+// Append writes data at pos if the object's length is pos; see store.Store.
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+	const op = "append"
+	p, err := s.begin(ctx, op, key)
+	if err != nil {
+		return 0, err
+	}
+	// Each pass either settles the append or found that another writer
+	// created, replaced or removed the file in the meantime and tries again.
+	for range maxAttempts {
+		if err := ctx.Err(); err != nil {
+			return 0, s.fail(op, key, err)
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		switch {
+		case err == nil:
+			n, retry, err := s.appendLocked(ctx, key, p, f, pos, data)
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = s.fail(op, key, cerr)
+			}
+			if retry {
+				continue
+			}
+			return n, err
+
+		case isNotExist(err):
+			if pos != 0 {
+				return 0, positionError(key, pos, 0)
+			}
+			created, err := s.create(ctx, p, data)
+			if err != nil {
+				return 0, s.fail(op, key, s.explain(p, err))
+			}
+			if created {
+				return int64(len(data)), nil
+			}
+			// Another appender created it first; its length decides.
+
+		case errors.Is(err, fs.ErrPermission):
+			// A normal object is read-only, so opening it for writing
+			// fails for everyone but root.
+			if fi, serr := os.Stat(p); serr == nil && fi.Mode().IsRegular() && !isAppendable(fi.Mode()) {
+				return 0, s.fail(op, key, store.ErrNotAppendable)
+			}
+			return 0, s.fail(op, key, err)
+
+		case errors.Is(err, syscall.EISDIR):
+			// No object has this key, only objects below it.
+			if pos != 0 {
+				return 0, positionError(key, pos, 0)
+			}
+			return 0, s.fail(op, key, errKeyIsDirectory)
+
+		default:
+			return 0, s.fail(op, key, err)
+		}
+	}
+	return 0, s.fail(op, key, fmt.Errorf("the file kept changing; gave up after %d attempts", maxAttempts))
+}
+
+// appendLocked does the fenced append on an open file under an exclusive
+// lock. retry says the file is no longer the one at p.
+func (s *Store) appendLocked(ctx context.Context, key, p string, f *os.File, pos int64, data []byte) (n int64, retry bool, err error) {
+	const op = "append"
+	// Closing f, which the caller does, releases the lock.
+	if err := lockFile(ctx, f, true); err != nil {
+		return 0, false, s.fail(op, key, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false, s.fail(op, key, err)
+	}
+	// A Put or Delete may have replaced or removed the file between open and
+	// lock. Appending to the orphan would report success for bytes no one
+	// can read, so start over on whatever is there now.
+	cur, err := os.Stat(p)
+	if isNotExist(err) || (err == nil && !os.SameFile(fi, cur)) {
+		return 0, true, nil
+	}
+	if err != nil {
+		return 0, false, s.fail(op, key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, false, s.fail(op, key, fmt.Errorf("%s is not a regular file", p))
+	}
+	// Kind before position, as OSS does.
+	if !isAppendable(fi.Mode()) {
+		return 0, false, s.fail(op, key, store.ErrNotAppendable)
+	}
+	if size := fi.Size(); size != pos {
+		return 0, false, positionError(key, pos, size)
+	}
+	if len(data) == 0 {
+		return pos, false, nil
+	}
+	w, err := s.cfg.writeAt(f, data, pos)
+	if err == nil && w != len(data) {
+		err = io.ErrShortWrite
+	}
+	if err == nil && s.cfg.fsync {
+		err = f.Sync()
+	}
+	if err != nil {
+		// The contract says a failed append writes nothing: undo it while
+		// still holding the lock, so no reader saw the partial bytes.
+		terr := f.Truncate(pos)
+		if terr == nil && s.cfg.fsync {
+			terr = f.Sync()
+		}
+		if terr != nil {
+			return 0, false, fmt.Errorf("localstore: append %q: %w; truncating back to %d bytes also failed: %w", key, err, pos, terr)
+		}
+		return 0, false, s.fail(op, key, err)
+	}
+	return pos + int64(len(data)), false, nil
+}
+
+// create makes a new appendable object holding data at p, unless p exists.
+// The file is written whole under a temporary name and hard-linked into
+// place: link(2) fails if p exists, so of racing creators exactly one wins,
+// and no reader or appender ever sees the file half written.
+func (s *Store) create(ctx context.Context, p string, data []byte) (created bool, err error) {
+	tmp, err := s.writeTemp(ctx, filepath.Dir(p), data, appendableMode)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, s.syncDir(filepath.Dir(p))
+}
+
+// List returns the objects whose keys start with prefix, sorted by key.
+func (s *Store) List(ctx context.Context, prefix string) ([]store.Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("localstore: list %q: %w", prefix, err)
+	}
+	infos := []store.Info{}
+	// Walk only the deepest directory the prefix names. If that part of the
+	// prefix is no valid key, no valid key starts with the prefix either;
+	// checking it also keeps "../" from walking outside the store.
+	start := s.root
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		if checkKey(prefix[:i]) != nil {
+			return infos, nil
+		}
+		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			// The start directory may not exist, and a concurrent Delete
+			// may prune directories under the walk.
+			if isNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if path == s.root {
+			return nil
+		}
+		key := s.keyOf(path)
+		if strings.HasPrefix(d.Name(), reservedPrefix) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			// Skip subtrees none of whose keys can start with prefix.
+			if dk := key + "/"; !strings.HasPrefix(dk, prefix) && !strings.HasPrefix(prefix, dk) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		fi, err := s.statLocked(ctx, path)
+		if isNotExist(err) {
+			return nil // deleted since the directory was read
+		}
+		if err != nil {
+			return err
+		}
+		infos = append(infos, info(key, fi))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localstore: list %q: %w", prefix, err)
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
+	return infos, nil
+}
+
+// Delete removes the object and any directories that it leaves empty.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	const op = "delete"
+	p, err := s.begin(ctx, op, key)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Lstat(p)
+	if isNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return s.fail(op, key, err)
+	}
+	if fi.IsDir() {
+		return nil // not an object, only the parent of some
+	}
+	if err := os.Remove(p); err != nil && !isNotExist(err) {
+		return s.fail(op, key, err)
+	}
+	dir := filepath.Dir(p)
+	if err := s.syncDir(dir); err != nil && !isNotExist(err) {
+		return s.fail(op, key, err)
+	}
+	// Keep the tree looking like the bucket, which has no empty folders.
+	// Failing to remove a directory means it is not empty, or a concurrent
+	// writer is using it; either way it should stay.
+	for dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	return nil
+}
+
+// begin checks the context and the key and returns the key's path.
+func (s *Store) begin(ctx context.Context, op, key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", fmt.Errorf("localstore: %s %q: %w: %w", op, key, ErrInvalidKey, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", s.fail(op, key, err)
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+// openRead opens the object for reading under a shared lock, so that it
+// never sees part of an append, and returns its info as of the lock.
+func (s *Store) openRead(ctx context.Context, op, key string) (*os.File, fs.FileInfo, error) {
+	p, err := s.begin(ctx, op, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, s.failRead(op, key, err)
+	}
+	fi, err := lockAndStat(ctx, f)
+	if err != nil {
+		f.Close()
+		return nil, nil, s.failRead(op, key, err)
+	}
+	return f, fi, nil
+}
+
+// statLocked returns a file's info under a shared lock, so that its size
+// does not include part of an append.
+func (s *Store) statLocked(ctx context.Context, path string) (fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return lockAndStat(ctx, f)
+}
+
+// lockAndStat takes a shared lock on a regular file and stats it. A
+// directory is reported as not existing: it is no object.
+func lockAndStat(ctx context.Context, f *os.File) (fs.FileInfo, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fs.ErrNotExist
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", f.Name())
+	}
+	if err := lockFile(ctx, f, false); err != nil {
+		return nil, err
+	}
+	// Again: an append may have finished while we waited for the lock.
+	return f.Stat()
+}
+
+func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
+	buf := make([]byte, n)
+	if got, err := f.ReadAt(buf, off); err != nil && int64(got) < n {
+		return nil, s.fail(op, key, err)
+	}
+	return buf, nil
+}
+
+// writeTemp writes data to a new temporary file in dir, creating dir if
+// needed, and returns its path. The file is complete, has mode perm, and
+// is fsynced unless WithoutFsync.
+func (s *Store) writeTemp(ctx context.Context, dir string, data []byte, perm fs.FileMode) (path string, err error) {
+	var f *os.File
+	for attempt := 0; ; attempt++ {
+		if err = s.mkdirs(dir); err == nil {
+			f, err = os.CreateTemp(dir, tmpPattern)
+		}
+		// A Delete pruning empty directories may remove dir between mkdirs
+		// and CreateTemp; the temporary file then keeps it alive.
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return "", err
+	}
+	if err = f.Chmod(perm); err != nil {
+		return "", err
+	}
+	if s.cfg.fsync {
+		if err = f.Sync(); err != nil {
+			return "", err
+		}
+	}
+	if err = f.Close(); err != nil {
+		return "", err
+	}
+	// Last chance to give up before the write becomes visible.
+	if err = ctx.Err(); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// mkdirs creates dir and its missing parents below the root, fsyncing each
+// parent that gains an entry so that the new path survives a crash.
+func (s *Store) mkdirs(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	rel, err := filepath.Rel(s.root, dir)
+	if err != nil || rel == "." {
+		return err
+	}
+	cur := s.root
+	for _, seg := range strings.Split(rel, string(filepath.Separator)) {
+		next := filepath.Join(cur, seg)
+		switch err := os.Mkdir(next, dirMode); {
+		case err == nil:
+			if err := s.syncDir(cur); err != nil {
+				return err
+			}
+		case errors.Is(err, fs.ErrExist):
+			// Already there, or a file: then the next step fails with
+			// ENOTDIR, which explain turns into a clear message.
+		default:
+			return err
+		}
+		cur = next
+	}
+	return nil
+}
+
+// syncDir makes a change to dir's entries durable.
+func (s *Store) syncDir(dir string) error {
+	if !s.cfg.fsync {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// explain turns the errors a key/directory clash produces into one that
+// says so.
+func (s *Store) explain(p string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("a prefix of the key is an object, so it cannot be a directory: %w", err)
+	}
+	if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
+		return fmt.Errorf("%w: %w", errKeyIsDirectory, err)
+	}
+	return err
+}
+
+// fail wraps err with the operation and key.
+func (s *Store) fail(op, key string, err error) error {
+	return fmt.Errorf("localstore: %s %q: %w", op, key, err)
+}
+
+// failRead is fail for reads, which report every flavour of "no such file"
+// as store.ErrNotFound. Writes do not: for them a missing directory is a
+// failure to explain, not an answer.
+func (s *Store) failRead(op, key string, err error) error {
+	if isNotExist(err) {
+		err = store.ErrNotFound
+	}
+	return s.fail(op, key, err)
+}
+
+// keyOf turns a path under the root back into a key.
+func (s *Store) keyOf(path string) string {
+	rel, err := filepath.Rel(s.root, path)
+	if err != nil {
+		return path // cannot happen: the walk stays under the root
+	}
+	return filepath.ToSlash(rel)
+}
+
+// isNotExist reports an absent file, including one below a path component
+// that is a file rather than a directory ("a/b/c" when "a/b" is an object).
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+func isAppendable(m fs.FileMode) bool { return m.Perm()&0o200 != 0 }
+
+func info(key string, fi fs.FileInfo) store.Info {
+	return store.Info{Key: key, Size: fi.Size(), Appendable: isAppendable(fi.Mode()), Modified: fi.ModTime()}
+}
+
+func positionError(key string, pos, length int64) error {
+	return fmt.Errorf("localstore: %w", &store.PositionError{Key: key, Position: pos, Length: length})
+}
+
+// checkKey says why key cannot name a file under the root, if it cannot.
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("empty key")
+	case strings.IndexByte(key, 0) >= 0:
+		return errors.New("contains NUL")
+	case key[0] == '/':
+		return errors.New("absolute path")
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch {
+		case seg == "":
+			return errors.New("empty path segment (leading, trailing or doubled '/')")
+		case seg == "." || seg == "..":
+			return fmt.Errorf("%q path segment", seg)
+		case strings.HasPrefix(seg, reservedPrefix):
+			return fmt.Errorf("segment %q starts with %q, which is reserved for the store's own files", seg, reservedPrefix)
+		}
+	}
+	return nil
+}

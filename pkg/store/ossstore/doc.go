@@ -1,0 +1,58 @@
+// Package ossstore implements store.Store on Alibaba Cloud OSS through the
+// official SDK (github.com/aliyun/aliyun-oss-go-sdk/oss).
+//
+// # Mapping
+//
+//   - Get is GetObject, checked against the object's CRC-64 when OSS sends
+//     one; GetRange is a ranged GetObject with "x-oss-range-behavior:
+//     standard", so a range past the end fails (ErrOutOfRange) instead of
+//     silently returning the whole object; Stat is HeadObject.
+//   - Put is PutObject (the SDK verifies the CRC-64 OSS returns).
+//   - Append is AppendObject. 409 PositionNotEqualToLength becomes a
+//     *store.PositionError whose Length is taken from the reply's
+//     x-oss-next-append-position header (or, if that is missing, from a
+//     HeadObject); 409 ObjectNotAppendable wraps store.ErrNotAppendable. A
+//     negative position is never sent: Append answers it after a HeadObject.
+//   - List pages through ListObjectsV2, 1,000 keys a page.
+//   - Delete is DeleteObject.
+//
+// Only 404 NoSuchKey wraps store.ErrNotFound: a missing bucket wraps
+// ErrNoSuchBucket instead, so that a misconfiguration never looks like an
+// empty partition. Every 403 wraps ErrAccessDenied. Errors are classified by
+// errors.As on oss.ServiceError (status and code), never by message text; the
+// SDK error stays in the chain.
+//
+// # Retries
+//
+// The SDK never retries, so Store does: 5xx, 429 and the throttling codes,
+// timeouts, connection resets, EOFs and other network errors, and CRC
+// mismatches, with exponential backoff and jitter (default 6 attempts, 50 ms
+// doubling to at most 2 s; see WithRetry). Other 4xx are final. A retry never
+// starts past the context's deadline: if the next sleep would cross it the
+// last error is returned at once. Because a write whose reply was lost may
+// have landed, a retried Append can fail with a *store.PositionError for data
+// that is in fact in the object; that is the expected, recoverable outcome
+// (see package store).
+//
+// # Credentials and clients
+//
+// Function Compute hands out temporary STS credentials that change over time,
+// so a Pool caches one SDK client per Credentials triple (the endpoint and
+// bucket are fixed per Pool), keeps the few most recently used, and shares
+// one HTTP transport, so rotating credentials does not cost new connections.
+// Secrets and tokens never appear in errors, logs or String output.
+//
+// # Observability
+//
+// Every HTTP request, retries included, is counted per operation (Store.Stats
+// for one Store handle, Pool.Stats for the pool) and can be logged at debug
+// level with WithLogger or observed with WithRequestHook: operation, key,
+// attempt, bytes, status, duration, never credentials or object contents.
+//
+// # Endpoints
+//
+// "http://127.0.0.1:9000" (a test server; IP endpoints are addressed
+// path-style), "https://oss-cn-hangzhou.aliyuncs.com", or a bare host name,
+// which gets https://. DefaultEndpoint gives the internal endpoint of a
+// region, which carries no traffic fee from Function Compute in that region.
+package ossstore

@@ -1,0 +1,348 @@
+package ossstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// maxKeyLen is the longest object key OSS accepts, in bytes.
+const maxKeyLen = 1023
+
+// maxObjectSize bounds the buffer a reply's Content-Length may ask for.
+const maxObjectSize = 48 << 30
+
+// Store is a store.Store on one OSS bucket with one set of credentials. Get
+// one from Pool.Store. It is safe for concurrent use.
+type Store struct {
+	pool   *Pool
+	bucket *oss.Bucket
+	stats  counters
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Stats counts the requests made through this handle.
+func (s *Store) Stats() Stats { return s.stats.snapshot() }
+
+func (s *Store) String() string {
+	return fmt.Sprintf("ossstore.Store{%s/%s}", s.pool.endpoint, s.pool.cfg.Bucket)
+}
+
+func checkKey(verb, key string) error {
+	if key == "" {
+		return fmt.Errorf("ossstore: %s: empty key", verb)
+	}
+	if len(key) > maxKeyLen {
+		return fmt.Errorf("ossstore: %s %.40q...: key longer than %d bytes", verb, key, maxKeyLen)
+	}
+	return nil
+}
+
+// Get implements store.Store. The download is checked against the CRC-64 OSS
+// reports for the object.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey("get", key); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := s.do(ctx, opGet, key, func(ctx context.Context, a *attempt) error {
+		var h http.Header
+		res, err := s.bucket.DoGetObject(&oss.GetObjectRequest{ObjectKey: key},
+			[]oss.Option{oss.WithContext(ctx), oss.GetResponseHeader(&h)})
+		if err != nil {
+			return err
+		}
+		defer res.Response.Close()
+		body, err := readBody(res.Response.Body, h)
+		a.received = int64(len(body))
+		if err != nil {
+			return err
+		}
+		if h.Get(oss.HTTPHeaderOssCRC64) != "" && res.ClientCRC != nil && res.ClientCRC.Sum64() != res.ServerCRC {
+			return errCorrupt
+		}
+		out = body
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr("get", key, err)
+	}
+	return out, nil
+}
+
+// GetRange implements store.Store. n == 0 costs a HeadObject, so that an
+// absent key still reports ErrNotFound.
+func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if err := checkKey("get range", key); err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 {
+		return nil, fmt.Errorf("ossstore: get range %q: negative offset %d or length %d", key, off, n)
+	}
+	if n == 0 {
+		info, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if off > info.Size {
+			return nil, fmt.Errorf("ossstore: get range %q [%d, %d): object has %d bytes: %w", key, off, off, info.Size, ErrOutOfRange)
+		}
+		return []byte{}, nil
+	}
+	var out []byte
+	err := s.do(ctx, opGet, key, func(ctx context.Context, a *attempt) error {
+		var h http.Header
+		rc, err := s.bucket.GetObject(key, oss.WithContext(ctx), oss.GetResponseHeader(&h),
+			oss.Range(off, off+n-1), oss.RangeBehavior("standard"))
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		body, err := readBody(rc, h)
+		a.received = int64(len(body))
+		if err != nil {
+			return err
+		}
+		out, err = cutRange(body, h.Get("Content-Range"), off, n)
+		return err
+	})
+	if err != nil {
+		return nil, wrapErr("get range", key, err)
+	}
+	return out, nil
+}
+
+// cutRange checks that body, the reply to a request for [off, off+n), holds
+// exactly that range. A reply without Content-Range is the whole object (OSS
+// ignores ranges it cannot satisfy unless told the standard behaviour).
+func cutRange(body []byte, contentRange string, off, n int64) ([]byte, error) {
+	if contentRange == "" {
+		if int64(len(body)) < off+n {
+			return nil, fmt.Errorf("[%d, %d): object has %d bytes: %w", off, off+n, len(body), ErrOutOfRange)
+		}
+		return bytes.Clone(body[off : off+n]), nil // do not pin the whole object
+	}
+	var first, last, size int64
+	if _, err := fmt.Sscanf(contentRange, "bytes %d-%d/%d", &first, &last, &size); err != nil || first != off {
+		return nil, fmt.Errorf("unexpected Content-Range %q for [%d, %d)", contentRange, off, off+n)
+	}
+	if last-first+1 < n {
+		// OSS clamped the range to the end of the object.
+		return nil, fmt.Errorf("[%d, %d): object has %d bytes: %w", off, off+n, size, ErrOutOfRange)
+	}
+	if int64(len(body)) != n {
+		return nil, fmt.Errorf("range reply of %d bytes for [%d, %d): %w", len(body), off, off+n, errTruncated)
+	}
+	return body, nil
+}
+
+// readBody reads a reply body whose length the headers announce, in one
+// allocation, and reports a short body as errTruncated.
+func readBody(r io.Reader, h http.Header) ([]byte, error) {
+	cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil || cl < 0 {
+		return io.ReadAll(r)
+	}
+	if cl > maxObjectSize {
+		return nil, fmt.Errorf("reply announces %d bytes, more than any object can hold", cl)
+	}
+	buf := make([]byte, cl)
+	n, err := io.ReadFull(r, buf)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return buf[:n], fmt.Errorf("got %d of %d bytes: %w (%w)", n, cl, errTruncated, err)
+		}
+		return buf[:n], err
+	}
+	return buf, nil
+}
+
+// Stat implements store.Store with a HeadObject.
+func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
+	if err := checkKey("stat", key); err != nil {
+		return store.Info{}, err
+	}
+	var info store.Info
+	err := s.do(ctx, opHead, key, func(ctx context.Context, a *attempt) error {
+		h, err := s.bucket.GetObjectDetailedMeta(key, oss.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		info, err = infoFromHeaders(key, h)
+		return err
+	})
+	if err != nil {
+		return store.Info{}, wrapErr("stat", key, err)
+	}
+	return info, nil
+}
+
+func infoFromHeaders(key string, h http.Header) (store.Info, error) {
+	size, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil || size < 0 {
+		return store.Info{}, fmt.Errorf("HeadObject reply without a valid Content-Length (%q)", h.Get("Content-Length"))
+	}
+	info := store.Info{
+		Key:        key,
+		Size:       size,
+		Appendable: strings.EqualFold(h.Get("X-Oss-Object-Type"), "Appendable"),
+	}
+	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+		info.Modified = t
+	}
+	return info, nil
+}
+
+// Put implements store.Store with a PutObject. Repeating it is harmless, so
+// it is retried after any transient failure, including a lost reply.
+func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+	if err := checkKey("put", key); err != nil {
+		return err
+	}
+	err := s.do(ctx, opPut, key, func(ctx context.Context, a *attempt) error {
+		a.sent = int64(len(data))
+		return s.bucket.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx))
+	})
+	if err != nil {
+		return wrapErr("put", key, err)
+	}
+	return nil
+}
+
+// Append implements store.Store with an AppendObject. A retry after a lost
+// reply may report a *store.PositionError although the data landed.
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+	if err := checkKey("append", key); err != nil {
+		return 0, err
+	}
+	if pos < 0 {
+		return 0, s.badPosition(ctx, key, pos)
+	}
+	var next int64
+	var hdr http.Header
+	err := s.do(ctx, opAppend, key, func(ctx context.Context, a *attempt) error {
+		a.sent = int64(len(data))
+		hdr = nil
+		var err error
+		next, err = s.bucket.AppendObject(key, bytes.NewReader(data), pos,
+			oss.WithContext(ctx), oss.GetResponseHeader(&hdr))
+		return err
+	})
+	if err == nil {
+		if hdr.Get(oss.HTTPHeaderOssNextAppendPosition) == "" {
+			next = pos + int64(len(data)) // a reply without the header; OSS always sends it
+		}
+		return next, nil
+	}
+	var se oss.ServiceError
+	if !errors.As(err, &se) || se.Code != "PositionNotEqualToLength" {
+		return 0, wrapErr("append", key, err)
+	}
+	length, perr := strconv.ParseInt(hdr.Get(oss.HTTPHeaderOssNextAppendPosition), 10, 64)
+	if perr != nil || length < 0 {
+		length, perr = s.currentLength(ctx, key)
+		if perr != nil {
+			return 0, fmt.Errorf("ossstore: append %q at %d: position rejected, and learning the length failed: %w",
+				key, pos, errors.Join(err, perr))
+		}
+	}
+	return 0, fmt.Errorf("ossstore: %w", &store.PositionError{Key: key, Position: pos, Length: length})
+}
+
+// badPosition answers an Append at a negative position, which OSS would
+// reject as a malformed request, the way store.Store wants: not appendable,
+// or a *PositionError with the current length.
+func (s *Store) badPosition(ctx context.Context, key string, pos int64) error {
+	info, err := s.Stat(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &store.PositionError{Key: key, Position: pos, Length: 0}
+	case err != nil:
+		return err
+	case !info.Appendable:
+		return fmt.Errorf("ossstore: append %q: %w", key, store.ErrNotAppendable)
+	}
+	return &store.PositionError{Key: key, Position: pos, Length: info.Size}
+}
+
+// currentLength is the object's length for a PositionError when the reply
+// did not carry it: 0 if the object is absent.
+func (s *Store) currentLength(ctx context.Context, key string) (int64, error) {
+	info, err := s.Stat(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	return info.Size, err
+}
+
+// listPageSize is the most keys ListObjectsV2 returns at once.
+const listPageSize = 1000
+
+// List implements store.Store, paging through ListObjectsV2.
+func (s *Store) List(ctx context.Context, prefix string) ([]store.Info, error) {
+	var out []store.Info
+	token := ""
+	for {
+		var res oss.ListObjectsResultV2
+		err := s.do(ctx, opList, prefix, func(ctx context.Context, a *attempt) error {
+			opts := []oss.Option{oss.WithContext(ctx), oss.Prefix(prefix), oss.MaxKeys(listPageSize)}
+			if token != "" {
+				opts = append(opts, oss.ContinuationToken(token))
+			}
+			var err error
+			res, err = s.bucket.ListObjectsV2(opts...)
+			return err
+		})
+		if err != nil {
+			return nil, wrapErr("list", prefix, err)
+		}
+		for _, o := range res.Objects {
+			out = append(out, store.Info{
+				Key:        o.Key,
+				Size:       o.Size,
+				Appendable: strings.EqualFold(o.Type, "Appendable"),
+				Modified:   o.LastModified,
+			})
+		}
+		if !res.IsTruncated {
+			break
+		}
+		if res.NextContinuationToken == "" || res.NextContinuationToken == token {
+			return nil, fmt.Errorf("ossstore: list %q: truncated page without a new continuation token", prefix)
+		}
+		token = res.NextContinuationToken
+	}
+	// OSS lists in byte order already; sorting is cheap insurance for the
+	// contract.
+	slices.SortFunc(out, func(a, b store.Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Delete implements store.Store with a DeleteObject.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey("delete", key); err != nil {
+		return err
+	}
+	err := s.do(ctx, opDelete, key, func(ctx context.Context, a *attempt) error {
+		return s.bucket.DeleteObject(key, oss.WithContext(ctx))
+	})
+	var se oss.ServiceError
+	if errors.As(err, &se) && se.Code == "NoSuchKey" {
+		return nil // OSS answers 204 for absent keys; tolerate a 404 too
+	}
+	if err != nil {
+		return wrapErr("delete", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+// Package storetest is the acceptance suite for store.Store. Every
+// implementation calls Run from its own tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
+//	}
+//
+// open is called once per subtest and must return an empty store that no
+// other subtest sees (a fresh directory, a fresh bucket or a fresh prefix);
+// clean it up with t.Cleanup. Subtests run one after another, never in
+// parallel, so open may share a server between them.
+//
+// # What an implementation must do to pass
+//
+// Everything store.go documents, plus the points below where store.go is
+// silent and the sink relies on an answer:
+//
+//   - Not found: Get, GetRange (even with n == 0) and Stat of an absent key
+//     fail with an error wrapping store.ErrNotFound. So do keys that only
+//     look like directories ("a" when "a/b" exists) and keys below an object
+//     ("a/b/c" when "a/b" is an object).
+//   - Put creates and replaces; it is atomic for a concurrent reader, which
+//     sees one complete value, never a mix or a prefix; it turns an
+//     appendable object into a normal one; an empty value is a valid object.
+//   - Append at 0 creates an appendable object and returns its new length.
+//     At a wrong position (too small, too large, negative, or > 0 on an
+//     absent key) it fails with a *store.PositionError carrying the key, the
+//     position asked for and the actual length, and writes nothing (an absent
+//     key stays absent). On an object written by Put it fails with
+//     store.ErrNotAppendable at any position: the kind is checked before the
+//     position, as OSS does.
+//   - A concurrent reader (Get, Stat) of a growing object sees it only
+//     between appends, never with part of one.
+//   - Of several Appends racing at one position exactly one succeeds, the
+//     others get a *store.PositionError whose Length is the winner's result,
+//     and the object holds exactly the winner's bytes. Appenders that retry
+//     at the reported length never interleave or lose a record.
+//   - GetRange: n == 0 gives an empty slice (at any off up to the size),
+//     off+n beyond the size and negative off or n give an error that does
+//     not wrap ErrNotFound.
+//   - Stat and List report Size and Appendable truthfully; Stat's Key is the
+//     key asked for; Modified, when not zero, is near the wall clock.
+//   - List returns exactly the objects whose key starts with the prefix
+//     (byte-wise, not by path segments), sorted byte-wise by key, with no
+//     directory entries, temporary files or other bookkeeping; it handles
+//     more than 1,000 results (one OSS page); the empty prefix lists all.
+//   - Delete of an absent key succeeds; Delete of a key that only looks like a
+//     directory removes nothing.
+//   - Keys may hold spaces, unicode, and the characters that URL encoding
+//     mangles ('+', '%', '?', '#', '&', '=', ';', '~', ...), and segments
+//     that start with a dot. Data may hold every byte value; an 8 MiB object
+//     built by appends reads back identically.
+//   - Buffers are not retained: the caller may reuse a buffer after Put or
+//     Append returns, and may modify what Get returns.
+//   - With a cancelled context every operation returns within a few seconds.
+//     Failing is expected; succeeding is tolerated (and logged) for stores
+//     whose local I/O cannot be interrupted, but a cancelled Put or Append
+//     must still never leave a partial write behind.
+//
+// # What the suite does not ask
+//
+// Keys in the suite never have an empty segment, a "." or ".." segment, a
+// leading or trailing '/', or a NUL, and no key is a "directory" of
+// another (never "a" next to "a/b"), because a store backed by a file
+// system cannot hold such keys. Object stores can; store.go does not forbid
+// them, so the sink should not generate them.
+//
+// The suite does not test crash safety, durability, or faults in transit;
+// those belong to each implementation's own tests.
+package storetest
