@@ -32,26 +32,26 @@ func (s *Server) appendObject(c *call) reply {
 	case o != nil && !o.appendable:
 		s.mu.Unlock()
 		return errReply(409, "ObjectNotAppendable", "The object is not appendable.", field("Key", c.key))
-	case o == nil && pos != 0, o != nil && int64(len(o.data)) != pos:
+	case o == nil && pos != 0, o != nil && int64(o.data.len()) != pos:
 		length := int64(0)
 		if o != nil {
-			length = int64(len(o.data))
+			length = int64(o.data.len())
 		}
 		s.mu.Unlock()
 		rep := errReply(409, "PositionNotEqualToLength", "Position is not equal to file length.", field("Key", c.key))
 		rep.header = http.Header{"X-Oss-Next-Append-Position": {strconv.FormatInt(length, 10)}}
 		return rep
 	case o == nil:
-		o = &object{data: c.body, appendable: true, crc: s.crc(0, c.body), contentType: c.r.Header.Get("Content-Type")}
+		o = &object{data: contentOf(c.body), appendable: true, crc: s.crc(0, c.body), contentType: c.r.Header.Get("Content-Type")}
 		b.set(c.key, o)
 	default:
-		// append may grow the array in place: only bytes past every reader's
-		// snapshot are written, so concurrent readers are unaffected.
-		o.data = append(o.data, c.body...)
+		// A new chunk: readers' snapshots are unaffected, and nothing
+		// written before is copied.
+		o.data.add(c.body)
 		o.crc = s.crc(o.crc, c.body)
 	}
 	o.modified = now
-	next, crc, etag := int64(len(o.data)), o.crc, o.etag()
+	next, crc, etag := int64(o.data.len()), o.crc, o.etag()
 	s.mu.Unlock()
 
 	return reply{status: http.StatusOK, header: http.Header{

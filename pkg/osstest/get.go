@@ -23,15 +23,15 @@ func (s *Server) getObject(c *call) reply {
 		return noSuchKey(c.key)
 	}
 	h := objectHeaders(&o)
-	size := int64(len(o.data))
+	size := int64(o.data.len())
 	spec := c.r.Header.Get("Range")
 	if spec == "" {
-		return reply{status: http.StatusOK, header: h, body: o.data}
+		return reply{status: http.StatusOK, header: h, body: o.data.all()}
 	}
 	standard := strings.EqualFold(c.r.Header.Get("X-Oss-Range-Behavior"), "standard")
 	start, end, ok := parseRange(spec, size)
 	if !ok {
-		return reply{status: http.StatusOK, header: h, body: o.data}
+		return reply{status: http.StatusOK, header: h, body: o.data.all()}
 	}
 	switch {
 	case start >= size:
@@ -40,15 +40,15 @@ func (s *Server) getObject(c *call) reply {
 			rep.header = http.Header{"Content-Range": {fmt.Sprintf("bytes */%d", size)}}
 			return rep
 		}
-		return reply{status: http.StatusOK, header: h, body: o.data}
+		return reply{status: http.StatusOK, header: h, body: o.data.all()}
 	case end >= size:
 		if !standard {
-			return reply{status: http.StatusOK, header: h, body: o.data}
+			return reply{status: http.StatusOK, header: h, body: o.data.all()}
 		}
 		end = size - 1
 	}
 	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, size))
-	return reply{status: http.StatusPartialContent, header: h, body: o.data[start : end+1]}
+	return reply{status: http.StatusPartialContent, header: h, body: o.data.bytes(int(start), int(end+1))}
 }
 
 // parseRange parses a single-range Range header. For a suffix range
@@ -102,7 +102,7 @@ func (s *Server) headObject(c *call) reply {
 		return noSuchKey(c.key)
 	}
 	h := objectHeaders(&o)
-	h.Set("Content-Length", strconv.Itoa(len(o.data)))
+	h.Set("Content-Length", strconv.Itoa(o.data.len()))
 	return reply{status: http.StatusOK, header: h}
 }
 
@@ -125,7 +125,7 @@ func objectHeaders(o *object) http.Header {
 		"Accept-Ranges":        {"bytes"},
 	}
 	if o.appendable {
-		h.Set("X-Oss-Next-Append-Position", strconv.Itoa(len(o.data)))
+		h.Set("X-Oss-Next-Append-Position", strconv.Itoa(o.data.len()))
 	}
 	return h
 }

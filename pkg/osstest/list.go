@@ -103,7 +103,7 @@ func (s *Server) listObjects(c *call) reply {
 			continue
 		}
 		o := b.objects[k]
-		contents = append(contents, entry{k, int64(len(o.data)), o.appendable, o.modified, o.etag()})
+		contents = append(contents, entry{k, int64(o.data.len()), o.appendable, o.modified, o.etag()})
 		lastKey, lastIsCP = k, false
 	}
 	s.mu.RUnlock()

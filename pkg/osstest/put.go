@@ -25,7 +25,7 @@ func (s *Server) putObject(c *call) reply {
 	}
 	forbid := strings.EqualFold(c.r.Header.Get("X-Oss-Forbid-Overwrite"), "true")
 	o := &object{
-		data:        c.body,
+		data:        contentOf(c.body),
 		crc:         s.crc(0, c.body),
 		modified:    time.Now().UTC(),
 		contentType: c.r.Header.Get("Content-Type"),

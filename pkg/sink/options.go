@@ -21,6 +21,7 @@ type config struct {
 	flushInterval  time.Duration
 	concurrency    int
 	deadlineMargin time.Duration
+	bufferCache    int
 	now            func() time.Time
 	log            zerolog.Logger
 }
@@ -31,6 +32,7 @@ const (
 	DefaultFlushInterval  = 10 * time.Minute
 	DefaultConcurrency    = 8
 	DefaultDeadlineMargin = 2 * time.Second
+	DefaultBufferCache    = 64 << 20
 	// MaxFlushBytes keeps objects under OSS's 5 GB limit on appendable
 	// objects, with room for the record that crosses the threshold.
 	MaxFlushBytes = 4 << 30
@@ -42,6 +44,7 @@ func defaultCfg() config {
 		flushInterval:  DefaultFlushInterval,
 		concurrency:    DefaultConcurrency,
 		deadlineMargin: DefaultDeadlineMargin,
+		bufferCache:    DefaultBufferCache,
 		now:            time.Now,
 		log:            zerolog.Nop(),
 	}
@@ -60,6 +63,9 @@ func (c *config) validate() error {
 	}
 	if c.concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d must be at least 1", c.concurrency))
+	}
+	if c.bufferCache < 0 {
+		errs = append(errs, fmt.Errorf("buffer cache %d is negative", c.bufferCache))
 	}
 	if c.deadlineMargin < 0 {
 		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
@@ -95,6 +101,10 @@ func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n 
 // the trigger redeliver) before the platform kills the invocation.
 // Default: 2s.
 func WithDeadlineMargin(d time.Duration) Option { return func(c *config) { c.deadlineMargin = d } }
+
+// WithBufferCache sets how many bytes of encoding buffers a Sink keeps for
+// its next Write calls; 0 keeps none. Default: 64 MiB.
+func WithBufferCache(n int) Option { return func(c *config) { c.bufferCache = n } }
 
 // WithClock replaces time.Now, for tests of age-based sealing.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

@@ -48,6 +48,7 @@ func encodingID(e format.Encoder) string {
 // partitionJob is one Write's work on one topic-partition.
 type partitionJob struct {
 	cfg       *config
+	bufs      *bufCache
 	st        *guardedStore
 	topic     string
 	partition int32
@@ -89,10 +90,10 @@ func (j *partitionJob) run(ctx context.Context) error {
 	for _, r := range pending {
 		size += j.cfg.enc.Size(r)
 	}
-	// One buffer for the partition, reused by every append: the store does
-	// not keep it, and one allocation per partition keeps memory near the
-	// batch size.
-	buf := make([]byte, 0, size)
+	// One buffer for the partition, reused by every append (the store does
+	// not keep it), so memory stays near the batch size.
+	buf := j.bufs.get(size)
+	defer func() { j.bufs.put(buf) }()
 
 	// Every record goes to the topic's own folder for now; routing by time or
 	// key adds folders, which the meta schema and the folder writer already

@@ -17,7 +17,8 @@ import (
 // Sink writes batches of records into a Store. It holds only configuration:
 // all state lives in the store, so one Sink may serve concurrent Write calls.
 type Sink struct {
-	cfg config
+	cfg  config
+	bufs *bufCache
 }
 
 // New returns a Sink configured by opts.
@@ -29,7 +30,7 @@ func New(opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return &Sink{cfg: cfg}, nil
+	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}}, nil
 }
 
 // Summary reports what one Write did.
@@ -105,7 +106,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			errs[i] = j.run(ctx)
 			sum.Partitions[i] = j.summary(errs[i])

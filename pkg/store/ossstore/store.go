@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"io"
 	"net/http"
 	"slices"
@@ -69,7 +70,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if h.Get(oss.HTTPHeaderOssCRC64) != "" && res.ClientCRC != nil && res.ClientCRC.Sum64() != res.ServerCRC {
+		if !s.crcMatches(body, h) {
 			return errCorrupt
 		}
 		out = body
@@ -212,12 +213,31 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	}
 	err := s.do(ctx, opPut, key, func(ctx context.Context, a *attempt) error {
 		a.sent = int64(len(data))
-		return s.bucket.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx))
+		var h http.Header
+		if err := s.bucket.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.GetResponseHeader(&h)); err != nil {
+			return err
+		}
+		if !s.crcMatches(data, h) {
+			// What landed is not what we sent; a retry replaces it.
+			return errCorrupt
+		}
+		return nil
 	})
 	if err != nil {
 		return wrapErr("put", key, err)
 	}
 	return nil
+}
+
+// crcMatches reports whether data matches the whole-object CRC-64 in the
+// reply headers h (true when the server sent none).
+func (s *Store) crcMatches(data []byte, h http.Header) bool {
+	v := h.Get(oss.HTTPHeaderOssCRC64)
+	if v == "" {
+		return true
+	}
+	want, err := strconv.ParseUint(v, 10, 64)
+	return err == nil && crc64.Checksum(data, s.pool.crcTab) == want
 }
 
 // Append implements store.Store with an AppendObject. A retry after a lost

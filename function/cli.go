@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
+)
+
+const usage = `Usage: function <command> [flags]
+
+Commands:
+  invoke [-dir DIR] [-request-id ID] [-timeout D] [FILE|-]
+        Run the handler once on a trigger event (a JSON file, or stdin) and
+        print its JSON summary. Without OSS_BUCKET it writes to a local
+        directory laid out as the bucket would be (default ./oss-local).
+
+Configuration comes from the environment (see README): OSS_BUCKET,
+OSS_ENDPOINT, OSS_PREFIX, SINK_FORMAT, SINK_VALUE_ENCODING, SINK_FLUSH_BYTES,
+SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_LOCAL_DIR, LOG_LEVEL; OSS
+credentials from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
+and ALIBABA_CLOUD_SECURITY_TOKEN.
+`
+
+func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "invoke":
+		return runInvoke(args[1:], stdin, stdout, stderr, getenv)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "function: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "local store directory (default $SINK_LOCAL_DIR or ./oss-local); ignored with OSS_BUCKET")
+	reqID := fs.String("request-id", "", "request id to log and record (default: generated)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "deadline for the invocation, as FC's function timeout")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "function invoke: one event file at most")
+		return 2
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "function invoke: %v\n", err)
+		return 2
+	}
+	if *dir != "" {
+		cfg.LocalDir = *dir
+	}
+
+	var payload []byte
+	if name := fs.Arg(0); name == "" || name == "-" {
+		payload, err = io.ReadAll(stdin)
+	} else {
+		payload, err = os.ReadFile(name)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "function invoke: read event: %v\n", err)
+		return 2
+	}
+
+	h, err := newHandler(cfg, stderr, envCredentials(getenv))
+	if err != nil {
+		fmt.Fprintf(stderr, "function invoke: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	id := *reqID
+	if id == "" {
+		id = fmt.Sprintf("local-%d", time.Now().UnixNano())
+	}
+	resp, err := h.invoke(ctx, id, payload)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if eerr := enc.Encode(resp); eerr != nil {
+		fmt.Fprintf(stderr, "function invoke: %v\n", eerr)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "function invoke: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// envCredentials reads OSS credentials from the environment, as FC 3.0
+// also provides them.
+func envCredentials(getenv func(string) string) credentialsFunc {
+	return func(context.Context) (ossstore.Credentials, error) {
+		c := ossstore.Credentials{
+			AccessKeyID:     getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+			AccessKeySecret: getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+			SecurityToken:   getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
+		}
+		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+			return c, fmt.Errorf("no OSS credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+		}
+		return c, nil
+	}
+}

@@ -1,0 +1,209 @@
+// Package config reads the sink's configuration from environment variables,
+// validates all of it at once, and reports every problem with the variable's
+// name and value. The names are fixed: deployment templates set them.
+//
+//	OSS_BUCKET           bucket name; set means "write to OSS", unset means the local directory store
+//	OSS_ENDPOINT         e.g. oss-cn-hangzhou-internal.aliyuncs.com or http://127.0.0.1:9000;
+//	                     default oss-{FC_REGION}-internal.aliyuncs.com
+//	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing
+//	SINK_FORMAT          raw (default) | jsonl
+//	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
+//	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
+//	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
+//	SINK_FLUSH_INTERVAL  seal a data object this long after it was opened (Go duration), default 10m; 0 = never
+//	SINK_LOCAL_DIR       directory of the local store, default ./oss-local
+//	LOG_LEVEL            debug | info (default) | warn | error
+//
+// FC_REGION (set by Function Compute) supplies the default endpoint's region.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+)
+
+// Variable names.
+const (
+	EnvBucket        = "OSS_BUCKET"
+	EnvEndpoint      = "OSS_ENDPOINT"
+	EnvPrefix        = "OSS_PREFIX"
+	EnvFormat        = "SINK_FORMAT"
+	EnvValueEncoding = "SINK_VALUE_ENCODING"
+	EnvFlushBytes    = "SINK_FLUSH_BYTES"
+	EnvFlushRecords  = "SINK_FLUSH_RECORDS"
+	EnvFlushInterval = "SINK_FLUSH_INTERVAL"
+	EnvLocalDir      = "SINK_LOCAL_DIR"
+	EnvLogLevel      = "LOG_LEVEL"
+	EnvRegion        = "FC_REGION"
+)
+
+// Known lists every variable this package reads, for checks of deployment
+// files.
+func Known() []string {
+	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvValueEncoding, EnvFlushBytes,
+		EnvFlushRecords, EnvFlushInterval, EnvLocalDir, EnvLogLevel, EnvRegion}
+}
+
+// DefaultLocalDir is where the local store writes when OSS_BUCKET is unset.
+const DefaultLocalDir = "oss-local"
+
+// Config is the validated configuration.
+type Config struct {
+	Bucket        string // "" selects the local directory store
+	Endpoint      string // resolved (default applied) when Bucket is set
+	Prefix        string // normalized: "" or ending in '/'
+	Encoder       format.Encoder
+	FlushBytes    int64
+	FlushRecords  int64
+	FlushInterval time.Duration
+	LocalDir      string
+	LogLevel      zerolog.Level
+	Region        string
+}
+
+// UseOSS reports whether the configuration selects OSS.
+func (c Config) UseOSS() bool { return c.Bucket != "" }
+
+// SinkOptions returns the sink options this configuration implies.
+func (c Config) SinkOptions() []sink.Option {
+	return []sink.Option{
+		sink.WithPrefix(c.Prefix),
+		sink.WithEncoder(c.Encoder),
+		sink.WithFlushBytes(c.FlushBytes),
+		sink.WithFlushRecords(c.FlushRecords),
+		sink.WithFlushInterval(c.FlushInterval),
+	}
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in production).
+// The error lists every invalid variable, not only the first.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Bucket:        strings.TrimSpace(getenv(EnvBucket)),
+		Endpoint:      strings.TrimSpace(getenv(EnvEndpoint)),
+		Prefix:        sink.NormalizePrefix(getenv(EnvPrefix)),
+		FlushBytes:    sink.DefaultFlushBytes,
+		FlushInterval: sink.DefaultFlushInterval,
+		LocalDir:      DefaultLocalDir,
+		LogLevel:      zerolog.InfoLevel,
+		Region:        strings.TrimSpace(getenv(EnvRegion)),
+	}
+	var errs []error
+	bad := func(name, value, why string) {
+		errs = append(errs, fmt.Errorf("%s=%q: %s", name, value, why))
+	}
+	if v := getenv(EnvFormat); v != "" {
+		f, err := format.Parse(strings.ToLower(strings.TrimSpace(v)))
+		if err != nil {
+			bad(EnvFormat, v, "want raw or jsonl")
+		}
+		c.Encoder.Format = f
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvValueEncoding))); v {
+	case "", "text":
+		c.Encoder.ValueEncoding = events.Text
+	case "base64", "binary":
+		c.Encoder.ValueEncoding = events.Base64
+	default:
+		bad(EnvValueEncoding, getenv(EnvValueEncoding), "want text or base64")
+	}
+	if v := getenv(EnvFlushBytes); v != "" {
+		n, err := ParseSize(v)
+		switch {
+		case err != nil:
+			bad(EnvFlushBytes, v, err.Error())
+		case n < 1 || n > sink.MaxFlushBytes:
+			bad(EnvFlushBytes, v, fmt.Sprintf("must be between 1 and %d (4GiB; OSS appendable objects stop at 5GB)", int64(sink.MaxFlushBytes)))
+		}
+		c.FlushBytes = n
+	}
+	if v := getenv(EnvFlushRecords); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			bad(EnvFlushRecords, v, "want a whole number >= 0 (0 = no limit)")
+		}
+		c.FlushRecords = n
+	}
+	if v := getenv(EnvFlushInterval); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			bad(EnvFlushInterval, v, "want a Go duration such as 10m, 1h30m or 0 (never)")
+		}
+		c.FlushInterval = d
+	}
+	if v := getenv(EnvLocalDir); v != "" {
+		c.LocalDir = v
+	}
+	if v := getenv(EnvLogLevel); v != "" {
+		l, err := zerolog.ParseLevel(strings.ToLower(strings.TrimSpace(v)))
+		if err != nil || l == zerolog.NoLevel {
+			bad(EnvLogLevel, v, "want debug, info, warn or error")
+		}
+		c.LogLevel = l
+	}
+	if c.Bucket != "" {
+		if !validBucket(c.Bucket) {
+			bad(EnvBucket, c.Bucket, "not a valid bucket name (3-63 characters: lowercase letters, digits, '-')")
+		}
+		if c.Endpoint == "" {
+			if c.Region == "" {
+				errs = append(errs, fmt.Errorf("%s is set but neither %s nor %s is: cannot choose an OSS endpoint", EnvBucket, EnvEndpoint, EnvRegion))
+			} else {
+				c.Endpoint = "oss-" + c.Region + "-internal.aliyuncs.com"
+			}
+		}
+	} else if c.Endpoint != "" {
+		errs = append(errs, fmt.Errorf("%s=%q is set but %s is not: set the bucket too, or unset the endpoint to write to the local directory", EnvEndpoint, c.Endpoint, EnvBucket))
+	}
+	if strings.HasPrefix(c.Prefix, "/") {
+		bad(EnvPrefix, c.Prefix, "must not start with '/'")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, nil
+}
+
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 || b[0] == '-' || b[len(b)-1] == '-' {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSize parses a byte count: a whole number, optionally followed by
+// B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := len(s)
+	for i > 0 && (s[i-1] < '0' || s[i-1] > '9') {
+		i--
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not a size (e.g. 67108864 or 64MiB)")
+	}
+	mult := map[string]int64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q (use B, KB, MB, GB, KiB, MiB or GiB)", unit)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("too large")
+	}
+	return n * mult, nil
+}

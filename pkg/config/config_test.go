@@ -1,0 +1,85 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     func(string) string
+		check   func(t *testing.T, c Config)
+		wantErr []string
+	}{
+		{"defaults: local store", env(), func(t *testing.T, c Config) {
+			if c.UseOSS() || c.LocalDir != "oss-local" || c.FlushBytes != 64<<20 || c.FlushInterval != 10*time.Minute || c.FlushRecords != 0 || c.Encoder != (format.Encoder{}) || c.Prefix != "" {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"oss with region default endpoint", env("OSS_BUCKET", "my-bucket", "FC_REGION", "cn-hangzhou", "OSS_PREFIX", "kafka"), func(t *testing.T, c Config) {
+			if !c.UseOSS() || c.Endpoint != "oss-cn-hangzhou-internal.aliyuncs.com" || c.Prefix != "kafka/" {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"everything set", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:9000", "SINK_FORMAT", "JSONL", "SINK_VALUE_ENCODING", "base64",
+			"SINK_FLUSH_BYTES", "8MiB", "SINK_FLUSH_RECORDS", "1000", "SINK_FLUSH_INTERVAL", "90s", "LOG_LEVEL", "debug"), func(t *testing.T, c Config) {
+			if c.Endpoint != "http://127.0.0.1:9000" || c.Encoder.Format != format.JSONL || c.Encoder.ValueEncoding != events.Base64 ||
+				c.FlushBytes != 8<<20 || c.FlushRecords != 1000 || c.FlushInterval != 90*time.Second || c.LogLevel.String() != "debug" {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"all errors at once", env("SINK_FORMAT", "csv", "SINK_VALUE_ENCODING", "hex", "SINK_FLUSH_BYTES", "lots", "SINK_FLUSH_RECORDS", "-1",
+			"SINK_FLUSH_INTERVAL", "5 minutes", "LOG_LEVEL", "loud"), nil,
+			[]string{`SINK_FORMAT="csv"`, `SINK_VALUE_ENCODING="hex"`, `SINK_FLUSH_BYTES="lots"`, `SINK_FLUSH_RECORDS="-1"`, `SINK_FLUSH_INTERVAL="5 minutes"`, `LOG_LEVEL="loud"`}},
+		{"bucket without endpoint or region", env("OSS_BUCKET", "b-1"), nil, []string{"cannot choose an OSS endpoint"}},
+		{"endpoint without bucket", env("OSS_ENDPOINT", "http://127.0.0.1:1"), nil, []string{"OSS_BUCKET is not"}},
+		{"bad bucket", env("OSS_BUCKET", "My_Bucket", "OSS_ENDPOINT", "x"), nil, []string{`OSS_BUCKET="My_Bucket"`}},
+		{"flush bytes too big", env("SINK_FLUSH_BYTES", "5GiB"), nil, []string{"between 1 and"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(tt.env)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, config %+v", c)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "64MiB": 64 << 20, "64 mib": 64 << 20, "10MB": 10e6, "2GiB": 2 << 30, "512k": 512 << 10, "100B": 100} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1", "1.5MiB", "3 parsecs", "99999999999999999999"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q): no error", in)
+		}
+	}
+}
