@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,16 +64,7 @@ func TestMain(m *testing.M) {
 // testValue embeds partition and offset, so that raw objects can be checked;
 // the padding has characters that need escaping in JSON.
 func testValue(p int32, off int64) string {
-	return fmt.Sprintf("p%d-o%d-%s", p, off, strings.Repeat("é\"\\x", int(off%13)))
-}
-
-func rawOffset(line []byte) (int64, error) {
-	_, rest, ok := strings.Cut(string(line), "-o")
-	if !ok {
-		return 0, fmt.Errorf("not a test value")
-	}
-	s, _, _ := strings.Cut(rest, "-")
-	return strconv.ParseInt(s, 10, 64)
+	return string(sinktest.Value(p, off, strings.Repeat("é\"\\x", int(off%13))))
 }
 
 // cloudEvents renders records as the trigger's CloudEvents array.
@@ -248,7 +238,7 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	offsetOf := rawOffset
+	offsetOf := sinktest.RawOffset
 	if format == "jsonl" {
 		offsetOf = sinktest.JSONLOffset
 	}

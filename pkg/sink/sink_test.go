@@ -24,18 +24,10 @@ const topic = "orders"
 func rec(p int32, off int64) events.Record {
 	return events.Record{Topic: topic, Partition: p, Offset: off, Timestamp: 1_700_000_000_000 + off,
 		Key: []byte("k" + strconv.FormatInt(off, 10)), HasKey: true,
-		Value: fmt.Appendf(nil, "p%d-o%d-%s", p, off, strings.Repeat("x", int(off%7)))}
+		Value: sinktest.Value(p, off, strings.Repeat("x", int(off%7)))}
 }
 
-// rawOffset parses the offset out of a value made by rec.
-func rawOffset(line []byte) (int64, error) {
-	_, rest, ok := strings.Cut(string(line), "-o")
-	if !ok {
-		return 0, fmt.Errorf("not a test value")
-	}
-	s, _, _ := strings.Cut(rest, "-")
-	return strconv.ParseInt(s, 10, 64)
-}
+var rawOffset = sinktest.RawOffset
 
 // stream returns n records of partition p with offsets that skip now and
 // then, as compaction and transaction markers make them do.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -192,4 +193,21 @@ func sameOffsets(got, want []int64) error {
 		return fmt.Errorf("%d records present, want %d", len(got), len(want))
 	}
 	return nil
+}
+
+// Value returns a raw value that names its partition and offset
+// ("p3-o120-" and the padding), so that RawOffset can check raw objects.
+// The padding must not contain "-o" or '\n'.
+func Value(partition int32, offset int64, padding string) []byte {
+	return fmt.Appendf(nil, "p%d-o%d-%s", partition, offset, padding)
+}
+
+// RawOffset reads the offset back from a line holding a Value.
+func RawOffset(line []byte) (int64, error) {
+	_, rest, ok := strings.Cut(string(line), "-o")
+	if !ok {
+		return 0, fmt.Errorf("not a sinktest.Value")
+	}
+	s, _, _ := strings.Cut(rest, "-")
+	return strconv.ParseInt(s, 10, 64)
 }
