@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -291,4 +292,76 @@ func benchConfig() config.Config {
 		panic(err)
 	}
 	return cfg
+}
+
+// BenchmarkBinaryInvoke is the whole run as a user or FC sees it: the
+// compiled binary started as a process on a full-size batch file (local
+// directory store, default configuration), from exec to exit. It reports,
+// besides MB/s of payload:
+//
+//	x-baseline   the baseline's time on the same payload, in this process just
+//	             before, divided by the binary's wall time (start-up included)
+//	peak-rss-MB  the process's maximum resident set size, as /usr/bin/time
+//	             reports it (Debian package "time"; without it the metric is
+//	             left out: Go starts children sharing the test's memory until
+//	             exec, and Linux carries that high-water mark into the child's
+//	             own rusage)
+//	rss-x-batch  that divided by the batch size
+//
+//	go test -run XXX -bench BinaryInvoke ./function/
+func BenchmarkBinaryInvoke(b *testing.B) {
+	bin := binary(b)
+	dir := b.TempDir()
+	const timeCmd = "/usr/bin/time"
+	_, err := os.Stat(timeCmd)
+	haveTime := err == nil
+	var peakRSS int64
+	var elapsed, baseElapsed time.Duration
+	size := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p := benchBatch(i, true)
+		size = len(p)
+		file := filepath.Join(dir, "batch.json")
+		if err := os.WriteFile(file, p, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		bstart := time.Now()
+		if err := baseline(p); err != nil {
+			b.Fatal(err)
+		}
+		baseElapsed += time.Since(bstart)
+		args := []string{bin, "invoke", "-dir", filepath.Join(dir, "oss-local"), file}
+		if haveTime {
+			args = append([]string{timeCmd, "-f", "maxrss-KiB %M"}, args...)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = []string{"LOG_LEVEL=warn"}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b.StartTimer()
+		start := time.Now()
+		err := cmd.Run()
+		elapsed += time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatalf("%v\n%s", err, stderr.String())
+		}
+		if haveTime {
+			var kib int64
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if _, err := fmt.Sscanf(lines[len(lines)-1], "maxrss-KiB %d", &kib); err != nil {
+				b.Fatalf("no RSS from %s: %q", timeCmd, stderr.String())
+			}
+			peakRSS = max(peakRSS, kib*1024)
+		}
+		b.StartTimer()
+	}
+	b.SetBytes(int64(size))
+	b.ReportMetric(baseElapsed.Seconds()/elapsed.Seconds(), "x-baseline")
+	if haveTime {
+		b.ReportMetric(float64(peakRSS)/1e6, "peak-rss-MB")
+		b.ReportMetric(float64(peakRSS)/float64(size), "rss-x-batch")
+	}
 }

@@ -30,7 +30,7 @@ var (
 )
 
 // binary builds ./function once per test run, as it is deployed.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kafka-oss-sink-bin")
