@@ -4,36 +4,106 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
-// serveFC serves invocations through the FC runtime API. The configuration
-// is read once per instance; if it is invalid, every invocation fails with
-// the same message instead of the instance crashing and restarting in a loop.
+// serveFC serves invocations through the FC runtime API.
 func serveFC() {
-	var h *handler
-	cfg, err := config.FromEnv(os.Getenv)
+	inst := newInstance(os.Getenv, os.Stderr)
+	fc.RegisterInitializerFunction(inst.initialize)
+	fc.RegisterPreStopFunction(inst.preStop)
+	fc.Start(inst.handle)
+}
+
+// instance is one FC instance: configuration read and checked once, then
+// any number of invocations, concurrently when the function's instance
+// concurrency allows.
+type instance struct {
+	h      *handler
+	err    error // a bad configuration: every invocation fails with it
+	log    zerolog.Logger
+	stop   context.Context // cancelled by PreStop
+	cancel context.CancelCauseFunc
+	busy   sync.WaitGroup // invocations in flight
+}
+
+func newInstance(getenv func(string) string, logOut *os.File) *instance {
+	inst := &instance{log: zerolog.New(logOut).With().Timestamp().Logger()}
+	inst.stop, inst.cancel = context.WithCancelCause(context.Background())
+	cfg, err := config.FromEnv(getenv)
 	if err == nil {
-		h, err = newHandler(cfg, os.Stderr, fcCredentials(os.Getenv))
+		inst.h, err = newHandler(cfg, logOut, fcCredentials(getenv))
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "kafka-oss-sink: %v\n", err)
+		// Failing every invocation with the same message beats a crash loop
+		// that shows nothing but restarts.
+		inst.err = &ConfigError{err}
+		inst.log.Error().Err(inst.err).Msg("configuration invalid")
 	}
-	fc.Start(func(ctx context.Context, payload []byte) (*Response, error) {
-		if err != nil {
-			return nil, fmt.Errorf("kafka-oss-sink is misconfigured (fix the function's environment variables): %w", err)
-		}
-		reqID := ""
-		if fctx, ok := fccontext.FromContext(ctx); ok {
-			reqID = fctx.RequestID
-		}
-		return h.invoke(ctx, reqID, payload)
-	})
+	return inst
+}
+
+// initialize runs once per instance, before its first invocation (when the
+// function has an initializer configured). The configuration was read when
+// the process started; this only reports it.
+func (inst *instance) initialize(ctx context.Context) {
+	if inst.err != nil {
+		inst.log.Error().Err(inst.err).Msg("initializer: configuration invalid; invocations will fail")
+		return
+	}
+	c := inst.h.cfg
+	inst.log.Info().Bool("oss", c.UseOSS()).Str("bucket", c.Bucket).Str("endpoint", c.Endpoint).Str("prefix", c.Prefix).
+		Str("format", c.Encoder.Format.String()).Int64("flush_bytes", c.FlushBytes).Int64("flush_records", c.FlushRecords).
+		Dur("flush_interval", c.FlushInterval).Msg("initializer: ready")
+}
+
+// errStopping is the cause given to invocations still running at PreStop.
+var errStopping = fmt.Errorf("instance stopping (PreStop)")
+
+// preStop runs before FC stops the instance. Invocations still running are
+// told to stop starting OSS requests (their state stays consistent and the
+// trigger redelivers their batches), and waited for until ctx's deadline.
+func (inst *instance) preStop(ctx context.Context) {
+	inst.cancel(errStopping)
+	done := make(chan struct{})
+	go func() { inst.busy.Wait(); close(done) }()
+	wait := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	select {
+	case <-done:
+		inst.log.Info().Msg("prestop: no invocation in flight")
+	case <-time.After(wait):
+		inst.log.Warn().Msg("prestop: invocations still running at the deadline")
+	}
+}
+
+// handle serves one invocation with the raw body of the trigger.
+func (inst *instance) handle(ctx context.Context, payload []byte) (*Response, error) {
+	if inst.err != nil {
+		return nil, inst.err
+	}
+	inst.busy.Add(1)
+	defer inst.busy.Done()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := context.AfterFunc(inst.stop, func() { cancel(errStopping) })
+	defer stopWatch()
+
+	reqID := ""
+	if fctx, ok := fccontext.FromContext(ctx); ok {
+		reqID = fctx.RequestID
+	}
+	return inst.h.invoke(ctx, reqID, payload)
 }
 
 // fcCredentials takes the temporary credentials FC passes with each

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -66,10 +65,6 @@ func newHandler(cfg config.Config, logOut io.Writer, creds credentialsFunc) (*ha
 	return h, nil
 }
 
-// ErrBadEvent wraps decoding errors: the batch itself is malformed, and
-// redelivering it cannot help.
-var ErrBadEvent = errors.New("bad event (retrying cannot help)")
-
 // invoke handles one trigger payload.
 func (h *handler) invoke(ctx context.Context, requestID string, payload []byte) (*Response, error) {
 	start := time.Now()
@@ -81,14 +76,14 @@ func (h *handler) invoke(ctx context.Context, requestID string, payload []byte) 
 	// copy of the batch.
 	recs, err := events.Decode(payload, events.WithValueEncoding(h.cfg.Encoder.ValueEncoding), events.InPlace())
 	if err != nil {
-		err = fmt.Errorf("%w: %w", ErrBadEvent, err)
+		err = &BadEventError{err}
 		resp.Error = err.Error()
 		log.Error().Err(err).Int("payload_bytes", len(payload)).Msg("invocation failed: nothing written")
 		return resp, err
 	}
 	st, err := h.storeFor(ctx)
 	if err != nil {
-		err = fmt.Errorf("open store: %w", err)
+		err = &WriteError{fmt.Errorf("open store: %w", err)}
 		resp.Error = err.Error()
 		log.Error().Err(err).Msg("invocation failed: nothing written")
 		return resp, err
@@ -97,7 +92,7 @@ func (h *handler) invoke(ctx context.Context, requestID string, payload []byte) 
 	resp.Summary = sum
 	ev := log.Info()
 	if err != nil {
-		err = fmt.Errorf("write batch (the trigger should redeliver it): %w", err)
+		err = classifyWrite(err)
 		ev = log.Error().Err(err)
 	}
 	ev.Int("payload_bytes", len(payload)).Int("records", sum.Records).Int("written", sum.Written).
