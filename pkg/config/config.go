@@ -10,7 +10,7 @@
 //	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
 //	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
-//	SINK_FLUSH_INTERVAL  seal a data object this long after it was opened (Go duration), default 10m; 0 = never
+//	SINK_FLUSH_INTERVAL  seal a data object before a record this much newer (Kafka timestamps) than its first (Go duration), default 10m; 0 = never
 //	SINK_LOCAL_DIR       directory of the local store, default ./oss-local
 //	LOG_LEVEL            debug | info (default) | warn | error
 //

@@ -39,12 +39,17 @@ type Folder struct {
 	// Encoding identifies the format the object is written in
 	// (e.g. "raw/text", "jsonl/base64"); records are only appended to an
 	// object of the same encoding.
-	Encoding    string    `json:"encoding"`
-	FirstOffset int64     `json:"first_offset"`
-	LastOffset  int64     `json:"last_offset"`
-	Size        int64     `json:"size"` // bytes written = the next append position
-	Records     int64     `json:"records"`
-	OpenedAt    time.Time `json:"opened_at"`
+	Encoding    string `json:"encoding"`
+	FirstOffset int64  `json:"first_offset"`
+	LastOffset  int64  `json:"last_offset"`
+	Size        int64  `json:"size"` // bytes written = the next append position
+	Records     int64  `json:"records"`
+	// FirstTimestamp is the Kafka timestamp (ms) of the object's first
+	// record, from which its age is measured; 0 if the record had none.
+	FirstTimestamp int64 `json:"first_timestamp"`
+	// OpenedAt is when the object was opened, by the clock of the
+	// invocation that opened it. Informational: nothing depends on it.
+	OpenedAt time.Time `json:"opened_at"`
 }
 
 // ErrMetaMissing: a partition has data objects but no meta object. Starting
@@ -112,22 +117,25 @@ func (m *Meta) encode() ([]byte, error) {
 // attempt of this batch left, and the comparison of their bytes with the
 // records will absorb them; anything else means the meta object was lost, and
 // the sink refuses to start over (ErrMetaMissing).
-func loadMeta(ctx context.Context, st store.Store, prefix, topic string, partition int32, first int64) (*Meta, error) {
+//
+// fresh reports that there was no meta object: the listing then showed that
+// no object starts before first.
+func loadMeta(ctx context.Context, st store.Store, prefix, topic string, partition int32, first int64) (m *Meta, fresh bool, err error) {
 	key := MetaKey(prefix, topic, partition)
 	data, err := st.Get(ctx, key)
 	if err == nil {
 		m, err := DecodeMeta(data, topic, partition)
 		if err != nil {
-			return nil, fmt.Errorf("meta object %s: %w", key, err)
+			return nil, false, fmt.Errorf("meta object %s: %w", key, err)
 		}
-		return m, nil
+		return m, false, nil
 	}
 	if !store.IsNotFound(err) {
-		return nil, fmt.Errorf("read meta object %s: %w", key, err)
+		return nil, false, fmt.Errorf("read meta object %s: %w", key, err)
 	}
 	objs, err := st.List(ctx, objectPrefix(prefix, topic, "", partition))
 	if err != nil {
-		return nil, fmt.Errorf("meta object %s absent; list data objects: %w", key, err)
+		return nil, false, fmt.Errorf("meta object %s absent; list data objects: %w", key, err)
 	}
 	firstKey := ObjectKey(prefix, topic, "", partition, first)
 	found, early := false, ""
@@ -141,13 +149,16 @@ func loadMeta(ctx context.Context, st store.Store, prefix, topic string, partiti
 			early = o.Key
 		}
 	}
-	if len(objs) > 0 && (!found || early != "") {
-		example := early
-		if example == "" {
-			example = objs[0].Key
-		}
-		return nil, fmt.Errorf("meta object %s: %w (%d data objects, e.g. %s, and this batch starts at offset %d); "+
-			"restore the meta object, or move the data objects away to start the partition afresh", key, ErrMetaMissing, len(objs), example, first)
+	if len(objs) > 0 && early != "" {
+		return nil, false, fmt.Errorf("meta object %s: %w (%d data objects, e.g. %s, and this batch starts at offset %d); "+
+			"restore the meta object, or move the data objects away to start the partition afresh", key, ErrMetaMissing, len(objs), early, first)
 	}
-	return newMeta(topic, partition), nil
+	if len(objs) > 0 && !found {
+		// Every object starts after this batch's first record: a failed
+		// first attempt began later than this redelivery does.
+		return nil, false, fmt.Errorf("meta object %s: %w: no meta object yet, and the data objects of a failed first attempt (e.g. %s) "+
+			"start after this batch's first offset %d; the partition cannot continue until the batch is redelivered from where that attempt began, "+
+			"or those objects are moved away", key, ErrMetaMissing, objs[0].Key, first)
+	}
+	return newMeta(topic, partition), true, nil
 }

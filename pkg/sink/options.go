@@ -88,8 +88,10 @@ func WithFlushBytes(n int64) Option { return func(c *config) { c.flushBytes = n 
 // limit. Default: 0.
 func WithFlushRecords(n int64) Option { return func(c *config) { c.flushRecords = n } }
 
-// WithFlushInterval seals a data object once it was opened at least d ago,
-// when the next record arrives; 0 means no limit. Default: 10m.
+// WithFlushInterval seals a data object before a record whose Kafka
+// timestamp is d or more after the object's first record's; 0 means no
+// limit. Age is measured in record time, not by the clock, so that retries
+// and racing invocations make the same decision. Default: 10m.
 func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
 
 // WithConcurrency sets how many partitions of one batch are written at once.
@@ -106,7 +108,8 @@ func WithDeadlineMargin(d time.Duration) Option { return func(c *config) { c.dea
 // its next Write calls; 0 keeps none. Default: 64 MiB.
 func WithBufferCache(n int) Option { return func(c *config) { c.bufferCache = n } }
 
-// WithClock replaces time.Now, for tests of age-based sealing.
+// WithClock replaces time.Now, which dates meta objects (updated_at,
+// opened_at); nothing the protocol decides depends on it.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithLogger sets the logger for per-partition progress. Write adds the

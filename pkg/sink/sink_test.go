@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,34 +222,55 @@ func TestDuplicatesInBatch(t *testing.T) {
 	}
 }
 
-func TestSealByAgeAndClockSkew(t *testing.T) {
+// TestSealByRecordTime: age is measured in Kafka record time, so the same
+// records make the same objects whatever the batch boundaries, the clocks of
+// the machines, and the failures on the way.
+func TestSealByRecordTime(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	clock := func(d time.Duration) sink.Option { return sink.WithClock(func() time.Time { return base.Add(d) }) }
-	all := stream(0, 9)
-	su := setups[2]
+	all := stream(0, 12)
+	for i := range all {
+		all[i].Timestamp = base.Add(time.Duration(i) * 3 * time.Minute).UnixMilli()
+	}
 	iv := sink.WithFlushInterval(10 * time.Minute)
+	layout := func(st *memstore.Store) []string {
+		parts, err := sinktest.Read(ctx, st, "backup", topic, rawOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, o := range parts[0].Objects {
+			keys = append(keys, fmt.Sprint(o.Offsets))
+		}
+		return keys
+	}
+	// Records 3 minutes apart, 10 minutes per object: four records each.
+	want := fmt.Sprint([]string{fmt.Sprint(offsets(all[:4])[0]), fmt.Sprint(offsets(all[4:8])[0]), fmt.Sprint(offsets(all[8:])[0])})
 
 	st := memstore.New()
-	mustWrite(t, newSink(t, su, iv, clock(0)), st, all[:3])
-	mustWrite(t, newSink(t, su, iv, clock(5*time.Minute)), st, all[3:6])
-	// The first attempt's clock is past the interval: it seals and opens a
-	// new object, then dies before recording it. The retry runs on a machine
-	// whose clock is 20s behind, inside the interval.
-	_, err := newSink(t, su, iv, clock(10*time.Minute+time.Second)).Write(ctx, &faultStore{Store: st, method: "Append", at: 0, kind: crashAfter}, all[6:])
-	if !errors.Is(err, errKilled) {
-		t.Fatalf("want the injected kill, got %v", err)
+	mustWrite(t, newSink(t, setups[2], iv), st, all)
+	if got := fmt.Sprint(layout(st)); got != want {
+		t.Fatalf("one batch: objects %s, want %s", got, want)
 	}
-	sum := mustWrite(t, newSink(t, su, iv, clock(10*time.Minute-19*time.Second)), st, all[6:])
-	if len(sum.Partitions[0].Objects) != 1 || !strings.Contains(sum.Partitions[0].Objects[0], "_offset_"+strconv.FormatInt(all[6].Offset, 10)+"_") {
-		t.Fatalf("retry should continue in the object the first attempt opened, wrote %v", sum.Partitions[0].Objects)
-	}
-	if err := sinktest.Check(ctx, st, "backup", topic, rawOffset, offsets(all)); err != nil {
-		t.Fatal(err)
-	}
-	parts, _ := sinktest.Read(ctx, st, "backup", topic, rawOffset)
-	if n := len(parts[0].Objects); n != 2 {
-		t.Fatalf("%d objects, want 2 (sealed by age once)", n)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for round := 0; round < 200; round++ {
+		st := memstore.New()
+		for acked := 0; acked < len(all); {
+			// A clock anywhere within a day of the records, per invocation.
+			now := base.Add(time.Duration(rng.IntN(48*60)-24*60) * time.Minute)
+			sk := newSink(t, setups[2], iv, sink.WithClock(func() time.Time { return now }))
+			start, end := max(0, acked-rng.IntN(3)), min(len(all), acked+1+rng.IntN(5))
+			fs := &faultStore{Store: st, at: rng.IntN(8), kind: faultKind(rng.IntN(4))}
+			if _, err := sk.Write(ctx, fs, all[start:end]); err == nil {
+				acked = end
+			}
+		}
+		if got := fmt.Sprint(layout(st)); got != want {
+			t.Fatalf("round %d: objects %s, want %s", round, got, want)
+		}
+		if err := sinktest.Check(ctx, st, "backup", topic, rawOffset, offsets(all)); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
 }
 

@@ -1,0 +1,56 @@
+package sink_test
+
+// The property test over the real OSS protocol: the official SDK (through
+// ossstore, with its own retries) against the osstest server, with the
+// server itself failing requests before and after they take effect (a lost
+// reply to an append that landed is retried by ossstore and meets the
+// position fence), on top of the client-side fault schedules.
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
+)
+
+func TestReviewPropertyOSSProtocol(t *testing.T) {
+	n := rvN(50, 8)
+	bad := 0
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithSeed(int64(seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		faults := func(on bool) {
+			f := osstest.Fault{}
+			if on {
+				f = osstest.Fault{Before: 0.04, After: 0.04}
+			}
+			for _, op := range []osstest.Op{osstest.OpAppend, osstest.OpPut, osstest.OpGet, osstest.OpHead, osstest.OpList} {
+				srv.SetFault(op, f)
+			}
+		}
+		faults(true)
+		st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: "sink"},
+			ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"},
+			ossstore.WithRetry(3, time.Millisecond, 2*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ph rvParams
+		if seed%2 == 0 {
+			ph = rvParams{boundary: true, monotone: true}
+		}
+		ph.storeFaults = faults
+		ph.expectedErr = func(err error) bool { return strings.Contains(err.Error(), "osstest: injected") }
+		r := rvSimulateOn(seed, ph, func() store.Store { return st })
+		srv.Close()
+		if r.violation != "" {
+			bad++
+			t.Errorf("seed %d: %s: %s\n%s", seed, r.kind, r.violation, strings.Join(r.log, "\n"))
+		}
+	}
+}
