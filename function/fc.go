@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"sync"
 	"time"
@@ -32,7 +32,10 @@ type instance struct {
 	log    zerolog.Logger
 	stop   context.Context // cancelled by PreStop
 	cancel context.CancelCauseFunc
-	busy   sync.WaitGroup // invocations in flight
+
+	mu       sync.Mutex
+	stopping bool           // set by PreStop; no invocation starts after it
+	busy     sync.WaitGroup // invocations in flight
 }
 
 func newInstance(getenv func(string) string, logOut *os.File) *instance {
@@ -66,12 +69,16 @@ func (inst *instance) initialize(ctx context.Context) {
 }
 
 // errStopping is the cause given to invocations still running at PreStop.
-var errStopping = fmt.Errorf("instance stopping (PreStop)")
+var errStopping = errors.New("instance stopping (PreStop)")
 
 // preStop runs before FC stops the instance. Invocations still running are
 // told to stop starting OSS requests (their state stays consistent and the
 // trigger redelivers their batches), and waited for until ctx's deadline.
 func (inst *instance) preStop(ctx context.Context) {
+	// No Add may race with the Wait below (a WaitGroup forbids it).
+	inst.mu.Lock()
+	inst.stopping = true
+	inst.mu.Unlock()
 	inst.cancel(errStopping)
 	done := make(chan struct{})
 	go func() { inst.busy.Wait(); close(done) }()
@@ -81,6 +88,9 @@ func (inst *instance) preStop(ctx context.Context) {
 	}
 	select {
 	case <-done:
+		// The handlers have returned; give the SDK a moment to post their
+		// answers, so that FC reports them rather than a lost instance.
+		time.Sleep(min(200*time.Millisecond, wait))
 		inst.log.Info().Msg("prestop: no invocation in flight")
 	case <-time.After(wait):
 		inst.log.Warn().Msg("prestop: invocations still running at the deadline")
@@ -92,7 +102,13 @@ func (inst *instance) handle(ctx context.Context, payload []byte) (*Response, er
 	if inst.err != nil {
 		return nil, inst.err
 	}
+	inst.mu.Lock()
+	if inst.stopping {
+		inst.mu.Unlock()
+		return nil, &WriteError{errStopping}
+	}
 	inst.busy.Add(1)
+	inst.mu.Unlock()
 	defer inst.busy.Done()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
