@@ -211,3 +211,21 @@ func RawOffset(line []byte) (int64, error) {
 	s, _, _ := strings.Cut(rest, "-")
 	return strconv.ParseInt(s, 10, 64)
 }
+
+// AtMostOnce checks the weaker promise that holds when a partition stopped
+// with an error: no offset is stored twice. It names the first offset that
+// is, and the two objects that hold it.
+func AtMostOnce(parts map[int32]*Partition) error {
+	for p, part := range parts {
+		seen := map[int64]string{}
+		for _, o := range part.Objects {
+			for _, off := range o.Offsets {
+				if prev, dup := seen[off]; dup {
+					return fmt.Errorf("partition %d: offset %d stored twice: in %s and %s", p, off, prev, o.Key)
+				}
+				seen[off] = o.Key
+			}
+		}
+	}
+	return nil
+}
