@@ -1,0 +1,31 @@
+// Package sinkctl is the operator's command line for the Kafka → OSS sink:
+// subcommands that inspect (and later repair or replay) what the sink wrote,
+// reading the store from the same environment as the function. The binary
+// is cmd/sinkctl; Main is the whole command, so tests run it in-process.
+//
+//	sinkctl verify [flags]    is every record there exactly once? (package verify)
+//
+// More subcommands (consume, restore) join through the table in commands();
+// each parses its own flags and shares the store selection of storeFlags:
+//
+//   - --dir DIR: a local directory laid out as the bucket (as written by
+//     `function invoke`); it must exist.
+//   - otherwise, with OSS_BUCKET set: OSS, configured exactly as the
+//     function is (package config: OSS_BUCKET, OSS_ENDPOINT or FC_REGION,
+//     OSS_PREFIX), with the credentials ALIBABA_CLOUD_ACCESS_KEY_ID,
+//     ALIBABA_CLOUD_ACCESS_KEY_SECRET and ALIBABA_CLOUD_SECURITY_TOKEN.
+//     One listing request, bounded by --connect-timeout, checks the
+//     endpoint, bucket and credentials before any work, so an unreachable
+//     endpoint or a wrong key fails fast with a message that says which.
+//   - otherwise: the function's local directory (SINK_LOCAL_DIR, default
+//     ./oss-local), which must exist.
+//
+// --prefix defaults to OSS_PREFIX. Credentials are never printed: error
+// messages name the variables, not their values.
+//
+// Exit codes: 0 success (verify: no error-level defect; warnings allowed),
+// 1 the check failed (verify: at least one error-level defect), 2 the
+// command could not run (usage, configuration, store unreachable or
+// access denied, interrupted). Results go to stdout; diagnostics, and
+// progress when stderr is a terminal, to stderr.
+package sinkctl

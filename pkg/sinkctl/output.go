@@ -1,0 +1,117 @@
+package sinkctl
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+)
+
+// writeTable prints a verify report for humans: one row per partition,
+// totals, then every defect.
+func writeTable(w io.Writer, where string, rep *verify.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "store: %s\n\n", where)
+	approx := false
+	if len(rep.Partitions) > 0 {
+		fmt.Fprintln(tw, "TOPIC\tPARTITION\tFORMAT\tOBJECTS\tRECORDS\tFIRST\tLAST\tBYTES\tERRORS\tWARNINGS")
+	}
+	for _, p := range rep.Partitions {
+		mark := ""
+		if !p.ExactOffsets && p.Objects > 0 {
+			mark, approx = "*", true
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\n", p.Topic, p.Partition, orDash(p.Format), p.Objects, p.Records,
+			offset(p.FirstOffset, mark), offset(p.LastOffset, mark), size(p.Bytes), p.Errors, p.Warnings)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if approx {
+		fmt.Fprintln(w, "* raw data carries no offsets: first is from object names, last is the meta object's committed offset")
+	}
+	t := rep.Total
+	verdict := "OK"
+	switch {
+	case t.Errors > 0:
+		verdict = "FAILED: " + count(t.Errors, "error") + ", " + count(t.Warnings, "warning")
+	case t.Warnings > 0:
+		verdict = "OK with " + count(t.Warnings, "warning")
+	}
+	fmt.Fprintf(w, "\n%s, %s, %s, %s: %s\n", count(t.Partitions, "partition"), count(t.Objects, "object"),
+		count(int(t.Records), "record"), size(t.Bytes), verdict)
+	if rep.Ignored > 0 {
+		fmt.Fprintf(w, "(%s under the prefix outside any topic folder ignored)\n", count(rep.Ignored, "key"))
+	}
+	if ds := rep.AllDefects(); len(ds) > 0 {
+		fmt.Fprintln(w, "\nDEFECTS")
+		for _, d := range ds {
+			fmt.Fprintln(w, d.String())
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func offset(o int64, mark string) string {
+	if o < 0 {
+		return "-"
+	}
+	return strconv.FormatInt(o, 10) + mark
+}
+
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// size formats a byte count in binary units.
+func size(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, units := float64(n)/1024, "KiB"
+	for _, u := range []string{"MiB", "GiB", "TiB"} {
+		if v < 1024 {
+			break
+		}
+		v, units = v/1024, u
+	}
+	return fmt.Sprintf("%.1f %s", v, units)
+}
+
+// progressLine draws verify progress on one terminal line, at most ten
+// times a second. Calls are serialized by verify.
+type progressLine struct {
+	w     io.Writer
+	last  time.Time
+	drawn bool
+}
+
+func (p *progressLine) update(pr verify.Progress) {
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && pr.PartitionsDone < pr.PartitionsTotal {
+		return
+	}
+	p.last = now
+	fmt.Fprintf(p.w, "\r\033[Kverifying: %d/%d partitions, %d/%d objects, %s of %s",
+		pr.PartitionsDone, pr.PartitionsTotal, pr.ObjectsDone, pr.ObjectsTotal, size(pr.BytesDone), size(pr.BytesTotal))
+	p.drawn = true
+}
+
+func (p *progressLine) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

@@ -1,0 +1,95 @@
+package sinkctl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	ExitOK     = 0 // success; verify: no error-level defect
+	ExitFailed = 1 // verify: at least one error-level defect
+	ExitUsage  = 2 // usage, configuration or store access error: nothing was checked
+)
+
+// Env is the process environment a command runs in.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the configuration (os.Getenv for the real command).
+	Getenv func(string) string
+	// Terminal says that Stderr is an interactive terminal; progress is
+	// drawn there only then.
+	Terminal bool
+}
+
+// OSEnv is the environment of the running process.
+func OSEnv() Env {
+	return Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Terminal: isTerminal(os.Stderr)}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb"
+}
+
+// command is one subcommand.
+type command struct {
+	name     string
+	synopsis string
+	run      func(ctx context.Context, args []string, env Env) int
+}
+
+// commands lists the subcommands, in the order usage shows them.
+func commands() []command {
+	return []command{
+		{"verify", "check that every record is stored exactly once (objects vs meta objects)", runVerify},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "Usage: sinkctl <command> [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.synopsis)
+	}
+	fmt.Fprint(w, "\nRun 'sinkctl <command> -h' for a command's flags. The store comes from --dir, or from the\n"+
+		"function's environment (OSS_BUCKET, OSS_ENDPOINT, OSS_PREFIX, ALIBABA_CLOUD_ACCESS_KEY_ID,\n"+
+		"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; SINK_LOCAL_DIR without a bucket).\n"+
+		"Exit codes: 0 ok, 1 check failed, 2 usage, configuration or store error.\n")
+}
+
+// Main runs the command line args (without the program name) and returns
+// the exit code. ctx cancels a running command (the binary cancels it on
+// SIGINT and SIGTERM).
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	if len(args) == 0 {
+		usage(env.Stderr)
+		return ExitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		usage(env.Stdout)
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, args[1:], env)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "sinkctl: unknown command %q\n\n", strings.TrimSpace(name))
+	usage(env.Stderr)
+	return ExitUsage
+}

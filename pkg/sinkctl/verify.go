@@ -1,0 +1,155 @@
+package sinkctl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+)
+
+const verifyUsage = `Usage: sinkctl verify [flags]
+
+Reads every meta and data object under the prefix and reports, per topic-
+partition, objects, records, first and last offset and bytes, then every
+defect found (duplicated or missing records, torn objects, meta objects
+that disagree with the data, ...). Exit code 0 when no defect is an error
+(warnings, such as data pending recovery, are allowed), 1 when one is, 2
+when the check could not run.
+
+Flags:
+`
+
+// listFlag collects a repeatable flag; commas separate values too.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			return errors.New("empty value")
+		}
+		*l = append(*l, s)
+	}
+	return nil
+}
+
+type verifyFlags struct {
+	store         storeFlags
+	topics        listFlag
+	partitions    listFlag
+	format        string
+	valueEncoding string
+	concurrency   int
+	json          bool
+	objects       bool
+}
+
+func runVerify(ctx context.Context, args []string, env Env) int {
+	var f verifyFlags
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), verifyUsage)
+		fs.PrintDefaults()
+	}
+	f.store.register(fs, env)
+	fs.Var(&f.topics, "topic", "topic to check; repeatable (default: every topic under the prefix)")
+	fs.Var(&f.partitions, "partition", "partition number to check; repeatable (default: every partition)")
+	fs.StringVar(&f.format, "format", "auto", "how to read data objects: auto, raw or jsonl")
+	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values: auto (as the meta object says), text, or base64 (checked)")
+	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
+	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
+	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(env.Stderr, "sinkctl verify: "+format+"\n", a...)
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q (flags only; see sinkctl verify -h)", fs.Arg(0))
+	}
+	opts, err := f.options()
+	if err != nil {
+		return fail("%v", err)
+	}
+	o, err := f.store.open(ctx, env)
+	if err != nil {
+		return fail("%v", err)
+	}
+	opts = append(opts, verify.WithPrefix(o.prefix))
+	var prog *progressLine
+	if env.Terminal {
+		prog = &progressLine{w: env.Stderr}
+		opts = append(opts, verify.WithProgress(prog.update))
+	}
+	rep, err := verify.Run(ctx, o.st, opts...)
+	if prog != nil {
+		prog.clear()
+	}
+	if err != nil {
+		return fail("%s: %v", o.desc, err)
+	}
+	if f.json {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fail("write report: %v", err)
+		}
+	} else if err := writeTable(env.Stdout, o.desc, rep); err != nil {
+		return fail("write report: %v", err)
+	}
+	if !rep.OK() {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// options turns the flags into verify options.
+func (f *verifyFlags) options() ([]verify.Option, error) {
+	format, err := verify.ParseFormat(f.format)
+	if err != nil {
+		return nil, fmt.Errorf("--format: %w", err)
+	}
+	ve, err := verify.ParseValueEncoding(f.valueEncoding)
+	if err != nil {
+		return nil, fmt.Errorf("--value-encoding: %w", err)
+	}
+	if f.concurrency < 1 {
+		return nil, fmt.Errorf("--concurrency %d: must be at least 1", f.concurrency)
+	}
+	for _, t := range f.topics {
+		if strings.Contains(t, "/") {
+			return nil, fmt.Errorf("--topic %q: a topic name has no '/'", t)
+		}
+	}
+	var parts []int32
+	for _, s := range f.partitions {
+		p, err := strconv.ParseInt(s, 10, 32)
+		if err != nil || p < 0 {
+			return nil, fmt.Errorf("--partition %q: want a partition number (0, 1, ...)", s)
+		}
+		parts = append(parts, int32(p))
+	}
+	opts := []verify.Option{verify.WithFormat(format), verify.WithValueEncoding(ve), verify.WithConcurrency(f.concurrency)}
+	if len(f.topics) > 0 {
+		opts = append(opts, verify.WithTopics(f.topics...))
+	}
+	if len(parts) > 0 {
+		opts = append(opts, verify.WithPartitions(parts...))
+	}
+	if f.objects {
+		opts = append(opts, verify.WithObjectDetails())
+	}
+	return opts, nil
+}

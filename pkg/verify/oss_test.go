@@ -1,0 +1,65 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+)
+
+// TestOSS runs the engine and verify through the SDK against the OSS test
+// server: a clean bucket, then a duplicated line planted on the server,
+// then wrong credentials.
+func TestOSS(t *testing.T) {
+	const bucket = "sink"
+	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cfg := ossstore.Config{Endpoint: srv.Endpoint(), Bucket: bucket}
+	fast := ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond)
+	st, err := ossstore.New(cfg, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"}, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s := setups[1] // jsonl
+	w := fill(t, st, s)
+
+	rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Records != int64(w.records) || rep.Total.Partitions != 3 {
+		t.Fatalf("clean bucket: total %+v, defects %v", rep.Total, rep.AllDefects())
+	}
+
+	l := layoutOf(t, st)
+	b, _ := srv.Object(bucket, l.sealed[0])
+	first := b[:bytes.IndexByte(b, '\n')+1]
+	if err := srv.PutObjectDirect(bucket, l.sealed[0], append(b, first...), true); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(rep, verify.CodeDuplicateOffset, l.sealed[0]); !ok || rep.OK() || len(rep.AllDefects()) != 1 {
+		t.Errorf("planted duplicate: %v", codes(rep))
+	}
+
+	bad, err := ossstore.New(cfg, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "wrong-secret", SecurityToken: "token"}, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = verify.Run(ctx, bad, verify.WithPrefix(prefix))
+	if !errors.Is(err, ossstore.ErrAccessDenied) {
+		t.Errorf("wrong credentials: %v", err)
+	}
+}

@@ -1,0 +1,326 @@
+package verify
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+const metaBasePrefix = ".oss_meta_file_partition_"
+
+// tp names a topic-partition.
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// group is what the listing holds for one topic-partition.
+type group struct {
+	tp
+	metaListed bool
+	objs       []*dataObject
+}
+
+// dataObject is one listed data object.
+type dataObject struct {
+	key      string
+	folder   string // "" or a path ending in '/'
+	nameOff  int64  // the first offset its name claims
+	size     int64
+	derived  string // the key sink.ObjectKey gives for its folder and offset
+	idx      int    // position in its checker's objs
+	recorded int64  // bytes the meta object accounts for (set by the checker)
+	open     bool   // the meta object's open object of its folder
+}
+
+// Run checks the objects under the prefix and returns a report. It returns
+// an error only when the check could not be made: invalid options, a failed
+// listing, or ctx done. Problems with individual objects, including read
+// errors, are defects in the report.
+func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
+	cfg := defaultCfg()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Prefix: cfg.prefix, Format: cfg.format, Partitions: []PartitionReport{}, Defects: []Defect{}}
+
+	groups, err := list(ctx, st, &cfg, rep)
+	if err != nil {
+		return nil, err
+	}
+	noData(&cfg, rep, groups)
+
+	prog := newTracker(cfg.progress, groups)
+	rep.Partitions = make([]PartitionReport, len(groups))
+	sem := make(chan struct{}, cfg.concurrency)
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c := newChecker(ctx, st, &cfg, prog, g)
+			rep.Partitions[i] = c.run()
+			prog.partitionDone(g.tp)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("verify: %w", context.Cause(ctx))
+	}
+	slices.SortFunc(rep.Defects, compareDefects)
+	rep.sum()
+	return rep, nil
+}
+
+// list lists the prefix (or each requested topic) and groups the keys by
+// topic-partition, sorted, keeping only the requested partitions. Keys that
+// fit no group become stray_object defects or Report.Ignored.
+func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, error) {
+	var infos []store.Info
+	if len(cfg.topics) == 0 {
+		var err error
+		if infos, err = st.List(ctx, cfg.prefix); err != nil {
+			return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
+		}
+	} else {
+		for _, t := range cfg.topics {
+			is, err := st.List(ctx, cfg.prefix+t+"/")
+			if err != nil {
+				return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
+			}
+			infos = append(infos, is...)
+		}
+	}
+
+	groups := map[tp]*group{}
+	get := func(k tp) *group {
+		g := groups[k]
+		if g == nil {
+			g = &group{tp: k}
+			groups[k] = g
+		}
+		return g
+	}
+	strays := map[string][]string{} // topic -> keys that are neither meta nor data
+	isTopic := map[string]bool{}
+	for _, info := range infos {
+		rest := strings.TrimPrefix(info.Key, cfg.prefix)
+		topic, sub, ok := strings.Cut(rest, "/")
+		if !ok || topic == "" {
+			rep.Ignored++
+			continue
+		}
+		if !isTopic[topic] {
+			isTopic[topic] = false
+		}
+		dir, base := path.Split(sub)
+		if dir == "" {
+			if ps, ok := strings.CutPrefix(base, metaBasePrefix); ok {
+				if p, ok := parsePartition(ps); ok {
+					isTopic[topic] = true
+					if cfg.wantPartition(p) {
+						get(tp{topic, p}).metaListed = true
+					}
+					continue
+				}
+			}
+		}
+		if p, off, ok := parseObjectName(base); ok {
+			isTopic[topic] = true
+			if !cfg.wantPartition(p) {
+				continue
+			}
+			g := get(tp{topic, p})
+			o := &dataObject{key: info.Key, folder: dir, nameOff: off, size: info.Size,
+				derived: sink.ObjectKey(cfg.prefix, topic, dir, p, off)}
+			g.objs = append(g.objs, o)
+			continue
+		}
+		strays[topic] = append(strays[topic], info.Key)
+	}
+	for topic, keys := range strays {
+		if !isTopic[topic] && len(cfg.topics) == 0 {
+			rep.Ignored += len(keys)
+			continue
+		}
+		for _, k := range keys {
+			rep.Defects = append(rep.Defects, newDefect(CodeStrayObject, topic, -1, k,
+				"not a meta object or data object name of the sink; the sink never writes it"))
+		}
+	}
+	out := make([]*group, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b *group) int {
+		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
+	})
+	return out, nil
+}
+
+// noData reports requested topics and partitions that hold nothing, or an
+// empty run.
+func noData(cfg *config, rep *Report, groups []*group) {
+	has := map[tp]bool{}
+	hasTopic := map[string]bool{}
+	for _, g := range groups {
+		has[g.tp] = true
+		hasTopic[g.topic] = true
+	}
+	for _, t := range cfg.topics {
+		if len(cfg.partitions) == 0 {
+			if !hasTopic[t] {
+				rep.Defects = append(rep.Defects, newDefect(CodeNoData, t, -1, "",
+					fmt.Sprintf("no meta or data object under %q", cfg.prefix+t+"/")))
+			}
+			continue
+		}
+		for _, p := range cfg.partitions {
+			if !has[tp{t, p}] {
+				rep.Defects = append(rep.Defects, newDefect(CodeNoData, t, p, "",
+					fmt.Sprintf("no meta or data object of partition %d under %q", p, cfg.prefix+t+"/")))
+			}
+		}
+	}
+	if len(groups) == 0 && len(cfg.topics) == 0 {
+		what := "no meta or data object"
+		if len(cfg.partitions) > 0 {
+			what += " of the partitions asked for"
+		}
+		rep.Defects = append(rep.Defects, newDefect(CodeNoData, "", -1, "",
+			fmt.Sprintf("%s under prefix %q (is the prefix right?)", what, cfg.prefix)))
+	}
+}
+
+func (c *config) wantPartition(p int32) bool {
+	return len(c.partitions) == 0 || slices.Contains(c.partitions, p)
+}
+
+// parsePartition parses a partition number as the sink writes it.
+func parsePartition(s string) (int32, bool) {
+	p, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || p < 0 || strconv.FormatInt(p, 10) != s {
+		return 0, false
+	}
+	return int32(p), true
+}
+
+// parseObjectName splits partition_{p}_offset_{o}_{suffix}, with a suffix
+// of any length (sink.ParseObjectName accepts only 8 characters; a wrong
+// suffix is a defect here, not a stranger).
+func parseObjectName(base string) (p int32, off int64, ok bool) {
+	rest, found := strings.CutPrefix(base, "partition_")
+	if !found {
+		return 0, 0, false
+	}
+	ps, rest, found := strings.Cut(rest, "_offset_")
+	if !found {
+		return 0, 0, false
+	}
+	os, suffix, found := strings.Cut(rest, "_")
+	if !found || suffix == "" {
+		return 0, 0, false
+	}
+	p, ok = parsePartition(ps)
+	if !ok {
+		return 0, 0, false
+	}
+	o, err := strconv.ParseInt(os, 10, 64)
+	if err != nil || o < 0 || strconv.FormatInt(o, 10) != os {
+		return 0, 0, false
+	}
+	return p, o, true
+}
+
+func newDefect(code Code, topic string, partition int32, object, msg string) Defect {
+	return Defect{Code: code, Severity: code.Severity(), Topic: topic, Partition: partition, Object: object, Count: 1, Message: msg}
+}
+
+func compareDefects(a, b Defect) int {
+	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition),
+		strings.Compare(a.Object, b.Object), cmp.Compare(posByte(a), posByte(b)), strings.Compare(string(a.Code), string(b.Code)))
+}
+
+func posByte(d Defect) int64 {
+	if d.Pos == nil {
+		return -1
+	}
+	return d.Pos.Byte
+}
+
+// tracker serializes progress calls and keeps the run's totals.
+type tracker struct {
+	fn func(Progress)
+	mu sync.Mutex
+	p  Progress
+}
+
+func newTracker(fn func(Progress), groups []*group) *tracker {
+	t := &tracker{fn: fn}
+	t.p.PartitionsTotal = len(groups)
+	for _, g := range groups {
+		t.p.ObjectsTotal += len(g.objs)
+		for _, o := range g.objs {
+			t.p.BytesTotal += o.size
+		}
+	}
+	return t
+}
+
+// grow adds objects and bytes found after the listing to the totals.
+func (t *tracker) grow(objects int, bytes int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.p.ObjectsTotal += objects
+	t.p.BytesTotal += bytes
+}
+
+func (t *tracker) bytes(k tp, key string, n int64) {
+	if t.fn == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.p.Topic, t.p.Partition, t.p.Object = k.topic, k.partition, key
+	t.p.BytesDone += n
+	t.fn(t.p)
+}
+
+func (t *tracker) objectDone(k tp, key string) {
+	if t.fn == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.p.Topic, t.p.Partition, t.p.Object = k.topic, k.partition, key
+	t.p.ObjectsDone++
+	t.fn(t.p)
+}
+
+func (t *tracker) partitionDone(k tp) {
+	if t.fn == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.p.Topic, t.p.Partition, t.p.Object = k.topic, k.partition, ""
+	t.p.PartitionsDone++
+	t.fn(t.p)
+}
