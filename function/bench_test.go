@@ -22,6 +22,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
@@ -126,24 +127,24 @@ func (h *heapPeak) Stop() uint64 { close(h.stop); <-h.done; return h.peak.Load()
 func BenchmarkInvoke(b *testing.B) {
 	type target struct {
 		name  string
-		setup func(b *testing.B) *handler
+		setup func(b *testing.B) *handler.Handler
 		clean func(b *testing.B) // between iterations, untimed
 	}
 	targets := []target{
-		{"local", func(b *testing.B) *handler {
+		{"local", func(b *testing.B) *handler.Handler {
 			cfg := benchConfig()
 			cfg.LocalDir = filepath.Join(b.TempDir(), "oss-local")
-			h, err := newHandler(cfg, io.Discard, nil)
+			h, err := handler.New(cfg, io.Discard, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			return h
 		}, func(*testing.B) {}},
-		{"oss", func(b *testing.B) *handler {
+		{"oss", func(b *testing.B) *handler.Handler {
 			cfg := benchConfig()
 			cfg.Bucket, cfg.Endpoint = "bench", externalOSS(b)
 			creds := func(context.Context) (ossstore.Credentials, error) { return benchCreds, nil }
-			h, err := newHandler(cfg, io.Discard, creds)
+			h, err := handler.New(cfg, io.Discard, creds)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -178,13 +179,13 @@ func BenchmarkInvoke(b *testing.B) {
 
 // benchInvoke runs one handler over b.N batches, as one FC instance serves
 // invocation after invocation.
-func benchInvoke(b *testing.B, setup func(*testing.B) *handler, clean func(*testing.B), fresh bool) {
+func benchInvoke(b *testing.B, setup func(*testing.B) *handler.Handler, clean func(*testing.B), fresh bool) {
 	h := setup(b)
 	clean(b)
 	if !fresh {
 		// Open the partitions' objects first, untimed: the loop measures
 		// invocations that append to them.
-		if _, err := h.invoke(context.Background(), "warm-up", benchBatch(0, false)); err != nil {
+		if _, err := h.Invoke(context.Background(), "warm-up", benchBatch(0, false)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -213,7 +214,7 @@ func benchInvoke(b *testing.B, setup func(*testing.B) *handler, clean func(*test
 		hp := startHeapPeak()
 		b.StartTimer()
 		start := time.Now()
-		resp, err := h.invoke(context.Background(), "bench", p)
+		resp, err := h.Invoke(context.Background(), "bench", p)
 		elapsed += time.Since(start)
 		b.StopTimer()
 		peak = max(peak, hp.Stop())

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 )
 
 const usage = `Usage: function <command> [flags]
@@ -79,7 +79,7 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return 2
 	}
 
-	h, err := newHandler(cfg, stderr, envCredentials(getenv))
+	h, err := handler.New(cfg, stderr, handler.EnvCredentials(getenv))
 	if err != nil {
 		fmt.Fprintf(stderr, "function invoke: %v\n", err)
 		return 2
@@ -92,7 +92,7 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	if id == "" {
 		id = fmt.Sprintf("local-%d", time.Now().UnixNano())
 	}
-	resp, err := h.invoke(ctx, id, payload)
+	resp, err := h.Invoke(ctx, id, payload)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if eerr := enc.Encode(resp); eerr != nil {
@@ -104,20 +104,4 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return 1
 	}
 	return 0
-}
-
-// envCredentials reads OSS credentials from the environment, as FC 3.0
-// also provides them.
-func envCredentials(getenv func(string) string) credentialsFunc {
-	return func(context.Context) (ossstore.Credentials, error) {
-		c := ossstore.Credentials{
-			AccessKeyID:     getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
-			AccessKeySecret: getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-			SecurityToken:   getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
-		}
-		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-			return c, fmt.Errorf("no OSS credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-		}
-		return c, nil
-	}
 }

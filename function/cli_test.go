@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 )
 
@@ -29,7 +30,7 @@ func envOf(kv ...string) func(string) string {
 type cliResult struct {
 	code           int
 	stdout, stderr string
-	resp           Response
+	resp           handler.Response
 }
 
 func invokeCLI(t *testing.T, getenv func(string) string, args ...string) cliResult {

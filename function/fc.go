@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
@@ -27,7 +28,7 @@ func serveFC() {
 // any number of invocations, concurrently when the function's instance
 // concurrency allows.
 type instance struct {
-	h      *handler
+	h      *handler.Handler
 	err    error // a bad configuration: every invocation fails with it
 	log    zerolog.Logger
 	stop   context.Context // cancelled by PreStop
@@ -43,12 +44,12 @@ func newInstance(getenv func(string) string, logOut *os.File) *instance {
 	inst.stop, inst.cancel = context.WithCancelCause(context.Background())
 	cfg, err := config.FromEnv(getenv)
 	if err == nil {
-		inst.h, err = newHandler(cfg, logOut, fcCredentials(getenv))
+		inst.h, err = handler.New(cfg, logOut, fcCredentials(getenv))
 	}
 	if err != nil {
 		// Failing every invocation with the same message beats a crash loop
 		// that shows nothing but restarts.
-		inst.err = &ConfigError{err}
+		inst.err = &handler.ConfigError{Err: err}
 		inst.log.Error().Err(inst.err).Msg("configuration invalid")
 	}
 	return inst
@@ -62,7 +63,7 @@ func (inst *instance) initialize(ctx context.Context) {
 		inst.log.Error().Err(inst.err).Msg("initializer: configuration invalid; invocations will fail")
 		return
 	}
-	c := inst.h.cfg
+	c := inst.h.Config()
 	inst.log.Info().Bool("oss", c.UseOSS()).Str("bucket", c.Bucket).Str("endpoint", c.Endpoint).Str("prefix", c.Prefix).
 		Str("format", c.Encoder.Format.String()).Int64("flush_bytes", c.FlushBytes).Int64("flush_records", c.FlushRecords).
 		Dur("flush_interval", c.FlushInterval).Msg("initializer: ready")
@@ -98,14 +99,14 @@ func (inst *instance) preStop(ctx context.Context) {
 }
 
 // handle serves one invocation with the raw body of the trigger.
-func (inst *instance) handle(ctx context.Context, payload []byte) (*Response, error) {
+func (inst *instance) handle(ctx context.Context, payload []byte) (*handler.Response, error) {
 	if inst.err != nil {
 		return nil, inst.err
 	}
 	inst.mu.Lock()
 	if inst.stopping {
 		inst.mu.Unlock()
-		return nil, &WriteError{errStopping}
+		return nil, &handler.WriteError{Err: errStopping}
 	}
 	inst.busy.Add(1)
 	inst.mu.Unlock()
@@ -119,13 +120,13 @@ func (inst *instance) handle(ctx context.Context, payload []byte) (*Response, er
 	if fctx, ok := fccontext.FromContext(ctx); ok {
 		reqID = fctx.RequestID
 	}
-	return inst.h.invoke(ctx, reqID, payload)
+	return inst.h.Invoke(ctx, reqID, payload)
 }
 
 // fcCredentials takes the temporary credentials FC passes with each
 // invocation (they rotate), falling back to the environment.
-func fcCredentials(getenv func(string) string) credentialsFunc {
-	env := envCredentials(getenv)
+func fcCredentials(getenv func(string) string) handler.CredentialsFunc {
+	env := handler.EnvCredentials(getenv)
 	return func(ctx context.Context) (ossstore.Credentials, error) {
 		if fctx, ok := fccontext.FromContext(ctx); ok && fctx.Credentials.AccessKeyId != "" {
 			return ossstore.Credentials{

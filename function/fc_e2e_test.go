@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcemu"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -231,12 +232,12 @@ type fcTotals struct{ written, recovered, duplicates int }
 
 // fcCheckSummary decodes a successful invocation's JSON summary and checks
 // it against the batch it answers.
-func fcCheckSummary(batch []fcemu.Record, res fcemu.Result) (*Response, error) {
-	var resp Response
+func fcCheckSummary(batch []fcemu.Record, res fcemu.Result) (*handler.Response, error) {
+	var resp handler.Response
 	if err := json.Unmarshal(res.Body, &resp); err != nil || resp.Summary == nil {
 		return nil, fmt.Errorf("%s: response is not the JSON summary (%v): %q", res.RequestID, err, res.Body)
 	}
-	bad := func(format string, args ...any) (*Response, error) {
+	bad := func(format string, args ...any) (*handler.Response, error) {
 		return nil, fmt.Errorf("%s: summary %s: %s", res.RequestID, fmt.Sprintf(format, args...), res.Body)
 	}
 	if resp.RequestID != res.RequestID || resp.Error != "" || resp.Records != len(batch) ||

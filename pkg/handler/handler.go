@@ -1,4 +1,11 @@
-package main
+// Package handler is the sink's invocation path, shared by every way of
+// running it: Function Compute (package function's fc.Start loop), the local
+// invoke command, and tools that feed it batches themselves. One Handler
+// serves any number of concurrent invocations: decode the trigger payload
+// (in place: the payload is the handler's to overwrite), write it with
+// package sink to the configured store, and answer with a JSON summary or a
+// typed error that says whether a retry can help (errors.go).
+package handler
 
 import (
 	"context"
@@ -16,9 +23,9 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
-// handler is what one process serves every invocation with. It holds only
+// Handler is what one process serves every invocation with. It holds only
 // configuration and caches that are safe for concurrent invocations.
-type handler struct {
+type Handler struct {
 	cfg  config.Config
 	sink *sink.Sink
 	log  zerolog.Logger
@@ -27,22 +34,25 @@ type handler struct {
 	storeFor func(ctx context.Context) (store.Store, error)
 }
 
-// Response is the JSON an invocation returns.
+// Response is the JSON an invocation returns: the sink's summary and the
+// request id.
 type Response struct {
 	RequestID string `json:"request_id,omitempty"`
 	*sink.Summary
 }
 
-// credentialsFunc returns the OSS credentials of an invocation.
-type credentialsFunc func(ctx context.Context) (ossstore.Credentials, error)
+// CredentialsFunc returns the OSS credentials of an invocation.
+type CredentialsFunc func(ctx context.Context) (ossstore.Credentials, error)
 
-func newHandler(cfg config.Config, logOut io.Writer, creds credentialsFunc) (*handler, error) {
+// New returns a Handler for cfg: the local directory store unless cfg
+// selects OSS, whose clients are made per set of credentials creds returns.
+func New(cfg config.Config, logOut io.Writer, creds CredentialsFunc) (*Handler, error) {
 	log := zerolog.New(logOut).Level(cfg.LogLevel).With().Timestamp().Logger()
 	sk, err := sink.New(append(cfg.SinkOptions(), sink.WithLogger(log))...)
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, sink: sk, log: log}
+	h := &Handler{cfg: cfg, sink: sk, log: log}
 	if !cfg.UseOSS() {
 		ls, err := localstore.New(cfg.LocalDir)
 		if err != nil {
@@ -65,8 +75,8 @@ func newHandler(cfg config.Config, logOut io.Writer, creds credentialsFunc) (*ha
 	return h, nil
 }
 
-// invoke handles one trigger payload.
-func (h *handler) invoke(ctx context.Context, requestID string, payload []byte) (*Response, error) {
+// Invoke handles one trigger payload. It may overwrite payload.
+func (h *Handler) Invoke(ctx context.Context, requestID string, payload []byte) (*Response, error) {
 	start := time.Now()
 	log := h.log.With().Str("request_id", requestID).Logger()
 	ctx = log.WithContext(sink.WithRequestID(ctx, requestID))
@@ -99,4 +109,23 @@ func (h *handler) invoke(ctx context.Context, requestID string, payload []byte) 
 		Int("recovered", sum.Recovered).Int("duplicates", sum.Duplicates).Int("partitions", len(sum.Partitions)).
 		Int64("bytes", sum.Bytes).Int("oss_requests", sum.Requests).Dur("took", time.Since(start)).Msg("invocation done")
 	return resp, err
+}
+
+// Config returns the configuration the Handler was made with.
+func (h *Handler) Config() config.Config { return h.cfg }
+
+// EnvCredentials reads OSS credentials from the environment, as FC 3.0
+// also provides them.
+func EnvCredentials(getenv func(string) string) CredentialsFunc {
+	return func(context.Context) (ossstore.Credentials, error) {
+		c := ossstore.Credentials{
+			AccessKeyID:     getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+			AccessKeySecret: getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+			SecurityToken:   getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
+		}
+		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+			return c, fmt.Errorf("no OSS credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+		}
+		return c, nil
+	}
 }
