@@ -1,11 +1,13 @@
 // Package sinkctl is the operator's command line for the Kafka → OSS sink:
-// subcommands that inspect (and later repair or replay) what the sink wrote,
+// subcommands that run the sink from any Kafka and inspect what it wrote,
 // reading the store from the same environment as the function. The binary
-// is cmd/sinkctl; Main is the whole command, so tests run it in-process.
+// is cmd/sinkctl (the FC handler does not link it); Main is the whole
+// command, so tests run it in-process.
 //
+//	sinkctl consume [flags]   the FC trigger, locally: a consumer group feeding the handler (package consume)
 //	sinkctl verify [flags]    is every record there exactly once? (package verify)
 //
-// More subcommands (consume, restore) join through the table in commands();
+// More subcommands (restore) join through the table in commands();
 // each parses its own flags and shares the store selection of storeFlags:
 //
 //   - --dir DIR: a local directory laid out as the bucket (as written by

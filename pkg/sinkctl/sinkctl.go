@@ -10,9 +10,9 @@ import (
 
 // Exit codes.
 const (
-	ExitOK     = 0 // success; verify: no error-level defect
-	ExitFailed = 1 // verify: at least one error-level defect
-	ExitUsage  = 2 // usage, configuration or store access error: nothing was checked
+	ExitOK     = 0 // success; verify: no error-level defect; consume: stopped cleanly
+	ExitFailed = 1 // verify: at least one error-level defect; consume: a batch failed past its retries
+	ExitUsage  = 2 // usage, configuration, store or broker access error
 )
 
 // Env is the process environment a command runs in.
@@ -47,6 +47,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"verify", "check that every record is stored exactly once (objects vs meta objects)", runVerify},
+		{"consume", "run the handler behind a Kafka consumer group (the FC trigger, locally)", runConsume},
 	}
 }
 
@@ -58,7 +59,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "\nRun 'sinkctl <command> -h' for a command's flags. The store comes from --dir, or from the\n"+
 		"function's environment (OSS_BUCKET, OSS_ENDPOINT, OSS_PREFIX, ALIBABA_CLOUD_ACCESS_KEY_ID,\n"+
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; SINK_LOCAL_DIR without a bucket).\n"+
-		"Exit codes: 0 ok, 1 check failed, 2 usage, configuration or store error.\n")
+		"Exit codes: 0 ok, 1 defects found (verify) or a batch failed past its retries (consume),\n2 usage, configuration, store or broker error.\n")
 }
 
 // Main runs the command line args (without the program name) and returns

@@ -1,0 +1,78 @@
+package consume
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
+)
+
+// A store that fails requests before and after they take effect, a kill
+// midway, and a restart on the same group: every record exactly once.
+func TestRestartWithFailingOSS(t *testing.T) {
+	t.Parallel()
+	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""), osstest.WithSeed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	env := map[string]string{
+		config.EnvBucket: "sink", config.EnvEndpoint: srv.Endpoint(), "SINK_FORMAT": "jsonl",
+		"SINK_FLUSH_RECORDS": "13", "LOG_LEVEL": "error",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sk",
+	}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c := newCluster(t, testTopic)
+	addrs := c.ListenAddrs()
+	recs := produce(t, addrs, testTopic, 200)
+
+	for _, op := range []osstest.Op{osstest.OpAppend, osstest.OpPut, osstest.OpGet} {
+		srv.SetFault(op, osstest.Fault{Before: 0.15, After: 0.15})
+	}
+	var ok atomic.Int32
+	count := func(ctx context.Context, id string, p []byte) error {
+		_, err := h.Invoke(ctx, id, p)
+		if err == nil {
+			ok.Add(1)
+		}
+		return err
+	}
+	opts := baseOpts(addrs, "g-oss", withInvoke(count), Retries(100, 5*time.Millisecond, 20*time.Millisecond))
+	stop, _ := start(t, h, opts...)
+	deadline := time.Now().Add(15 * time.Second)
+	for ok.Load() < 6 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	t.Logf("first run: %d batches stored, committed %v, OSS stats %+v", ok.Load(), committed(t, addrs, "g-oss", testTopic), srv.Stats())
+
+	stop, _ = start(t, h, append(opts, CountBasedWindow(9))...)
+	time.Sleep(500 * time.Millisecond)
+	srv.ClearFaults()
+	waitCommitted(t, addrs, "g-oss", testTopic, nextOffsets(recs), 20*time.Second)
+	if err := stop(); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: "sink"}, ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, st, recs)
+}

@@ -1,0 +1,185 @@
+package sinkctl
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+)
+
+const consumeUsage = `Usage: sinkctl consume --brokers host:9092[,..] --group G --topic T [flags]
+
+Runs the function's handler behind a Kafka consumer group, as the FC Kafka
+trigger would: records are batched per partition (--batch-count or
+--batch-window, whichever comes first), each batch is passed to the handler
+as a CloudEvents payload, and its offsets are committed only after it was
+stored. Runs until SIGINT or SIGTERM; uncommitted records are redelivered on
+the next run. The store and format come from the function's environment
+(OSS_BUCKET, SINK_FORMAT, ...; --dir writes to a local directory instead).
+
+Exit codes: 0 stopped cleanly, 1 a batch failed past its retries (nothing
+skipped), 2 usage, configuration or connection error.
+
+Flags:
+`
+
+type consumeFlags struct {
+	brokers         listFlag
+	group           string
+	topics          listFlag
+	batchCount      int
+	batchWindow     time.Duration
+	start           string
+	retries         int
+	deadLetter      string
+	clientID        string
+	saslMechanism   string
+	saslUser        string
+	saslPasswordEnv string
+	tls             bool
+	tlsCA           string
+	connectTimeout  time.Duration
+	dir             string
+}
+
+func runConsume(ctx context.Context, args []string, env Env) int {
+	var f consumeFlags
+	fs := flag.NewFlagSet("consume", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), consumeUsage)
+		fs.PrintDefaults()
+	}
+	fs.Var(&f.brokers, "brokers", "bootstrap servers, host:port; repeatable or comma-separated (required)")
+	fs.StringVar(&f.group, "group", "", "consumer group id, used by the sink alone (required)")
+	fs.Var(&f.topics, "topic", "topic to consume; repeatable (required)")
+	fs.IntVar(&f.batchCount, "batch-count", consume.DefaultBatchCount, "cut a batch at this many records (1..10000)")
+	fs.DurationVar(&f.batchWindow, "batch-window", consume.DefaultBatchWindow, "cut a batch this long after its first record (0..15s)")
+	fs.StringVar(&f.start, "start", "earliest", "where a new group starts: earliest or latest")
+	fs.IntVar(&f.retries, "retries", consume.DefaultRetries, "retries of a failed batch, with exponential backoff")
+	fs.StringVar(&f.deadLetter, "dead-letter-topic", "", "produce a batch that failed past its retries here and go on (default: stop)")
+	fs.StringVar(&f.clientID, "client-id", consume.DefaultClientID, "Kafka client id")
+	fs.StringVar(&f.saslMechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")
+	fs.StringVar(&f.saslUser, "sasl-user", "", "SASL user")
+	fs.StringVar(&f.saslPasswordEnv, "sasl-password-env", "", "name of the environment variable holding the SASL password")
+	fs.BoolVar(&f.tls, "tls", false, "connect with TLS")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: system roots)")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
+	fs.StringVar(&f.dir, "dir", "", "write to this local directory instead of the configured store")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(env.Stderr, "sinkctl consume: "+format+"\n", a...)
+		return code
+	}
+	if fs.NArg() > 0 {
+		return fail(ExitUsage, "unexpected argument %q (flags only; see sinkctl consume -h)", fs.Arg(0))
+	}
+	opts, err := f.options(env)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+
+	getenv := env.Getenv
+	if f.dir != "" {
+		if err := os.MkdirAll(f.dir, 0o755); err != nil {
+			return fail(ExitUsage, "--dir: %v", err)
+		}
+		getenv = func(k string) string {
+			switch k {
+			case config.EnvBucket:
+				return ""
+			case config.EnvLocalDir:
+				return f.dir
+			}
+			return env.Getenv(k)
+		}
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	if !cfg.UseOSS() {
+		if err := os.MkdirAll(cfg.LocalDir, 0o755); err != nil {
+			return fail(ExitUsage, "local store: %v", err)
+		}
+	}
+	h, err := handler.New(cfg, env.Stderr, handler.EnvCredentials(env.Getenv))
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	log := zerolog.New(env.Stderr).Level(cfg.LogLevel).With().Timestamp().Str("component", "consume").Logger()
+	opts = append(opts, consume.Logger(log))
+
+	err = consume.Run(ctx, h, opts...)
+	var be *consume.BatchError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &be):
+		return fail(ExitFailed, "%v", err)
+	default:
+		return fail(ExitUsage, "%v", err)
+	}
+}
+
+// options checks the flags and turns them into consume options.
+func (f *consumeFlags) options(env Env) ([]consume.Option, error) {
+	if len(f.brokers) == 0 {
+		return nil, errors.New("--brokers is required")
+	}
+	if f.group == "" {
+		return nil, errors.New("--group is required")
+	}
+	if len(f.topics) == 0 {
+		return nil, errors.New("--topic is required")
+	}
+	opts := []consume.Option{
+		consume.Brokers(f.brokers...), consume.Group(f.group), consume.Topics(f.topics...),
+		consume.CountBasedWindow(f.batchCount), consume.TimeBasedWindow(f.batchWindow),
+		consume.Retries(f.retries, 0, 0), consume.ClientID(f.clientID), consume.ConnectTimeout(f.connectTimeout),
+	}
+	switch strings.ToLower(f.start) {
+	case "earliest":
+		opts = append(opts, consume.StartAt(consume.StartEarliest))
+	case "latest":
+		opts = append(opts, consume.StartAt(consume.StartLatest))
+	default:
+		return nil, fmt.Errorf("--start %q: want earliest or latest", f.start)
+	}
+	if f.deadLetter != "" {
+		opts = append(opts, consume.DeadLetterTopic(f.deadLetter))
+	}
+	if f.saslMechanism != "" {
+		if f.saslUser == "" || f.saslPasswordEnv == "" {
+			return nil, errors.New("--sasl-mechanism needs --sasl-user and --sasl-password-env")
+		}
+		pass := env.Getenv(f.saslPasswordEnv)
+		if pass == "" {
+			return nil, fmt.Errorf("--sasl-password-env: variable %s is empty or not set", f.saslPasswordEnv)
+		}
+		opts = append(opts, consume.SASL(f.saslMechanism, f.saslUser, pass))
+	} else if f.saslUser != "" || f.saslPasswordEnv != "" {
+		return nil, errors.New("--sasl-user and --sasl-password-env need --sasl-mechanism")
+	}
+	if f.tlsCA != "" && !f.tls {
+		return nil, errors.New("--tls-ca needs --tls")
+	}
+	if f.tls {
+		opts = append(opts, consume.TLS(f.tlsCA))
+	}
+	return opts, nil
+}
