@@ -57,6 +57,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/kafkasasl"
 )
 
 // invokeFunc is the handler call.
@@ -191,7 +192,7 @@ func (o *options) saramaConfig() (*sarama.Config, error) {
 			return nil, fmt.Errorf("SASL mechanism %q: want %s, %s or %s", o.saslMechanism, SASLPlain, SASLSCRAMSHA256, SASLSCRAMSHA512)
 		}
 		if c.Net.SASL.Mechanism != sarama.SASLTypePlaintext {
-			gen, err := newSCRAMGenerator(c.Net.SASL.Mechanism)
+			gen, err := kafkasasl.NewSCRAMGenerator(c.Net.SASL.Mechanism)
 			if err != nil {
 				return nil, err
 			}

@@ -6,8 +6,9 @@
 //
 //	sinkctl consume [flags]   the FC trigger, locally: a consumer group feeding the handler (package consume)
 //	sinkctl verify [flags]    is every record there exactly once? (package verify)
+//	sinkctl restore [flags]   from the store back into Kafka, resumable (package restore)
 //
-// More subcommands (restore) join through the table in commands();
+// Subcommands join through the table in commands();
 // each parses its own flags and shares the store selection of storeFlags:
 //
 //   - --dir DIR: a local directory laid out as the bucket (as written by

@@ -48,6 +48,7 @@ func commands() []command {
 	return []command{
 		{"verify", "check that every record is stored exactly once (objects vs meta objects)", runVerify},
 		{"consume", "run the handler behind a Kafka consumer group (the FC trigger, locally)", runConsume},
+		{"restore", "produce the stored records of a topic back to Kafka (resumable)", runRestore},
 	}
 }
 

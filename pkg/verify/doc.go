@@ -17,7 +17,8 @@
 // and checks each topic-partition on its own (WithConcurrency partitions at
 // a time). A top-level folder that holds no meta or data object at all is
 // not a topic and is ignored (counted in Report.Ignored); any other key inside
-// a topic's folder is reported (stray_object).
+// a topic's folder is reported (stray_object), except sinkctl restore's
+// checkpoint objects (.restore_checkpoint_*), which are skipped.
 //
 // Per partition it reads the meta object first, then refreshes the size of
 // the objects that may still be growing (the last one of each folder and the

@@ -16,6 +16,10 @@ import (
 
 const metaBasePrefix = ".oss_meta_file_partition_"
 
+// restoreCheckpointPrefix starts the names of sinkctl restore's checkpoint
+// objects (package restore, CheckpointKey), which verify skips.
+const restoreCheckpointPrefix = ".restore_checkpoint_"
+
 // tp names a topic-partition.
 type tp struct {
 	topic     string
@@ -131,6 +135,11 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 			isTopic[topic] = false
 		}
 		dir, base := path.Split(sub)
+		if dir == "" && strings.HasPrefix(base, restoreCheckpointPrefix) {
+			// sinkctl restore's progress, kept next to the data.
+			rep.Ignored++
+			continue
+		}
 		if dir == "" {
 			if ps, ok := strings.CutPrefix(base, metaBasePrefix); ok {
 				if p, ok := parsePartition(ps); ok {

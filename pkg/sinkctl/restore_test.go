@@ -1,0 +1,107 @@
+package sinkctl_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
+)
+
+// restoreStore writes 10 JSONL records per partition of topic "src"
+// (2 partitions, offsets 0..9) into a new directory.
+func restoreStore(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := localstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sink.New(sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []events.Record
+	for p := int32(0); p < 2; p++ {
+		for o := int64(0); o < 10; o++ {
+			recs = append(recs, events.Record{Topic: "src", Partition: p, Offset: o, Timestamp: 1700000000000 + o,
+				Key: []byte("k"), HasKey: true, Value: []byte("v"), Headers: []byte(`[{"key":"h","value":"x"}]`)})
+		}
+	}
+	if _, err := s.Write(t.Context(), st, recs); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRestoreCommand(t *testing.T) {
+	t.Parallel()
+	dir := restoreStore(t)
+
+	// Dry run: no brokers needed.
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-offset", "3", "--to-offset", "7", "--partition", "1")
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "would restore (dry run) 5 records") ||
+		!strings.Contains(r.stdout, "1          2        5        3      7") {
+		t.Fatalf("dry run: %+v", r)
+	}
+
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "dst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := strings.Join(c.ListenAddrs(), ",")
+	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--chunk", "3")
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored 20 records") {
+		t.Fatalf("restore: %+v", r)
+	}
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	client, err := sarama.NewClient(c.ListenAddrs(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	for p := int32(0); p < 2; p++ {
+		if hw, err := client.GetOffset("dst", p, sarama.OffsetNewest); err != nil || hw != 10 {
+			t.Fatalf("dst/%d: high water mark %d, %v", p, hw, err)
+		}
+	}
+	// Again: everything is skipped by the checkpoints.
+	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--json")
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, `"skipped_by_checkpoint": 20`) {
+		t.Fatalf("second restore: %+v", r)
+	}
+}
+
+func TestRestoreCommandErrors(t *testing.T) {
+	t.Parallel()
+	dir := restoreStore(t)
+	begin := time.Now()
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--brokers", "127.0.0.1:1", "--kafka-connect-timeout", "1s")
+	if r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, "could not connect to any broker") {
+		t.Fatalf("bad broker: %+v", r)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Fatalf("bad broker took %v", d)
+	}
+	for _, args := range [][]string{
+		{"restore", "--dir", dir, "--brokers", "x:1"},
+		{"restore", "--dir", dir, "--topic", "src"},
+		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-time", "yesterday"},
+		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--partition", "-1"},
+		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-offset", "9", "--to-offset", "2"},
+		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "extra"},
+	} {
+		if r := run(nil, false, args...); r.code != sinkctl.ExitUsage || r.stderr == "" {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+}
