@@ -21,6 +21,13 @@ that disagree with the data, ...). Exit code 0 when no defect is an error
 (warnings, such as data pending recovery, are allowed), 1 when one is, 2
 when the check could not run.
 
+With --brokers and --group it also compares each partition with the live
+topic: the range Kafka still holds (log start offset .. high watermark) and
+the group's committed offset. JSONL: every record Kafka holds below the
+committed offset that the store lacks is an error (missing_in_store); raw:
+counts are compared, approximately. Offsets stored at or past the committed
+offset are a warning (ahead_of_commit).
+
 Flags:
 `
 
@@ -48,6 +55,7 @@ type verifyFlags struct {
 	concurrency   int
 	json          bool
 	objects       bool
+	kafka         verifyKafkaFlags
 }
 
 func runVerify(ctx context.Context, args []string, env Env) int {
@@ -66,6 +74,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
+	f.kafka.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -83,10 +92,19 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if _, _, err := f.kafka.config(env); err != nil {
+		return fail("%v", err)
+	}
 	o, err := f.store.open(ctx, env)
 	if err != nil {
 		return fail("%v", err)
 	}
+	kopt, kclose, err := f.kafka.open(ctx, env)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer kclose()
+	opts = append(opts, kopt)
 	opts = append(opts, verify.WithPrefix(o.prefix))
 	var prog *progressLine
 	if env.Terminal {
@@ -107,6 +125,8 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 			return fail("write report: %v", err)
 		}
 	} else if err := writeTable(env.Stdout, o.desc, rep); err != nil {
+		return fail("write report: %v", err)
+	} else if err := writeKafkaTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
 	}
 	if !rep.OK() {

@@ -93,7 +93,11 @@
 //	warning  empty_object          a data object of zero bytes
 //	warning  stray_object          a key in a topic's folder that is no meta or data object
 //	warning  no_data               a topic or partition asked for (or the whole prefix) holds nothing
+//	error    missing_in_store      records Kafka still holds below the group's committed offset that the store lacks (WithKafka; raw: approximate counts)
+//	warning  ahead_of_commit       stored offsets at or past the committed offset (normal: the trigger commits after the function returns)
 //
-// The comparison with Kafka (log start offset, high watermark, the sink's
-// committed consumer offset) is not part of this package yet; see Kafka.
+// With WithKafka (NewSaramaKafka), each partition is also compared with the
+// live topic: Kafka's range (log start offset .. high watermark) and the
+// group's committed offset fill PartitionReport.Kafka; in JSONL the offsets
+// Kafka returns in [log start, committed) are each looked up in the store.
 package verify

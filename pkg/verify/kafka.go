@@ -14,14 +14,10 @@ type KafkaOffsets struct {
 	Committed int64 `json:"committed_offset"`
 }
 
-// Kafka is the seam for comparing a store with its source cluster. Nothing
-// in this package implements or calls it yet; the comparison will come as
-// an option of Run that takes a Kafka, fills PartitionReport.Kafka, and adds
-// findings such as: records the group committed that the store does not
-// hold (committed-1 above the stored last offset: an error), partitions
-// Kafka has that the store lacks, and data behind the log start offset that
-// can no longer be re-read from Kafka. An implementation talks to the
-// cluster (admin API: ListOffsets, OffsetFetch); it must be safe for
+// Kafka is the seam for comparing a store with its source cluster. WithKafka
+// passes one to Run, which fills PartitionReport.Kafka and adds the findings
+// missing_in_store and ahead_of_commit (see compareKafka). NewSaramaKafka is
+// the implementation on a live cluster. An implementation must be safe for
 // concurrent use, as partitions are checked concurrently.
 type Kafka interface {
 	// Partitions returns the partition numbers of topic.
@@ -29,3 +25,17 @@ type Kafka interface {
 	// Offsets returns the offsets of one topic-partition.
 	Offsets(ctx context.Context, topic string, partition int32) (KafkaOffsets, error)
 }
+
+// KafkaRecords is implemented by a Kafka that can also list the offsets of
+// the records it holds in a range. Without it the comparison uses offsets
+// alone and cannot name the records the store lacks.
+type KafkaRecords interface {
+	// Records calls fn, in increasing order, with the offset of every
+	// record the partition holds in [from, to). Offsets can have gaps
+	// (compaction, transaction markers); only records returned count.
+	Records(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64)) error
+}
+
+// WithKafka compares every partition with its source cluster: the range
+// Kafka still holds and the sink group's committed offset. Default: none.
+func WithKafka(k Kafka) Option { return func(c *config) { c.kafka = k } }

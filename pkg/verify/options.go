@@ -85,6 +85,7 @@ type config struct {
 	chunkSize     int64
 	progress      func(Progress)
 	details       bool
+	kafka         Kafka // nil: no comparison with Kafka
 }
 
 // Defaults.

@@ -49,6 +49,8 @@ const (
 	CodeEmptyObject       Code = "empty_object"
 	CodeStrayObject       Code = "stray_object"
 	CodeNoData            Code = "no_data"
+	CodeMissingInStore    Code = "missing_in_store"
+	CodeAheadOfCommit     Code = "ahead_of_commit"
 )
 
 // Codes returns every code this package reports, errors first.
@@ -57,15 +59,15 @@ func Codes() []Code {
 		CodeDuplicateOffset, CodeOutOfOrder, CodeNameOffset, CodeBadRecord, CodeWrongPartition, CodeBadValue,
 		CodeTornTail, CodeNameSuffix, CodeUnreadable, CodeOverlap, CodeMetaMissing, CodeMetaUnreadable,
 		CodeMetaInvalid, CodeCommittedMismatch, CodeRecordsMismatch, CodeOpenObjectMissing, CodeOpenObjectSize,
-		CodeOpenObjectRecords, CodeOpenObjectOffsets,
-		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData,
+		CodeOpenObjectRecords, CodeOpenObjectOffsets, CodeMissingInStore,
+		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
 	}
 }
 
 // Severity returns the severity every defect of code c has.
 func (c Code) Severity() Severity {
 	switch c {
-	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData:
+	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit:
 		return SeverityWarning
 	}
 	return SeverityError
@@ -120,8 +122,10 @@ func (d Defect) String() string {
 		fmt.Fprintf(&b, " byte %d", d.Pos.Byte)
 	}
 	b.WriteString(": " + d.Message)
-	if d.Count > 1 {
+	if d.Count > 1 && d.Object != "" {
 		fmt.Fprintf(&b, " (%d in all in this object)", d.Count)
+	} else if d.Count > 1 {
+		fmt.Fprintf(&b, " (%d in all)", d.Count)
 	}
 	return b.String()
 }
@@ -189,8 +193,8 @@ type PartitionReport struct {
 	Warnings     int            `json:"warnings"`
 	Defects      []Defect       `json:"defects"`
 	ObjectList   []ObjectReport `json:"object_list,omitempty"`
-	// Kafka is reserved for the comparison with the source cluster (see
-	// Kafka); Run leaves it nil.
+	// Kafka is what the source cluster holds for the partition, with
+	// WithKafka; nil otherwise.
 	Kafka *KafkaOffsets `json:"kafka,omitempty"`
 }
 

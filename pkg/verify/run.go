@@ -66,11 +66,16 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 		return nil, err
 	}
 	noData(&cfg, rep, groups)
+	if err := probeKafka(ctx, &cfg, groups); err != nil {
+		return nil, err
+	}
 
 	prog := newTracker(cfg.progress, groups)
 	rep.Partitions = make([]PartitionReport, len(groups))
 	sem := make(chan struct{}, cfg.concurrency)
 	var wg sync.WaitGroup
+	var kafkaErr error
+	var kafkaMu sync.Mutex
 	for i, g := range groups {
 		if ctx.Err() != nil {
 			break
@@ -81,12 +86,22 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 			defer func() { <-sem; wg.Done() }()
 			c := newChecker(ctx, st, &cfg, prog, g)
 			rep.Partitions[i] = c.run()
+			if cfg.kafka != nil && ctx.Err() == nil {
+				if err := c.compareKafka(&rep.Partitions[i]); err != nil {
+					kafkaMu.Lock()
+					kafkaErr = cmp.Or(kafkaErr, err)
+					kafkaMu.Unlock()
+				}
+			}
 			prog.partitionDone(g.tp)
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify: %w", context.Cause(ctx))
+	}
+	if kafkaErr != nil {
+		return nil, fmt.Errorf("verify: %w", kafkaErr)
 	}
 	slices.SortFunc(rep.Defects, compareDefects)
 	rep.sum()

@@ -1,0 +1,302 @@
+package verify
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/kafkasasl"
+)
+
+// KafkaConfig says how NewSaramaKafka connects.
+type KafkaConfig struct {
+	Brokers []string
+	// Group is the sink's consumer group, whose committed offsets are read.
+	Group    string
+	ClientID string // default DefaultKafkaClientID
+	// SASLMechanism is "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	SASLMechanism, SASLUser, SASLPassword string
+	TLS                                   bool
+	TLSCAFile                             string // PEM; "" means the system roots
+	// Timeout bounds dialing and each request; connecting takes at most
+	// twice as long. Default DefaultKafkaTimeout.
+	Timeout time.Duration
+	// IdleTimeout ends the listing of a range when Kafka returns no record
+	// for this long (the range ends in offsets without records). Default
+	// DefaultKafkaIdleTimeout.
+	IdleTimeout time.Duration
+}
+
+// Defaults of KafkaConfig.
+const (
+	DefaultKafkaClientID    = "kafka-oss-sink-verify"
+	DefaultKafkaTimeout     = 5 * time.Second
+	DefaultKafkaIdleTimeout = 5 * time.Second
+)
+
+// SaramaKafka implements Kafka and KafkaRecords on a live cluster.
+type SaramaKafka struct {
+	cfg    KafkaConfig
+	client sarama.Client
+	admin  sarama.ClusterAdmin
+}
+
+var (
+	_ Kafka        = (*SaramaKafka)(nil)
+	_ KafkaRecords = (*SaramaKafka)(nil)
+)
+
+func (k *KafkaConfig) sarama() (*sarama.Config, error) {
+	c := sarama.NewConfig()
+	c.ClientID = k.ClientID
+	c.Version = sarama.V2_1_0_0
+	c.Net.DialTimeout = k.Timeout
+	c.Net.ReadTimeout = max(k.Timeout, 10*time.Second)
+	c.Net.WriteTimeout = k.Timeout
+	c.Metadata.AllowAutoTopicCreation = false
+	c.Metadata.Retry.Max = 1
+	c.Metadata.Retry.Backoff = 250 * time.Millisecond
+	c.Metadata.Timeout = k.Timeout
+	c.Admin.Timeout = k.Timeout
+	c.Consumer.Return.Errors = true
+	c.Consumer.Offsets.AutoCommit.Enable = false
+	if k.SASLMechanism != "" {
+		if k.SASLUser == "" {
+			return nil, errors.New("SASL enabled without a user")
+		}
+		c.Net.SASL.Enable = true
+		c.Net.SASL.Handshake = true
+		c.Net.SASL.User = k.SASLUser
+		c.Net.SASL.Password = k.SASLPassword
+		switch strings.ToUpper(k.SASLMechanism) {
+		case "PLAIN":
+			c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
+		case "SCRAM-SHA-256":
+			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
+		case "SCRAM-SHA-512":
+			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+		default:
+			return nil, fmt.Errorf("SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", k.SASLMechanism)
+		}
+		if c.Net.SASL.Mechanism != sarama.SASLTypePlaintext {
+			gen, err := kafkasasl.NewSCRAMGenerator(c.Net.SASL.Mechanism)
+			if err != nil {
+				return nil, err
+			}
+			c.Net.SASL.SCRAMClientGeneratorFunc = gen
+		}
+	}
+	if k.TLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if k.TLSCAFile != "" {
+			pem, err := os.ReadFile(k.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("TLS CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("TLS CA file %s: no PEM certificate in it", k.TLSCAFile)
+			}
+			tc.RootCAs = pool
+		}
+		c.Net.TLS.Enable = true
+		c.Net.TLS.Config = tc
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("client configuration: %w", err)
+	}
+	return c, nil
+}
+
+// NewSaramaKafka connects to the cluster, within twice cfg.Timeout. Close
+// it when done.
+func NewSaramaKafka(ctx context.Context, cfg KafkaConfig) (*SaramaKafka, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka: no brokers")
+	}
+	if cfg.Group == "" {
+		return nil, errors.New("kafka: no consumer group")
+	}
+	if cfg.ClientID == "" {
+		cfg.ClientID = DefaultKafkaClientID
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultKafkaTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultKafkaIdleTimeout
+	}
+	sc, err := cfg.sarama()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	type result struct {
+		k   *SaramaKafka
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := sarama.NewClient(cfg.Brokers, sc)
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		a, err := sarama.NewClusterAdminFromClient(c)
+		if err != nil {
+			c.Close()
+			ch <- result{nil, err}
+			return
+		}
+		ch <- result{&SaramaKafka{cfg: cfg, client: c, admin: a}, nil}
+	}()
+	bound := 2 * cfg.Timeout
+	limit := time.NewTimer(bound)
+	defer limit.Stop()
+	abandon := func() {
+		go func() {
+			if r := <-ch; r.k != nil {
+				r.k.Close()
+			}
+		}()
+	}
+	brokers := strings.Join(cfg.Brokers, ",")
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("kafka: could not connect to %s (timeout %v; check the addresses, the network, TLS and SASL): %w", brokers, cfg.Timeout, r.err)
+		}
+		return r.k, nil
+	case <-ctx.Done():
+		abandon()
+		return nil, fmt.Errorf("kafka: interrupted while connecting to %s: %w", brokers, ctx.Err())
+	case <-limit.C:
+		abandon()
+		return nil, fmt.Errorf("kafka: no answer from %s within %v (a TLS listener does not answer plaintext: check --tls, the addresses and the network)", brokers, bound)
+	}
+}
+
+// Close closes the connections.
+func (k *SaramaKafka) Close() error {
+	return k.admin.Close() // closes the client too
+}
+
+// bounded runs fn, giving up after the request timeout or when ctx is done.
+func bounded[T any](ctx context.Context, d time.Duration, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var zero T
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case <-t.C:
+		return zero, fmt.Errorf("no answer within %v", d)
+	}
+}
+
+// Partitions returns the partition numbers of topic.
+func (k *SaramaKafka) Partitions(ctx context.Context, topic string) ([]int32, error) {
+	return bounded(ctx, 3*k.cfg.Timeout, func() ([]int32, error) {
+		if err := k.client.RefreshMetadata(topic); err != nil {
+			return nil, err
+		}
+		return k.client.Partitions(topic)
+	})
+}
+
+// Offsets returns the log start offset, the high watermark and the group's
+// committed offset of one topic-partition.
+func (k *SaramaKafka) Offsets(ctx context.Context, topic string, partition int32) (KafkaOffsets, error) {
+	return bounded(ctx, 3*k.cfg.Timeout, func() (KafkaOffsets, error) {
+		var o KafkaOffsets
+		var err error
+		if o.LogStart, err = k.client.GetOffset(topic, partition, sarama.OffsetOldest); err != nil {
+			return o, fmt.Errorf("log start offset: %w", err)
+		}
+		if o.HighWatermark, err = k.client.GetOffset(topic, partition, sarama.OffsetNewest); err != nil {
+			return o, fmt.Errorf("high watermark: %w", err)
+		}
+		resp, err := k.admin.ListConsumerGroupOffsets(k.cfg.Group, map[string][]int32{topic: {partition}})
+		if err != nil {
+			return o, fmt.Errorf("committed offset of group %q: %w", k.cfg.Group, err)
+		}
+		if resp.Err != sarama.ErrNoError {
+			return o, fmt.Errorf("committed offset of group %q: %w", k.cfg.Group, resp.Err)
+		}
+		o.Committed = -1
+		if b := resp.GetBlock(topic, partition); b != nil {
+			if b.Err != sarama.ErrNoError {
+				return o, fmt.Errorf("committed offset of group %q: %w", k.cfg.Group, b.Err)
+			}
+			o.Committed = b.Offset
+		}
+		return o, nil
+	})
+}
+
+// Records consumes [from, to) and calls fn with each record's offset. It
+// ends early, without error, when Kafka returns nothing for the idle
+// timeout (the range ends in offsets that hold no record).
+func (k *SaramaKafka) Records(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64)) error {
+	if from >= to {
+		return nil
+	}
+	cons, err := sarama.NewConsumerFromClient(k.client)
+	if err != nil {
+		return err
+	}
+	defer cons.Close()
+	pc, err := cons.ConsumePartition(topic, partition, from)
+	if err != nil {
+		return err
+	}
+	defer pc.Close()
+	idle := time.NewTimer(k.cfg.IdleTimeout)
+	defer idle.Stop()
+	for {
+		select {
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return errors.New("partition consumer closed")
+			}
+			if m.Offset >= to {
+				return nil
+			}
+			if m.Offset >= from {
+				fn(m.Offset)
+			}
+			if m.Offset >= to-1 {
+				return nil
+			}
+			idle.Reset(k.cfg.IdleTimeout)
+		case err := <-pc.Errors():
+			if err != nil {
+				return err
+			}
+		case <-idle.C:
+			// Nothing for a while: the rest of the range holds no record
+			// (transaction markers, compacted away) or lies past what
+			// Kafka holds now.
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+)
+
+// kafkaBackup produces records to a kfake cluster and consumes them into a
+// local JSONL store with group "backup", until all are committed.
+func kafkaBackup(t *testing.T, ctx context.Context, format string, parts, perPart int) (addrs []string, dir string) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), "src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	addrs = cluster.ListenAddrs()
+	kcfg := sarama.NewConfig()
+	kcfg.Version = sarama.V2_1_0_0
+	kcfg.Producer.Return.Successes = true
+	kcfg.Producer.Partitioner = sarama.NewManualPartitioner
+	prod, err := sarama.NewSyncProducer(addrs, kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < parts*perPart; i++ {
+		_, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "src", Partition: int32(i % parts),
+			Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(fmt.Sprintf("value %d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	prod.Close()
+
+	dir = filepath.Join(t.TempDir(), "oss-local")
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"SINK_FORMAT": format, "SINK_LOCAL_DIR": dir, "SINK_FLUSH_RECORDS": "10", "LOG_LEVEL": "warn"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := func() int64 {
+		adm, err := sarama.NewClusterAdmin(addrs, kcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer adm.Close()
+		ps := make([]int32, parts)
+		for i := range ps {
+			ps[i] = int32(i)
+		}
+		resp, err := adm.ListConsumerGroupOffsets("backup", map[string][]int32{"src": ps})
+		if err != nil {
+			return 0
+		}
+		var n int64
+		for _, b := range resp.Blocks["src"] {
+			n += max(b.Offset, 0)
+		}
+		return n
+	}
+	cctx, ccancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- consume.Run(cctx, h, consume.Brokers(addrs...), consume.Group("backup"), consume.Topics("src"),
+			consume.StartAt(consume.StartEarliest), consume.CountBasedWindow(7), consume.TimeBasedWindow(100*time.Millisecond))
+	}()
+	for committed() < int64(parts*perPart) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	ccancel()
+	if err := <-done; err != nil {
+		t.Fatalf("consume: %v", err)
+	}
+	return addrs, dir
+}
+
+func TestKafkaComparison(t *testing.T) {
+	const parts, perPart = 2, 40
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	addrs, dir := kafkaBackup(t, ctx, "jsonl", parts, perPart)
+	st, err := localstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+
+	// Complete: no Kafka defect, offsets filled.
+	rep, err := verify.Run(ctx, st, verify.WithKafka(k), verify.WithObjectDetails())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 {
+		t.Fatalf("complete store: %+v", rep.AllDefects())
+	}
+	if len(rep.Partitions) != parts {
+		t.Fatalf("%d partitions", len(rep.Partitions))
+	}
+	for _, p := range rep.Partitions {
+		want := verify.KafkaOffsets{LogStart: 0, HighWatermark: perPart, Committed: perPart}
+		if p.Kafka == nil || *p.Kafka != want {
+			t.Fatalf("partition %d: kafka %+v, want %+v", p.Partition, p.Kafka, want)
+		}
+	}
+
+	// Delete a sealed data object of partition 1: its offsets are missing.
+	var gone verify.ObjectReport
+	for _, o := range rep.Partitions[1].ObjectList {
+		if !o.Open && o.FirstOffset > 0 {
+			gone = o
+			break
+		}
+	}
+	if gone.Key == "" {
+		t.Fatal("no sealed object to delete")
+	}
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone.Key))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verify.Run(ctx, st, verify.WithKafka(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var miss *verify.Defect
+	for _, d := range rep.AllDefects() {
+		if d.Code == verify.CodeMissingInStore {
+			if miss != nil {
+				t.Fatalf("two missing_in_store defects: %+v", rep.AllDefects())
+			}
+			miss = &d
+		}
+	}
+	n := int(gone.LastOffset - gone.FirstOffset + 1)
+	if miss == nil || miss.Partition != 1 || miss.Count != n || miss.Offset == nil || *miss.Offset != gone.FirstOffset ||
+		miss.Severity != verify.SeverityError || rep.OK() {
+		t.Fatalf("missing_in_store: %+v (deleted %s, offsets %d..%d)", miss, gone.Key, gone.FirstOffset, gone.LastOffset)
+	}
+	if !strings.Contains(miss.Message, fmt.Sprintf("offsets %d, %d", gone.FirstOffset, gone.FirstOffset+1)) {
+		t.Errorf("message names no offsets: %s", miss.Message)
+	}
+	t.Log(miss)
+
+	// A group that committed less: the store is ahead of it.
+	client, err := sarama.NewClient(addrs, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	coord, err := client.Coordinator("behind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: "behind", ConsumerGroupGeneration: -1,
+		RetentionTime: -1}
+	req.AddBlock("src", 0, 10, 0, "")
+	cresp, err := coord.CommitOffset(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := cresp.Errors["src"][0]; e != sarama.ErrNoError {
+		t.Fatalf("commit: %v", e)
+	}
+	k2, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "behind"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k2.Close()
+	rep, err = verify.Run(ctx, st, verify.WithKafka(k2), verify.WithPartitions(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.AllDefects()) != 1 || rep.AllDefects()[0].Code != verify.CodeAheadOfCommit || !rep.OK() {
+		t.Fatalf("behind group: %+v", rep.AllDefects())
+	}
+	if c := rep.Partitions[0].Kafka.Committed; c != 10 {
+		t.Fatalf("committed %d", c)
+	}
+
+	// The command: table and JSON carry the comparison; exit 1 on the
+	// missing records.
+	var out, errb bytes.Buffer
+	code := sinkctl.Main(ctx, []string{"verify", "--dir", dir, "--brokers", strings.Join(addrs, ","), "--group", "backup"},
+		sinkctl.Env{Stdout: &out, Stderr: &errb})
+	if code != sinkctl.ExitFailed || !strings.Contains(out.String(), "KAFKA RANGE") || !strings.Contains(out.String(), "missing_in_store") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	t.Log(out.String())
+	out.Reset()
+	code = sinkctl.Main(ctx, []string{"verify", "--dir", dir, "--json", "--brokers", strings.Join(addrs, ","), "--group", "backup"},
+		sinkctl.Env{Stdout: &out, Stderr: &errb})
+	if code != sinkctl.ExitFailed || !strings.Contains(out.String(), `"high_watermark": 40`) {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+}
+
+// TestKafkaRaw: raw data is compared by counts.
+func TestKafkaRaw(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	addrs, dir := kafkaBackup(t, ctx, "raw", 1, 40)
+	st, err := localstore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	rep, err := verify.Run(ctx, st, verify.WithKafka(k), verify.WithObjectDetails())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Partitions[0].Kafka == nil {
+		t.Fatalf("complete raw store: %+v", rep.AllDefects())
+	}
+	var gone verify.ObjectReport
+	for _, o := range rep.Partitions[0].ObjectList {
+		if !o.Open && o.NameOffset > 0 {
+			gone = o
+			break
+		}
+	}
+	if gone.Key == "" {
+		t.Fatal("no sealed object to delete")
+	}
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone.Key))); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = verify.Run(ctx, st, verify.WithKafka(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range rep.AllDefects() {
+		if d.Code == verify.CodeMissingInStore {
+			found = d.Count == int(gone.Records) && strings.Contains(d.Message, "approximate")
+			t.Log(d)
+		}
+	}
+	if !found {
+		t.Fatalf("no missing_in_store for %d records: %+v", gone.Records, rep.AllDefects())
+	}
+}
+
+// TestKafkaBadBroker: an address nothing listens on is a clear error,
+// exit 2, soon.
+func TestKafkaBadBroker(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	var out, errb bytes.Buffer
+	code := sinkctl.Main(context.Background(), []string{"verify", "--dir", dir, "--brokers", "127.0.0.1:1", "--group", "g",
+		"--kafka-connect-timeout", "2s"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
+	if code != sinkctl.ExitUsage || !strings.Contains(errb.String(), "could not connect to 127.0.0.1:1") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	t.Log(errb.String())
+	code = sinkctl.Main(context.Background(), []string{"verify", "--dir", dir, "--group", "g"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
+	if code != sinkctl.ExitUsage {
+		t.Fatalf("--group without --brokers: exit %d", code)
+	}
+}
