@@ -44,11 +44,8 @@ package consume
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -176,47 +173,8 @@ func (o *options) saramaConfig() (*sarama.Config, error) {
 	c.Producer.Idempotent = false
 	c.Producer.Retry.Max = 3
 
-	if o.saslMechanism != "" {
-		c.Net.SASL.Enable = true
-		c.Net.SASL.Handshake = true
-		c.Net.SASL.User = o.saslUser
-		c.Net.SASL.Password = o.saslPassword
-		switch strings.ToUpper(o.saslMechanism) {
-		case SASLPlain:
-			c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		case SASLSCRAMSHA256:
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-		case SASLSCRAMSHA512:
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-		default:
-			return nil, fmt.Errorf("SASL mechanism %q: want %s, %s or %s", o.saslMechanism, SASLPlain, SASLSCRAMSHA256, SASLSCRAMSHA512)
-		}
-		if c.Net.SASL.Mechanism != sarama.SASLTypePlaintext {
-			gen, err := kafkasasl.NewSCRAMGenerator(c.Net.SASL.Mechanism)
-			if err != nil {
-				return nil, err
-			}
-			c.Net.SASL.SCRAMClientGeneratorFunc = gen
-		}
-		if o.saslUser == "" {
-			return nil, errors.New("SASL enabled without a user")
-		}
-	}
-	if o.tls {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.tlsCAFile != "" {
-			pem, err := os.ReadFile(o.tlsCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("TLS CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("TLS CA file %s: no PEM certificate in it", o.tlsCAFile)
-			}
-			tc.RootCAs = pool
-		}
-		c.Net.TLS.Enable = true
-		c.Net.TLS.Config = tc
+	if err := kafkasasl.Apply(c, o.saslMechanism, o.saslUser, o.saslPassword, o.tls, o.tlsCAFile); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("client configuration: %w", err)

@@ -1,6 +1,7 @@
-// Package kafkasasl holds what sarama leaves to its users for SASL: a SCRAM
-// (RFC 5802) client, SCRAM-SHA-256 and SCRAM-SHA-512, for
-// sarama.Config.Net.SASL.SCRAMClientGeneratorFunc.
+// Package kafkasasl holds the connection security every Kafka tool here
+// shares, for sarama: Apply sets SASL (PLAIN, SCRAM-SHA-256/512) and TLS
+// (with a CA file) on a sarama.Config, and the SCRAM (RFC 5802) client that
+// sarama leaves to its users.
 package kafkasasl
 
 import (

@@ -2,11 +2,8 @@ package restore
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -42,47 +39,8 @@ func (k *Kafka) saramaConfig() (*sarama.Config, error) {
 	c.Producer.Retry.Max = 5
 	c.Producer.Retry.Backoff = 200 * time.Millisecond
 	c.Producer.Partitioner = sarama.NewManualPartitioner
-	if k.SASLMechanism != "" {
-		c.Net.SASL.Enable = true
-		c.Net.SASL.Handshake = true
-		c.Net.SASL.User = k.SASLUser
-		c.Net.SASL.Password = k.SASLPassword
-		switch strings.ToUpper(k.SASLMechanism) {
-		case SASLPlain:
-			c.Net.SASL.Mechanism = sarama.SASLTypePlaintext
-		case SASLSCRAMSHA256:
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA256
-		case SASLSCRAMSHA512:
-			c.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
-		default:
-			return nil, fmt.Errorf("SASL mechanism %q: want %s, %s or %s", k.SASLMechanism, SASLPlain, SASLSCRAMSHA256, SASLSCRAMSHA512)
-		}
-		if c.Net.SASL.Mechanism != sarama.SASLTypePlaintext {
-			gen, err := kafkasasl.NewSCRAMGenerator(c.Net.SASL.Mechanism)
-			if err != nil {
-				return nil, err
-			}
-			c.Net.SASL.SCRAMClientGeneratorFunc = gen
-		}
-		if k.SASLUser == "" {
-			return nil, errors.New("SASL enabled without a user")
-		}
-	}
-	if k.TLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if k.TLSCAFile != "" {
-			pem, err := os.ReadFile(k.TLSCAFile)
-			if err != nil {
-				return nil, fmt.Errorf("TLS CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("TLS CA file %s: no PEM certificate in it", k.TLSCAFile)
-			}
-			tc.RootCAs = pool
-		}
-		c.Net.TLS.Enable = true
-		c.Net.TLS.Config = tc
+	if err := kafkasasl.Apply(c, k.SASLMechanism, k.SASLUser, k.SASLPassword, k.TLS, k.TLSCAFile); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("client configuration: %w", err)
