@@ -33,22 +33,18 @@ Flags:
 `
 
 type consumeFlags struct {
-	brokers         listFlag
-	group           string
-	topics          listFlag
-	batchCount      int
-	batchWindow     time.Duration
-	start           string
-	retries         int
-	deadLetter      string
-	clientID        string
-	saslMechanism   string
-	saslUser        string
-	saslPasswordEnv string
-	tls             bool
-	tlsCA           string
-	connectTimeout  time.Duration
-	dir             string
+	brokers        listFlag
+	group          string
+	topics         listFlag
+	batchCount     int
+	batchWindow    time.Duration
+	start          string
+	retries        int
+	deadLetter     string
+	clientID       string
+	sec            kafkaSecurity
+	connectTimeout time.Duration
+	dir            string
 }
 
 func runConsume(ctx context.Context, args []string, env Env) int {
@@ -68,11 +64,7 @@ func runConsume(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.retries, "retries", consume.DefaultRetries, "retries of a failed batch, with exponential backoff")
 	fs.StringVar(&f.deadLetter, "dead-letter-topic", "", "produce a batch that failed past its retries here and go on (default: stop)")
 	fs.StringVar(&f.clientID, "client-id", consume.DefaultClientID, "Kafka client id")
-	fs.StringVar(&f.saslMechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")
-	fs.StringVar(&f.saslUser, "sasl-user", "", "SASL user")
-	fs.StringVar(&f.saslPasswordEnv, "sasl-password-env", "", "name of the environment variable holding the SASL password")
-	fs.BoolVar(&f.tls, "tls", false, "connect with TLS")
-	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: system roots)")
+	f.sec.register(fs)
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
 	fs.StringVar(&f.dir, "dir", "", "write to this local directory instead of the configured store")
 	if err := fs.Parse(args); err != nil {
@@ -163,23 +155,15 @@ func (f *consumeFlags) options(env Env) ([]consume.Option, error) {
 	if f.deadLetter != "" {
 		opts = append(opts, consume.DeadLetterTopic(f.deadLetter))
 	}
-	if f.saslMechanism != "" {
-		if f.saslUser == "" || f.saslPasswordEnv == "" {
-			return nil, errors.New("--sasl-mechanism needs --sasl-user and --sasl-password-env")
-		}
-		pass := env.Getenv(f.saslPasswordEnv)
-		if pass == "" {
-			return nil, fmt.Errorf("--sasl-password-env: variable %s is empty or not set", f.saslPasswordEnv)
-		}
-		opts = append(opts, consume.SASL(f.saslMechanism, f.saslUser, pass))
-	} else if f.saslUser != "" || f.saslPasswordEnv != "" {
-		return nil, errors.New("--sasl-user and --sasl-password-env need --sasl-mechanism")
+	pass, err := f.sec.password(env)
+	if err != nil {
+		return nil, err
 	}
-	if f.tlsCA != "" && !f.tls {
-		return nil, errors.New("--tls-ca needs --tls")
+	if f.sec.mechanism != "" {
+		opts = append(opts, consume.SASL(f.sec.mechanism, f.sec.user, pass))
 	}
-	if f.tls {
-		opts = append(opts, consume.TLS(f.tlsCA))
+	if f.sec.tls {
+		opts = append(opts, consume.TLS(f.sec.tlsCA))
 	}
 	return opts, nil
 }

@@ -53,11 +53,7 @@ type restoreFlags struct {
 	json           bool
 	brokers        listFlag
 	clientID       string
-	saslMechanism  string
-	saslUser       string
-	saslPassEnv    string
-	tls            bool
-	tlsCA          string
+	sec            kafkaSecurity
 	kafkaConnectTO time.Duration
 }
 
@@ -84,11 +80,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON instead of a table")
 	fs.Var(&f.brokers, "brokers", "bootstrap servers, host:port; repeatable or comma-separated (required unless --dry-run)")
 	fs.StringVar(&f.clientID, "client-id", restore.DefaultClientID, "Kafka client id")
-	fs.StringVar(&f.saslMechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")
-	fs.StringVar(&f.saslUser, "sasl-user", "", "SASL user")
-	fs.StringVar(&f.saslPassEnv, "sasl-password-env", "", "name of the environment variable holding the SASL password")
-	fs.BoolVar(&f.tls, "tls", false, "connect with TLS")
-	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: system roots)")
+	f.sec.register(fs)
 	fs.DurationVar(&f.kafkaConnectTO, "kafka-connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -195,25 +187,15 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	default:
 		return k, nil, fmt.Errorf("--value-encoding %q: want auto, text or base64", f.valueEncoding)
 	}
-	k = restore.Kafka{Brokers: f.brokers, ClientID: f.clientID, TLS: f.tls, TLSCAFile: f.tlsCA, ConnectTimeout: f.kafkaConnectTO}
 	if f.kafkaConnectTO <= 0 {
 		return k, nil, fmt.Errorf("--kafka-connect-timeout %v: must be positive", f.kafkaConnectTO)
 	}
-	if f.saslMechanism != "" {
-		if f.saslUser == "" || f.saslPassEnv == "" {
-			return k, nil, errors.New("--sasl-mechanism needs --sasl-user and --sasl-password-env")
-		}
-		pass := env.Getenv(f.saslPassEnv)
-		if pass == "" {
-			return k, nil, fmt.Errorf("--sasl-password-env: variable %s is empty or not set", f.saslPassEnv)
-		}
-		k.SASLMechanism, k.SASLUser, k.SASLPassword = f.saslMechanism, f.saslUser, pass
-	} else if f.saslUser != "" || f.saslPassEnv != "" {
-		return k, nil, errors.New("--sasl-user and --sasl-password-env need --sasl-mechanism")
+	pass, err := f.sec.password(env)
+	if err != nil {
+		return k, nil, err
 	}
-	if f.tlsCA != "" && !f.tls {
-		return k, nil, errors.New("--tls-ca needs --tls")
-	}
+	k = restore.Kafka{Brokers: f.brokers, ClientID: f.clientID, TLS: f.sec.tls, TLSCAFile: f.sec.tlsCA, ConnectTimeout: f.kafkaConnectTO,
+		SASLMechanism: f.sec.mechanism, SASLUser: f.sec.user, SASLPassword: pass}
 	return k, opts, nil
 }
 

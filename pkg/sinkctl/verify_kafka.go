@@ -16,33 +16,25 @@ import (
 // verifyKafkaFlags are verify's flags for the comparison with the source
 // cluster; the connection flags are named as in sinkctl consume.
 type verifyKafkaFlags struct {
-	brokers         listFlag
-	group           string
-	clientID        string
-	saslMechanism   string
-	saslUser        string
-	saslPasswordEnv string
-	tls             bool
-	tlsCA           string
-	timeout         time.Duration
+	brokers  listFlag
+	group    string
+	clientID string
+	sec      kafkaSecurity
+	timeout  time.Duration
 }
 
 func (f *verifyKafkaFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.brokers, "brokers", "compare with this Kafka cluster: bootstrap servers, host:port; repeatable or comma-separated (needs --group)")
 	fs.StringVar(&f.group, "group", "", "the sink's consumer group, whose committed offsets are compared (with --brokers)")
 	fs.StringVar(&f.clientID, "client-id", verify.DefaultKafkaClientID, "Kafka client id")
-	fs.StringVar(&f.saslMechanism, "sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")
-	fs.StringVar(&f.saslUser, "sasl-user", "", "SASL user")
-	fs.StringVar(&f.saslPasswordEnv, "sasl-password-env", "", "name of the environment variable holding the SASL password")
-	fs.BoolVar(&f.tls, "tls", false, "connect to Kafka with TLS")
-	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the brokers' certificates (default: system roots)")
+	f.sec.register(fs)
 	fs.DurationVar(&f.timeout, "kafka-connect-timeout", verify.DefaultKafkaTimeout, "bound on dialing a broker and on each Kafka request")
 }
 
 // config checks the flags; ok is false when no Kafka comparison is asked.
 func (f *verifyKafkaFlags) config(env Env) (cfg verify.KafkaConfig, ok bool, err error) {
 	if len(f.brokers) == 0 {
-		if f.group != "" || f.saslMechanism != "" || f.saslUser != "" || f.saslPasswordEnv != "" || f.tls || f.tlsCA != "" {
+		if f.group != "" || f.sec.given() {
 			return cfg, false, errors.New("Kafka flags given without --brokers")
 		}
 		return cfg, false, nil
@@ -53,22 +45,12 @@ func (f *verifyKafkaFlags) config(env Env) (cfg verify.KafkaConfig, ok bool, err
 	if f.timeout <= 0 {
 		return cfg, false, fmt.Errorf("--kafka-connect-timeout %v: must be positive", f.timeout)
 	}
-	cfg = verify.KafkaConfig{Brokers: f.brokers, Group: f.group, ClientID: f.clientID, TLS: f.tls, TLSCAFile: f.tlsCA, Timeout: f.timeout}
-	if f.saslMechanism != "" {
-		if f.saslUser == "" || f.saslPasswordEnv == "" {
-			return cfg, false, errors.New("--sasl-mechanism needs --sasl-user and --sasl-password-env")
-		}
-		pass := env.Getenv(f.saslPasswordEnv)
-		if pass == "" {
-			return cfg, false, fmt.Errorf("--sasl-password-env: variable %s is empty or not set", f.saslPasswordEnv)
-		}
-		cfg.SASLMechanism, cfg.SASLUser, cfg.SASLPassword = f.saslMechanism, f.saslUser, pass
-	} else if f.saslUser != "" || f.saslPasswordEnv != "" {
-		return cfg, false, errors.New("--sasl-user and --sasl-password-env need --sasl-mechanism")
+	pass, err := f.sec.password(env)
+	if err != nil {
+		return cfg, false, err
 	}
-	if f.tlsCA != "" && !f.tls {
-		return cfg, false, errors.New("--tls-ca needs --tls")
-	}
+	cfg = verify.KafkaConfig{Brokers: f.brokers, Group: f.group, ClientID: f.clientID, TLS: f.sec.tls, TLSCAFile: f.sec.tlsCA, Timeout: f.timeout,
+		SASLMechanism: f.sec.mechanism, SASLUser: f.sec.user, SASLPassword: pass}
 	return cfg, true, nil
 }
 
