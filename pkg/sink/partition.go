@@ -144,7 +144,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		// them. Writing our state over a newer one would move the partition
 		// backwards, so look first. (Recovery path only.)
 		if data, err := j.st.Get(ctx, key); err == nil {
-			if cur, err := DecodeMeta(data, j.topic, j.partition); err == nil && cur.Committed >= m.Committed {
+			if cur, err := DecodeMeta(data, j.cfg.prefix, j.topic, j.partition); err == nil && cur.Committed >= m.Committed {
 				j.committed = cur.Committed
 				j.log.Warn().Int64("committed_offset", cur.Committed).Msg("meta object already records this batch; not rewriting it")
 				return nil
@@ -275,7 +275,7 @@ func (w *folderWriter) write(ctx context.Context, recs []*events.Record) error {
 			// object; that attempt may also have filled it and gone on to the
 			// next object. Its name is known: look, once per first record.
 			w.nextChecked = true
-			next := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, recs[0].Offset)
+			next := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, recs[0].Offset, 0)
 			if _, err := j.st.Stat(ctx, next); err == nil {
 				w.sealNext = true
 			} else if !store.IsNotFound(err) {
@@ -292,7 +292,7 @@ func (w *folderWriter) write(ctx context.Context, recs []*events.Record) error {
 				}
 				if n > 0 && w.sealNext {
 					return fmt.Errorf("%w: %s holds unrecorded records while the next object %s exists too", ErrConflict, w.f.Object,
-						ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, recs[0].Offset))
+						ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, recs[0].Offset, 0))
 				}
 				recs = recs[n:]
 				if w.lagging {
@@ -414,7 +414,7 @@ func (w *folderWriter) findStray(ctx context.Context, first int64) (string, int6
 func (w *folderWriter) open(r *events.Record) {
 	j := w.job
 	w.f = Folder{
-		Object:      ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset),
+		Object:      ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, 0),
 		Encoding:    w.encID,
 		FirstOffset: r.Offset,
 		LastOffset:  r.Offset,

@@ -305,7 +305,7 @@ func TestMetaProblems(t *testing.T) {
 		want   error
 	}{
 		{"deleted", func(st *memstore.Store) { _ = st.Delete(ctx, metaKey) }, sink.ErrMetaMissing},
-		{"future schema", func(st *memstore.Store) { _ = st.Put(ctx, metaKey, []byte(`{"version":2,"topic":"orders"}`)) }, sink.ErrMetaInvalid},
+		{"future schema", func(st *memstore.Store) { _ = st.Put(ctx, metaKey, []byte(`{"version":99,"topic":"orders"}`)) }, sink.ErrMetaInvalid},
 		{"truncated", func(st *memstore.Store) { _ = st.Put(ctx, metaKey, []byte(`{"version":1,"topic":"ord`)) }, sink.ErrMetaInvalid},
 		{"other partition", func(st *memstore.Store) {
 			b, _ := st.Object(metaKey)

@@ -78,7 +78,7 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 			if _, err := fmt.Sscan(rest, &p); err != nil {
 				return nil, fmt.Errorf("meta object %s: bad partition", info.Key)
 			}
-			m, err := sink.DecodeMeta(data, topic, p)
+			m, err := sink.DecodeMeta(data, prefix, topic, p)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", info.Key, err)
 			}
@@ -90,7 +90,7 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 			return nil, fmt.Errorf("unexpected object %s", info.Key)
 		}
 		folder := strings.TrimPrefix(path.Dir(info.Key)+"/", prefix+topic+"/")
-		if want := sink.ObjectKey(prefix, topic, folder, p, first); want != info.Key {
+		if want := sink.ObjectKey(prefix, topic, folder, p, first, 0); want != info.Key {
 			return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", info.Key, want)
 		}
 		o := Object{Key: info.Key, Partition: p, First: first, Data: data}
