@@ -430,30 +430,51 @@ func TestCredentialRotation(t *testing.T) {
 	}
 }
 
-// TestSupervisor: a killed process is replaced, and work goes on.
+// TestSupervisor: a killed process is replaced, and work goes on. The
+// supervisor accounts for a replacement (Current, Starts) before its process
+// can take work: right after the start, and so after any invocation the
+// process answered. (It used to do so only after StartProcess returned, so
+// a fast process could answer first: Current was still the dead instance,
+// and killing it killed nothing.)
 func TestSupervisor(t *testing.T) {
 	e := newEmu(t)
-	sup, err := e.Supervise(func() *exec.Cmd { return testfuncCmd(t) })
+	type snapshot struct{ started, current, starts int }
+	restarts := make(chan snapshot, 8)
+	sup, err := e.supervise(func() *exec.Cmd { return testfuncCmd(t) }, func(s *Supervisor, inst *Instance) {
+		restarts <- snapshot{inst.ID(), s.Current().ID(), s.Starts()}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := ctxFor(t, 30*time.Second)
 	seen := map[int]bool{}
-	for range 3 {
+	for n := 1; n <= 4; n++ {
 		r := must(e.Invoke(ctx, []byte(`{}`)))
 		if r.Status != StatusOK {
 			t.Fatalf("%s", r)
 		}
 		seen[r.Instance] = true
+		if cur, starts := sup.Current(), sup.Starts(); cur.ID() != r.Instance || starts != n {
+			t.Fatalf("invocation %d answered by instance %d; the supervisor says current %d, %d starts", n, r.Instance, cur.ID(), starts)
+		}
+		if n == 4 {
+			break
+		}
 		if err := sup.Current().Kill(); err != nil {
 			t.Fatal(err)
 		}
+		select {
+		case s := <-restarts:
+			if s.current != s.started || s.starts != n+1 {
+				t.Fatalf("right after starting instance %d the supervisor says current %d, %d starts; want %d, %d",
+					s.started, s.current, s.starts, s.started, n+1)
+			}
+		case <-ctx.Done():
+			t.Fatal("no replacement started")
+		}
 	}
-	if r := must(e.Invoke(ctx, []byte(`{}`))); r.Status != StatusOK {
-		t.Fatalf("%s", r)
-	}
-	if len(seen) != 3 || sup.Starts() < 4 || sup.Err() != nil {
-		t.Errorf("instances %v, starts %d, err %v", seen, sup.Starts(), sup.Err())
+	if len(seen) != 4 || sup.Err() != nil {
+		t.Errorf("instances %v, err %v", seen, sup.Err())
 	}
 	if err := sup.Stop(); err != nil {
 		t.Error(err)
