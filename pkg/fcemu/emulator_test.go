@@ -47,8 +47,11 @@ func TestInvokeContext(t *testing.T) {
 		},
 		{
 			name: "configured",
+			// The grace, which the function does not see, is what lets a
+			// loaded machine answer late.
 			opts: []Opt{WithCredentials("ak", "sk", "tok"), WithRegion("cn-shanghai"), WithAccountID("42"),
-				WithFunction("sink", "main", 1024), WithTimeout(2500 * time.Millisecond), WithHeader("x-fc-service-name", "svc")},
+				WithFunction("sink", "main", 1024), WithTimeout(2500 * time.Millisecond), WithGrace(time.Minute),
+				WithHeader("x-fc-service-name", "svc")},
 			iopts: []InvokeOpt{RetryCount(3), RequestID("my-request-1")},
 			want: reply{RequestID: "my-request-1", AccessKeyID: "ak", AccessKeySecret: "sk", SecurityToken: "tok",
 				Region: "cn-shanghai", AccountID: "42", RetryCount: 3, FunctionName: "sink", Handler: "main",
@@ -117,30 +120,33 @@ func TestInvokeContext(t *testing.T) {
 }
 
 // TestInvokeOutcomes covers every way an invocation ends, and that the
-// process keeps serving after the ones it survives.
+// process keeps serving after the ones it survives. Only the stuck function
+// gets a short timeout: it cannot answer before the emulator gives up, and
+// the others have all the time a loaded machine needs.
 func TestInvokeOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		payload   string
+		timeout   time.Duration
 		status    Status
 		errorType string
 		message   string
 		survives  bool
 	}{
-		{"ok", `{}`, StatusOK, "", "", true},
-		{"error", `{"fail":"disk on fire"}`, StatusError, "TestError", "disk on fire", true},
-		{"undecodable payload", `{"fail":`, StatusError, "wrapError", "payload: unexpected end of JSON input", true},
-		{"panic", `{"panic":"boom"}`, StatusError, "string", "boom", true},
-		{"timeout", `{"sleep_ms":1500}`, StatusTimeout, "", "no answer", true},
-		{"exit", `{"exit":3}`, StatusLost, "", "instance lost", false},
+		{"ok", `{}`, 30 * time.Second, StatusOK, "", "", true},
+		{"error", `{"fail":"disk on fire"}`, 30 * time.Second, StatusError, "TestError", "disk on fire", true},
+		{"undecodable payload", `{"fail":`, 30 * time.Second, StatusError, "wrapError", "payload: unexpected end of JSON input", true},
+		{"panic", `{"panic":"boom"}`, 30 * time.Second, StatusError, "string", "boom", true},
+		{"timeout", `{"stuck":true}`, time.Second, StatusTimeout, "", "no answer", true},
+		{"exit", `{"exit":3}`, 30 * time.Second, StatusLost, "", "instance lost", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEmu(t, WithGrace(200*time.Millisecond))
 			inst := startTestfunc(t, e)
-			ctx := ctxFor(t, 30*time.Second)
-			res, err := e.Invoke(ctx, []byte(tt.payload), InvokeTimeout(time.Second))
+			ctx := ctxFor(t, 60*time.Second)
+			res, err := e.Invoke(ctx, []byte(tt.payload), InvokeTimeout(tt.timeout))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,8 +167,11 @@ func TestInvokeOutcomes(t *testing.T) {
 				t.Fatalf("next invocation: %s, %v", next, err)
 			}
 			if tt.status == StatusTimeout {
-				// The sleeper answers at last: too late.
-				waitFor(t, 5*time.Second, "the late answer", func() bool {
+				// PreStop unsticks it: it answers at last, too late.
+				if ps, err := inst.PreStop(ctx); err != nil || ps.Status != StatusOK {
+					t.Fatalf("PreStop: %s, %v", ps, err)
+				}
+				waitFor(t, 10*time.Second, "the late answer", func() bool {
 					for _, r := range e.Requests() {
 						if r.RequestID == res.RequestID && r.Op == OpResponse {
 							return r.Late && r.Status == 410
@@ -200,7 +209,10 @@ func TestConcurrency(t *testing.T) {
 		}
 	})
 	t.Run("limited", func(t *testing.T) {
-		e := newEmu(t, WithInstanceConcurrency(1), WithGrace(100*time.Millisecond))
+		// Each barrier gives up at its deadline and answers an error; the
+		// long grace leaves the answer all the time it needs, so that only
+		// a broken limit (the barrier passes) changes the outcome.
+		e := newEmu(t, WithInstanceConcurrency(1), WithGrace(30*time.Second))
 		startTestfunc(t, e)
 		ctx := ctxFor(t, 30*time.Second)
 		results := make([]Result, 2)
@@ -208,7 +220,7 @@ func TestConcurrency(t *testing.T) {
 		for i := range results {
 			wg.Go(func() {
 				var err error
-				if results[i], err = e.Invoke(ctx, []byte(`{"barrier":2}`), InvokeTimeout(time.Second)); err != nil {
+				if results[i], err = e.Invoke(ctx, []byte(`{"barrier":2}`), InvokeTimeout(500*time.Millisecond)); err != nil {
 					t.Error(err)
 				}
 			})
@@ -296,7 +308,7 @@ func TestLostInstance(t *testing.T) {
 
 func TestInitializer(t *testing.T) {
 	t.Run("gates invocations", func(t *testing.T) {
-		e := newEmu(t, WithInitializer(5*time.Second))
+		e := newEmu(t, WithInitializer(30*time.Second))
 		ctx := ctxFor(t, 30*time.Second)
 		res := make(chan Result, 1)
 		go func() {
@@ -322,7 +334,7 @@ func TestInitializer(t *testing.T) {
 		}
 	})
 	t.Run("giving up waiting keeps it", func(t *testing.T) {
-		e := newEmu(t, WithInitializer(5*time.Second))
+		e := newEmu(t, WithInitializer(30*time.Second))
 		inst, err := e.NewInstance()
 		if err != nil {
 			t.Fatal(err)
