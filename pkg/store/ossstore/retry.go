@@ -30,7 +30,7 @@ func (s *Store) do(ctx context.Context, o op, key string, fn func(ctx context.Co
 		}
 		a := &attempt{n: n}
 		start := time.Now()
-		err := fn(context.WithValue(ctx, attemptKey{}, a), a)
+		err := scrub(fn(context.WithValue(ctx, attemptKey{}, a), a))
 		s.observe(o, key, a, time.Since(start), err)
 		if err == nil || n >= opts.maxAttempts || !retryable(ctx, err, int(a.status.Load())) {
 			return err
