@@ -65,7 +65,11 @@ func backoff(n int, base, max time.Duration) time.Duration {
 // retryable reports whether err, from a request whose reply (if any) had
 // HTTP status status, is worth repeating.
 func retryable(ctx context.Context, err error, status int) bool {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// Only the operation's own context ending is final. A deadline error
+	// while ctx lives is the transport's timeout ("timeout awaiting response
+	// headers" is context.DeadlineExceeded too): a network failure like any
+	// other, retried below.
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var se oss.ServiceError

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -289,6 +290,26 @@ func TestDeadline(t *testing.T) {
 			t.Fatalf("%d requests sent with a cancelled context", got)
 		}
 	})
+}
+
+// TestUnresponsiveServer: against a server that accepts connections and
+// never answers, each attempt ends at the I/O timeout, is retried as a
+// network failure, and the operation fails with the timeout, never hangs.
+func TestUnresponsiveServer(t *testing.T) {
+	srv := newServer(t)
+	s := newStore(t, srv, "silent", WithTimeouts(5*time.Second, 100*time.Millisecond), WithRetry(3, time.Millisecond, 2*time.Millisecond))
+	srv.SetUnresponsive(true)
+	_, err := s.Get(t.Context(), "k")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a network timeout", err)
+	}
+	if store.IsPermanent(err) {
+		t.Errorf("a timeout is reported as permanent: %v", err)
+	}
+	if st := s.Stats(); st.Requests != 3 || st.Retries != 2 || st.Failures != 3 {
+		t.Fatalf("Stats = %+v, want 3 requests, 2 retries, 3 failures", st)
+	}
 }
 
 // rewritingTransport lets a test tamper with replies on the way to the SDK.
