@@ -115,9 +115,15 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
-			errs[i] = j.run(ctx)
+			// The topic is a key segment: one Kafka cannot name must never
+			// reach a key (the decoder refuses it too).
+			if err := events.CheckTopic(j.topic); err != nil {
+				errs[i] = fmt.Errorf("record at offset %d: %w", j.recs[0].Offset, err)
+			} else {
+				errs[i] = j.run(ctx)
+			}
 			sum.Partitions[i] = j.summary(errs[i])
 		}()
 	}
