@@ -80,6 +80,7 @@ func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
 	sup, err := emu.Supervise(func() *exec.Cmd {
 		cmd := exec.Command(bin)
 		cmd.Env = env
+		cmd.Stdout = logs // FC keeps both streams as the function's log
 		cmd.Stderr = logs
 		return cmd
 	})
@@ -744,15 +745,16 @@ func TestFCCredentials(t *testing.T) {
 		name  string
 		creds fcemu.Credentials
 		want  string // "" for success, else a word of the error
+		typ   string // errorType
 	}{
-		{"wrong token", wrongToken, "InvalidSecurityToken"},
-		{"right keys", fcCreds, ""},
-		{"rotated", other, ""},
-		{"wrong secret", wrongSecret, "SignatureDoesNotMatch"},
-		{"rotated back", fcCreds, ""},
-		{"wrong token again", wrongToken, "InvalidSecurityToken"},
-		{"no credentials", fcemu.Credentials{}, "no OSS credentials"},
-		{"rotated again", other, ""},
+		{"wrong token", wrongToken, "InvalidSecurityToken", "AccessDeniedError"},
+		{"right keys", fcCreds, "", ""},
+		{"rotated", other, "", ""},
+		{"wrong secret", wrongSecret, "SignatureDoesNotMatch", "AccessDeniedError"},
+		{"rotated back", fcCreds, "", ""},
+		{"wrong token again", wrongToken, "InvalidSecurityToken", "AccessDeniedError"},
+		{"no credentials", fcemu.Credentials{}, "no OSS credentials", "ConfigError"},
+		{"rotated again", other, "", ""},
 	}
 	acked := 0
 	for i, s := range steps {
@@ -770,8 +772,8 @@ func TestFCCredentials(t *testing.T) {
 			acked = end
 			continue
 		}
-		if res.Status != fcemu.StatusError || res.ErrorType != "WriteError" || !strings.Contains(res.ErrorMessage, s.want) {
-			t.Fatalf("step %d (%s): %s; want a WriteError mentioning %s", i, s.name, res, s.want)
+		if res.Status != fcemu.StatusError || res.ErrorType != s.typ || !strings.Contains(res.ErrorMessage, s.want) {
+			t.Fatalf("step %d (%s): %s; want a %s mentioning %s", i, s.name, res, s.typ, s.want)
 		}
 		for _, secret := range []string{s.creds.AccessKeySecret, s.creds.SecurityToken} {
 			if secret != "" && strings.Contains(res.ErrorMessage, secret) {
