@@ -1,0 +1,206 @@
+package sinkctl_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
+)
+
+// kafkaWithBacklog returns a cluster whose topic "t" (2 partitions) holds
+// 20 records, and an empty topic "dlq".
+func kafkaWithBacklog(t *testing.T) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addrs := c.ListenAddrs()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	cfg.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(addrs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 20 {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder(fmt.Sprintf("v%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return addrs
+}
+
+// topicLen returns how many records topic holds.
+func topicLen(t *testing.T, addrs []string, topic string) int64 {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	c, err := sarama.NewClient(addrs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, p := range parts {
+		hw, err := c.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += hw
+	}
+	return n
+}
+
+// TestConsumeCommandSetupErrors runs the sinkctl binary with a dead-letter
+// topic against stores it cannot use: it exits 2 with one line saying why,
+// before consuming anything (the dead-letter topic stays empty, no offset is
+// committed), and never shows a secret.
+func TestConsumeCommandSetupErrors(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sinkctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sinkctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "right-secret", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	const pw = "endpoint-Pa55word"
+	base := []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + srv.Endpoint(), "SINK_FORMAT=jsonl", "ALIBABA_CLOUD_ACCESS_KEY_ID=ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=right-secret"}
+	tests := []struct {
+		name  string
+		env   []string
+		words []string
+	}{
+		{"wrong secret", []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET=guess"}, []string{"OSS denied access", "SignatureDoesNotMatch", "template.yaml"}},
+		{"no such bucket", []string{"OSS_BUCKET=nope"}, []string{`bucket "nope" does not exist`, "OSS_BUCKET"}},
+		{"no credentials", []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=", "ALIBABA_CLOUD_ACCESS_KEY_SECRET="}, []string{"no OSS credentials"}},
+		{"silent endpoint", []string{"OSS_ENDPOINT=http://" + ln.Addr().String()}, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
+		{"password in the endpoint", []string{"OSS_ENDPOINT=http://admin:" + pw + "@" + strings.TrimPrefix(srv.Endpoint(), "http://")},
+			[]string{"OSS_ENDPOINT", "must not contain a user name or password"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addrs := kafkaWithBacklog(t)
+			// The deadline is only a safety net: a consume that does not stop
+			// would otherwise hang the test.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
+				"--dead-letter-topic", "dlq", "--connect-timeout", "1s")
+			cmd.Env = append(append([]string{}, base...), tt.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != sinkctl.ExitUsage {
+				t.Fatalf("exit: %v; want %d\n%s", err, sinkctl.ExitUsage, stderr.String())
+			}
+			out := stderr.String()
+			if strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "sinkctl consume: ") {
+				t.Fatalf("want one line on stderr, got:\n%s", out)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(out, w) {
+					t.Errorf("stderr does not mention %q: %s", w, out)
+				}
+			}
+			for _, secret := range []string{"right-secret", "guess", pw} {
+				if strings.Contains(stdout.String()+out, secret) {
+					t.Fatalf("the output shows %q: %s", secret, out)
+				}
+			}
+			if n := topicLen(t, addrs, "dlq"); n != 0 {
+				t.Fatalf("%d dead letters", n)
+			}
+			if n := groupCommitted(t, addrs, "g", "t", 2); n != 0 {
+				t.Fatalf("committed %d", n)
+			}
+		})
+	}
+}
+
+// TestConsumeCommandSetupErrorMidRun: the secret changes after the store
+// check (rotated under the running command); the first batch is denied and
+// the command exits 2 at once, the dead-letter topic empty, nothing
+// committed.
+func TestConsumeCommandSetupErrorMidRun(t *testing.T) {
+	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "right-secret", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	addrs := kafkaWithBacklog(t)
+	env := map[string]string{"OSS_BUCKET": "sink", "OSS_ENDPOINT": srv.Endpoint(), "SINK_FORMAT": "jsonl", "LOG_LEVEL": "error",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "right-secret"}
+	var reads atomic.Int32
+	var stderr syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a safety net
+	defer cancel()
+	code := sinkctl.Main(ctx, []string{"consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
+		"--dead-letter-topic", "dlq", "--batch-window", "50ms"}, sinkctl.Env{Stderr: &stderr, Getenv: func(k string) string {
+		if k == "ALIBABA_CLOUD_ACCESS_KEY_SECRET" && reads.Add(1) > 1 { // the first read is the store check's
+			return "rotated"
+		}
+		return env[k]
+	}})
+	out := stderr.String()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if code != sinkctl.ExitUsage || !strings.HasPrefix(last, "sinkctl consume: batch t/") || !strings.Contains(last, "OSS denied access") ||
+		!strings.Contains(last, "not retried nor dead-lettered") {
+		t.Fatalf("exit %d; want %d and a last line naming the batch and the denial:\n%s", code, sinkctl.ExitUsage, out)
+	}
+	if n := topicLen(t, addrs, "dlq"); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+	if n := groupCommitted(t, addrs, "g", "t", 2); n != 0 {
+		t.Fatalf("committed %d", n)
+	}
+}
