@@ -38,38 +38,54 @@ func permanent(t *testing.T, res fcemu.Result, typ string, words ...string) {
 	}
 }
 
-// TestFCPermanentErrors: wrong credentials, a missing bucket and missing
-// credentials fail every invocation with a type and a message that say the
-// setup must change, and write nothing.
+// TestFCPermanentErrors: wrong credentials, a policy that forbids writing,
+// a missing bucket, missing credentials and keys OSS refuses fail every
+// invocation with a type and a message that say the setup must change, and
+// write nothing.
 func TestFCPermanentErrors(t *testing.T) {
 	wrongSecret := fcCreds
 	wrongSecret.AccessKeySecret = "guess"
 	tests := []struct {
 		name  string
 		env   []string
+		oss   []osstest.Opt
 		creds *fcemu.Credentials
+		topic string // default fcTopic
 		typ   string
 		words []string
 	}{
-		{"wrong secret", nil, &wrongSecret, "AccessDeniedError",
+		{"wrong secret", nil, nil, &wrongSecret, "", "AccessDeniedError",
 			[]string{`bucket "sink"`, "SignatureDoesNotMatch", "RAM policy", "template.yaml", "acs:oss:*:*:sink/fc/*"}},
-		{"no such bucket", []string{"OSS_BUCKET=nope"}, nil, "NoSuchBucketError", []string{`bucket "nope"`, "OSS_BUCKET", "OSS_ENDPOINT"}},
-		{"no credentials", nil, &fcemu.Credentials{}, "ConfigError", []string{"no OSS credentials", "role", "template.yaml"}},
+		{"policy denies writes", nil, []osstest.Opt{osstest.WithDeny(osstest.Deny{Ops: []osstest.Op{osstest.OpPut, osstest.OpAppend}})}, nil, "",
+			"AccessDeniedError", []string{"ErrorCode=AccessDenied", "oss:PutObject", "template.yaml"}},
+		{"no such bucket", []string{"OSS_BUCKET=nope"}, nil, nil, "", "NoSuchBucketError", []string{`bucket "nope"`, "OSS_BUCKET", "OSS_ENDPOINT"}},
+		{"no credentials", nil, nil, &fcemu.Credentials{}, "", "ConfigError", []string{"no OSS credentials", "role", "template.yaml"}},
+		{"keys too long", nil, nil, nil, strings.Repeat("t", 1100), "InvalidKeyError", []string{"OSS_PREFIX", "1023"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newFCHarness(t, fcSetup{env: tt.env})
+			h := newFCHarness(t, fcSetup{env: tt.env, oss: tt.oss})
 			if tt.creds != nil {
 				h.emu.SetCredentials(*tt.creds)
 			}
 			ctx := fcCtx(t, 30*time.Second)
-			streams := fcStreams(8, 2, 10)
+			topic := tt.topic
+			if topic == "" {
+				topic = fcTopic
+			}
+			var recs [][2]int64
+			for o := range int64(10) {
+				recs = append(recs, [2]int64{0, o}, [2]int64{1, o})
+			}
 			for i := range 2 { // the redelivery fails the same way
-				res := h.invoke(ctx, append(fcBatch(streams, 0, 0, 10), fcBatch(streams, 1, 0, 10)...), fcemu.RetryCount(i))
+				res, err := h.emu.Invoke(ctx, cloudEvents(topic, recs), fcemu.RetryCount(i))
+				if err != nil {
+					t.Fatal(err)
+				}
 				permanent(t, res, tt.typ, tt.words...)
 			}
-			if n := h.dataWrites(); n != 0 {
-				t.Fatalf("%d writes", n)
+			if keys := h.oss.Keys(fcBucket, ""); len(keys) != 0 {
+				t.Fatalf("wrote %v", keys)
 			}
 		})
 	}

@@ -730,11 +730,16 @@ func waitForFC(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // TestFCCredentials: the process has no credentials of its own; each
 // invocation signs with those of its x-fc-* headers, so a wrong token
-// fails it, a rotation takes effect at the next invocation, and a bad
-// token after good ones fails again (no stale client is reused).
+// fails it (AccessDeniedError, permanent), a rotation takes effect at the
+// next invocation, and a bad token after good ones fails again (no stale
+// client is reused). An expired token is a WriteError: the retry brings
+// fresh credentials.
 func TestFCCredentials(t *testing.T) {
 	other := fcemu.Credentials{AccessKeyID: "fc-ak-2", AccessKeySecret: "fc-sk-2", SecurityToken: "fc-sts-token-2"}
-	h := newFCHarness(t, fcSetup{oss: []osstest.Opt{osstest.WithCredentials(other.AccessKeyID, other.AccessKeySecret, other.SecurityToken)}})
+	expired := fcemu.Credentials{AccessKeyID: "fc-ak-old", AccessKeySecret: "fc-sk-old", SecurityToken: "fc-sts-token-old"}
+	h := newFCHarness(t, fcSetup{oss: []osstest.Opt{osstest.WithCredentials(other.AccessKeyID, other.AccessKeySecret, other.SecurityToken),
+		osstest.WithCredentials(expired.AccessKeyID, expired.AccessKeySecret, expired.SecurityToken)}})
+	h.oss.ExpireCredentials(expired.AccessKeyID)
 	streams := fcStreams(7, 1, 70)
 	ctx := fcCtx(t, 30*time.Second)
 	wrongToken := fcCreds
@@ -754,6 +759,8 @@ func TestFCCredentials(t *testing.T) {
 		{"rotated back", fcCreds, "", ""},
 		{"wrong token again", wrongToken, "InvalidSecurityToken", "AccessDeniedError"},
 		{"no credentials", fcemu.Credentials{}, "no OSS credentials", "ConfigError"},
+		// Transient: the next invocation brings fresh credentials.
+		{"expired token", expired, "SecurityTokenExpired", "WriteError"},
 		{"rotated again", other, "", ""},
 	}
 	acked := 0

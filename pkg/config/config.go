@@ -5,7 +5,8 @@
 //	OSS_BUCKET           bucket name; set means "write to OSS", unset means the local directory store
 //	OSS_ENDPOINT         e.g. oss-cn-hangzhou-internal.aliyuncs.com or http://127.0.0.1:9000 (a host,
 //	                     or a scheme and a host; never user info); default oss-{FC_REGION}-internal.aliyuncs.com
-//	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing
+//	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing; UTF-8, at most
+//	                     MaxPrefixLen bytes, not starting with '/' or a backslash
 //	SINK_FORMAT          raw (default) | jsonl
 //	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
@@ -27,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -56,6 +58,10 @@ func Known() []string {
 	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvValueEncoding, EnvFlushBytes,
 		EnvFlushRecords, EnvFlushInterval, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
+
+// MaxPrefixLen is the longest OSS_PREFIX: a key is the prefix, the topic
+// (up to 249 bytes) and the object's name, within OSS's 1,023 bytes.
+const MaxPrefixLen = 512
 
 // DefaultLocalDir is where the local store writes when OSS_BUCKET is unset.
 const DefaultLocalDir = "oss-local"
@@ -173,8 +179,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad(EnvEndpoint, redactEndpoint(c.Endpoint), why)
 		}
 	}
-	if strings.HasPrefix(c.Prefix, "/") {
-		bad(EnvPrefix, c.Prefix, "must not start with '/'")
+	switch {
+	case strings.HasPrefix(c.Prefix, "/") || strings.HasPrefix(c.Prefix, "\\"):
+		bad(EnvPrefix, c.Prefix, "must not start with '/' or a backslash (OSS refuses such keys)")
+	case !utf8.ValidString(c.Prefix):
+		bad(EnvPrefix, c.Prefix, "must be valid UTF-8 (OSS keys are)")
+	case len(c.Prefix) > MaxPrefixLen:
+		bad(EnvPrefix, c.Prefix[:32]+"...", fmt.Sprintf("is %d bytes long; at most %d leave room in OSS's 1,023-byte keys for the topic and the object name", len(c.Prefix), MaxPrefixLen))
 	}
 	if len(errs) > 0 {
 		return Config{}, &Error{Problems: errs}

@@ -49,6 +49,9 @@ func TestFromEnv(t *testing.T) {
 		{"endpoint without bucket", env("OSS_ENDPOINT", "http://127.0.0.1:1"), nil, []string{"OSS_BUCKET is not"}},
 		{"bad bucket", env("OSS_BUCKET", "My_Bucket", "OSS_ENDPOINT", "x"), nil, []string{`OSS_BUCKET="My_Bucket"`}},
 		{"flush bytes too big", env("SINK_FLUSH_BYTES", "5GiB"), nil, []string{"between 1 and"}},
+		{"prefix starting with a backslash", env("OSS_PREFIX", `\x`), nil, []string{"OSS_PREFIX", "backslash"}},
+		{"prefix not UTF-8", env("OSS_PREFIX", "a\xffb"), nil, []string{"OSS_PREFIX", "UTF-8"}},
+		{"prefix too long", env("OSS_PREFIX", strings.Repeat("p", 600)), nil, []string{"OSS_PREFIX", "601 bytes"}},
 		{"endpoint with a path", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:9000/b-1"), nil, []string{`OSS_ENDPOINT="http://127.0.0.1:9000/b-1"`, "a scheme and a host"}},
 		{"endpoint with another scheme", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "ftp://127.0.0.1:9000"), nil, []string{"http or https"}},
 	}

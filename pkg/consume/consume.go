@@ -38,7 +38,8 @@
 //     record (or batch) goes there, with a header saying why, and a warning
 //     is logged; without one, Run stops with a *BatchError.
 //   - A setup problem (handler.SetupError: configuration, missing
-//     credentials, access denied, missing bucket) and a partition state
+//     credentials, access denied, missing bucket, invalid keys; also expired
+//     STS credentials, which nothing renews here, unlike on FC) and a partition state
 //     conflict (*handler.StateConflictError) are neither retried nor
 //     dead-lettered: every later batch would fail the same way, so the
 //     dead-letter topic would only drain the topic. Run stops with a
@@ -84,6 +85,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/kafkasasl"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // invokeFunc is the handler call.
@@ -187,7 +189,7 @@ func Run(ctx context.Context, h *handler.Handler, opts ...Option) error {
 func probeStore(ctx context.Context, h *handler.Handler, timeout time.Duration) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := h.Check(cctx)
+	err := expiredForGood(h.Check(cctx))
 	switch {
 	case err == nil:
 		return nil
@@ -528,7 +530,7 @@ func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.
 		attempts++
 		payload := render(batch, g.enc) // Invoke may overwrite it: render per attempt
 		id := fmt.Sprintf("consume-%s-%d-%d-%d", first.Topic, first.Partition, first.Offset, attempts)
-		err := g.o.invoke(g.runCtx, id, payload)
+		err := expiredForGood(g.o.invoke(g.runCtx, id, payload))
 		if err == nil {
 			break
 		}
@@ -577,6 +579,18 @@ func (g *groupHandler) fail(sess sarama.ConsumerGroupSession, batch []*sarama.Co
 	sess.MarkMessage(last, "")
 	sess.Commit()
 	return true
+}
+
+// expiredForGood turns an expired STS token into a setup problem. Under FC
+// it is transient (the next invocation brings fresh credentials), but the
+// handler here signs with the credentials of the environment, which nothing
+// renews.
+func expiredForGood(err error) error {
+	if err != nil && errors.Is(err, store.ErrCredentialsExpired) && !handler.SetupError(err) {
+		return &handler.ConfigError{Err: fmt.Errorf("the STS credentials in ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and "+
+			"ALIBABA_CLOUD_SECURITY_TOKEN expired, and nothing renews them here: set fresh ones and start again: %w", err)}
+	}
+	return err
 }
 
 // retryable reports whether another attempt may help: not for bad data, a

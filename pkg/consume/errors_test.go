@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,51 +186,60 @@ func TestStoreCheck(t *testing.T) {
 	}
 }
 
-// TestSetupErrorMidRun: the credentials go bad after the store check (a
-// secret rotated under the running command): the first batch fails with
-// access denied, and Run stops at once, without retrying, dead-lettering or
-// committing anything.
+// TestSetupErrorMidRun: the store check passes, but the first batch fails
+// for good: the policy allows listing but not writing, or the STS token
+// expires (nothing renews the environment's credentials). Run stops at once,
+// without retrying, dead-lettering or committing anything.
 func TestSetupErrorMidRun(t *testing.T) {
 	t.Parallel()
-	srv := newOSS(t)
-	c := newCluster(t, testTopic, dlqTopic)
-	addrs := c.ListenAddrs()
-	produce(t, addrs, testTopic, 40)
-	var reads atomic.Int32
-	h := ossHandler(t, srv.Endpoint(), func(getenv func(string) string) func(string) string {
-		return func(k string) string {
-			// The first read of the secret is the store check's.
-			if k == "ALIBABA_CLOUD_ACCESS_KEY_SECRET" && reads.Add(1) > 1 {
-				return "rotated"
+	tests := []struct {
+		name   string
+		before func(srv *osstest.Server) // before the first invocation
+		want   string
+	}{
+		{"policy denies writes", func(srv *osstest.Server) {
+			srv.SetDenies(osstest.Deny{Ops: []osstest.Op{osstest.OpPut, osstest.OpAppend}})
+		}, "OSS denied access"},
+		{"token expired", func(srv *osstest.Server) { srv.ExpireCredentials(ossAK) }, "SecurityTokenExpired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newOSS(t)
+			c := newCluster(t, testTopic, dlqTopic)
+			addrs := c.ListenAddrs()
+			produce(t, addrs, testTopic, 40)
+			h := ossHandler(t, srv.Endpoint(), nil)
+			var calls atomic.Int32
+			var once sync.Once // concurrent claims wait for it too
+			invoke := func(ctx context.Context, id string, p []byte) error {
+				calls.Add(1)
+				once.Do(func() { tt.before(srv) })
+				_, err := h.Invoke(ctx, id, p)
+				return err
 			}
-			return getenv(k)
-		}
-	})
-	var calls atomic.Int32
-	count := func(ctx context.Context, id string, p []byte) error {
-		calls.Add(1)
-		_, err := h.Invoke(ctx, id, p)
-		return err
-	}
-	err := runUntilStopped(t, h, append(baseOpts(addrs, "g", withInvoke(count)), DeadLetterTopic(dlqTopic))...)
-	var be *BatchError
-	var ad *handler.AccessDeniedError
-	if !errors.As(err, &be) || !errors.As(err, &ad) || be.Attempts != 1 {
-		t.Fatalf("err = %v; want a BatchError of one attempt wrapping an AccessDeniedError", err)
-	}
-	if !strings.Contains(err.Error(), "not retried nor dead-lettered") {
-		t.Fatalf("error does not say why it stopped: %v", err)
-	}
-	t.Log(err)
-	if got := committed(t, addrs, "g", testTopic); !noneCommitted(got) {
-		t.Fatalf("committed %v", got)
-	}
-	if dead := readTopic(t, addrs, dlqTopic); len(dead) != 0 {
-		t.Fatalf("%d dead letters", len(dead))
-	}
-	// One attempt per partition claim at most: no retries.
-	if n := calls.Load(); n > 4 {
-		t.Fatalf("%d invocations", n)
+			err := runUntilStopped(t, h, append(baseOpts(addrs, "g", withInvoke(invoke)), DeadLetterTopic(dlqTopic))...)
+			var be *BatchError
+			if !errors.As(err, &be) || !handler.SetupError(err) || be.Attempts != 1 {
+				t.Fatalf("err = %v; want a BatchError of one attempt for a setup problem", err)
+			}
+			for _, w := range []string{tt.want, "not retried nor dead-lettered"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q: %v", w, err)
+				}
+			}
+			t.Log(err)
+			if got := committed(t, addrs, "g", testTopic); !noneCommitted(got) {
+				t.Fatalf("committed %v", got)
+			}
+			if dead := readTopic(t, addrs, dlqTopic); len(dead) != 0 {
+				t.Fatalf("%d dead letters", len(dead))
+			}
+			// One attempt per partition claim at most: no retries.
+			if n := calls.Load(); n > 4 {
+				t.Fatalf("%d invocations", n)
+			}
+		})
 	}
 }
 

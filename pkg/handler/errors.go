@@ -6,7 +6,6 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
 // The error types an invocation fails with. Function Compute reports the
@@ -16,6 +15,11 @@ import (
 // (StateConflictError) or for every batch until the setup is fixed
 // (ConfigError, AccessDeniedError, NoSuchBucketError, InvalidKeyError; see
 // SetupError).
+//
+// The store's permanent errors (store.IsPermanent) all map to a permanent
+// type: ErrAccessDenied, ErrNoSuchBucket and ErrInvalidKey to the setup
+// types, ErrNotAppendable (the open data object overwritten by a PUT) to
+// StateConflictError.
 
 // BadEventError: the batch is malformed (which element, which field is in
 // the message). Nothing was written; redelivering the same batch fails the
@@ -60,16 +64,22 @@ func (e *ConfigError) Error() string {
 }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// AccessDeniedError: OSS refused the credentials (unknown key, wrong secret,
-// bad or expired token) or the request (the RAM policy does not allow it).
-// Every batch fails the same way until the credentials or the policy are
-// fixed.
+// AccessDeniedError: OSS refused the credentials (unknown key, wrong
+// secret, a token that is not the key's) or the request (the RAM policy does
+// not allow it); for the local directory store, a file permission. Every
+// batch fails the same way until the credentials or the policy are fixed.
+// (An expired STS token is a *WriteError: under FC the next invocation
+// brings fresh credentials.)
 type AccessDeniedError struct {
-	Bucket, Prefix string
+	Bucket, Prefix string // Bucket "" for the local directory store
+	Dir            string
 	Err            error
 }
 
 func (e *AccessDeniedError) Error() string {
+	if e.Bucket == "" {
+		return fmt.Sprintf("access to the store directory %q denied (permanent: retrying cannot help until its permissions are fixed): %v", e.Dir, e.Err)
+	}
 	return fmt.Sprintf("OSS denied access to bucket %q (permanent: retrying cannot help until the credentials or the policy are fixed): "+
 		"check the access key (outside FC: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN) and "+
 		"the RAM policy of the function's role, which must allow oss:GetObject and oss:PutObject on acs:oss:*:*:%s/%s* and "+
@@ -79,17 +89,35 @@ func (e *AccessDeniedError) Error() string {
 func (e *AccessDeniedError) Unwrap() error { return e.Err }
 
 // NoSuchBucketError: the configured bucket does not exist at the endpoint
-// (a typo, another region's endpoint, a deleted bucket).
+// (a typo, another region's endpoint, a deleted bucket); for the local
+// directory store, its directory vanished or cannot be made.
 type NoSuchBucketError struct {
-	Bucket, Endpoint string
+	Bucket, Endpoint string // Bucket "" for the local directory store
+	Dir              string
 	Err              error
 }
 
 func (e *NoSuchBucketError) Error() string {
+	if e.Bucket == "" {
+		return fmt.Sprintf("the store directory %q is missing (permanent: retrying cannot help; check SINK_LOCAL_DIR): %v", e.Dir, e.Err)
+	}
 	return fmt.Sprintf("bucket %q does not exist at %s (permanent: retrying cannot help): check OSS_BUCKET and OSS_ENDPOINT (the bucket's region): %v",
 		e.Bucket, e.Endpoint, e.Err)
 }
 func (e *NoSuchBucketError) Unwrap() error { return e.Err }
+
+// InvalidKeyError: an object key the sink derives is one no object can
+// have (store.CheckKey: at most 1,023 bytes of UTF-8, not starting with '/'
+// or a backslash; a local file system may refuse more). Keys are made of
+// OSS_PREFIX, the topic name and the object's name, so every batch of the
+// topic fails the same way: it is a setup problem.
+type InvalidKeyError struct{ Err error }
+
+func (e *InvalidKeyError) Error() string {
+	return "the store refuses an object key (permanent: retrying cannot help): keys are OSS_PREFIX, the topic and the object name; check OSS_PREFIX and the topic name: " +
+		e.Err.Error()
+}
+func (e *InvalidKeyError) Unwrap() error { return e.Err }
 
 // SetupError reports whether err (from Invoke or Check) is a problem of the
 // setup rather than of a batch: the configuration, the credentials, the
@@ -101,8 +129,9 @@ func SetupError(err error) bool {
 		ce *ConfigError
 		ad *AccessDeniedError
 		nb *NoSuchBucketError
+		ik *InvalidKeyError
 	)
-	return errors.As(err, &ce) || errors.As(err, &ad) || errors.As(err, &nb)
+	return errors.As(err, &ce) || errors.As(err, &ad) || errors.As(err, &nb) || errors.As(err, &ik)
 }
 
 // Retryable reports whether redelivering the batch can succeed where err
@@ -128,16 +157,21 @@ func (h *Handler) classifyStore(err error) error {
 // error may join several partitions' errors; the most permanent one decides,
 // because the batch as a whole cannot succeed while any part fails for good.
 func (h *Handler) classifyWrite(err error) error {
+	c := &h.cfg
 	switch {
-	case errors.Is(err, ossstore.ErrAccessDenied):
-		return &AccessDeniedError{Bucket: h.cfg.Bucket, Prefix: h.cfg.Prefix, Err: err}
-	case errors.Is(err, ossstore.ErrNoSuchBucket):
-		return &NoSuchBucketError{Bucket: h.cfg.Bucket, Endpoint: h.cfg.Endpoint, Err: err}
+	case errors.Is(err, store.ErrAccessDenied):
+		return &AccessDeniedError{Bucket: c.Bucket, Prefix: c.Prefix, Dir: c.LocalDir, Err: err}
+	case errors.Is(err, store.ErrNoSuchBucket):
+		return &NoSuchBucketError{Bucket: c.Bucket, Endpoint: c.Endpoint, Dir: c.LocalDir, Err: err}
+	case errors.Is(err, store.ErrInvalidKey):
+		return &InvalidKeyError{err}
 	case errors.Is(err, store.ErrNotAppendable):
 		return &StateConflictError{fmt.Errorf("the partition's open data object was overwritten by a normal PUT and can never be appended to again "+
 			"(restore it from a previous version or a backup; sinkctl verify shows the partition's state): %w", err)}
 	case errors.Is(err, sink.ErrConflict) || errors.Is(err, sink.ErrMetaMissing) || errors.Is(err, sink.ErrMetaInvalid):
 		return &StateConflictError{err}
 	}
+	// Not permanent by design, whatever else: store.ErrCredentialsExpired
+	// (fresh credentials come with the next invocation), timeouts, 5xx.
 	return &WriteError{err}
 }

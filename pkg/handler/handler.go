@@ -10,8 +10,8 @@
 // outermost in the chain (Function Compute shows its name as errorType):
 // *WriteError is the only transient one (Retryable); *BadEventError is
 // permanent for the batch, *StateConflictError for its partition; and
-// *ConfigError, *AccessDeniedError and *NoSuchBucketError are permanent for
-// every batch until the setup is fixed (SetupError): runners stop on them
+// *ConfigError, *AccessDeniedError, *NoSuchBucketError and *InvalidKeyError
+// are permanent for every batch until the setup is fixed (SetupError): runners stop on them
 // instead of retrying or dead-lettering. A batch whose partitions fail in
 // different ways gets the most permanent type.
 package handler

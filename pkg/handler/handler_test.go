@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +57,12 @@ func newHandler(t *testing.T, endpoint string, kv ...string) *handler.Handler {
 	return h
 }
 
-func batch(from, to int64) []byte {
+func batch(from, to int64) []byte { return batchOf("t", from, to) }
+
+func batchOf(topic string, from, to int64) []byte {
 	var recs []events.Record
 	for o := from; o < to; o++ {
-		recs = append(recs, events.Record{Topic: "t", Partition: 0, Offset: o, Timestamp: 1700000000000 + o,
+		recs = append(recs, events.Record{Topic: topic, Partition: 0, Offset: o, Timestamp: 1700000000000 + o,
 			Value: []byte("value"), ValueKind: events.ValueBytes})
 	}
 	return eventstest.Encode(eventstest.CloudEvents, recs, events.Text)
@@ -117,6 +121,7 @@ func (c errorCase) check(t *testing.T, err error) {
 		sc *handler.StateConflictError
 		we *handler.WriteError
 		be *handler.BadEventError
+		ik *handler.InvalidKeyError
 	)
 	switch {
 	case errors.As(err, &ce) && error(ce) == err:
@@ -131,6 +136,8 @@ func (c errorCase) check(t *testing.T, err error) {
 		typ = "WriteError"
 	case errors.As(err, &be) && error(be) == err:
 		typ = "BadEventError"
+	case errors.As(err, &ik) && error(ik) == err:
+		typ = "InvalidKeyError"
 	}
 	msg := err.Error()
 	t.Logf("%s: %s", typ, msg)
@@ -244,4 +251,65 @@ func TestCheckSilentEndpoint(t *testing.T) {
 	defer cancel()
 	err := h.Check(ctx)
 	errorCase{"WriteError", false, true, []string{"deadline"}}.check(t, err)
+}
+
+// TestInvokePolicyDenies: the role may list and read but not write (a RAM
+// policy without oss:PutObject): Check passes, every invocation fails with
+// an AccessDeniedError naming the action the policy must allow.
+func TestInvokePolicyDenies(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	srv.SetDenies(osstest.Deny{Ops: []osstest.Op{osstest.OpPut, osstest.OpAppend}})
+	h := newHandler(t, srv.Endpoint())
+	if err := h.Check(t.Context()); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	_, err := h.Invoke(t.Context(), "req", batch(0, 3))
+	errorCase{"AccessDeniedError", true, false, []string{"oss:PutObject", "template.yaml", "AccessDenied"}}.check(t, err)
+}
+
+// TestInvokeInvalidKey: a topic name that makes keys longer than OSS
+// allows is refused before any request, permanently.
+func TestInvokeInvalidKey(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	h := newHandler(t, srv.Endpoint())
+	_, err := h.Invoke(t.Context(), "req", batchOf(strings.Repeat("t", 1100), 0, 3))
+	errorCase{"InvalidKeyError", true, false, []string{"OSS_PREFIX", "1023"}}.check(t, err)
+	if n := srv.Stats().Total(); n != 0 {
+		t.Fatalf("%d requests", n)
+	}
+}
+
+// TestInvokeExpiredToken: an expired STS token is transient, because FC
+// brings fresh credentials with the next invocation.
+func TestInvokeExpiredToken(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	h := newHandler(t, srv.Endpoint())
+	srv.ExpireCredentials(ak)
+	_, err := h.Invoke(t.Context(), "req", batch(0, 3))
+	errorCase{"WriteError", false, true, []string{"SecurityTokenExpired"}}.check(t, err)
+}
+
+// TestInvokeLocalDirGone: the local store's directory vanished: a
+// NoSuchBucketError that names the directory, not a bucket.
+func TestInvokeLocalDirGone(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "store")
+	getenv := func(k string) string { return map[string]string{config.EnvLocalDir: dir}[k] }
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Invoke(t.Context(), "req", batch(0, 3))
+	errorCase{"NoSuchBucketError", true, false, []string{"store directory", "SINK_LOCAL_DIR"}}.check(t, err)
+	errorCase{"NoSuchBucketError", true, false, []string{"store directory"}}.check(t, h.Check(t.Context()))
 }
