@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,31 +39,12 @@ func newOSS(t *testing.T) *osstest.Server {
 	return srv
 }
 
-// ossHandler returns a handler writing jsonl to endpoint; env overrides the
-// defaults; getenv, when not nil, wraps the lookup (to change a variable
-// while running).
-func ossHandler(t *testing.T, endpoint string, wrap func(getenv func(string) string) func(string) string, kv ...string) *handler.Handler {
+// ossHandler returns a handler writing jsonl to endpoint; kv overrides the
+// defaults.
+func ossHandler(t *testing.T, endpoint string, kv ...string) *handler.Handler {
 	t.Helper()
-	env := map[string]string{
-		config.EnvBucket: "sink", config.EnvEndpoint: endpoint, "SINK_FORMAT": "jsonl", "LOG_LEVEL": "error",
-		"ALIBABA_CLOUD_ACCESS_KEY_ID": ossAK, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ossSK,
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		env[kv[i]] = kv[i+1]
-	}
-	getenv := func(k string) string { return env[k] }
-	if wrap != nil {
-		getenv = wrap(getenv)
-	}
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return handlerFromEnv(t, envOf(append([]string{config.EnvBucket, "sink", config.EnvEndpoint, endpoint, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID", ossAK, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", ossSK}, kv...)...))
 }
 
 // readTopic returns every record of topic (all partitions, up to their
@@ -111,32 +90,6 @@ func runUntilStopped(t *testing.T, h *handler.Handler, opts ...Option) error {
 	}
 }
 
-// silentListener accepts connections and never answers.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make(chan net.Conn, 100)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns <- c
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		for len(conns) > 0 {
-			(<-conns).Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // TestStoreCheck: a wrong secret, a missing bucket, no credentials and an
 // OSS endpoint that never answers stop Run before it consumes anything,
 // with a dead-letter topic configured: nothing dead-lettered, nothing
@@ -144,7 +97,8 @@ func silentListener(t *testing.T) string {
 func TestStoreCheck(t *testing.T) {
 	t.Parallel()
 	srv := newOSS(t)
-	silent := "http://" + silentListener(t)
+	silent := newOSS(t)
+	silent.SetUnresponsive(true)
 	tests := []struct {
 		name  string
 		env   []string
@@ -154,7 +108,7 @@ func TestStoreCheck(t *testing.T) {
 		{"wrong secret", []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "guess"}, true, []string{"OSS denied access", "SignatureDoesNotMatch", "template.yaml"}},
 		{"no such bucket", []string{config.EnvBucket, "nope"}, true, []string{`bucket "nope" does not exist`}},
 		{"no credentials", []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""}, true, []string{"no OSS credentials"}},
-		{"silent endpoint", []string{config.EnvEndpoint, silent}, false, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
+		{"silent endpoint", []string{config.EnvEndpoint, silent.Endpoint()}, false, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,7 +116,7 @@ func TestStoreCheck(t *testing.T) {
 			c := newCluster(t, testTopic, dlqTopic)
 			addrs := c.ListenAddrs()
 			produce(t, addrs, testTopic, 20)
-			h := ossHandler(t, srv.Endpoint(), nil, tt.env...)
+			h := ossHandler(t, srv.Endpoint(), tt.env...)
 			err := runUntilStopped(t, h, append(baseOpts(addrs, "g"), DeadLetterTopic(dlqTopic), ConnectTimeout(time.Second))...)
 			var se *StoreError
 			if !errors.As(err, &se) || handler.SetupError(err) != tt.setup {
@@ -209,7 +163,7 @@ func TestSetupErrorMidRun(t *testing.T) {
 			c := newCluster(t, testTopic, dlqTopic)
 			addrs := c.ListenAddrs()
 			produce(t, addrs, testTopic, 40)
-			h := ossHandler(t, srv.Endpoint(), nil)
+			h := ossHandler(t, srv.Endpoint())
 			var calls atomic.Int32
 			var once sync.Once // concurrent claims wait for it too
 			invoke := func(ctx context.Context, id string, p []byte) error {
@@ -252,7 +206,7 @@ func TestStateConflictStops(t *testing.T) {
 	c := newCluster(t, testTopic, dlqTopic)
 	addrs := c.ListenAddrs()
 	recs := produce(t, addrs, testTopic, 40)
-	h := ossHandler(t, srv.Endpoint(), nil)
+	h := ossHandler(t, srv.Endpoint())
 	stop, _ := start(t, h, baseOpts(addrs, "g")...)
 	waitCommitted(t, addrs, "g", testTopic, nextOffsets(recs), 15*time.Second)
 	if err := stop(); err != nil {
@@ -321,14 +275,7 @@ type sent struct {
 // produceRecords writes recs to partition 0 of topic, at offsets 0, 1, ...
 func produceRecords(t *testing.T, addrs []string, topic string, recs []sent) {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newProducer(t, addrs)
 	defer p.Close()
 	for i, r := range recs {
 		m := &sarama.ProducerMessage{Topic: topic, Partition: 0, Headers: r.headers, Timestamp: time.UnixMilli(1700000000000 + int64(i))}
@@ -379,16 +326,7 @@ func readStored(t *testing.T, st store.Store, want []int64) []stored {
 
 func localHandler(t *testing.T, dir, encoding string) *handler.Handler {
 	t.Helper()
-	env := map[string]string{config.EnvLocalDir: dir, "SINK_FORMAT": "jsonl", "LOG_LEVEL": "error", "SINK_VALUE_ENCODING": encoding}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return handlerFromEnv(t, envOf(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error", "SINK_VALUE_ENCODING", encoding))
 }
 
 // TestUnrenderableRecords: a record whose value (with the text encoding),

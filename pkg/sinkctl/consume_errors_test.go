@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,31 +84,12 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	silent, err := osstest.NewServer(osstest.WithBucket("sink")) // accepts connections, never answers
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
+	defer silent.Close()
+	silent.SetUnresponsive(true)
 	const pw = "endpoint-Pa55word"
 	base := []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + srv.Endpoint(), "SINK_FORMAT=jsonl", "ALIBABA_CLOUD_ACCESS_KEY_ID=ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=right-secret"}
 	tests := []struct {
@@ -122,7 +101,7 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 		{"wrong secret", []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET=guess"}, false, []string{"OSS denied access", "SignatureDoesNotMatch", "template.yaml"}},
 		{"no such bucket", []string{"OSS_BUCKET=nope"}, false, []string{`bucket "nope" does not exist`, "OSS_BUCKET"}},
 		{"no credentials", []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=", "ALIBABA_CLOUD_ACCESS_KEY_SECRET="}, false, []string{"no OSS credentials"}},
-		{"silent endpoint", []string{"OSS_ENDPOINT=http://" + ln.Addr().String()}, false, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
+		{"silent endpoint", []string{"OSS_ENDPOINT=" + silent.Endpoint()}, false, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
 		{"password in the endpoint", []string{"OSS_ENDPOINT=http://admin:" + pw + "@" + strings.TrimPrefix(srv.Endpoint(), "http://")}, false,
 			[]string{"OSS_ENDPOINT", "must not contain a user name or password"}},
 		{"policy denies writes", nil, true, []string{"batch t/", "OSS denied access", "not retried nor dead-lettered"}},
