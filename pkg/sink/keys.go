@@ -23,21 +23,45 @@ func MetaKey(prefix, topic string, partition int32) string {
 }
 
 // ObjectKey returns the key of the data object of a topic-partition whose
-// smallest offset is first, in the given folder ("" or a path ending in '/'):
-// {prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 chars}.
+// smallest offset is first, in the given folder ("" or a path ending in '/')
+// and epoch: {prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 chars}.
 //
-// The 8 characters are derived from topic, partition, folder and first offset
-// (the first 8 hex digits of a SHA-256), not drawn at random: a retry that
-// opens the same object computes the same name, so a failed attempt can never
-// leave a second copy of its records under another name.
-func ObjectKey(prefix, topic, folder string, partition int32, first int64) string {
+// The 8 characters are derived from topic, partition, folder, first offset
+// and epoch (the first 8 hex digits of a SHA-256), not drawn at random: a
+// retry that opens the same object computes the same name, so a failed
+// attempt can never leave a second copy of its records under another name.
+// Epoch 0 is the partition's first life; a new epoch (see StartEpoch), for a
+// topic recreated with offsets starting again, gives every offset a new name
+// so that nothing of the old epoch is appended to or overwritten.
+func ObjectKey(prefix, topic, folder string, partition int32, first, epoch int64) string {
 	p := strconv.FormatInt(int64(partition), 10)
 	o := strconv.FormatInt(first, 10)
+	return prefix + topic + "/" + folder + "partition_" + p + "_offset_" + o + "_" + nameSuffix(topic, p, folder, o, epoch)
+}
+
+func nameSuffix(topic, p, folder, o string, epoch int64) string {
 	h := sha256.New()
-	// NUL separators keep ("ab","c") and ("a","bc") apart.
+	// NUL separators keep ("ab","c") and ("a","bc") apart. Epoch 0 hashes
+	// as names did before epochs existed.
 	h.Write([]byte(topic + "\x00" + p + "\x00" + folder + "\x00" + o))
+	if epoch > 0 {
+		h.Write([]byte("\x00epoch" + strconv.FormatInt(epoch, 10)))
+	}
 	var sum [sha256.Size]byte
-	return prefix + topic + "/" + folder + "partition_" + p + "_offset_" + o + "_" + hex.EncodeToString(h.Sum(sum[:0])[:4])
+	return hex.EncodeToString(h.Sum(sum[:0])[:4])
+}
+
+// ObjectEpoch returns the epoch, among 0..maxEpoch, whose derived name key
+// is (see ObjectKey), or false if key is not the name of any of them: a
+// look-alike that the sink did not write. folder is the part of key between
+// {prefix}{topic}/ and the base name.
+func ObjectEpoch(prefix, topic, folder string, partition int32, first int64, key string, maxEpoch int64) (int64, bool) {
+	for e := int64(0); e <= maxEpoch; e++ {
+		if ObjectKey(prefix, topic, folder, partition, first, e) == key {
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // objectPrefix is the key prefix that every data object of a partition in

@@ -2,17 +2,16 @@ package sink
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// MetaVersion is the schema version this package writes and reads.
-const MetaVersion = 1
+// MetaVersion is the schema version this package writes. It also reads
+// version 1, whose open objects have no record index (see Folder.Legacy).
+const MetaVersion = 2
 
 // Meta is the state of one topic-partition, stored as JSON in its meta object.
 // The schema is documented in the package doc.
@@ -20,53 +19,84 @@ type Meta struct {
 	Version   int    `json:"version"`
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
-	// Committed is the largest offset durably written; every record of the
-	// partition with an offset <= Committed is in a data object. -1: none yet.
+	// Epoch is the partition's current life: 0, or more after StartEpoch
+	// (the topic was recreated and offsets started again). It is part of
+	// every data object's name.
+	Epoch int64 `json:"epoch"`
+	// Committed is the largest offset durably written in this epoch; every
+	// record of the partition with an offset <= Committed that Kafka still
+	// holds is in a data object. -1: none yet.
 	Committed int64 `json:"committed_offset"`
-	// Records counts the records written to the partition's data objects.
+	// Records counts the records written to the partition's data objects in
+	// this epoch.
 	Records int64 `json:"records_written"`
-	// Folders holds the open data object of each output folder ("" is the
-	// topic's own folder). A folder with no open object has no entry.
-	Folders   map[string]*Folder `json:"folders"`
-	UpdatedAt time.Time          `json:"updated_at"`
+	// Folders holds the current data object of each output folder ("" is
+	// the topic's own folder): the last one the state knows of, which takes
+	// the folder's next records unless its index says it is sealed.
+	Folders map[string]*Folder `json:"folders"`
+	// Epochs describes the ended epochs, oldest first.
+	Epochs    []EpochInfo `json:"epochs,omitempty"`
+	UpdatedAt time.Time   `json:"updated_at"`
 	// Writer is the request id of the invocation that wrote this state.
 	Writer string `json:"writer,omitempty"`
 }
 
-// Folder is the open data object of one output folder.
+// EpochInfo is what the meta object keeps of an ended epoch.
+type EpochInfo struct {
+	Epoch     int64     `json:"epoch"`
+	Committed int64     `json:"committed_offset"`
+	Records   int64     `json:"records_written"`
+	EndedAt   time.Time `json:"ended_at"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// Folder is the current data object of one output folder.
 type Folder struct {
-	Object string `json:"object"` // the object's full key
+	Object string `json:"object"` // the object's full key (derived; checked on read)
 	// Encoding identifies the format the object is written in
 	// (e.g. "raw/text", "jsonl/base64"); records are only appended to an
 	// object of the same encoding.
 	Encoding    string `json:"encoding"`
-	FirstOffset int64  `json:"first_offset"`
-	LastOffset  int64  `json:"last_offset"`
-	Size        int64  `json:"size"` // bytes written = the next append position
-	Records     int64  `json:"records"`
+	FirstOffset int64  `json:"first_offset"` // the offset the object is named for
+	LastOffset  int64  `json:"last_offset"`  // of its last record; FirstOffset-1 when it has none
+	Size        int64  `json:"size"`         // data bytes written: the next data append position
+	// IndexSize is the length of the object's record index (package
+	// objindex): the position of its next entry.
+	IndexSize int64 `json:"index_size"`
+	Records   int64 `json:"records"`
 	// FirstTimestamp is the Kafka timestamp (ms) of the object's first
-	// record, from which its age is measured; 0 if the record had none.
+	// record; MinTimestamp the smallest of its records' (0: none had one),
+	// from which the object's age is measured.
 	FirstTimestamp int64 `json:"first_timestamp"`
+	MinTimestamp   int64 `json:"min_timestamp"`
 	// OpenedAt is when the object was opened, by the clock of the
 	// invocation that opened it. Informational: nothing depends on it.
 	OpenedAt time.Time `json:"opened_at"`
+	// Legacy marks an object written before record indexes existed (a
+	// version 1 meta object's): it has no index, takes no more records, and
+	// is sealed by the next batch that reaches it.
+	Legacy bool `json:"legacy,omitempty"`
 }
 
-// ErrMetaMissing: a partition has data objects but no meta object. Starting
-// over from empty state would write again every record the trigger
-// redelivers, so the sink refuses.
+// ErrMetaMissing: a partition has data objects but no meta object, and its
+// state cannot be rebuilt from them. Starting over from empty state would
+// write again every record the trigger redelivers, so the sink refuses.
 var ErrMetaMissing = errors.New("meta object missing while data objects exist")
 
 // ErrMetaInvalid: the meta object cannot be used (unparseable, from a newer
-// schema, or for another partition).
+// schema, for another partition, or naming objects the protocol would not).
 var ErrMetaInvalid = errors.New("meta object invalid")
 
-func newMeta(topic string, partition int32) *Meta {
-	return &Meta{Version: MetaVersion, Topic: topic, Partition: partition, Committed: -1, Folders: map[string]*Folder{}}
+func newMeta(topic string, partition int32, epoch int64) *Meta {
+	return &Meta{Version: MetaVersion, Topic: topic, Partition: partition, Epoch: epoch, Committed: -1, Folders: map[string]*Folder{}}
 }
 
-// DecodeMeta parses and checks a meta object's content.
-func DecodeMeta(data []byte, topic string, partition int32) (*Meta, error) {
+// DecodeMeta parses and checks the content of the meta object of
+// topic/partition under prefix (normalized). Every object it names must be
+// the one the protocol derives for its folder, first offset and epoch, and
+// every number must be consistent: a meta object edited, restored from
+// elsewhere or written for another prefix is refused, never followed.
+func DecodeMeta(data []byte, prefix, topic string, partition int32) (*Meta, error) {
 	var probe struct {
 		Version *int `json:"version"`
 	}
@@ -76,8 +106,8 @@ func DecodeMeta(data []byte, topic string, partition int32) (*Meta, error) {
 	if probe.Version == nil {
 		return nil, fmt.Errorf("%w: no version field", ErrMetaInvalid)
 	}
-	if *probe.Version != MetaVersion {
-		return nil, fmt.Errorf("%w: schema version %d, this build reads version %d (written by a newer or older sink?)", ErrMetaInvalid, *probe.Version, MetaVersion)
+	if *probe.Version != MetaVersion && *probe.Version != 1 {
+		return nil, fmt.Errorf("%w: schema version %d, this build reads versions 1 and %d (written by a newer sink?)", ErrMetaInvalid, *probe.Version, MetaVersion)
 	}
 	m := new(Meta)
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -85,21 +115,89 @@ func DecodeMeta(data []byte, topic string, partition int32) (*Meta, error) {
 	if err := dec.Decode(m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMetaInvalid, err)
 	}
-	if m.Topic != topic || m.Partition != partition {
-		return nil, fmt.Errorf("%w: it describes %s/%d, expected %s/%d", ErrMetaInvalid, m.Topic, m.Partition, topic, partition)
+	if err := m.check(prefix, topic, partition); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMetaInvalid, err)
 	}
-	if m.Committed < -1 || m.Records < 0 {
-		return nil, fmt.Errorf("%w: committed_offset %d, records_written %d", ErrMetaInvalid, m.Committed, m.Records)
+	if m.Version == 1 {
+		for _, f := range m.Folders {
+			f.Legacy = true
+			f.MinTimestamp = f.FirstTimestamp
+		}
+		m.Version = MetaVersion
+	}
+	return m, nil
+}
+
+func (m *Meta) check(prefix, topic string, partition int32) error {
+	if m.Topic != topic || m.Partition != partition {
+		return fmt.Errorf("it describes %s/%d, expected %s/%d", m.Topic, m.Partition, topic, partition)
+	}
+	if m.Epoch < 0 || m.Committed < -1 || m.Records < 0 {
+		return fmt.Errorf("epoch %d, committed_offset %d, records_written %d", m.Epoch, m.Committed, m.Records)
+	}
+	if m.Version == 1 && (m.Epoch != 0 || len(m.Epochs) > 0) {
+		return errors.New("version 1 has no epochs")
+	}
+	for i, e := range m.Epochs {
+		if e.Epoch < 0 || e.Epoch >= m.Epoch || (i > 0 && e.Epoch <= m.Epochs[i-1].Epoch) {
+			return fmt.Errorf("epochs: entry %d (epoch %d) out of order (current epoch %d)", i, e.Epoch, m.Epoch)
+		}
 	}
 	if m.Folders == nil {
 		m.Folders = map[string]*Folder{}
 	}
 	for name, f := range m.Folders {
-		if f == nil || f.Object == "" || f.Size <= 0 || f.Records <= 0 || f.FirstOffset < 0 || f.LastOffset < f.FirstOffset || f.LastOffset > m.Committed {
-			return nil, fmt.Errorf("%w: folder %q: inconsistent open object %+v", ErrMetaInvalid, name, f)
+		if f == nil {
+			return fmt.Errorf("folder %q: null", name)
+		}
+		if err := checkFolderName(name); err != nil {
+			return fmt.Errorf("folder %q: %w", name, err)
+		}
+		if want := ObjectKey(prefix, topic, name, partition, f.FirstOffset, m.Epoch); f.FirstOffset < 0 || f.Object != want {
+			return fmt.Errorf("folder %q: object %q is not the one this partition's protocol names for offset %d (%s)", name, f.Object, f.FirstOffset, want)
+		}
+		if _, ok := encoderFor(f.Encoding); !ok {
+			return fmt.Errorf("folder %q: object %s: unknown encoding %q", name, f.Object, f.Encoding)
+		}
+		ok := f.Size >= 0 && f.IndexSize >= 0 && f.Records >= 0
+		if f.Records == 0 {
+			// Announced for a record after the committed one (a seal named
+			// it), nothing of it known stored yet.
+			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1 && f.FirstOffset > m.Committed
+		} else {
+			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset && f.LastOffset <= m.Committed
+		}
+		if m.Version == 1 || f.Legacy {
+			ok = ok && f.Records > 0 && f.IndexSize == 0
+		}
+		if !ok {
+			return fmt.Errorf("folder %q: inconsistent current object %+v (committed_offset %d)", name, *f, m.Committed)
 		}
 	}
-	return m, nil
+	return nil
+}
+
+// checkFolderName accepts "" and relative paths of non-empty segments each
+// followed by '/', without "." or ".." segments or control characters: a
+// folder can never leave the topic's directory.
+func checkFolderName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if !strings.HasSuffix(name, "/") {
+		return errors.New("a folder must end with '/'")
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(name, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("segment %q not allowed", seg)
+		}
+		for _, c := range seg {
+			if c < 0x20 || c == 0x7f {
+				return errors.New("control character in folder")
+			}
+		}
+	}
+	return nil
 }
 
 func (m *Meta) encode() ([]byte, error) {
@@ -108,57 +206,4 @@ func (m *Meta) encode() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// loadMeta reads the partition's meta object. When there is none, it lists
-// the partition's data objects (see the package doc, Recovery): none means a
-// new partition; objects that all start at or after first (the batch's
-// smallest offset), one of them exactly there, are what a failed first
-// attempt of this batch left, and the comparison of their bytes with the
-// records will absorb them; anything else means the meta object was lost, and
-// the sink refuses to start over (ErrMetaMissing).
-//
-// fresh reports that there was no meta object: the listing then showed that
-// no object starts before first.
-func loadMeta(ctx context.Context, st store.Store, prefix, topic string, partition int32, first int64) (m *Meta, fresh bool, err error) {
-	key := MetaKey(prefix, topic, partition)
-	data, err := st.Get(ctx, key)
-	if err == nil {
-		m, err := DecodeMeta(data, topic, partition)
-		if err != nil {
-			return nil, false, fmt.Errorf("meta object %s: %w", key, err)
-		}
-		return m, false, nil
-	}
-	if !store.IsNotFound(err) {
-		return nil, false, fmt.Errorf("read meta object %s: %w", key, err)
-	}
-	objs, err := st.List(ctx, objectPrefix(prefix, topic, "", partition))
-	if err != nil {
-		return nil, false, fmt.Errorf("meta object %s absent; list data objects: %w", key, err)
-	}
-	firstKey := ObjectKey(prefix, topic, "", partition, first)
-	found, early := false, ""
-	for _, o := range objs {
-		p, off, ok := ParseObjectName(o.Key[len(prefix+topic)+1:])
-		if !ok || p != partition {
-			continue
-		}
-		found = found || o.Key == firstKey
-		if off < first && early == "" {
-			early = o.Key
-		}
-	}
-	if len(objs) > 0 && early != "" {
-		return nil, false, fmt.Errorf("meta object %s: %w (%d data objects, e.g. %s, and this batch starts at offset %d); "+
-			"restore the meta object, or move the data objects away to start the partition afresh", key, ErrMetaMissing, len(objs), early, first)
-	}
-	if len(objs) > 0 && !found {
-		// Every object starts after this batch's first record: a failed
-		// first attempt began later than this redelivery does.
-		return nil, false, fmt.Errorf("meta object %s: %w: no meta object yet, and the data objects of a failed first attempt (e.g. %s) "+
-			"start after this batch's first offset %d; the partition cannot continue until the batch is redelivered from where that attempt began, "+
-			"or those objects are moved away", key, ErrMetaMissing, objs[0].Key, first)
-	}
-	return newMeta(topic, partition), true, nil
 }

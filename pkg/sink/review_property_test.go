@@ -233,7 +233,7 @@ func rvSimulateOn(seed uint64, p rvParams, newStore func() store.Store) rvResult
 			// less than the allowance).
 			r := ranges[rng.IntN(len(ranges))]
 			if data, err := st.Get(ctx, sink.MetaKey("rv/", rvTopic, int32(r.p))); err == nil {
-				if m, err := sink.DecodeMeta(data, rvTopic, int32(r.p)); err == nil {
+				if m, err := sink.DecodeMeta(data, "rv/", rvTopic, int32(r.p)); err == nil {
 					if f := m.Folders[""]; f != nil {
 						w := int64(allowance * 45 / 100)
 						now = f.OpenedAt.Add(iv + time.Duration(rng.Int64N(2*w+1)-w))

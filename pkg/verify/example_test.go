@@ -32,8 +32,8 @@ func ExampleRun() {
 	fmt.Printf("%s/%d: %d objects, %d records, offsets %d-%d, ok %v\n", p.Topic, p.Partition, p.Objects, p.Records, p.FirstOffset, p.LastOffset, rep.OK())
 
 	// A second copy of the first object's first line, at the end of the second object.
-	first := sink.ObjectKey("backup/", "orders", "", 3, 0)
-	second := sink.ObjectKey("backup/", "orders", "", 3, 2)
+	first := sink.ObjectKey("backup/", "orders", "", 3, 0, 0)
+	second := sink.ObjectKey("backup/", "orders", "", 3, 2, 0)
 	line := []byte(`{"topic":"orders","partition":3,"offset":0,"timestamp":0,"key":null,"value":"hello","headers":[]}` + "\n")
 	info, _ := st.Stat(ctx, second)
 	if _, err := st.Append(ctx, second, info.Size, line); err != nil {

@@ -103,7 +103,7 @@ func layoutOf(t *testing.T, st store.Store) layout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := sink.DecodeMeta(data, topic, 0)
+	m, err := sink.DecodeMeta(data, prefix, topic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

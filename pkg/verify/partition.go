@@ -149,7 +149,7 @@ func (c *checker) loadMeta() {
 		}
 		return
 	}
-	m, err := sink.DecodeMeta(data, c.g.topic, c.g.partition)
+	m, err := sink.DecodeMeta(data, c.cfg.prefix, c.g.topic, c.g.partition)
 	if err != nil {
 		c.metaBad = true
 		c.addf(CodeMetaInvalid, c.metaKey, nil, nil, "%v", err)
@@ -166,7 +166,7 @@ func (c *checker) findOpenObjects() {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.meta.Folders)) {
 		f := c.meta.Folders[name]
-		if want := sink.ObjectKey(c.cfg.prefix, c.g.topic, name, c.g.partition, f.FirstOffset); f.Object != want {
+		if want := sink.ObjectKey(c.cfg.prefix, c.g.topic, name, c.g.partition, f.FirstOffset, c.meta.Epoch); f.Object != want {
 			c.addf(CodeOpenObjectOffsets, f.Object, nil, ptr(f.FirstOffset),
 				"the meta object names open object %s for folder %q, but its first_offset %d gives %s", f.Object, name, f.FirstOffset, want)
 		}
@@ -188,7 +188,7 @@ func (c *checker) findOpenObjects() {
 			continue
 		}
 		c.objs = append(c.objs, &dataObject{key: f.Object, folder: dir, nameOff: off, size: info.Size,
-			derived: sink.ObjectKey(c.cfg.prefix, c.g.topic, dir, p, off)})
+			derived: sink.ObjectKey(c.cfg.prefix, c.g.topic, dir, p, off, 0)})
 		c.prog.grow(1, info.Size)
 	}
 }

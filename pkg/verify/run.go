@@ -173,7 +173,7 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 			}
 			g := get(tp{topic, p})
 			o := &dataObject{key: info.Key, folder: dir, nameOff: off, size: info.Size,
-				derived: sink.ObjectKey(cfg.prefix, topic, dir, p, off)}
+				derived: sink.ObjectKey(cfg.prefix, topic, dir, p, off, 0)}
 			g.objs = append(g.objs, o)
 			continue
 		}

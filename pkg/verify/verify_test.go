@@ -122,13 +122,13 @@ var plants = []plant{
 		}},
 	{name: "name offset wrong", formats: []string{"jsonl", "jsonl-base64"},
 		do: func(t *testing.T, st store.Store, l layout, _ setup) (verify.Code, string, []verify.Code) {
-			to := sink.ObjectKey(prefix, topic, "", 0, nameOffset(l.sealed[1])+1)
+			to := sink.ObjectKey(prefix, topic, "", 0, nameOffset(l.sealed[1])+1, 0)
 			rename(t, st, l.sealed[1], to)
 			return verify.CodeNameOffset, to, nil
 		}},
 	{name: "name inside the open object", formats: []string{"raw"},
 		do: func(t *testing.T, st store.Store, l layout, _ setup) (verify.Code, string, []verify.Code) {
-			to := sink.ObjectKey(prefix, topic, "", 0, l.meta.Folders[""].FirstOffset+1)
+			to := sink.ObjectKey(prefix, topic, "", 0, l.meta.Folders[""].FirstOffset+1, 0)
 			rename(t, st, l.sealed[1], to)
 			return verify.CodeOverlap, to, nil
 		}},
@@ -165,7 +165,7 @@ var plants = []plant{
 	{name: "unrecorded object",
 		do: func(t *testing.T, st store.Store, l layout, s setup) (verify.Code, string, []verify.Code) {
 			off := l.meta.Committed + 5
-			key := sink.ObjectKey(prefix, topic, "", 0, off)
+			key := sink.ObjectKey(prefix, topic, "", 0, off, 0)
 			put(t, st, key, jsonlLine(s, off))
 			return verify.CodeUnrecordedObject, key, nil
 		}},

@@ -1,0 +1,50 @@
+package objindex
+
+import "hash/crc32"
+
+// Builder collects the records of one append as they are encoded. The zero
+// value is ready; Reset reuses its memory.
+type Builder struct {
+	a   Append
+	crc uint32
+}
+
+// Reset starts a new append at data position pos in encoding enc.
+func (b *Builder) Reset(enc string, pos int64) {
+	b.a = Append{Enc: enc, Pos: pos, Offsets: b.a.Offsets[:0], Sizes: b.a.Sizes[:0], Nulls: b.a.Nulls[:0]}
+	b.crc = 0
+}
+
+// Add records the next record: its offset (greater than the previous one's),
+// its encoded bytes, whether its value was null and its Kafka timestamp (0
+// when it had none).
+func (b *Builder) Add(offset int64, encoded []byte, null bool, ts int64) {
+	a := &b.a
+	if n := len(a.Offsets); n > 0 && a.Offsets[n-1].First+a.Offsets[n-1].Count == offset {
+		a.Offsets[n-1].Count++
+	} else {
+		a.Offsets = append(a.Offsets, Run{First: offset, Count: 1})
+	}
+	a.Sizes = append(a.Sizes, int64(len(encoded)))
+	a.Bytes += int64(len(encoded))
+	if null {
+		a.Nulls = append(a.Nulls, offset)
+	}
+	if ts > 0 {
+		if a.MinTS == 0 || ts < a.MinTS {
+			a.MinTS = ts
+		}
+		a.MaxTS = max(a.MaxTS, ts)
+	}
+	b.crc = crc32.Update(b.crc, Castagnoli, encoded)
+}
+
+// Records returns how many records were added since Reset.
+func (b *Builder) Records() int { return len(b.a.Sizes) }
+
+// Append returns the append built so far. It shares memory with b until
+// the next Reset.
+func (b *Builder) Append() *Append {
+	b.a.CRC32C = b.crc
+	return &b.a
+}

@@ -1,0 +1,266 @@
+package objindex
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"iter"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// prefix is what an index object's base name starts with.
+const prefix = ".oss_index_"
+
+// Key returns the key of the index object of the data object dataKey.
+func Key(dataKey string) string {
+	dir, base := path.Split(dataKey)
+	return dir + prefix + base
+}
+
+// DataKey returns the key of the data object an index key describes, and
+// whether key is an index key at all.
+func DataKey(key string) (string, bool) {
+	dir, base := path.Split(key)
+	b, ok := strings.CutPrefix(base, prefix)
+	if !ok || b == "" {
+		return "", false
+	}
+	return dir + b, true
+}
+
+// Castagnoli is the CRC-32C table of the crc32c member.
+var Castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Run is a run of consecutive offsets: First, First+1, ..., First+Count-1.
+type Run struct {
+	First int64
+	Count int64
+}
+
+// Append announces an append of the encodings of some records to a data
+// object. See the package doc.
+type Append struct {
+	Enc     string
+	Pos     int64
+	Bytes   int64
+	CRC32C  uint32
+	Offsets []Run
+	Sizes   []int64
+	Nulls   []int64
+	MinTS   int64
+	MaxTS   int64
+}
+
+// Seal says the data object ends at At and the partition continues in Next,
+// whose first offset is NextOffset.
+type Seal struct {
+	At         int64
+	Next       string
+	NextOffset int64
+}
+
+// Entry is one line of an index object: exactly one of Append and Seal is
+// set. Off and Len locate the line in the index object (when parsed by a
+// Scanner).
+type Entry struct {
+	Append *Append
+	Seal   *Seal
+	Off    int64
+	Len    int64
+}
+
+// Records returns the number of records a announces.
+func (a *Append) Records() int64 { return int64(len(a.Sizes)) }
+
+// First returns the smallest offset a announces.
+func (a *Append) First() int64 { return a.Offsets[0].First }
+
+// Last returns the largest offset a announces.
+func (a *Append) Last() int64 {
+	r := a.Offsets[len(a.Offsets)-1]
+	return r.First + r.Count - 1
+}
+
+// Record is one record an append announces.
+type Record struct {
+	Offset int64
+	Pos    int64 // position of its encoding in the data object
+	Size   int64 // size of its encoding, separator included
+	Null   bool  // its value was null
+}
+
+// All yields the records a announces, in order.
+func (a *Append) All() iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		pos, i, n := a.Pos, 0, 0
+		for _, r := range a.Offsets {
+			for o := r.First; o < r.First+r.Count; o++ {
+				null := false
+				for n < len(a.Nulls) && a.Nulls[n] < o {
+					n++
+				}
+				if n < len(a.Nulls) && a.Nulls[n] == o {
+					null = true
+				}
+				if !yield(Record{Offset: o, Pos: pos, Size: a.Sizes[i], Null: null}) {
+					return
+				}
+				pos += a.Sizes[i]
+				i++
+			}
+		}
+	}
+}
+
+// AppendEntry appends the encoding of e, one line ending in '\n', to dst.
+// The encoding is deterministic.
+func AppendEntry(dst []byte, e Entry) []byte {
+	if s := e.Seal; s != nil {
+		dst = append(dst, `{"op":"seal","at":`...)
+		dst = strconv.AppendInt(dst, s.At, 10)
+		dst = append(dst, `,"next":`...)
+		dst = strconv.AppendQuote(dst, s.Next)
+		dst = append(dst, `,"next_offset":`...)
+		dst = strconv.AppendInt(dst, s.NextOffset, 10)
+		return append(dst, "}\n"...)
+	}
+	a := e.Append
+	dst = append(dst, `{"op":"append","enc":`...)
+	dst = strconv.AppendQuote(dst, a.Enc)
+	dst = append(dst, `,"pos":`...)
+	dst = strconv.AppendInt(dst, a.Pos, 10)
+	dst = append(dst, `,"bytes":`...)
+	dst = strconv.AppendInt(dst, a.Bytes, 10)
+	dst = append(dst, `,"crc32c":`...)
+	dst = strconv.AppendUint(dst, uint64(a.CRC32C), 10)
+	dst = append(dst, `,"offsets":[`...)
+	for i, r := range a.Offsets {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		dst = strconv.AppendInt(dst, r.First, 10)
+		dst = append(dst, ',')
+		dst = strconv.AppendInt(dst, r.Count, 10)
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `],"sizes":[`...)
+	for i, s := range a.Sizes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, s, 10)
+	}
+	dst = append(dst, ']')
+	if len(a.Nulls) > 0 {
+		dst = append(dst, `,"nulls":[`...)
+		for i, o := range a.Nulls {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = strconv.AppendInt(dst, o, 10)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"min_ts":`...)
+	dst = strconv.AppendInt(dst, a.MinTS, 10)
+	dst = append(dst, `,"max_ts":`...)
+	dst = strconv.AppendInt(dst, a.MaxTS, 10)
+	return append(dst, "}\n"...)
+}
+
+// wire is the JSON shape of an entry, for parsing.
+type wire struct {
+	Op         string     `json:"op"`
+	Enc        *string    `json:"enc"`
+	Pos        *int64     `json:"pos"`
+	Bytes      *int64     `json:"bytes"`
+	CRC32C     *uint32    `json:"crc32c"`
+	Offsets    [][2]int64 `json:"offsets"`
+	Sizes      []int64    `json:"sizes"`
+	Nulls      []int64    `json:"nulls"`
+	MinTS      int64      `json:"min_ts"`
+	MaxTS      int64      `json:"max_ts"`
+	At         *int64     `json:"at"`
+	Next       *string    `json:"next"`
+	NextOffset *int64     `json:"next_offset"`
+}
+
+// ErrInvalid is wrapped by every error about an entry that cannot be used.
+var ErrInvalid = errors.New("invalid index entry")
+
+// ParseEntry parses one line (with or without its '\n') and checks that it
+// is self-consistent: sizes add up to bytes, one size per offset, offsets
+// strictly increasing, nulls among them.
+func ParseEntry(line []byte) (Entry, error) {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	var w wire
+	if err := json.Unmarshal(line, &w); err != nil {
+		return Entry{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	bad := func(format string, args ...any) (Entry, error) {
+		return Entry{}, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	switch w.Op {
+	case "seal":
+		if w.At == nil || w.Next == nil || w.NextOffset == nil || *w.At < 0 || *w.NextOffset < 0 || *w.Next == "" {
+			return bad("seal entry needs at >= 0, next and next_offset >= 0")
+		}
+		return Entry{Seal: &Seal{At: *w.At, Next: *w.Next, NextOffset: *w.NextOffset}}, nil
+	case "append":
+	default:
+		return bad("unknown op %q", w.Op)
+	}
+	if w.Enc == nil || w.Pos == nil || w.Bytes == nil || w.CRC32C == nil || *w.Pos < 0 || *w.Bytes <= 0 {
+		return bad("append entry needs enc, pos >= 0, bytes > 0 and crc32c")
+	}
+	if len(w.Offsets) == 0 {
+		return bad("append entry without offsets")
+	}
+	a := &Append{Enc: *w.Enc, Pos: *w.Pos, Bytes: *w.Bytes, CRC32C: *w.CRC32C, Sizes: w.Sizes, Nulls: w.Nulls, MinTS: w.MinTS, MaxTS: w.MaxTS}
+	a.Offsets = make([]Run, len(w.Offsets))
+	var n int64
+	next := int64(-1)
+	for i, r := range w.Offsets {
+		if r[0] < 0 || r[1] <= 0 || r[0] <= next {
+			return bad("offset run %d %v: not increasing or empty", i, r)
+		}
+		a.Offsets[i] = Run{First: r[0], Count: r[1]}
+		n += r[1]
+		next = r[0] + r[1] - 1
+	}
+	if n != int64(len(a.Sizes)) {
+		return bad("%d offsets but %d sizes", n, len(a.Sizes))
+	}
+	var sum int64
+	for _, s := range a.Sizes {
+		if s <= 0 {
+			return bad("size %d", s)
+		}
+		sum += s
+	}
+	if sum != a.Bytes {
+		return bad("sizes add up to %d, bytes is %d", sum, a.Bytes)
+	}
+	prev := int64(-1)
+	for _, o := range a.Nulls {
+		if o <= prev || !a.has(o) {
+			return bad("null offset %d: not increasing or not announced", o)
+		}
+		prev = o
+	}
+	return Entry{Append: a}, nil
+}
+
+func (a *Append) has(o int64) bool {
+	for _, r := range a.Offsets {
+		if o >= r.First && o < r.First+r.Count {
+			return true
+		}
+	}
+	return false
+}
