@@ -46,8 +46,9 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // StateConflictError: a partition's objects disagree with its meta object in
 // a way no retry of this batch explains (a concurrent writer, objects edited
 // by hand, the open data object replaced by a normal PUT, a lost meta
-// object, SINK_FORMAT changed while a batch was pending). Nothing was written
-// for that partition; an operator must look.
+// object, offsets that restarted below the committed one because the topic
+// was recreated, SINK_FORMAT changed while a batch was pending). Nothing was
+// written for that partition; an operator must look.
 type StateConflictError struct{ Err error }
 
 func (e *StateConflictError) Error() string {
@@ -168,7 +169,8 @@ func (h *Handler) classifyWrite(err error) error {
 	case errors.Is(err, store.ErrNotAppendable):
 		return &StateConflictError{fmt.Errorf("the partition's open data object was overwritten by a normal PUT and can never be appended to again "+
 			"(restore it from a previous version or a backup; sinkctl verify shows the partition's state): %w", err)}
-	case errors.Is(err, sink.ErrConflict) || errors.Is(err, sink.ErrMetaMissing) || errors.Is(err, sink.ErrMetaInvalid):
+	case errors.Is(err, sink.ErrConflict) || errors.Is(err, sink.ErrOffsetsReset) ||
+		errors.Is(err, sink.ErrMetaMissing) || errors.Is(err, sink.ErrMetaInvalid):
 		return &StateConflictError{err}
 	}
 	// Not permanent by design, whatever else: store.ErrCredentialsExpired

@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
@@ -56,13 +58,13 @@ func newHandler(t *testing.T, endpoint string, kv ...string) *handler.Handler {
 	return h
 }
 
-func batch(from, to int64) []byte { return batchOf("t", from, to) }
+func batch(from, to int64) []byte { return batchOf("t", "value", from, to) }
 
-func batchOf(topic string, from, to int64) []byte {
+func batchOf(topic, value string, from, to int64) []byte {
 	var recs []events.Record
 	for o := from; o < to; o++ {
 		recs = append(recs, events.Record{Topic: topic, Partition: 0, Offset: o, Timestamp: 1700000000000 + o,
-			Value: []byte("value"), ValueKind: events.ValueBytes})
+			Value: []byte(value), ValueKind: events.ValueBytes})
 	}
 	return eventstest.Encode(eventstest.CloudEvents, recs, events.Text)
 }
@@ -226,7 +228,7 @@ func TestInvokeInvalidKey(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	h := newHandler(t, srv.Endpoint())
-	_, err := h.Invoke(t.Context(), "req", batchOf(strings.Repeat("t", 1100), 0, 3))
+	_, err := h.Invoke(t.Context(), "req", batchOf(strings.Repeat("t", 1100), "value", 0, 3))
 	errorCase{"InvalidKeyError", true, false, []string{"OSS_PREFIX", "1023"}}.check(t, err)
 	if n := srv.Stats().Total(); n != 0 {
 		t.Fatalf("%d requests", n)
@@ -264,4 +266,21 @@ func TestInvokeLocalDirGone(t *testing.T) {
 	_, err = h.Invoke(t.Context(), "req", batch(0, 3))
 	errorCase{"NoSuchBucketError", true, false, []string{"store directory", "SINK_LOCAL_DIR"}}.check(t, err)
 	errorCase{"NoSuchBucketError", true, false, []string{"store directory"}}.check(t, h.Check(t.Context()))
+}
+
+// TestInvokeOffsetsReset: the topic was recreated, so offsets start again
+// at 0 with other records: a state conflict (sink.ErrOffsetsReset), never
+// records dropped as duplicates.
+func TestInvokeOffsetsReset(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	h := newHandler(t, srv.Endpoint())
+	if _, err := h.Invoke(t.Context(), "old topic", batch(0, 6)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.Invoke(t.Context(), "new topic", batchOf("t", "another record", 0, 3))
+	errorCase{"StateConflictError", false, false, []string{"sinkctl new-epoch"}}.check(t, err)
+	if !errors.Is(err, sink.ErrOffsetsReset) {
+		t.Fatalf("%v does not wrap sink.ErrOffsetsReset", err)
+	}
 }
