@@ -60,7 +60,9 @@ func TestFCPermanentErrors(t *testing.T) {
 			"AccessDeniedError", []string{"ErrorCode=AccessDenied", "oss:PutObject", "template.yaml"}},
 		{"no such bucket", []string{"OSS_BUCKET=nope"}, nil, nil, "", "NoSuchBucketError", []string{`bucket "nope"`, "OSS_BUCKET", "OSS_ENDPOINT"}},
 		{"no credentials", nil, nil, &fcemu.Credentials{}, "", "ConfigError", []string{"no OSS credentials", "role", "template.yaml"}},
-		{"keys too long", nil, nil, nil, strings.Repeat("t", 1100), "InvalidKeyError", []string{"OSS_PREFIX", "1023"}},
+		// A topic no Kafka can have (keys would pass 1,023 bytes, or leave the
+		// prefix): refused with the event, before any request.
+		{"topic too long", nil, nil, nil, strings.Repeat("t", 1100), "BadEventError", []string{"not a Kafka topic name", "1 to 249", "retrying cannot help"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

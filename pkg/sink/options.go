@@ -94,7 +94,7 @@ func WithFlushBytes(n int64) Option { return func(c *config) { c.flushBytes = n 
 func WithFlushRecords(n int64) Option { return func(c *config) { c.flushRecords = n } }
 
 // WithFlushInterval seals a data object before a record whose Kafka
-// timestamp is d or more after the object's first record's; 0 means no
+// timestamp is d or more after the oldest record's in the object; 0 means no
 // limit. Age is measured in record time, not by the clock, so that retries
 // and racing invocations make the same decision. Default: 10m.
 func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
