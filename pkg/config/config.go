@@ -184,6 +184,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		bad(EnvPrefix, c.Prefix, "must not start with '/' or a backslash (OSS refuses such keys)")
 	case !utf8.ValidString(c.Prefix):
 		bad(EnvPrefix, c.Prefix, "must be valid UTF-8 (OSS keys are)")
+	case prefixSegmentProblem(c.Prefix) != "":
+		bad(EnvPrefix, c.Prefix, prefixSegmentProblem(c.Prefix))
 	case len(c.Prefix) > MaxPrefixLen:
 		bad(EnvPrefix, c.Prefix[:32]+"...", fmt.Sprintf("is %d bytes long; at most %d leave room in OSS's 1,023-byte keys for the topic and the object name", len(c.Prefix), MaxPrefixLen))
 	}
@@ -245,6 +247,28 @@ func redactEndpoint(e string) string {
 		start = i + len("://")
 	}
 	return e[:start] + "REDACTED" + e[at:]
+}
+
+// prefixSegmentProblem says why a (normalized) prefix could make keys with
+// empty, "." or ".." segments, or control characters, or "".
+func prefixSegmentProblem(p string) string {
+	if p == "" {
+		return ""
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		switch seg {
+		case "":
+			return "has an empty segment ('//'): keys would too"
+		case ".", "..":
+			return "has a '" + seg + "' segment: keys must stay under the prefix as written"
+		}
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return "has a control character"
+		}
+	}
+	return ""
 }
 
 func validBucket(b string) bool {

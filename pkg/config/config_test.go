@@ -52,6 +52,10 @@ func TestFromEnv(t *testing.T) {
 		{"prefix starting with a backslash", env("OSS_PREFIX", `\x`), nil, []string{"OSS_PREFIX", "backslash"}},
 		{"prefix not UTF-8", env("OSS_PREFIX", "a\xffb"), nil, []string{"OSS_PREFIX", "UTF-8"}},
 		{"prefix too long", env("OSS_PREFIX", strings.Repeat("p", 600)), nil, []string{"OSS_PREFIX", "601 bytes"}},
+		{"prefix with an empty segment", env("OSS_PREFIX", "kafka//x"), nil, []string{"OSS_PREFIX", "empty segment"}},
+		{"prefix with a dot-dot segment", env("OSS_PREFIX", "kafka/../other/"), nil, []string{"OSS_PREFIX", "'..' segment"}},
+		{"prefix with a dot segment", env("OSS_PREFIX", "./kafka"), nil, []string{"OSS_PREFIX", "'.' segment"}},
+		{"prefix with a control character", env("OSS_PREFIX", "kafka\x01/"), nil, []string{"OSS_PREFIX", "control character"}},
 		{"endpoint with a path", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:9000/b-1"), nil, []string{`OSS_ENDPOINT="http://127.0.0.1:9000/b-1"`, "a scheme and a host"}},
 		{"endpoint with another scheme", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "ftp://127.0.0.1:9000"), nil, []string{"http or https"}},
 	}
