@@ -128,6 +128,12 @@
 // bytes with the deterministic encoding of the records (JSONL lines are
 // also recognised by their offset), records the seal in the meta object,
 // and continues in a new, indexed object.
+// Repeated records in a legacy raw object are found by line number (raw
+// lines carry no offset), which is exact only without offset gaps; the
+// common case, a redelivery of the records that end the current object,
+// is checked against its tail instead. A replay across offset gaps in
+// legacy raw objects therefore fails the duplicate check (ErrOffsetsReset)
+// rather than drop records it cannot confirm.
 //
 // # No meta object
 //
