@@ -1,6 +1,7 @@
 package sinkctl_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,9 @@ func TestRestoreCommand(t *testing.T) {
 	dir := restoreStore(t)
 
 	// Dry run: no brokers needed.
-	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-offset", "3", "--to-offset", "7", "--partition", "1")
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--dry-run", "--from-offset", "3", "--to-offset", "7", "--partition", "1")
 	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "would restore (dry run) 5 records") ||
-		!strings.Contains(r.stdout, "1          2        5        3      7") {
+		!hasRow(r.stdout, "1", "0", "2", "5", "3", "7", "0", "3", "-") || !strings.Contains(r.stdout, "checkpoints: not consulted") {
 		t.Fatalf("dry run: %+v", r)
 	}
 
@@ -59,7 +60,7 @@ func TestRestoreCommand(t *testing.T) {
 	defer c.Close()
 	brokers := strings.Join(c.ListenAddrs(), ",")
 	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--chunk", "3")
-	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored 20 records") {
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored 20 records") || !strings.Contains(r.stdout, "checkpoints: next to the data") {
 		t.Fatalf("restore: %+v", r)
 	}
 	cfg := sarama.NewConfig()
@@ -85,23 +86,46 @@ func TestRestoreCommandErrors(t *testing.T) {
 	t.Parallel()
 	dir := restoreStore(t)
 	begin := time.Now()
-	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--brokers", "127.0.0.1:1", "--kafka-connect-timeout", "1s")
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", "127.0.0.1:1", "--kafka-connect-timeout", "1s")
 	if r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, "could not connect to any broker") {
 		t.Fatalf("bad broker: %+v", r)
 	}
 	if d := time.Since(begin); d > 10*time.Second {
 		t.Fatalf("bad broker took %v", d)
 	}
-	for _, args := range [][]string{
-		{"restore", "--dir", dir, "--brokers", "x:1"},
-		{"restore", "--dir", dir, "--topic", "src"},
-		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-time", "yesterday"},
-		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--partition", "-1"},
-		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "--from-offset", "9", "--to-offset", "2"},
-		{"restore", "--dir", dir, "--topic", "src", "--dry-run", "extra"},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--brokers", "x:1", "--target-topic", "dst"}, "--topic is required"},
+		{[]string{"--topic", "src", "--dry-run"}, "--target-topic is required"},
+		{[]string{"--topic", "src", "--brokers", "x:1"}, "--target-topic is required"},
+		{[]string{"--topic", "src", "--target-topic", "src", "--dry-run"}, "--allow-source-topic"},
+		{[]string{"--topic", "src", "--target-topic", "dst"}, "--brokers is required"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "--from-time", "yesterday"}, "RFC 3339"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "--partition", "-1"}, "--partition"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "--from-offset", "9", "--to-offset", "2"}, "empty"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "--epoch", "-2"}, "--epoch"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "--checkpoint-dir", t.TempDir(), "--checkpoint-prefix", "x"}, "choose one"},
+		{[]string{"--topic", "src", "--target-topic", "dst", "--dry-run", "extra"}, "unexpected argument"},
 	} {
-		if r := run(nil, false, args...); r.code != sinkctl.ExitUsage || r.stderr == "" {
-			t.Fatalf("%v: %+v", args, r)
+		args := append([]string{"restore", "--dir", dir}, tc.args...)
+		if r := run(nil, false, args...); r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Fatalf("%v: %+v, want exit 2 and %q", tc.args, r, tc.want)
 		}
 	}
+	// Into the source topic itself, when asked for.
+	if r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "src", "--allow-source-topic", "--dry-run"); r.code != sinkctl.ExitOK {
+		t.Fatalf("--allow-source-topic: %+v", r)
+	}
+}
+
+// hasRow reports whether a line of out holds exactly these fields.
+func hasRow(out string, fields ...string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if slices.Equal(strings.Fields(l), fields) {
+			return true
+		}
+	}
+	return false
 }
