@@ -260,3 +260,56 @@ func TestLegacyRaw(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONLIndexedFolders: JSONL objects with record indexes (binary
+// values in base64, tombstones, keys, timestamp 0), with the partition's
+// records spread over two folders: they are produced merged in offset
+// order.
+func TestJSONLIndexedFolders(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "dst")
+	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, even, odd []restoretest.Record
+	for o := range int64(20) {
+		r := restoretest.Record{Offset: o, Key: fmt.Appendf(nil, "k%d", o), Value: []byte{byte(o), 0x0a, 0x00, '"', 0xff}, Timestamp: 1700000000000 + o}
+		switch o % 7 {
+		case 2:
+			r.Value = nil
+		case 3:
+			r.Key, r.Timestamp = nil, 0
+		}
+		all = append(all, r)
+		if o%2 == 0 {
+			even = append(even, r)
+		} else {
+			odd = append(odd, r)
+		}
+	}
+	restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "jsonl/base64", even, restoretest.Layout{PerObject: 4, PerAppend: 3, Folder: "even/"})
+	restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "jsonl/base64", odd, restoretest.Layout{PerObject: 3, PerAppend: 2, Folder: "odd/"})
+	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.Partitions(0), restore.ChunkRecords(3)}
+	sum, err := restore.Run(t.Context(), st, kafka(c), append(common, restore.OffsetRange(5, 12))...)
+	if err != nil || sum.Records != 8 || sum.ValuesOnly {
+		t.Fatalf("range: %+v, %v", sum, err)
+	}
+	sum, err = restore.Run(t.Context(), st, kafka(c), common...)
+	if err != nil || sum.Records != 12 || sum.Skipped != 8 {
+		t.Fatalf("rest: %+v, %v", sum, err)
+	}
+	want := append(append(append([]restoretest.Record{}, all[5:13]...), all[:5]...), all[13:]...)
+	gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
+	if len(gs) != len(want) {
+		t.Fatalf("%d records, want %d", len(gs), len(want))
+	}
+	for i, g := range gs {
+		w := want[i]
+		if (g.Key == nil) != (w.Key == nil) || !bytes.Equal(g.Key, w.Key) || (g.Value == nil) != (w.Value == nil) || !bytes.Equal(g.Value, w.Value) ||
+			g.Timestamp.UnixMilli() != w.Timestamp {
+			t.Fatalf("record %d: key %q value %q ts %d; want offset %d key %q value %q ts %d",
+				i, g.Key, g.Value, g.Timestamp.UnixMilli(), w.Offset, w.Key, w.Value, w.Timestamp)
+		}
+	}
+}

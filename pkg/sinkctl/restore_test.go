@@ -1,6 +1,7 @@
 package sinkctl_test
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func TestRestoreCommand(t *testing.T) {
 		t.Fatalf("dry run: %+v", r)
 	}
 
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "dst"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "dst", "dst2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +80,23 @@ func TestRestoreCommand(t *testing.T) {
 	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--json")
 	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, `"skipped_by_checkpoint": 20`) {
 		t.Fatalf("second restore: %+v", r)
+	}
+	// Checkpoints under another prefix of the store.
+	args := []string{"restore", "--dir", dir, "--topic", "src", "--target-topic", "dst2", "--brokers", brokers, "--checkpoint-prefix", "elsewhere"}
+	r = run(nil, false, args...)
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored 20 records") || !strings.Contains(r.stdout, `checkpoints: under prefix "elsewhere/"`) {
+		t.Fatalf("--checkpoint-prefix: %+v", r)
+	}
+	for _, tc := range []struct {
+		glob string
+		n    int
+	}{{"elsewhere/src/.restore_checkpoint_dst2_partition_*", 2}, {"src/.restore_checkpoint_dst2_*", 0}} {
+		if m, _ := filepath.Glob(filepath.Join(dir, tc.glob)); len(m) != tc.n {
+			t.Fatalf("%s: %v", tc.glob, m)
+		}
+	}
+	if r = run(nil, false, append(args, "--json")...); r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, `"skipped_by_checkpoint": 20`) {
+		t.Fatalf("again with --checkpoint-prefix: %+v", r)
 	}
 }
 

@@ -38,6 +38,8 @@ type Layout struct {
 	// Damage flips a byte of the data (not of what the index says) in the
 	// append with this number (counted over the partition from 1; 0: none).
 	Damage int
+	// Folder is the output folder of the objects ("" or a path ending in '/').
+	Folder string
 }
 
 // WriteIndexed writes recs of topic/p as the sink does from protocol v2
@@ -65,7 +67,7 @@ func WriteIndexed(t testing.TB, st store.Store, prefix, topic string, p int32, e
 	appends := 0
 	for start := 0; start < len(recs); start += l.PerObject {
 		objRecs := recs[start:min(start+l.PerObject, len(recs))]
-		key := sink.ObjectKey(sink.NormalizePrefix(prefix), topic, "", p, objRecs[0].Offset, epoch)
+		key := sink.ObjectKey(sink.NormalizePrefix(prefix), topic, l.Folder, p, objRecs[0].Offset, epoch)
 		keys = append(keys, key)
 		var pos, ipos int64
 		idx := func(entry objindex.Entry) {
@@ -102,7 +104,7 @@ func WriteIndexed(t testing.TB, st store.Store, prefix, topic string, p int32, e
 			}
 		}
 		if next := start + l.PerObject; next < len(recs) {
-			nextKey := sink.ObjectKey(sink.NormalizePrefix(prefix), topic, "", p, recs[next].Offset, epoch)
+			nextKey := sink.ObjectKey(sink.NormalizePrefix(prefix), topic, l.Folder, p, recs[next].Offset, epoch)
 			idx(objindex.Entry{Seal: &objindex.Seal{At: pos, Next: nextKey, NextOffset: recs[next].Offset}})
 		} else {
 			// A later append announced that never landed (the writer failed).
