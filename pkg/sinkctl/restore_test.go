@@ -12,6 +12,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
@@ -146,4 +147,60 @@ func hasRow(out string, fields ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestRestoreEpochs: after `new-epoch` (a recreated topic whose offsets
+// started again), the store holds two epochs of each partition with
+// overlapping offsets, written by the engine: restore refuses to guess
+// (exit 2, the epochs listed, nothing produced) and --epoch picks one.
+func TestRestoreEpochs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := localstore.New(dir, localstore.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(life string, n int64) {
+		s, err := sink.New(sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []events.Record
+		for o := range n {
+			recs = append(recs, events.Record{Topic: "src", Partition: 0, Offset: o, Timestamp: 1700000000000 + o,
+				Value: []byte(life), ValueKind: events.ValueBytes})
+		}
+		if _, err := s.Write(t.Context(), st, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old life", 10)
+	if _, err := sink.StartEpoch(t.Context(), st, "", "src", 0, "topic recreated", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	write("new life", 6)
+
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "dst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	args := []string{"restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", strings.Join(c.ListenAddrs(), ",")}
+	r := run(nil, false, args...)
+	if r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, "partition 0 has objects of epochs 0, 1") || !strings.Contains(r.stderr, "--epoch") {
+		t.Fatalf("two epochs: %+v", r)
+	}
+	for _, tc := range []struct {
+		epoch, records string
+		life           string
+	}{{"1", "6", "new life"}, {"0", "10", "old life"}} {
+		r = run(nil, false, append(args, "--epoch", tc.epoch)...)
+		if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored "+tc.records+" records") {
+			t.Fatalf("--epoch %s: %+v", tc.epoch, r)
+		}
+	}
+	ms := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
+	if len(ms) != 16 || string(ms[0].Value) != "new life" || string(ms[6].Value) != "old life" {
+		t.Fatalf("%d records", len(ms))
+	}
 }
