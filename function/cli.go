@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,8 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
@@ -22,6 +27,11 @@ Commands:
         Run the handler once on a trigger event (a JSON file, or stdin) and
         print its JSON summary. Without OSS_BUCKET it writes to a local
         directory laid out as the bucket would be (default ./oss-local).
+
+Exit codes: 0 stored; 1 the batch failed (bad event, failed write, partition
+state conflict: see the JSON summary and the log); 2 usage, configuration,
+credentials or permission error (one line on stderr; fix the setup, retrying
+cannot help).
 
 Configuration comes from the environment (see README): OSS_BUCKET,
 OSS_ENDPOINT, OSS_PREFIX, SINK_FORMAT, SINK_VALUE_ENCODING, SINK_FLUSH_BYTES,
@@ -61,8 +71,7 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "function invoke: %v\n", err)
-		return 2
+		return failLine(stderr, err)
 	}
 	if *dir != "" {
 		cfg.LocalDir = *dir
@@ -79,10 +88,12 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return 2
 	}
 
-	h, err := handler.New(cfg, stderr, handler.EnvCredentials(getenv))
+	// The log is held until the invocation ends: a setup problem is then
+	// told in one line instead of among log lines that repeat it.
+	logs := &lockedBuffer{}
+	h, err := handler.New(cfg, logs, handler.EnvCredentials(getenv))
 	if err != nil {
-		fmt.Fprintf(stderr, "function invoke: %v\n", err)
-		return 2
+		return failLine(stderr, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -93,6 +104,9 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		id = fmt.Sprintf("local-%d", time.Now().UnixNano())
 	}
 	resp, err := h.Invoke(ctx, id, payload)
+	if err == nil || !handler.SetupError(err) || cfg.LogLevel <= zerolog.DebugLevel {
+		logs.WriteTo(stderr)
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if eerr := enc.Encode(resp); eerr != nil {
@@ -100,8 +114,42 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return 1
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "function invoke: %v\n", err)
+		if handler.SetupError(err) {
+			return failLine(stderr, err)
+		}
+		fmt.Fprintf(stderr, "function invoke: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// failLine reports a usage or setup error in one line and returns exit
+// code 2.
+func failLine(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "function invoke: %s\n", oneLine(err.Error()))
+	return 2
+}
+
+// oneLine joins the lines of a message (errors.Join puts one partition's
+// error per line) with "; ".
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), "; ")
+}
+
+// lockedBuffer collects log lines written from concurrent goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) WriteTo(w io.Writer) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.WriteTo(w)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -135,6 +136,10 @@ func fcCredentials(getenv func(string) string) handler.CredentialsFunc {
 				SecurityToken:   fctx.Credentials.SecurityToken,
 			}, nil
 		}
-		return env(ctx)
+		c, err := env(ctx)
+		if err != nil {
+			return c, fmt.Errorf("FC passed no credentials with the invocation (give the function a role: SinkRole in template.yaml, roleArn in s.yaml), and %w", err)
+		}
+		return c, nil
 	}
 }

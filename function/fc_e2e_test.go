@@ -80,6 +80,7 @@ func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
 	sup, err := emu.Supervise(func() *exec.Cmd {
 		cmd := exec.Command(bin)
 		cmd.Env = env
+		cmd.Stdout = logs // FC keeps both streams as the function's log
 		cmd.Stderr = logs
 		return cmd
 	})
@@ -729,11 +730,16 @@ func waitForFC(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // TestFCCredentials: the process has no credentials of its own; each
 // invocation signs with those of its x-fc-* headers, so a wrong token
-// fails it, a rotation takes effect at the next invocation, and a bad
-// token after good ones fails again (no stale client is reused).
+// fails it (AccessDeniedError, permanent), a rotation takes effect at the
+// next invocation, and a bad token after good ones fails again (no stale
+// client is reused). An expired token is a WriteError: the retry brings
+// fresh credentials.
 func TestFCCredentials(t *testing.T) {
 	other := fcemu.Credentials{AccessKeyID: "fc-ak-2", AccessKeySecret: "fc-sk-2", SecurityToken: "fc-sts-token-2"}
-	h := newFCHarness(t, fcSetup{oss: []osstest.Opt{osstest.WithCredentials(other.AccessKeyID, other.AccessKeySecret, other.SecurityToken)}})
+	expired := fcemu.Credentials{AccessKeyID: "fc-ak-old", AccessKeySecret: "fc-sk-old", SecurityToken: "fc-sts-token-old"}
+	h := newFCHarness(t, fcSetup{oss: []osstest.Opt{osstest.WithCredentials(other.AccessKeyID, other.AccessKeySecret, other.SecurityToken),
+		osstest.WithCredentials(expired.AccessKeyID, expired.AccessKeySecret, expired.SecurityToken)}})
+	h.oss.ExpireCredentials(expired.AccessKeyID)
 	streams := fcStreams(7, 1, 70)
 	ctx := fcCtx(t, 30*time.Second)
 	wrongToken := fcCreds
@@ -744,15 +750,18 @@ func TestFCCredentials(t *testing.T) {
 		name  string
 		creds fcemu.Credentials
 		want  string // "" for success, else a word of the error
+		typ   string // errorType
 	}{
-		{"wrong token", wrongToken, "InvalidSecurityToken"},
-		{"right keys", fcCreds, ""},
-		{"rotated", other, ""},
-		{"wrong secret", wrongSecret, "SignatureDoesNotMatch"},
-		{"rotated back", fcCreds, ""},
-		{"wrong token again", wrongToken, "InvalidSecurityToken"},
-		{"no credentials", fcemu.Credentials{}, "no OSS credentials"},
-		{"rotated again", other, ""},
+		{"wrong token", wrongToken, "InvalidSecurityToken", "AccessDeniedError"},
+		{"right keys", fcCreds, "", ""},
+		{"rotated", other, "", ""},
+		{"wrong secret", wrongSecret, "SignatureDoesNotMatch", "AccessDeniedError"},
+		{"rotated back", fcCreds, "", ""},
+		{"wrong token again", wrongToken, "InvalidSecurityToken", "AccessDeniedError"},
+		{"no credentials", fcemu.Credentials{}, "no OSS credentials", "ConfigError"},
+		// Transient: the next invocation brings fresh credentials.
+		{"expired token", expired, "SecurityTokenExpired", "WriteError"},
+		{"rotated again", other, "", ""},
 	}
 	acked := 0
 	for i, s := range steps {
@@ -770,8 +779,8 @@ func TestFCCredentials(t *testing.T) {
 			acked = end
 			continue
 		}
-		if res.Status != fcemu.StatusError || res.ErrorType != "WriteError" || !strings.Contains(res.ErrorMessage, s.want) {
-			t.Fatalf("step %d (%s): %s; want a WriteError mentioning %s", i, s.name, res, s.want)
+		if res.Status != fcemu.StatusError || res.ErrorType != s.typ || !strings.Contains(res.ErrorMessage, s.want) {
+			t.Fatalf("step %d (%s): %s; want a %s mentioning %s", i, s.name, res, s.typ, s.want)
 		}
 		for _, secret := range []string{s.creds.AccessKeySecret, s.creds.SecurityToken} {
 			if secret != "" && strings.Contains(res.ErrorMessage, secret) {

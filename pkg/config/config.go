@@ -3,9 +3,10 @@
 // name and value. The names are fixed: deployment templates set them.
 //
 //	OSS_BUCKET           bucket name; set means "write to OSS", unset means the local directory store
-//	OSS_ENDPOINT         e.g. oss-cn-hangzhou-internal.aliyuncs.com or http://127.0.0.1:9000;
-//	                     default oss-{FC_REGION}-internal.aliyuncs.com
-//	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing
+//	OSS_ENDPOINT         e.g. oss-cn-hangzhou-internal.aliyuncs.com or http://127.0.0.1:9000 (a host,
+//	                     or a scheme and a host; never user info); default oss-{FC_REGION}-internal.aliyuncs.com
+//	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing; UTF-8, at most
+//	                     MaxPrefixLen bytes, not starting with '/' or a backslash
 //	SINK_FORMAT          raw (default) | jsonl
 //	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
@@ -15,14 +16,19 @@
 //	LOG_LEVEL            debug | info (default) | warn | error
 //
 // FC_REGION (set by Function Compute) supplies the default endpoint's region.
+//
+// Errors are one *Error listing every problem on one line. They quote the
+// values, except that an endpoint's user info (which could hold a
+// password) is replaced by REDACTED: an endpoint with user info is refused.
 package config
 
 import (
-	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -52,6 +58,10 @@ func Known() []string {
 	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvValueEncoding, EnvFlushBytes,
 		EnvFlushRecords, EnvFlushInterval, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
+
+// MaxPrefixLen is the longest OSS_PREFIX: a key is the prefix, the topic
+// (up to 249 bytes) and the object's name, within OSS's 1,023 bytes.
+const MaxPrefixLen = 512
 
 // DefaultLocalDir is where the local store writes when OSS_BUCKET is unset.
 const DefaultLocalDir = "oss-local"
@@ -162,15 +172,79 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	} else if c.Endpoint != "" {
-		errs = append(errs, fmt.Errorf("%s=%q is set but %s is not: set the bucket too, or unset the endpoint to write to the local directory", EnvEndpoint, c.Endpoint, EnvBucket))
+		errs = append(errs, fmt.Errorf("%s=%q is set but %s is not: set the bucket too, or unset the endpoint to write to the local directory", EnvEndpoint, redactEndpoint(c.Endpoint), EnvBucket))
 	}
-	if strings.HasPrefix(c.Prefix, "/") {
-		bad(EnvPrefix, c.Prefix, "must not start with '/'")
+	if c.Endpoint != "" {
+		if why := checkEndpoint(c.Endpoint); why != "" {
+			bad(EnvEndpoint, redactEndpoint(c.Endpoint), why)
+		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	switch {
+	case strings.HasPrefix(c.Prefix, "/") || strings.HasPrefix(c.Prefix, "\\"):
+		bad(EnvPrefix, c.Prefix, "must not start with '/' or a backslash (OSS refuses such keys)")
+	case !utf8.ValidString(c.Prefix):
+		bad(EnvPrefix, c.Prefix, "must be valid UTF-8 (OSS keys are)")
+	case len(c.Prefix) > MaxPrefixLen:
+		bad(EnvPrefix, c.Prefix[:32]+"...", fmt.Sprintf("is %d bytes long; at most %d leave room in OSS's 1,023-byte keys for the topic and the object name", len(c.Prefix), MaxPrefixLen))
+	}
+	if len(errs) > 0 {
+		return Config{}, &Error{Problems: errs}
 	}
 	return c, nil
+}
+
+// Error lists every problem of a configuration. Its message is one line:
+// command-line tools print it as their only line, FC as errorMessage.
+type Error struct{ Problems []error }
+
+func (e *Error) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return "invalid configuration: " + strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// checkEndpoint says what is wrong with an OSS endpoint ("" if nothing),
+// by the rules package ossstore applies, so that every problem is reported
+// here, by variable name and with the value redacted.
+func checkEndpoint(e string) string {
+	if strings.Contains(e, "@") {
+		// A user name and password in the URL would be sent to nobody
+		// (OSS signs requests with the access key) but printed everywhere
+		// the endpoint is.
+		return "must not contain a user name or password (OSS authenticates with ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET or the function's role)"
+	}
+	if scheme, _, ok := strings.Cut(e, "://"); ok {
+		if scheme != "http" && scheme != "https" {
+			return "the scheme must be http or https"
+		}
+	} else {
+		e = "https://" + e
+	}
+	u, err := url.Parse(e)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "want a host name (oss-cn-hangzhou-internal.aliyuncs.com) or a scheme and a host (http://127.0.0.1:9000), nothing else"
+	}
+	return ""
+}
+
+// redactEndpoint hides everything before the last '@' of the authority,
+// where a URL keeps its user name and password. It works on the text, so
+// it hides them even in a value url.Parse rejects.
+func redactEndpoint(e string) string {
+	at := strings.LastIndex(e, "@")
+	if at < 0 {
+		return e
+	}
+	start := 0
+	if i := strings.Index(e, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	}
+	return e[:start] + "REDACTED" + e[at:]
 }
 
 func validBucket(b string) bool {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,11 @@ func TestFromEnv(t *testing.T) {
 		{"endpoint without bucket", env("OSS_ENDPOINT", "http://127.0.0.1:1"), nil, []string{"OSS_BUCKET is not"}},
 		{"bad bucket", env("OSS_BUCKET", "My_Bucket", "OSS_ENDPOINT", "x"), nil, []string{`OSS_BUCKET="My_Bucket"`}},
 		{"flush bytes too big", env("SINK_FLUSH_BYTES", "5GiB"), nil, []string{"between 1 and"}},
+		{"prefix starting with a backslash", env("OSS_PREFIX", `\x`), nil, []string{"OSS_PREFIX", "backslash"}},
+		{"prefix not UTF-8", env("OSS_PREFIX", "a\xffb"), nil, []string{"OSS_PREFIX", "UTF-8"}},
+		{"prefix too long", env("OSS_PREFIX", strings.Repeat("p", 600)), nil, []string{"OSS_PREFIX", "601 bytes"}},
+		{"endpoint with a path", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:9000/b-1"), nil, []string{`OSS_ENDPOINT="http://127.0.0.1:9000/b-1"`, "a scheme and a host"}},
+		{"endpoint with another scheme", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "ftp://127.0.0.1:9000"), nil, []string{"http or https"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +87,48 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q): no error", in)
 		}
+	}
+}
+
+// An endpoint with user info is refused, and no message shows its password
+// (nor its user name), whatever else is wrong and however odd the URL.
+func TestEndpointUserInfo(t *testing.T) {
+	const pw = "s3cr3t-Pa55"
+	for _, tt := range []struct {
+		name     string
+		endpoint string
+		bucket   string
+		want     string // redacted endpoint in the message
+	}{
+		{"http", "http://admin:" + pw + "@127.0.0.1:9000", "b-1", `"http://REDACTED@127.0.0.1:9000"`},
+		{"no scheme", "admin:" + pw + "@oss-cn-hangzhou.aliyuncs.com", "b-1", `"REDACTED@oss-cn-hangzhou.aliyuncs.com"`},
+		{"password only", "https://:" + pw + "@h", "b-1", `"https://REDACTED@h"`},
+		{"'@' and '/' in the password", "http://admin:" + pw + "/x@y@127.0.0.1:9000", "b-1", `"http://REDACTED@127.0.0.1:9000"`},
+		{"not a URL", "http://admin:" + pw + "%zz@[::1", "b-1", `"http://REDACTED@[::1"`},
+		{"without a bucket", "http://admin:" + pw + "@127.0.0.1:9000", "", `"http://REDACTED@127.0.0.1:9000"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := FromEnv(env("OSS_BUCKET", tt.bucket, "OSS_ENDPOINT", tt.endpoint))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, pw) || strings.Contains(msg, "admin") {
+				t.Fatalf("the message shows the user info: %q", msg)
+			}
+			if !strings.Contains(msg, "must not contain a user name or password") || !strings.Contains(msg, tt.want) {
+				t.Fatalf("message %q does not refuse %s", msg, tt.want)
+			}
+		})
+	}
+}
+
+// The message of every problem at once is one line (the CLI prints it as
+// its only line) and each problem stays reachable with errors.As.
+func TestErrorOneLine(t *testing.T) {
+	_, err := FromEnv(env("SINK_FORMAT", "csv", "LOG_LEVEL", "loud"))
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 2 || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("%q", err)
 	}
 }

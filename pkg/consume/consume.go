@@ -24,12 +24,42 @@
 // are redelivered to the next member or run — the sink makes that
 // redelivery exactly-once, even with other batch boundaries.
 //
-// Failures. A failed Invoke is retried with exponential backoff (Retries).
-// BadEventError, StateConflictError and ConfigError are not retried (a
-// retry cannot help). After the last attempt the batch goes to the
-// dead-letter topic when one is configured (then its offsets are committed
-// and consumption continues), otherwise Run stops and returns a *BatchError
-// naming the batch; nothing is skipped.
+// Failures. What a failed batch leads to depends on what failed (package
+// handler's error types):
+//
+//   - A transient failure (*handler.WriteError: OSS unreachable, throttled)
+//     is retried with exponential backoff (Retries). After the last attempt
+//     the batch goes to the dead-letter topic when one is configured (then
+//     its offsets are committed and consumption continues), otherwise Run
+//     stops and returns a *BatchError naming the batch; nothing is skipped.
+//   - Bad data is not retried: a record the trigger could not carry either
+//     (see Records below) and a batch the handler refuses
+//     (*handler.BadEventError). That is what a dead-letter topic is for: the
+//     record (or batch) goes there, with a header saying why, and a warning
+//     is logged; without one, Run stops with a *BatchError.
+//   - A setup problem (handler.SetupError: configuration, missing
+//     credentials, access denied, missing bucket, invalid keys; also expired
+//     STS credentials, which nothing renews here, unlike on FC) and a partition state
+//     conflict (*handler.StateConflictError) are neither retried nor
+//     dead-lettered: every later batch would fail the same way, so the
+//     dead-letter topic would only drain the topic. Run stops with a
+//     *BatchError wrapping the handler's error; nothing of the batch is
+//     committed.
+//
+// Records. The trigger carries keys and header keys and values as JSON
+// strings, and values as strings too with SINK_VALUE_ENCODING=text: such a
+// field must be valid UTF-8, or it would be stored altered (U+FFFD). A
+// record with a field that is not is refused, never stored lossily: a
+// *RecordError names its topic, partition and offset and the setting that
+// stores it exactly (SINK_VALUE_ENCODING=base64 for binary values; keys and
+// headers have none). The records before it in its batch are stored first.
+// A null value (a tombstone) is rendered as JSON null and a null key as no
+// key, so the handler stores them as such.
+//
+// Store check. Before it joins the group, Run makes one request to the
+// handler's store (handler.Check), bounded by the ConnectTimeout: a setup
+// problem, or an endpoint that does not answer in time, ends Run with a
+// *StoreError before anything is consumed.
 //
 // Stopping. Run returns nil when ctx is cancelled: a batch in flight is
 // cancelled with it (the handler leaves consistent state), uncommitted
@@ -55,13 +85,16 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/kafkasasl"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // invokeFunc is the handler call.
 type invokeFunc func(ctx context.Context, requestID string, payload []byte) error
 
-// BatchError is returned by Run when a batch failed past its retries and no
-// dead-letter topic is configured.
+// BatchError is returned by Run when a batch failed for good: past its
+// retries, or bad data, without a dead-letter topic; or at once, with or
+// without one, for a setup problem or a state conflict (see the package
+// doc). Nothing was committed from FirstOffset on.
 type BatchError struct {
 	Topic       string
 	Partition   int32
@@ -72,8 +105,21 @@ type BatchError struct {
 }
 
 func (e *BatchError) Error() string {
-	return fmt.Sprintf("batch %s/%d offsets %d-%d failed after %d attempt(s), nothing committed from offset %d: %v",
-		e.Topic, e.Partition, e.FirstOffset, e.LastOffset, e.Attempts, e.FirstOffset, e.Err)
+	why := fmt.Sprintf("failed after %d attempt(s)", e.Attempts)
+	var (
+		sc *handler.StateConflictError
+		re *RecordError
+	)
+	switch {
+	case errors.As(e.Err, &re):
+		why = "refused (bad data: not retried, no dead-letter topic)"
+	case handler.SetupError(e.Err):
+		why = "failed for a setup problem, not retried nor dead-lettered (every batch would fail the same way)"
+	case errors.As(e.Err, &sc):
+		why = "failed for a partition state conflict, not retried nor dead-lettered (the partition's later batches would fail the same way)"
+	}
+	return fmt.Sprintf("batch %s/%d offsets %d-%d %s, nothing committed from offset %d: %v",
+		e.Topic, e.Partition, e.FirstOffset, e.LastOffset, why, e.FirstOffset, e.Err)
 }
 
 func (e *BatchError) Unwrap() error { return e.Err }
@@ -85,8 +131,31 @@ type ConnectError struct{ Err error }
 func (e *ConnectError) Error() string { return "kafka: " + e.Err.Error() }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// Run consumes until ctx is cancelled (returns nil), a batch fails past its
-// retries without a dead-letter topic (*BatchError), or the brokers cannot
+// StoreError is returned by Run when the store check before consuming
+// failed; nothing was consumed. Its Err is the handler's error (see
+// handler.SetupError), with what to check.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return "store check failed, nothing consumed: " + e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// RecordError says why a record cannot be handed to the handler without
+// loss. It names the record and the field, never their content.
+type RecordError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Field     string // "value", "key", "header 2 key", "header 2 value"
+	Hint      string // the setting that stores it exactly, or why none does
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("record %s/%d offset %d: its %s is not valid UTF-8 and would be stored altered; %s",
+		e.Topic, e.Partition, e.Offset, e.Field, e.Hint)
+}
+
+// Run consumes until ctx is cancelled (returns nil), the store check fails
+// (*StoreError), a batch fails for good (*BatchError), or the brokers cannot
 // be used (*ConnectError).
 func Run(ctx context.Context, h *handler.Handler, opts ...Option) error {
 	if h == nil {
@@ -103,7 +172,40 @@ func Run(ctx context.Context, h *handler.Handler, opts ...Option) error {
 			return err
 		}
 	}
+	if err := o.validate(); err != nil {
+		return &ConnectError{err}
+	}
+	if err := probeStore(ctx, h, o.connectTimeout); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	return run(ctx, o, enc)
+}
+
+// probeStore runs the handler's store check within timeout and explains a
+// failure.
+func probeStore(ctx context.Context, h *handler.Handler, timeout time.Duration) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := expiredForGood(h.Check(cctx))
+	switch {
+	case err == nil:
+		return nil
+	case handler.SetupError(err):
+		return &StoreError{err}
+	}
+	c := h.Config()
+	where := fmt.Sprintf("directory %s", c.LocalDir)
+	if c.UseOSS() {
+		where = fmt.Sprintf("OSS bucket %q at %s", c.Bucket, c.Endpoint)
+	}
+	if cctx.Err() != nil && ctx.Err() == nil {
+		return &StoreError{fmt.Errorf("%s did not answer within %v (the connect timeout): check OSS_ENDPOINT "+
+			"(an -internal endpoint answers only inside its region) and the network: %w", where, timeout, err)}
+	}
+	return &StoreError{fmt.Errorf("cannot use %s: %w", where, err)}
 }
 
 func defaults() options {
@@ -183,9 +285,6 @@ func (o *options) saramaConfig() (*sarama.Config, error) {
 }
 
 func run(ctx context.Context, o options, enc valueEncoding) error {
-	if err := o.validate(); err != nil {
-		return &ConnectError{err}
-	}
 	cfg, err := o.saramaConfig()
 	if err != nil {
 		return &ConnectError{err}
@@ -400,21 +499,38 @@ func drain(ch <-chan *sarama.ConsumerMessage, batch []*sarama.ConsumerMessage, n
 	return batch
 }
 
-// process invokes the handler for one batch with retries, then marks and
-// commits it, or dead-letters it, or stops Run. It reports whether
-// consumption of the claim may go on.
+// process hands a batch to the handler, cut before each record that cannot
+// be rendered without loss; such a record is refused on its own. It
+// reports whether consumption of the claim may go on.
 func (g *groupHandler) process(sess sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) bool {
-	first, last := batch[0], batch[len(batch)-1]
-	log := g.o.log.With().Str("topic", first.Topic).Int32("partition", first.Partition).
-		Int64("first_offset", first.Offset).Int64("last_offset", last.Offset).Int("records", len(batch)).Logger()
+	for len(batch) > 0 {
+		i, rerr := firstUnrenderable(batch, g.enc)
+		if rerr == nil {
+			return g.invoke(sess, batch)
+		}
+		if i > 0 && !g.invoke(sess, batch[:i]) {
+			return false
+		}
+		if !g.fail(sess, batch[i:i+1], 0, rerr) {
+			return false
+		}
+		batch = batch[i+1:]
+	}
+	return true
+}
+
+// invoke invokes the handler for one batch with retries, then marks and
+// commits it, or hands it to fail. It reports whether consumption of the
+// claim may go on.
+func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage) bool {
+	first := batch[0]
 	attempts := 0
 	delay := g.o.backoff
-	var err error
 	for {
 		attempts++
 		payload := render(batch, g.enc) // Invoke may overwrite it: render per attempt
 		id := fmt.Sprintf("consume-%s-%d-%d-%d", first.Topic, first.Partition, first.Offset, attempts)
-		err = g.o.invoke(g.runCtx, id, payload)
+		err := expiredForGood(g.o.invoke(g.runCtx, id, payload))
 		if err == nil {
 			break
 		}
@@ -422,9 +538,10 @@ func (g *groupHandler) process(sess sarama.ConsumerGroupSession, batch []*sarama
 			return false // stopping: not marked, redelivered
 		}
 		if !retryable(err) || attempts > g.o.retries {
-			break
+			return g.fail(sess, batch, attempts, err)
 		}
-		log.Warn().Err(err).Int("attempt", attempts).Dur("backoff", delay).Msg("batch failed, retrying")
+		g.o.log.Warn().Err(err).Str("topic", first.Topic).Int32("partition", first.Partition).Int64("first_offset", first.Offset).
+			Int("attempt", attempts).Dur("backoff", delay).Msg("batch failed, retrying")
 		select {
 		case <-time.After(delay):
 		case <-sess.Context().Done():
@@ -432,37 +549,69 @@ func (g *groupHandler) process(sess sarama.ConsumerGroupSession, batch []*sarama
 		}
 		delay = min(2*delay, g.o.maxBackoff)
 	}
-	if err != nil {
-		if g.dlq == nil {
-			be := &BatchError{Topic: first.Topic, Partition: first.Partition, FirstOffset: first.Offset,
-				LastOffset: last.Offset, Attempts: attempts, Err: err}
-			log.Error().Err(err).Int("attempts", attempts).Msg("batch failed past its retries: stopping")
-			g.setFatal(be)
-			return false
-		}
-		if derr := g.deadLetter(batch, err); derr != nil {
-			be := &BatchError{Topic: first.Topic, Partition: first.Partition, FirstOffset: first.Offset,
-				LastOffset: last.Offset, Attempts: attempts,
-				Err: fmt.Errorf("%w; and producing it to dead-letter topic %q failed: %v", err, g.o.deadLetter, derr)}
-			log.Error().Err(be).Msg("dead letter failed: stopping")
-			g.setFatal(be)
-			return false
-		}
-		log.Warn().Err(err).Int("attempts", attempts).Str("dead_letter_topic", g.o.deadLetter).Msg("batch sent to the dead-letter topic")
+	sess.MarkMessage(batch[len(batch)-1], "")
+	sess.Commit()
+	return true
+}
+
+// fail deals with a batch that failed for good: it stops Run, or (for bad
+// data and exhausted retries, when there is one) produces the batch to the
+// dead-letter topic and commits it. It reports whether consumption of the
+// claim may go on.
+func (g *groupHandler) fail(sess sarama.ConsumerGroupSession, batch []*sarama.ConsumerMessage, attempts int, err error) bool {
+	first, last := batch[0], batch[len(batch)-1]
+	log := g.o.log.With().Str("topic", first.Topic).Int32("partition", first.Partition).
+		Int64("first_offset", first.Offset).Int64("last_offset", last.Offset).Int("records", len(batch)).Logger()
+	be := &BatchError{Topic: first.Topic, Partition: first.Partition, FirstOffset: first.Offset,
+		LastOffset: last.Offset, Attempts: attempts, Err: err}
+	if g.dlq == nil || !deadLetterable(err) {
+		log.Error().Err(err).Int("attempts", attempts).Msg("batch failed for good: stopping")
+		g.setFatal(be)
+		return false
 	}
+	if derr := g.deadLetter(batch, err); derr != nil {
+		be.Err = fmt.Errorf("%w; and producing it to dead-letter topic %q failed: %v", err, g.o.deadLetter, derr)
+		log.Error().Err(be).Msg("dead letter failed: stopping")
+		g.setFatal(be)
+		return false
+	}
+	log.Warn().Err(err).Int("attempts", attempts).Str("dead_letter_topic", g.o.deadLetter).Msg("batch sent to the dead-letter topic")
 	sess.MarkMessage(last, "")
 	sess.Commit()
 	return true
 }
 
-// retryable reports whether another attempt may help.
+// expiredForGood turns an expired STS token into a setup problem. Under FC
+// it is transient (the next invocation brings fresh credentials), but the
+// handler here signs with the credentials of the environment, which nothing
+// renews.
+func expiredForGood(err error) error {
+	if err != nil && errors.Is(err, store.ErrCredentialsExpired) && !handler.SetupError(err) {
+		return &handler.ConfigError{Err: fmt.Errorf("the STS credentials in ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and "+
+			"ALIBABA_CLOUD_SECURITY_TOKEN expired, and nothing renews them here: set fresh ones and start again: %w", err)}
+	}
+	return err
+}
+
+// retryable reports whether another attempt may help: not for bad data, a
+// setup problem or a state conflict. Errors of no handler type (a custom
+// invoke) are taken as transient.
 func retryable(err error) bool {
 	var (
 		be *handler.BadEventError
 		se *handler.StateConflictError
-		ce *handler.ConfigError
+		re *RecordError
 	)
-	return !errors.As(err, &be) && !errors.As(err, &se) && !errors.As(err, &ce)
+	return !errors.As(err, &be) && !errors.As(err, &se) && !errors.As(err, &re) && !handler.SetupError(err)
+}
+
+// deadLetterable reports whether a batch that failed for good with err
+// belongs in the dead-letter topic: bad data or exhausted retries do; a
+// setup problem or a state conflict, which every later batch would hit
+// too, do not.
+func deadLetterable(err error) bool {
+	var se *handler.StateConflictError
+	return !errors.As(err, &se) && !handler.SetupError(err)
 }
 
 // deadLetter produces the batch's records to the dead-letter topic.

@@ -46,14 +46,7 @@ type produced struct {
 // the partitions and returns them by partition and offset.
 func produce(t *testing.T, addrs []string, topic string, n int) map[int32]map[int64]produced {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newProducer(t, addrs)
 	defer p.Close()
 	out := map[int32]map[int64]produced{}
 	base := time.UnixMilli(1700000000000)
@@ -81,14 +74,44 @@ func produce(t *testing.T, addrs []string, topic string, n int) map[int32]map[in
 	return out
 }
 
-func newHandler(t *testing.T, dir string) *handler.Handler {
+// newProducer returns a producer that writes to the partition each message
+// names.
+func newProducer(t *testing.T, addrs []string) sarama.SyncProducer {
 	t.Helper()
-	env := map[string]string{config.EnvLocalDir: dir, "SINK_FORMAT": "jsonl", "LOG_LEVEL": "warn"}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer(addrs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
+	return p
+}
+
+func newHandler(t *testing.T, dir string) *handler.Handler {
+	t.Helper()
+	return handlerFromEnv(t, envOf(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "warn"))
+}
+
+// envOf returns a lookup of the pairs kv.
+func envOf(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// handlerFromEnv returns the handler that the environment getenv configures,
+// credentials included.
+func handlerFromEnv(t *testing.T, getenv func(string) string) *handler.Handler {
+	t.Helper()
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,26 +399,7 @@ func TestRetryLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The dead letters: partition 2's first batch.
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cons, err := sarama.NewConsumer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	var dead []*sarama.ConsumerMessage
-	for p := int32(0); p < 4; p++ {
-		hw := int64(0)
-		pc, err := cons.ConsumePartition("dlq", p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hw = pc.HighWaterMarkOffset()
-		for i := int64(0); i < hw; i++ {
-			dead = append(dead, <-pc.Messages())
-		}
-		pc.Close()
-	}
+	dead := readTopic(t, addrs, "dlq")
 	// Normally 7 (the count window); fewer if the time window cut first.
 	if len(dead) == 0 || len(dead) > 7 {
 		t.Fatalf("%d dead letters, want 1..7", len(dead))

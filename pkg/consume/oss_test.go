@@ -2,13 +2,11 @@ package consume
 
 import (
 	"context"
-	"io"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
@@ -22,20 +20,9 @@ func TestRestartWithFailingOSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	env := map[string]string{
-		config.EnvBucket: "sink", config.EnvEndpoint: srv.Endpoint(), "SINK_FORMAT": "jsonl",
-		"SINK_FLUSH_RECORDS": "13", "LOG_LEVEL": "error",
-		"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sk",
-	}
-	getenv := func(k string) string { return env[k] }
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := handlerFromEnv(t, envOf(config.EnvBucket, "sink", config.EnvEndpoint, srv.Endpoint(), "SINK_FORMAT", "jsonl",
+		"SINK_FLUSH_RECORDS", "13", "LOG_LEVEL", "error",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID", "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sk"))
 
 	c := newCluster(t, testTopic)
 	addrs := c.ListenAddrs()

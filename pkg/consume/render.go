@@ -1,6 +1,9 @@
 package consume
 
 import (
+	"fmt"
+	"unicode/utf8"
+
 	"github.com/IBM/sarama"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -9,11 +12,46 @@ import (
 
 type valueEncoding = events.ValueEncoding
 
+// firstUnrenderable returns the index of the first record that render
+// cannot carry without loss, and why; -1 and nil if there is none. JSON
+// strings hold text: invalid UTF-8 in one would be read back as U+FFFD.
+func firstUnrenderable(batch []*sarama.ConsumerMessage, enc valueEncoding) (int, *RecordError) {
+	for i, m := range batch {
+		field, hint := "", ""
+		switch {
+		case enc == events.Text && m.Value != nil && !utf8.Valid(m.Value):
+			field, hint = "value", "SINK_VALUE_ENCODING=text carries values as text: set SINK_VALUE_ENCODING=base64 to store binary values exactly"
+		case m.Key != nil && !utf8.Valid(m.Key):
+			field = "key"
+		default:
+			for j, h := range m.Headers {
+				switch {
+				case h == nil:
+				case !utf8.Valid(h.Key):
+					field = fmt.Sprintf("header %d key", j)
+				case h.Value != nil && !utf8.Valid(h.Value):
+					field = fmt.Sprintf("header %d value", j)
+				}
+				if field != "" {
+					break
+				}
+			}
+		}
+		if field == "" {
+			continue
+		}
+		if hint == "" {
+			hint = "the trigger carries keys and headers as text whatever SINK_VALUE_ENCODING is, so no setting stores it exactly"
+		}
+		return i, &RecordError{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Field: field, Hint: hint}
+	}
+	return -1, nil
+}
+
 // render returns the batch as the trigger's body: a JSON array of
-// CloudEvents objects. With the Text encoding a value that is not valid
-// UTF-8 is copied as it is (the handler then rejects the batch as a bad
-// event, as it would reject such a body from the trigger); use base64 for
-// binary topics.
+// CloudEvents objects. Every string it writes must be valid UTF-8 (see
+// firstUnrenderable). A null value is written as null, a null key not at
+// all.
 func render(batch []*sarama.ConsumerMessage, enc valueEncoding) []byte {
 	recs := make([]events.Record, len(batch))
 	for i, m := range batch {

@@ -5,6 +5,15 @@
 // (in place: the payload is the handler's to overwrite), write it with
 // package sink to the configured store, and answer with a JSON summary or a
 // typed error that says whether a retry can help (errors.go).
+//
+// Errors. Invoke and Check fail with exactly one of the types of errors.go,
+// outermost in the chain (Function Compute shows its name as errorType):
+// *WriteError is the only transient one (Retryable); *BadEventError is
+// permanent for the batch, *StateConflictError for its partition; and
+// *ConfigError, *AccessDeniedError, *NoSuchBucketError and *InvalidKeyError
+// are permanent for every batch until the setup is fixed (SetupError): runners stop on them
+// instead of retrying or dead-lettering. A batch whose partitions fail in
+// different ways gets the most permanent type.
 package handler
 
 import (
@@ -41,7 +50,9 @@ type Response struct {
 	*sink.Summary
 }
 
-// CredentialsFunc returns the OSS credentials of an invocation.
+// CredentialsFunc returns the OSS credentials of an invocation. When there
+// are none its error wraps ErrNoCredentials (the invocation then fails with
+// a *ConfigError); any other error is taken as transient.
 type CredentialsFunc func(ctx context.Context) (ossstore.Credentials, error)
 
 // New returns a Handler for cfg: the local directory store unless cfg
@@ -93,7 +104,7 @@ func (h *Handler) Invoke(ctx context.Context, requestID string, payload []byte) 
 	}
 	st, err := h.storeFor(ctx)
 	if err != nil {
-		err = &WriteError{fmt.Errorf("open store: %w", err)}
+		err = h.classifyStore(err)
 		resp.Error = err.Error()
 		log.Error().Err(err).Msg("invocation failed: nothing written")
 		return resp, err
@@ -102,13 +113,34 @@ func (h *Handler) Invoke(ctx context.Context, requestID string, payload []byte) 
 	resp.Summary = sum
 	ev := log.Info()
 	if err != nil {
-		err = classifyWrite(err)
+		err = h.classifyWrite(err)
 		ev = log.Error().Err(err)
 	}
 	ev.Int("payload_bytes", len(payload)).Int("records", sum.Records).Int("written", sum.Written).
 		Int("recovered", sum.Recovered).Int("duplicates", sum.Duplicates).Int("partitions", len(sum.Partitions)).
 		Int64("bytes", sum.Bytes).Int("oss_requests", sum.Requests).Dur("took", time.Since(start)).Msg("invocation done")
 	return resp, err
+}
+
+// checkKey is what Check lists: a prefix no object has, so that the answer
+// is one short page. The role's policy allows listing under the prefix only.
+const checkKey = ".kafka-oss-sink-store-check/"
+
+// Check makes one cheap request (a listing under the prefix that matches
+// nothing) with the credentials an invocation would use, so that a runner
+// finds a bad endpoint, bucket, credentials or policy before it takes
+// batches. ctx bounds it. Its errors are those of Invoke: a *ConfigError,
+// *AccessDeniedError or *NoSuchBucketError (SetupError), or a *WriteError
+// (unreachable, no answer before ctx ended).
+func (h *Handler) Check(ctx context.Context) error {
+	st, err := h.storeFor(ctx)
+	if err != nil {
+		return h.classifyStore(err)
+	}
+	if _, err := st.List(ctx, h.cfg.Prefix+checkKey); err != nil {
+		return h.classifyWrite(err)
+	}
+	return nil
 }
 
 // Config returns the configuration the Handler was made with.
@@ -124,7 +156,7 @@ func EnvCredentials(getenv func(string) string) CredentialsFunc {
 			SecurityToken:   getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
 		}
 		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-			return c, fmt.Errorf("no OSS credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+			return c, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)", ErrNoCredentials)
 		}
 		return c, nil
 	}

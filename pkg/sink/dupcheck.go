@@ -22,6 +22,9 @@ import (
 // the stored ones, from a topic recreated since (offsets starting again at
 // 0) or an old meta object restored, whose records are not.
 func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*events.Record) error {
+	if ok, err := j.legacyRawTail(ctx, m, dups); err != nil || ok {
+		return err
+	}
 	check := []*events.Record{dups[0]}
 	if len(dups) > 1 {
 		check = append(check, dups[len(dups)-1])
@@ -53,6 +56,47 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 	j.log.Info().Int("duplicates", len(dups)).Int64("first_offset", dups[0].Offset).Int64("last_offset", dups[len(dups)-1].Offset).
 		Msg("records at or below the committed offset match the stored ones: skipped as duplicates")
 	return nil
+}
+
+// legacyRawTail confirms repeated records that end the current object when
+// it is a legacy raw object, whose lines carry no offsets (and whose
+// numbering by line is wrong across offset gaps): the batch's repeated
+// records, encoded one after the other, must be the object's last bytes,
+// starting at a line boundary. That is what a redelivery right after an
+// upgrade looks like.
+func (j *partitionJob) legacyRawTail(ctx context.Context, m *Meta, dups []*events.Record) (bool, error) {
+	f := m.Folders[""]
+	if f == nil || !f.Legacy || dups[len(dups)-1].Offset != f.LastOffset || dups[0].Offset < f.FirstOffset || int64(len(dups)) > f.Records {
+		return false, nil
+	}
+	enc, ok := encoderFor(f.Encoding)
+	if !ok || enc.Format != format.Raw {
+		return false, nil
+	}
+	var want []byte
+	for _, r := range dups {
+		want = enc.Append(want, r)
+		if len(want) > j.cfg.readChunk {
+			return false, nil
+		}
+	}
+	n := int64(len(want))
+	if n > f.Size {
+		return false, nil
+	}
+	from := f.Size - n
+	if from > 0 {
+		from-- // the separator before, to know the run starts on a line
+	}
+	b, err := j.st.GetRange(ctx, f.Object, from, f.Size-from)
+	if err != nil {
+		return false, j.diagnose(ctx, f.Object, f.Size, fmt.Errorf("read %s [%d, %d): %w", f.Object, from, f.Size, err))
+	}
+	if from > 0 && b[0] != '\n' || !bytes.Equal(b[len(b)-len(want):], want) {
+		return false, nil
+	}
+	j.log.Info().Int("duplicates", len(dups)).Msg("records at or below the committed offset end the (legacy) current object: skipped as duplicates")
+	return true, nil
 }
 
 // location is where a record is stored: key == "" when nowhere.

@@ -131,11 +131,9 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 			_, first, _ := ParseObjectName(path.Base(key))
 			w.openNext(key, first)
 		}
-		before := j.recovered + j.adopted
 		if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
 			return nil, err
 		}
-		m.Records += int64(j.recovered + j.adopted - before)
 		if w.f.Object == key && i < len(keys)-1 {
 			return nil, fmt.Errorf("%s is not sealed, yet %s follows it", key, keys[i+1])
 		}
@@ -145,9 +143,9 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 	}
 	m.Committed = w.prev
 	m.Folders[""] = &w.f
-	// The records were written by the attempt the trigger gave up on, not
-	// by this batch: report them as adopted.
-	j.adopted, j.recovered, j.objects = 0, 0, nil
+	// Every record found is adopted (none was written by this batch), and
+	// counted into records_written when the meta object is written.
+	j.objects = nil
 	return m, nil
 }
 

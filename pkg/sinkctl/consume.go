@@ -25,9 +25,19 @@ as a CloudEvents payload, and its offsets are committed only after it was
 stored. Runs until SIGINT or SIGTERM; uncommitted records are redelivered on
 the next run. The store and format come from the function's environment
 (OSS_BUCKET, SINK_FORMAT, ...; --dir writes to a local directory instead).
+Before joining the group it checks the store with one request, bounded by
+--connect-timeout.
 
-Exit codes: 0 stopped cleanly, 1 a batch failed past its retries (nothing
-skipped), 2 usage, configuration or connection error.
+A transient failure is retried (--retries), then dead-lettered or stops
+the command. Bad data (a record whose key, header or, with
+SINK_VALUE_ENCODING=text, value is not valid UTF-8) is not retried: it goes
+to --dead-letter-topic, or stops the command. A setup problem (configuration,
+credentials, access denied, missing bucket) or a partition state conflict
+stops the command at once and is never dead-lettered.
+
+Exit codes: 0 stopped cleanly; 1 a batch failed for good (nothing skipped);
+2 usage, configuration, credentials, permission, store or broker connection
+error.
 
 Flags:
 `
@@ -65,7 +75,7 @@ func runConsume(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&f.deadLetter, "dead-letter-topic", "", "produce a batch that failed past its retries here and go on (default: stop)")
 	fs.StringVar(&f.clientID, "client-id", consume.DefaultClientID, "Kafka client id")
 	f.sec.register(fs)
-	fs.DurationVar(&f.connectTimeout, "connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker, on metadata requests and on the store check before consuming")
 	fs.StringVar(&f.dir, "dir", "", "write to this local directory instead of the configured store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,7 +84,8 @@ func runConsume(ctx context.Context, args []string, env Env) int {
 		return ExitUsage
 	}
 	fail := func(code int, format string, a ...any) int {
-		fmt.Fprintf(env.Stderr, "sinkctl consume: "+format+"\n", a...)
+		// One line: errors.Join puts one error per line.
+		fmt.Fprintf(env.Stderr, "sinkctl consume: %s\n", strings.ReplaceAll(fmt.Sprintf(format, a...), "\n", "; "))
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -121,6 +132,8 @@ func runConsume(ctx context.Context, args []string, env Env) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case handler.SetupError(err):
+		return fail(ExitUsage, "%v", err)
 	case errors.As(err, &be):
 		return fail(ExitFailed, "%v", err)
 	default:

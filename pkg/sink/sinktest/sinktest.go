@@ -34,10 +34,14 @@ type Object struct {
 // Partition is what one topic-partition holds.
 type Partition struct {
 	Meta    *sink.Meta
-	Objects []Object // by first offset
+	Objects []Object // of the current epoch, by first offset
+	Older   []Object // of earlier epochs (sink.StartEpoch), by epoch then first offset
 }
 
 // OffsetFunc extracts a record's offset from one line of a data object.
+// Read may be given nil when every object has a record index: records are
+// then taken at the offsets the index gives (for values that do not name
+// their offset).
 type OffsetFunc func(line []byte) (int64, error)
 
 // JSONLOffset reads the offset member of a jsonl line.
@@ -106,20 +110,28 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 		_ = folder
 	}
 	for _, part := range parts {
+		epoch := int64(0)
+		if part.Meta != nil {
+			epoch = part.Meta.Epoch
+		}
+		var current []Object
 		for i := range part.Objects {
 			o := &part.Objects[i]
 			folder := strings.TrimPrefix(path.Dir(o.Key)+"/", prefix+topic+"/")
-			epoch := int64(0)
-			if part.Meta != nil {
-				epoch = part.Meta.Epoch
-			}
-			if want := sink.ObjectKey(prefix, topic, folder, o.Partition, o.First, epoch); want != o.Key {
-				return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", o.Key, want)
+			e, ok := sink.ObjectEpoch(prefix, topic, folder, o.Partition, o.First, o.Key, epoch)
+			if !ok {
+				return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", o.Key, sink.ObjectKey(prefix, topic, folder, o.Partition, o.First, epoch))
 			}
 			if err := o.split(ctx, st, slices.Contains(indexes, o.Key), offsetOf); err != nil {
 				return nil, err
 			}
+			if e == epoch {
+				current = append(current, *o)
+			} else {
+				part.Older = append(part.Older, *o)
+			}
 		}
+		part.Objects = current
 	}
 	// An index without its data object must announce nothing that landed.
 	for _, dk := range indexes {
@@ -136,6 +148,7 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 	}
 	for _, p := range parts {
 		slices.SortFunc(p.Objects, func(a, b Object) int { return int(a.First - b.First) })
+		slices.SortStableFunc(p.Older, func(a, b Object) int { return int(a.First - b.First) })
 	}
 	return parts, nil
 }
@@ -146,6 +159,9 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 // lines otherwise.
 func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offsetOf OffsetFunc) error {
 	if !indexed {
+		if offsetOf == nil {
+			return fmt.Errorf("object %s has no record index, and no OffsetFunc was given to read its lines", o.Key)
+		}
 		for line := range bytes.SplitSeq(o.Data[:len(o.Data)-1], []byte("\n")) {
 			off, err := offsetOf(line)
 			if err != nil {
@@ -169,14 +185,16 @@ func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offset
 			if rec[len(rec)-1] != '\n' {
 				return fmt.Errorf("object %s: record at %d does not end with a newline", o.Key, r.Pos)
 			}
-			off, err := offsetOf(rec[:len(rec)-1])
-			if err != nil {
-				return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
+			if offsetOf != nil {
+				off, err := offsetOf(rec[:len(rec)-1])
+				if err != nil {
+					return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
+				}
+				if off != r.Offset {
+					return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
+				}
 			}
-			if off != r.Offset {
-				return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
-			}
-			o.Offsets = append(o.Offsets, off)
+			o.Offsets = append(o.Offsets, r.Offset)
 		}
 	}
 	return nil
@@ -202,8 +220,8 @@ func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen i
 	return res, nil
 }
 
-// Check verifies that the topic holds exactly the expected offsets per
-// partition, each once, in order, and that the meta objects agree with the
+// Check verifies that the topic holds, in the current epoch, exactly the
+// expected offsets per partition, each once, in order, and that the meta objects agree with the
 // data: committed offset = last offset, records count, and the open object's
 // recorded size = its length (no unrecorded bytes left behind).
 func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc, want map[int32][]int64) error {

@@ -1,0 +1,156 @@
+package sinkctl_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
+)
+
+// kafkaWithBacklog returns a cluster whose topic "t" (2 partitions) holds
+// 20 records, and an empty topic "dlq".
+func kafkaWithBacklog(t *testing.T) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t", "dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addrs := c.ListenAddrs()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	cfg.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(addrs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 20 {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder(fmt.Sprintf("v%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return addrs
+}
+
+// topicLen returns how many records topic holds.
+func topicLen(t *testing.T, addrs []string, topic string) int64 {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_1_0_0
+	c, err := sarama.NewClient(addrs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	parts, err := c.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, p := range parts {
+		hw, err := c.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += hw
+	}
+	return n
+}
+
+// TestConsumeCommandSetupErrors runs the sinkctl binary with a dead-letter
+// topic against stores it cannot use: it exits 2 with one line saying why,
+// before consuming anything or (when only writes are denied) at the first
+// batch; the dead-letter topic stays empty, no offset is committed, and no
+// output shows a secret.
+func TestConsumeCommandSetupErrors(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sinkctl")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sinkctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "right-secret", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	silent, err := osstest.NewServer(osstest.WithBucket("sink")) // accepts connections, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	silent.SetUnresponsive(true)
+	const pw = "endpoint-Pa55word"
+	base := []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + srv.Endpoint(), "SINK_FORMAT=jsonl", "ALIBABA_CLOUD_ACCESS_KEY_ID=ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=right-secret"}
+	tests := []struct {
+		name  string
+		env   []string
+		deny  bool // the policy allows listing (the check passes) but not writing
+		words []string
+	}{
+		{"wrong secret", []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET=guess"}, false, []string{"OSS denied access", "SignatureDoesNotMatch", "template.yaml"}},
+		{"no such bucket", []string{"OSS_BUCKET=nope"}, false, []string{`bucket "nope" does not exist`, "OSS_BUCKET"}},
+		{"no credentials", []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=", "ALIBABA_CLOUD_ACCESS_KEY_SECRET="}, false, []string{"no OSS credentials"}},
+		{"silent endpoint", []string{"OSS_ENDPOINT=" + silent.Endpoint()}, false, []string{"did not answer within 1s", "OSS_ENDPOINT"}},
+		{"password in the endpoint", []string{"OSS_ENDPOINT=http://admin:" + pw + "@" + strings.TrimPrefix(srv.Endpoint(), "http://")}, false,
+			[]string{"OSS_ENDPOINT", "must not contain a user name or password"}},
+		{"policy denies writes", nil, true, []string{"batch t/", "OSS denied access", "not retried nor dead-lettered"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.deny {
+				srv.SetDenies(osstest.Deny{Ops: []osstest.Op{osstest.OpPut, osstest.OpAppend}})
+				defer srv.SetDenies()
+			}
+			addrs := kafkaWithBacklog(t)
+			// The deadline is only a safety net: a consume that does not stop
+			// would otherwise hang the test.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
+				"--dead-letter-topic", "dlq", "--connect-timeout", "1s")
+			cmd.Env = append(append([]string{}, base...), tt.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != sinkctl.ExitUsage {
+				t.Fatalf("exit: %v; want %d\n%s", err, sinkctl.ExitUsage, stderr.String())
+			}
+			// Failing the store check, the command says nothing else;
+			// failing a batch, its last line says why it stopped.
+			out := stderr.String()
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			last := lines[len(lines)-1]
+			if (!tt.deny && len(lines) != 1) || !strings.HasPrefix(last, "sinkctl consume: ") {
+				t.Fatalf("want one line on stderr (the last, after a batch), got:\n%s", out)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(last, w) {
+					t.Errorf("the line does not mention %q: %s", w, last)
+				}
+			}
+			for _, secret := range []string{"right-secret", "guess", pw} {
+				if strings.Contains(stdout.String()+out, secret) {
+					t.Fatalf("the output shows %q: %s", secret, out)
+				}
+			}
+			if n := topicLen(t, addrs, "dlq"); n != 0 {
+				t.Fatalf("%d dead letters", n)
+			}
+			if n := groupCommitted(t, addrs, "g", "t", 2); n != 0 {
+				t.Fatalf("committed %d", n)
+			}
+		})
+	}
+}
