@@ -1,41 +1,103 @@
-// Package restore produces the records a sink stored back to a Kafka topic.
+// Package restore produces the records a sink stored back to a Kafka topic,
+// exactly once, resumably.
 //
 // Run reads the data objects of one source topic under a prefix
 // ({prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}, see package
-// sink), per partition in the order of the first offset in their names, and
-// produces their records to a target topic (by default the source topic).
+// sink) and produces their records to a target topic, which must be named
+// (TargetTopic) and may be the source topic only with AllowSourceTopic: the
+// backup does not say which cluster it came from.
 //
-// # Contract
+// # What is read
 //
-//   - Partitions: a record goes to the partition of the same number in the
-//     target topic (manual partitioner). Every restored partition must exist
-//     there; Run checks before producing anything.
-//   - Order: the records of a partition are produced in offset order, one
-//     chunk at a time, by an idempotent producer (acks=all, one request in
-//     flight), so retries neither reorder nor duplicate within a run.
-//   - JSONL objects restore key, value, headers and timestamp. The value is
-//     decoded as written: a JSON string is the text (or base64 of the bytes
-//     with ValueEncoding base64, which is also taken from the meta object when
-//     it says "jsonl/base64"), an embedded JSON value becomes its compact
-//     text, null a null value.
-//   - Raw objects hold values only (one per line): they restore with no key,
-//     no headers and the producer's timestamp; the Summary says so
-//     (RawObjects, ValuesOnly). Raw lines carry no offsets: a raw record's
-//     offset is taken as the object's first offset plus its line number, which
-//     is exact unless the source partition had gaps (compaction,
-//     transactions); offset ranges apply to these offsets, and a time range
-//     cannot select raw records (Run refuses it when a selected object is raw).
-//   - Resumable: after each chunk the producer confirmed, the checkpoint object
-//     {prefix}{topic}/.restore_checkpoint_{target}_partition_{p} is written
-//     with {"last_offset_produced": N}. A later run to the same target skips
-//     records at or below it. A checkpoint is written only after the chunk was
-//     acknowledged and a chunk is never abandoned half-way by a cancelled
-//     context (cancellation is checked between chunks), so an interrupted run
-//     resumed later produces nothing twice. If the producer itself fails
-//     inside a chunk, part of that chunk may have been written and will be
-//     produced again by the next run (at least once in that case only).
-//   - Dry run: lists what would be produced (counts, offset ranges, records
-//     skipped by checkpoint) without connecting to Kafka.
+//   - Epochs: a partition whose topic was recreated has objects of several
+//     epochs (sink.ObjectEpoch against the meta object's epoch), whose
+//     offsets overlap. They are never mixed: Run restores one epoch per
+//     partition, the only one there is or the one Epoch names, and refuses
+//     (ErrEpochs, before producing anything) a partition with several.
+//     Names that match no epoch were not written by the sink and are
+//     ignored, with a warning; index objects (.oss_index_*) are read only
+//     as the index of their data object.
+//   - Objects with a record index (package objindex): records are split by
+//     the sizes of the appends that landed, numbered by their offset runs
+//     (gaps are real), tombstones taken from the nulls; every landed
+//     append's CRC-32C is checked before any record of the object is used,
+//     and a mismatch fails the partition naming the object and the range.
+//   - Objects without an index (legacy, written before indexes): JSONL lines
+//     carry their offsets. Raw lines are numbered from the name's first
+//     offset, which is exact only if the line count is the number of
+//     offsets the names imply (the next object's first offset minus this
+//     one's) or the meta object records (its current object's records over
+//     first..last offset, or an ended epoch's committed offset). Otherwise
+//     (values held newlines, or offsets had gaps) the partition is refused
+//     (ErrRefused) naming the object and why, before anything of it is
+//     produced. The count cannot reveal a newline that exactly makes up for
+//     a gap in the same object; only indexes make raw objects fully exact.
+//     An empty legacy raw line restores as an empty value (the format
+//     cannot tell a tombstone).
+//   - JSONL records restore key, value, headers and timestamp (0 included;
+//     a negative timestamp leaves it to the producer). Values are decoded
+//     as the index's encoding says, or for objects without an index as
+//     ValueEncoding or the meta object says.
+//   - Raw records are values only: no key, no headers, the producer's
+//     timestamp (the index keeps only a minimum and maximum per append).
+//     The Summary says so (RawObjects, ValuesOnly); a time range cannot
+//     select raw records, and Run refuses it when a selected object is raw.
+//
+// # Producing
+//
+// A record goes to the target partition of the same number (every restored
+// partition must exist there; Run checks before producing). Records of a
+// partition are produced in offset order, a chunk at a time, by an
+// idempotent producer (acks=all, one request in flight).
+//
+// # Checkpoints and exact resumption
+//
+// A checkpoint (see Checkpoint) describes the restore of one source
+// partition's epoch into one target partition of one cluster, identified
+// by the cluster id of the metadata response: key CheckpointKey, next to
+// the data by default ({prefix}{topic}/.restore_checkpoint_...), or in
+// another store or prefix (Checkpoints) for read-only or WORM backups. It
+// records which source records were produced (ranges of offsets, with the
+// time range of the run that produced them), the target's end offset after
+// them, the last record produced (the anchor) and, while a chunk is in
+// flight, that chunk (pending).
+//
+// Before producing a chunk, Run writes the checkpoint announcing it (which
+// also records the chunk before, confirmed). A later run first reads the
+// target partition: its end offset says how many records of the announced
+// chunk landed (a prefix of it, as the producer keeps order), and the
+// records found there are compared (key, value, headers) with the source
+// records announced, so a run killed at any instant, mid-chunk included,
+// resumes with neither duplicates nor gaps. The anchor is compared too: a
+// target partition that is not the one the checkpoint describes (recreated,
+// or on another cluster with the same id) is refused (ErrRefused) rather
+// than trusted, except when it is empty, which cannot hold anything the
+// checkpoint counts: then the checkpoint starts over. Target records that
+// do not match the announced chunk (another producer writes to the
+// partition) are refused, never guessed at; records another producer wrote
+// between runs are left alone and counted (Foreign). Every partition's
+// checkpoint is written once before anything is produced, so a store that
+// refuses writes fails the partition with nothing produced.
+//
+// The limit: the idempotent producer cannot fence a killed process, so a
+// produce request the killed process had already handed to the network
+// and that reaches the broker only after the next run read the end offset
+// would land twice; the next run reports such records (Foreign) when its
+// own land after them.
+//
+// Partial restores compose: a restore of some offsets, then of everything,
+// produces each record once (the second skips what the first produced, so
+// the target holds the first run's records first). ResetCheckpoint starts
+// over and produces every selected record again, also those already in the
+// target. A checkpoint of the earlier format ({"last_offset_produced": N},
+// keyed by target topic name) is never followed: while one exists and the
+// target partition is not empty, the partition is refused until
+// ResetCheckpoint.
+//
+// Dry run: counts what would be produced, producing and writing nothing;
+// with brokers it reads the checkpoints and target partitions, without it
+// cannot (checkpoints are per target cluster) and Summary.Checkpoints says
+// so.
 //
 // Record contents and credentials are never logged.
 package restore

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // Defaults.
@@ -56,6 +57,13 @@ type options struct {
 	chunk      int
 	progress   func(Progress)
 	log        zerolog.Logger
+
+	allowSource bool
+	epoch       int64 // -1: the only one
+	reset       bool
+	ckStore     store.Store // nil: the backup's store
+	ckPrefix    string
+	ckSource    string
 }
 
 // Prefix sets the key prefix the sink wrote under.
@@ -64,8 +72,34 @@ func Prefix(p string) Option { return func(o *options) { o.prefix = p } }
 // Topic sets the source topic (required).
 func Topic(t string) Option { return func(o *options) { o.topic = t } }
 
-// TargetTopic sets the topic to produce to (default: the source topic).
+// TargetTopic sets the topic to produce to (required). Producing into the
+// source topic itself also needs AllowSourceTopic.
 func TargetTopic(t string) Option { return func(o *options) { o.target = t } }
+
+// AllowSourceTopic allows a target topic named as the source topic (default
+// false): the backup does not say which cluster it came from, so a target of
+// that name may be the very topic the records were backed up from.
+func AllowSourceTopic(b bool) Option { return func(o *options) { o.allowSource = b } }
+
+// Epoch restores the objects of this epoch of each partition (see package
+// sink: a recreated topic starts a new epoch, whose offsets start again).
+// Default (-1): the only epoch a partition has objects of; Run refuses a
+// partition with objects of several epochs.
+func Epoch(n int64) Option { return func(o *options) { o.epoch = n } }
+
+// ResetCheckpoint makes Run ignore the checkpoints and start over (default
+// false): every selected record is produced again, also those a previous
+// run produced to the target.
+func ResetCheckpoint(b bool) Option { return func(o *options) { o.reset = b } }
+
+// Checkpoints keeps the checkpoints in st under prefix instead of next to
+// the data (default: the backup's store and prefix), for backups that are
+// read-only. source names the backup (say "oss://bucket/prefix/"), so that
+// checkpoints of different backups kept in one place stay apart; it must be
+// the same on every run.
+func Checkpoints(st store.Store, prefix, source string) Option {
+	return func(o *options) { o.ckStore, o.ckPrefix, o.ckSource = st, prefix, source }
+}
 
 // Partitions restricts the restore to these partitions (default: all found).
 func Partitions(ps ...int32) Option {
@@ -83,7 +117,10 @@ func TimeRange(from, to time.Time) Option {
 	return func(o *options) { o.fromTime, o.toTime = from, to }
 }
 
-// DryRun makes Run count what it would produce without connecting to Kafka.
+// DryRun makes Run count what it would produce, producing and writing
+// nothing. Without brokers it does not connect to Kafka and cannot consult
+// the checkpoints (they are per target cluster); with brokers it reads the
+// checkpoints and the target partitions.
 func DryRun(b bool) Option { return func(o *options) { o.dryRun = b } }
 
 // ValueEncoding says how JSONL string values were written (events.Text or
@@ -93,8 +130,9 @@ func ValueEncoding(e events.ValueEncoding) Option {
 	return func(o *options) { o.valueEnc, o.encSet = e, true }
 }
 
-// ChunkRecords sets how many records are produced between checkpoints
-// (default DefaultChunkRecords).
+// ChunkRecords sets how many records are produced per checkpoint write
+// (default DefaultChunkRecords); a resumed run reads back at most that many
+// records of the target partition.
 func ChunkRecords(n int) Option { return func(o *options) { o.chunk = n } }
 
 // OnProgress sets a callback for progress reports. It is called from one

@@ -1,11 +1,8 @@
 package restore
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -19,37 +16,52 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // Summary is the outcome of a Run.
 type Summary struct {
-	Topic      string             `json:"topic"`
-	Target     string             `json:"target_topic"`
-	DryRun     bool               `json:"dry_run"`
-	Records    int64              `json:"records"` // produced (dry run: would be)
-	Skipped    int64              `json:"skipped_by_checkpoint"`
-	Bytes      int64              `json:"bytes"` // object bytes read
-	RawObjects int                `json:"raw_objects"`
-	ValuesOnly bool               `json:"values_only"` // raw objects were restored: values only
-	Elapsed    time.Duration      `json:"elapsed_ns"`
-	Partitions []PartitionSummary `json:"partitions"`
+	Topic     string `json:"topic"`
+	Target    string `json:"target_topic"`
+	ClusterID string `json:"target_cluster_id"`
+	DryRun    bool   `json:"dry_run"`
+	// Checkpoints says whether checkpoints were consulted (not in a dry run
+	// without brokers).
+	Checkpoints bool               `json:"checkpoints_consulted"`
+	Records     int64              `json:"records"` // produced (dry run: would be)
+	Skipped     int64              `json:"skipped_by_checkpoint"`
+	Bytes       int64              `json:"bytes"` // object bytes read
+	RawObjects  int                `json:"raw_objects"`
+	ValuesOnly  bool               `json:"values_only"` // raw objects were restored: values only
+	Elapsed     time.Duration      `json:"elapsed_ns"`
+	Partitions  []PartitionSummary `json:"partitions"`
 }
 
 // PartitionSummary is the outcome for one partition.
 type PartitionSummary struct {
-	Partition   int32  `json:"partition"`
-	Objects     int    `json:"objects"`
-	RawObjects  int    `json:"raw_objects"`
-	Records     int64  `json:"records"`               // produced (dry run: would be)
-	Skipped     int64  `json:"skipped_by_checkpoint"` // at or below the checkpoint
-	Filtered    int64  `json:"filtered"`              // outside the offset or time range
-	FirstOffset int64  `json:"first_offset"`          // of the records produced; -1: none
-	LastOffset  int64  `json:"last_offset"`           // of the records produced; -1: none
-	Checkpoint  int64  `json:"checkpoint"`            // last_offset_produced at the start; -1: none
-	Error       string `json:"error,omitempty"`
-	err         error
+	Partition  int32 `json:"partition"`
+	Epoch      int64 `json:"epoch"`
+	Objects    int   `json:"objects"`
+	RawObjects int   `json:"raw_objects"`
+	Records    int64 `json:"records"`               // produced (dry run: would be)
+	Skipped    int64 `json:"skipped_by_checkpoint"` // covered by the checkpoint
+	Filtered   int64 `json:"filtered"`              // outside the offset or time range
+	// Landed counts the records of a chunk announced by an interrupted run
+	// that the target partition showed had landed (not produced again).
+	Landed      int64  `json:"landed_before"`
+	FirstOffset int64  `json:"first_offset"` // of the records produced; -1: none
+	LastOffset  int64  `json:"last_offset"`  // of the records produced; -1: none
+	Checkpoint  string `json:"checkpoint,omitempty"`
+	// Reset says the checkpoint was started over (ResetCheckpoint, or a
+	// checkpoint about a target partition that is now empty).
+	Reset bool `json:"checkpoint_reset,omitempty"`
+	// Foreign counts records another producer wrote to the target
+	// partition between or among this restore's records.
+	Foreign int64  `json:"foreign_records,omitempty"`
+	Error   string `json:"error,omitempty"`
+	err     error
 }
 
 // Err returns the partition's error, if it failed.
@@ -66,46 +78,40 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // (their summaries carry the reason; the others completed).
 var ErrPartial = errors.New("some partitions failed")
 
-// Checkpoint is the content of a checkpoint object.
-type Checkpoint struct {
-	LastOffsetProduced int64 `json:"last_offset_produced"`
-}
+// ErrEpochs is wrapped by the error Run returns, before producing anything,
+// when a partition holds objects of several epochs and no Epoch was given.
+var ErrEpochs = errors.New("objects of several epochs")
 
-// CheckpointKey returns the key of the checkpoint object of a restore of
-// topic's partition p into target.
-func CheckpointKey(prefix, topic, target string, p int32) string {
-	return sink.NormalizePrefix(prefix) + topic + "/.restore_checkpoint_" + target + "_partition_" + strconv.FormatInt(int64(p), 10)
-}
-
-type object struct {
-	key       string
-	partition int32
-	first     int64
-	size      int64
-}
+// ErrRefused is wrapped by a partition's error when its records cannot be
+// restored exactly (a raw object without index that cannot be numbered, a
+// target partition that does not match the checkpoint): running again does
+// not help.
+var ErrRefused = errors.New("refused")
 
 type partJob struct {
-	p      int32
-	objs   []object
-	enc    events.ValueEncoding
-	ckpt   int64
-	result PartitionSummary
+	p       int32
+	epoch   int64
+	folders [][]object // every object of the epoch, per folder, by first offset
+	nsel    int        // objects selected by the offset range
+	enc     events.ValueEncoding
+	result  PartitionSummary
 }
 
 // Run restores the records stored for one topic; see the package doc. The
 // summary is returned also with an error, when any work was done.
 func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary, error) {
 	start := time.Now()
-	o := options{fromOffset: -1, toOffset: -1, chunk: DefaultChunkRecords, log: zerolog.Nop()}
+	o := options{fromOffset: -1, toOffset: -1, epoch: -1, chunk: DefaultChunkRecords, log: zerolog.Nop()}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	o.prefix = sink.NormalizePrefix(o.prefix)
-	if o.target == "" {
-		o.target = o.topic
-	}
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	cks := checkpoints{st: st, prefix: o.prefix}
+	if o.ckStore != nil {
+		cks = checkpoints{st: o.ckStore, prefix: sink.NormalizePrefix(o.ckPrefix)}
 	}
 	jobs, total, err := plan(ctx, st, &o)
 	if err != nil {
@@ -114,17 +120,30 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	sum := &Summary{Topic: o.topic, Target: o.target, DryRun: o.dryRun}
 
 	var producer sarama.SyncProducer
-	if !o.dryRun && len(jobs) > 0 {
-		client, err := connect(ctx, k, o.target, jobs)
+	var tgt *target
+	if len(jobs) > 0 && (!o.dryRun || len(k.Brokers) > 0) {
+		client, id, err := connect(ctx, k, o.target, jobs)
 		if err != nil {
 			return nil, err
 		}
 		defer client.Close()
-		producer, err = sarama.NewSyncProducerFromClient(client)
+		cons, err := sarama.NewConsumerFromClient(client)
 		if err != nil {
-			return nil, &ConnectError{fmt.Errorf("producer: %w", err)}
+			return nil, &ConnectError{fmt.Errorf("consumer: %w", err)}
 		}
-		defer producer.Close()
+		defer cons.Close()
+		if !o.dryRun {
+			producer, err = sarama.NewSyncProducerFromClient(client)
+			if err != nil {
+				return nil, &ConnectError{fmt.Errorf("producer: %w", err)}
+			}
+			defer producer.Close()
+		}
+		tgt = &target{client: client, cons: cons, topic: o.target, id: id}
+		sum.ClusterID, sum.Checkpoints = id, true
+		if id == "" {
+			o.log.Warn().Msg("the target cluster reports no cluster id: checkpoints cannot tell it from other clusters without one (the target partitions are still checked)")
+		}
 	}
 	o.log.Info().Str("topic", o.topic).Str("target", o.target).Int("partitions", len(jobs)).
 		Int64("bytes", total).Bool("dry_run", o.dryRun).Msg("restore starting")
@@ -135,7 +154,8 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j.result = runPartition(ctx, st, producer, &o, j, pr)
+			r := &run{ctx: ctx, st: st, o: &o, j: j, prod: producer, tgt: tgt, cks: cks, pr: pr}
+			j.result = r.partition()
 		}()
 	}
 	wg.Wait()
@@ -178,6 +198,12 @@ func (o *options) validate() error {
 	if o.topic == "" {
 		errs = append(errs, errors.New("restore: no source topic"))
 	}
+	switch {
+	case o.target == "":
+		errs = append(errs, errors.New("restore: no target topic (--target-topic)"))
+	case o.target == o.topic && !o.allowSource:
+		errs = append(errs, fmt.Errorf("restore: the target topic is the source topic %q: the backup does not say which cluster it came from, so this may produce its records again into the topic they were backed up from; allow it explicitly (--allow-source-topic)", o.topic))
+	}
 	if o.chunk <= 0 {
 		errs = append(errs, fmt.Errorf("restore: chunk size %d: must be positive", o.chunk))
 	}
@@ -192,54 +218,95 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("restore: partition %d: must not be negative", p))
 		}
 	}
+	if o.epoch < -1 {
+		errs = append(errs, fmt.Errorf("restore: epoch %d: must not be negative", o.epoch))
+	}
 	return errors.Join(errs...)
 }
 
-// plan lists the objects, selects them and reads the checkpoints.
+// plan lists the objects, reads the meta objects, picks each partition's
+// epoch and selects the objects of the offset range.
 func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, error) {
 	dir := o.prefix + o.topic + "/"
 	infos, err := st.List(ctx, dir)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", dir, err)
 	}
+	indexed := map[string]bool{}
+	for _, in := range infos {
+		if dk, ok := objindex.DataKey(in.Key); ok {
+			indexed[dk] = true
+		}
+	}
 	byPart := map[int32][]object{}
 	for _, in := range infos {
-		p, first, ok := sink.ParseObjectName(path.Base(in.Key))
-		if !ok {
+		folder, base := path.Split(strings.TrimPrefix(in.Key, dir))
+		p, first, ok := sink.ParseObjectName(base) // index objects do not parse
+		if !ok || (len(o.partitions) > 0 && !slices.Contains(o.partitions, p)) {
 			continue
 		}
-		if len(o.partitions) > 0 && !slices.Contains(o.partitions, p) {
-			continue
-		}
-		byPart[p] = append(byPart[p], object{key: in.Key, partition: p, first: first, size: in.Size})
+		byPart[p] = append(byPart[p], object{key: in.Key, folder: folder, partition: p, first: first, size: in.Size, index: indexed[in.Key]})
 	}
 	var jobs []*partJob
 	var total int64
+	var ambiguous []string
 	for _, p := range slices.Sorted(mapKeys(byPart)) {
-		objs := byPart[p]
-		slices.SortFunc(objs, func(a, b object) int { return cmp.Or(cmp.Compare(a.first, b.first), strings.Compare(a.key, b.key)) })
-		var sel []object
-		for i, ob := range objs {
-			if o.toOffset >= 0 && ob.first > o.toOffset {
-				break
-			}
-			// Records of ob are below the next object's first offset.
-			if o.fromOffset >= 0 && i+1 < len(objs) && objs[i+1].first <= o.fromOffset {
+		meta := readMeta(ctx, st, o, p)
+		maxEpoch := max(o.epoch, 0)
+		if meta != nil {
+			maxEpoch = max(maxEpoch, meta.Epoch)
+		}
+		byEpoch := map[int64][]object{}
+		for _, ob := range byPart[p] {
+			e, ok := sink.ObjectEpoch(o.prefix, o.topic, ob.folder, p, ob.first, ob.key, maxEpoch)
+			if !ok {
+				o.log.Warn().Str("object", ob.key).Int64("max_epoch", maxEpoch).
+					Msg("ignored: not a name the sink derives for this partition in any of its epochs (not written by the sink)")
 				continue
 			}
-			sel = append(sel, ob)
-			total += ob.size
+			ob.epoch = e
+			byEpoch[e] = append(byEpoch[e], ob)
 		}
-		j := &partJob{p: p, objs: sel, enc: o.valueEnc, ckpt: -1}
+		epochs := slices.Sorted(mapKeys(byEpoch))
+		epoch := o.epoch
+		switch {
+		case len(epochs) == 0:
+			continue
+		case epoch < 0 && len(epochs) > 1:
+			es := make([]string, len(epochs))
+			for i, e := range epochs {
+				es[i] = strconv.FormatInt(e, 10)
+			}
+			ambiguous = append(ambiguous, fmt.Sprintf("partition %d has objects of epochs %s", p, strings.Join(es, ", ")))
+			continue
+		case epoch < 0:
+			epoch = epochs[0]
+		case len(byEpoch[epoch]) == 0:
+			o.log.Warn().Int32("partition", p).Int64("epoch", epoch).Msg("no data objects of this epoch for this partition")
+			continue
+		}
+		j := &partJob{p: p, epoch: epoch, enc: o.valueEnc}
 		if !o.encSet {
-			j.enc = metaEncoding(ctx, st, o.prefix, o.topic, p)
+			j.enc = metaEncoding(meta)
 		}
-		ck, err := readCheckpoint(ctx, st, CheckpointKey(o.prefix, o.topic, o.target, p))
-		if err != nil {
-			return nil, 0, err
+		j.folders = folders(o, byEpoch[epoch], meta, epoch)
+		for _, objs := range j.folders {
+			for i, ob := range objs {
+				if o.toOffset >= 0 && ob.first > o.toOffset {
+					break
+				}
+				if o.fromOffset >= 0 && i+1 < len(objs) && objs[i+1].first <= o.fromOffset {
+					continue
+				}
+				j.nsel++
+				total += ob.size
+			}
 		}
-		j.ckpt = ck
 		jobs = append(jobs, j)
+	}
+	if len(ambiguous) > 0 {
+		return nil, 0, fmt.Errorf("restore: %w: %s; a recreated topic starts a new epoch whose offsets start again, and epochs are never mixed: choose one (--epoch N)",
+			ErrEpochs, strings.Join(ambiguous, "; "))
 	}
 	for _, p := range o.partitions {
 		if _, ok := byPart[p]; !ok {
@@ -247,6 +314,64 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, e
 		}
 	}
 	return jobs, total, nil
+}
+
+// folders groups objects by folder, each sorted by first offset, and works
+// out for objects without an index how many offsets they span.
+func folders(o *options, objs []object, meta *sink.Meta, epoch int64) [][]object {
+	byFolder := map[string][]object{}
+	for _, ob := range objs {
+		byFolder[ob.folder] = append(byFolder[ob.folder], ob)
+	}
+	var out [][]object
+	for _, f := range slices.Sorted(mapKeys(byFolder)) {
+		fo := byFolder[f]
+		slices.SortFunc(fo, func(a, b object) int { return cmp.Or(cmp.Compare(a.first, b.first), strings.Compare(a.key, b.key)) })
+		for i := range fo {
+			fo[i].implied, fo[i].impliedWhy = implied(fo, i, meta, epoch)
+		}
+		out = append(out, fo)
+	}
+	return out
+}
+
+// implied returns how many offsets object i of a folder spans according to
+// the names and the meta object, or -1 and why not.
+func implied(fo []object, i int, meta *sink.Meta, epoch int64) (int64, string) {
+	ob := fo[i]
+	if i+1 < len(fo) {
+		n := fo[i+1].first
+		return n - ob.first, fmt.Sprintf("the next object %s starts at offset %d", path.Base(fo[i+1].key), n)
+	}
+	if meta == nil {
+		return -1, "no later object or meta object says how many offsets it spans"
+	}
+	if epoch == meta.Epoch {
+		f := meta.Folders[ob.folder]
+		switch {
+		case f == nil:
+			if ob.folder == "" && meta.Committed >= ob.first {
+				return meta.Committed - ob.first + 1, fmt.Sprintf("the meta object's committed offset is %d", meta.Committed)
+			}
+		case f.Object == ob.key:
+			n := f.LastOffset - f.FirstOffset + 1
+			if f.Records != n {
+				// Lines could match the span only by a newline making up
+				// for each gap: never exact.
+				return -1, fmt.Sprintf("the meta object records %d records over the %d offsets %d..%d (offset gaps)", f.Records, n, f.FirstOffset, f.LastOffset)
+			}
+			return n, fmt.Sprintf("the meta object records %d records with offsets %d..%d", f.Records, f.FirstOffset, f.LastOffset)
+		case f.FirstOffset > ob.first:
+			return f.FirstOffset - ob.first, fmt.Sprintf("the meta object's current object starts at offset %d", f.FirstOffset)
+		}
+		return -1, "no later object or meta object says how many offsets it spans"
+	}
+	for _, e := range meta.Epochs {
+		if e.Epoch == epoch && ob.folder == "" && e.Committed >= ob.first {
+			return e.Committed - ob.first + 1, fmt.Sprintf("epoch %d ended at committed offset %d", epoch, e.Committed)
+		}
+	}
+	return -1, "no later object or meta object says how many offsets it spans"
 }
 
 func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
@@ -259,19 +384,30 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// metaEncoding reads the value encoding the meta object records (text when
-// it cannot tell).
-func metaEncoding(ctx context.Context, st store.Store, prefix, topic string, p int32) events.ValueEncoding {
-	b, err := st.Get(ctx, sink.MetaKey(prefix, topic, p))
+// readMeta reads a partition's meta object; nil when it is missing or
+// unusable (then epochs beyond 0 and the extent of the last raw object
+// without an index are unknown).
+func readMeta(ctx context.Context, st store.Store, o *options, p int32) *sink.Meta {
+	key := sink.MetaKey(o.prefix, o.topic, p)
+	b, err := st.Get(ctx, key)
 	if err != nil {
-		return events.Text
+		if !store.IsNotFound(err) {
+			o.log.Warn().Str("meta", key).Err(err).Msg("meta object unreadable")
+		}
+		return nil
 	}
-	var m struct {
-		Folders map[string]struct {
-			Encoding string `json:"encoding"`
-		} `json:"folders"`
+	m, err := sink.DecodeMeta(b, o.prefix, o.topic, p)
+	if err != nil {
+		o.log.Warn().Str("meta", key).Err(err).Msg("meta object unusable")
+		return nil
 	}
-	if json.Unmarshal(b, &m) != nil {
+	return m
+}
+
+// metaEncoding is the value encoding of JSONL objects without an index,
+// from the meta object (text when it cannot tell).
+func metaEncoding(m *sink.Meta) events.ValueEncoding {
+	if m == nil {
 		return events.Text
 	}
 	for _, f := range m.Folders {
@@ -280,237 +416,6 @@ func metaEncoding(ctx context.Context, st store.Store, prefix, topic string, p i
 		}
 	}
 	return events.Text
-}
-
-func readCheckpoint(ctx context.Context, st store.Store, key string) (int64, error) {
-	b, err := st.Get(ctx, key)
-	if store.IsNotFound(err) {
-		return -1, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read checkpoint %s: %w", key, err)
-	}
-	var c Checkpoint
-	if err := json.Unmarshal(b, &c); err != nil {
-		return 0, fmt.Errorf("checkpoint %s: %w", key, err)
-	}
-	return c.LastOffsetProduced, nil
-}
-
-// record is one decoded stored record.
-type record struct {
-	offset  int64
-	ts      int64
-	key     []byte
-	value   []byte
-	headers []sarama.RecordHeader
-	size    int64 // bytes of its line
-}
-
-func runPartition(ctx context.Context, st store.Store, prod sarama.SyncProducer, o *options, j *partJob, pr *progress) PartitionSummary {
-	r := PartitionSummary{Partition: j.p, Objects: len(j.objs), FirstOffset: -1, LastOffset: -1, Checkpoint: j.ckpt}
-	last := int64(-1) // largest offset seen, to drop repeats across objects
-	var chunk []record
-	var pendingBytes int64
-	flush := func() error {
-		if len(chunk) == 0 {
-			pr.report(0, pendingBytes, false)
-			pendingBytes = 0
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !o.dryRun {
-			msgs := make([]*sarama.ProducerMessage, len(chunk))
-			for i, rec := range chunk {
-				m := &sarama.ProducerMessage{Topic: o.target, Partition: j.p, Headers: rec.headers}
-				if rec.key != nil {
-					m.Key = sarama.ByteEncoder(rec.key)
-				}
-				if rec.value != nil {
-					m.Value = sarama.ByteEncoder(rec.value)
-				}
-				if rec.ts > 0 {
-					m.Timestamp = time.UnixMilli(rec.ts)
-				}
-				msgs[i] = m
-			}
-			if err := prod.SendMessages(msgs); err != nil {
-				return fmt.Errorf("produce offsets %d..%d to %s/%d: %w", chunk[0].offset, chunk[len(chunk)-1].offset, o.target, j.p, err)
-			}
-			end := chunk[len(chunk)-1].offset
-			b, _ := json.Marshal(Checkpoint{LastOffsetProduced: end})
-			key := CheckpointKey(o.prefix, o.topic, o.target, j.p)
-			// The chunk is produced: record it even if the run is being
-			// cancelled, or the next run would produce it again.
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			err := st.Put(pctx, key, b)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("write checkpoint %s after offset %d: %w", key, end, err)
-			}
-		}
-		if r.FirstOffset < 0 {
-			r.FirstOffset = chunk[0].offset
-		}
-		r.LastOffset = chunk[len(chunk)-1].offset
-		r.Records += int64(len(chunk))
-		pr.report(int64(len(chunk)), pendingBytes, false)
-		chunk, pendingBytes = chunk[:0], 0
-		return nil
-	}
-	fail := func(err error) PartitionSummary {
-		r.err = err
-		r.Error = err.Error()
-		return r
-	}
-	timed := !o.fromTime.IsZero() || !o.toTime.IsZero()
-	fromMS, toMS := o.fromTime.UnixMilli(), o.toTime.UnixMilli()
-objects:
-	for _, ob := range j.objs {
-		if err := ctx.Err(); err != nil {
-			return fail(err)
-		}
-		data, err := st.Get(ctx, ob.key)
-		if err != nil {
-			return fail(fmt.Errorf("read %s: %w", ob.key, err))
-		}
-		recs, raw, err := decodeObject(ob, data, j.enc)
-		if err != nil {
-			return fail(err)
-		}
-		if raw {
-			r.RawObjects++
-			if timed {
-				return fail(fmt.Errorf("%s is a raw object: raw records carry no timestamp, a time range cannot select them", ob.key))
-			}
-		}
-		for _, rec := range recs {
-			pendingBytes += rec.size
-			switch {
-			case rec.offset <= last:
-				r.Filtered++ // repeated offset: already handled
-				continue
-			case o.toOffset >= 0 && rec.offset > o.toOffset:
-				break objects
-			case o.fromOffset >= 0 && rec.offset < o.fromOffset,
-				timed && !o.fromTime.IsZero() && rec.ts < fromMS,
-				timed && !o.toTime.IsZero() && rec.ts > toMS:
-				r.Filtered++
-			case rec.offset <= j.ckpt:
-				r.Skipped++
-			default:
-				chunk = append(chunk, rec)
-			}
-			last = rec.offset
-			if len(chunk) >= o.chunk {
-				if err := flush(); err != nil {
-					return fail(err)
-				}
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return fail(err)
-	}
-	return r
-}
-
-var jsonlStart = []byte(`{"topic":`)
-
-// decodeObject splits an object into records. raw reports a raw object.
-func decodeObject(ob object, data []byte, enc events.ValueEncoding) ([]record, bool, error) {
-	if len(data) == 0 {
-		return nil, false, nil
-	}
-	if data[len(data)-1] != '\n' {
-		return nil, false, fmt.Errorf("%s: last line is not terminated (not written by the sink?)", ob.key)
-	}
-	lines := bytes.SplitAfter(data, []byte{'\n'})
-	lines = lines[:len(lines)-1] // the empty tail after the last newline
-	raw := !bytes.HasPrefix(data, jsonlStart)
-	recs := make([]record, 0, len(lines))
-	for i, ln := range lines {
-		body := ln[:len(ln)-1]
-		if raw {
-			recs = append(recs, record{offset: ob.first + int64(i), value: append([]byte{}, body...), size: int64(len(ln))})
-			continue
-		}
-		rec, err := decodeLine(body, enc)
-		if err != nil {
-			return nil, false, fmt.Errorf("%s line %d: %w", ob.key, i+1, err)
-		}
-		rec.size = int64(len(ln))
-		recs = append(recs, rec)
-	}
-	return recs, raw, nil
-}
-
-type jsonlLine struct {
-	Partition *int32          `json:"partition"`
-	Offset    *int64          `json:"offset"`
-	Timestamp int64           `json:"timestamp"`
-	Key       *string         `json:"key"`
-	Value     json.RawMessage `json:"value"`
-	Headers   json.RawMessage `json:"headers"`
-}
-
-type jsonlHeader struct {
-	Key   string  `json:"key"`
-	Value *string `json:"value"`
-}
-
-func decodeLine(b []byte, enc events.ValueEncoding) (record, error) {
-	var l jsonlLine
-	if err := json.Unmarshal(b, &l); err != nil {
-		return record{}, fmt.Errorf("not a JSONL record: %w", err)
-	}
-	if l.Offset == nil || l.Partition == nil {
-		return record{}, errors.New("JSONL record without partition or offset")
-	}
-	rec := record{offset: *l.Offset, ts: l.Timestamp}
-	if l.Key != nil {
-		rec.key = []byte(*l.Key)
-	}
-	v := bytes.TrimSpace(l.Value)
-	switch {
-	case len(v) == 0 || string(v) == "null":
-	case v[0] == '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return record{}, fmt.Errorf("value: %w", err)
-		}
-		if enc == events.Base64 {
-			d, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				return record{}, fmt.Errorf("value is not base64 (SINK_VALUE_ENCODING text?): %w", err)
-			}
-			rec.value = d
-		} else {
-			rec.value = []byte(s)
-		}
-	default:
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, v); err != nil {
-			return record{}, fmt.Errorf("value: %w", err)
-		}
-		rec.value = buf.Bytes()
-	}
-	if h := bytes.TrimSpace(l.Headers); len(h) > 0 && string(h) != "null" {
-		var hs []jsonlHeader
-		if err := json.Unmarshal(h, &hs); err != nil {
-			return record{}, fmt.Errorf("headers: want [{\"key\":..,\"value\":..}]: %w", err)
-		}
-		for _, x := range hs {
-			hdr := sarama.RecordHeader{Key: []byte(x.Key)}
-			if x.Value != nil {
-				hdr.Value = []byte(*x.Value)
-			}
-			rec.headers = append(rec.headers, hdr)
-		}
-	}
-	return rec, nil
 }
 
 // progress aggregates the partitions' progress.

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,24 +17,37 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
-const restoreUsage = `Usage: sinkctl restore --topic SRC --brokers host:9092[,..] [flags]
+const restoreUsage = `Usage: sinkctl restore --topic SRC --target-topic DST --brokers host:9092[,..] [flags]
 
-Produces the records stored for topic SRC back to Kafka (--target-topic,
-default SRC), per partition in offset order, to the partition of the same
-number, with an idempotent producer. JSONL objects restore key, value,
-headers and timestamp; raw objects hold values only. After every confirmed
-chunk a checkpoint object ({prefix}{topic}/.restore_checkpoint_{target}_partition_{p})
-is written, so a run interrupted (SIGINT) and started again resumes without
-producing a record twice. --dry-run lists what would be produced without
-connecting to Kafka.
+Produces the records stored for topic SRC to topic DST, per partition in
+offset order, to the partition of the same number, with an idempotent
+producer. JSONL objects restore key, value, headers and timestamp; raw
+objects hold values only (no key, no headers, the producer's timestamp).
+Restoring into SRC itself needs --allow-source-topic.
 
-Exit codes: 0 done, 1 interrupted or some partitions failed (run again to
-resume), 2 usage, configuration, store or connection error.
+Resumable, exactly: before producing each chunk the restore writes a
+checkpoint announcing it, per source partition, epoch, target cluster (its
+cluster id), target topic and partition; a run started again after an
+interruption (SIGINT, or a kill at any instant) reads the target partition
+(end offset, last records) to learn what landed and produces the rest,
+nothing twice and nothing missed. Checkpoints are kept next to the data
+({prefix}{topic}/.restore_checkpoint_*) unless --checkpoint-dir (a local
+directory, for read-only or WORM backups) or --checkpoint-prefix says
+otherwise. --reset-checkpoint starts over and produces every selected record
+again. --dry-run lists what would be produced (with --brokers it consults the
+checkpoints; nothing is produced or written).
+
+Exit codes: 0 done, 1 interrupted or some partitions failed (the message says
+whether running again helps), 2 usage, configuration, store or connection
+error (nothing produced).
 
 Flags:
 `
@@ -55,6 +70,12 @@ type restoreFlags struct {
 	clientID       string
 	sec            kafkaSecurity
 	kafkaConnectTO time.Duration
+	allowSource    bool
+	epoch          int64
+	reset          bool
+	ckDir          string
+	ckPrefix       string
+	ckPrefixSet    bool
 }
 
 func runRestore(ctx context.Context, args []string, env Env) int {
@@ -67,7 +88,15 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	}
 	f.store.register(fs, env)
 	fs.StringVar(&f.topic, "topic", "", "source topic whose stored records are restored (required)")
-	fs.StringVar(&f.target, "target-topic", "", "topic to produce to (default: --topic); it must exist with the restored partitions")
+	fs.StringVar(&f.target, "target-topic", "", "topic to produce to (required); it must exist with the restored partitions")
+	fs.BoolVar(&f.allowSource, "allow-source-topic", false, "allow --target-topic to be --topic itself (the backup does not say which cluster it came from)")
+	fs.Int64Var(&f.epoch, "epoch", -1, "restore the objects of this epoch (a recreated topic starts a new one; default: the only epoch stored)")
+	fs.BoolVar(&f.reset, "reset-checkpoint", false, "ignore the checkpoints and start over: every selected record is produced again")
+	fs.StringVar(&f.ckDir, "checkpoint-dir", "", "keep the checkpoints in this local directory instead of next to the data (for read-only or WORM backups)")
+	fs.Func("checkpoint-prefix", "keep the checkpoints under this prefix of the same store instead of next to the data", func(s string) error {
+		f.ckPrefix, f.ckPrefixSet = s, true
+		return nil
+	})
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
@@ -105,6 +134,23 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	}
 	log := zerolog.New(env.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "restore").Logger()
 	opts = append(opts, restore.Prefix(o.prefix), restore.Logger(log))
+	where := "next to the data"
+	switch {
+	case f.ckDir != "":
+		cst, err := checkpointDir(f.ckDir)
+		if err != nil {
+			return fail(ExitUsage, "%v", err)
+		}
+		opts = append(opts, restore.Checkpoints(cst, "", f.backupID(env, o.prefix)))
+		where = "in directory " + cst.Dir()
+	case f.ckPrefixSet:
+		p := sink.NormalizePrefix(f.ckPrefix)
+		if p == o.prefix {
+			return fail(ExitUsage, "--checkpoint-prefix %q is the backup's prefix: that is the default", f.ckPrefix)
+		}
+		opts = append(opts, restore.Checkpoints(o.st, p, "prefix:"+o.prefix))
+		where = fmt.Sprintf("under prefix %q", p)
+	}
 	pw := &restoreProgress{w: env.Stderr, terminal: env.Terminal, every: f.progressEvery}
 	opts = append(opts, restore.OnProgress(pw.update))
 
@@ -118,7 +164,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 				return fail(ExitUsage, "write summary: %v", werr)
 			}
 		} else {
-			writeRestoreTable(env.Stdout, o.desc, sum)
+			writeRestoreTable(env.Stdout, o.desc, where, sum)
 		}
 	}
 	var ce *restore.ConnectError
@@ -141,6 +187,18 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	if f.topic == "" {
 		return k, nil, errors.New("--topic is required")
 	}
+	if f.target == "" {
+		return k, nil, errors.New("--target-topic is required (the topic to produce to; --allow-source-topic to restore into --topic itself)")
+	}
+	if f.target == f.topic && !f.allowSource {
+		return k, nil, fmt.Errorf("--target-topic %q is the source topic: the backup does not say which cluster it came from, so this may produce its records again into the topic they were backed up from; pass --allow-source-topic if that is what you want", f.target)
+	}
+	if f.epoch < -1 {
+		return k, nil, fmt.Errorf("--epoch %d: want an epoch number (0, 1, ...)", f.epoch)
+	}
+	if f.ckDir != "" && f.ckPrefixSet {
+		return k, nil, errors.New("--checkpoint-dir and --checkpoint-prefix: choose one")
+	}
 	for _, t := range []string{f.topic, f.target} {
 		if strings.Contains(t, "/") {
 			return k, nil, fmt.Errorf("topic %q: a topic name has no '/'", t)
@@ -153,7 +211,8 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 		return k, nil, fmt.Errorf("--chunk %d: must be at least 1", f.chunk)
 	}
 	opts := []restore.Option{restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
-		restore.ChunkRecords(f.chunk), restore.OffsetRange(f.fromOffset, f.toOffset)}
+		restore.ChunkRecords(f.chunk), restore.OffsetRange(f.fromOffset, f.toOffset), restore.AllowSourceTopic(f.allowSource),
+		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset)}
 	for _, s := range f.partitions {
 		p, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || p < 0 {
@@ -247,24 +306,80 @@ func (p *restoreProgress) clear() {
 	}
 }
 
+// checkpointDir opens (creating it if needed) a local checkpoint directory.
+func checkpointDir(dir string) (*localstore.Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--checkpoint-dir: %w", err)
+	}
+	st, err := localstore.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--checkpoint-dir %q: %w", dir, err)
+	}
+	return st, nil
+}
+
+// backupID names the backup in checkpoints kept outside it: the bucket or
+// the directory, and the prefix; never the endpoint, which may change
+// between runs (internal and public endpoints of one bucket).
+func (f *restoreFlags) backupID(env Env, prefix string) string {
+	dir := f.store.dir
+	if dir == "" {
+		cfg, err := config.FromEnv(env.Getenv)
+		if err == nil && cfg.UseOSS() {
+			return "oss://" + cfg.Bucket + "/" + prefix
+		}
+		if err == nil {
+			dir = cfg.LocalDir
+		}
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return "dir:" + filepath.ToSlash(dir) + "/" + prefix
+}
+
 // writeRestoreTable prints a restore summary for humans.
-func writeRestoreTable(w io.Writer, where string, s *restore.Summary) {
+func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	verb := "restored"
 	if s.DryRun {
 		verb = "would restore (dry run)"
 	}
-	fmt.Fprintf(tw, "store: %s\nsource topic: %s -> target topic: %s\n\n", where, s.Topic, s.Target)
-	if len(s.Partitions) > 0 {
-		fmt.Fprintln(tw, "PARTITION\tOBJECTS\tRECORDS\tFIRST\tLAST\tSKIPPED(CHECKPOINT)\tFILTERED\tERROR")
+	fmt.Fprintf(tw, "store: %s\nsource topic: %s -> target topic: %s", where, s.Topic, s.Target)
+	if s.ClusterID != "" {
+		fmt.Fprintf(tw, " (cluster %s)", s.ClusterID)
 	}
+	if s.Checkpoints {
+		fmt.Fprintf(tw, "\ncheckpoints: %s\n\n", checkpoints)
+	} else {
+		fmt.Fprint(tw, "\ncheckpoints: not consulted (a dry run without --brokers cannot tell the target cluster)\n\n")
+	}
+	if len(s.Partitions) > 0 {
+		fmt.Fprintln(tw, "PARTITION\tEPOCH\tOBJECTS\tRECORDS\tFIRST\tLAST\tSKIPPED(CHECKPOINT)\tFILTERED\tERROR")
+	}
+	var landed, foreign int64
+	var reset []string
 	for _, p := range s.Partitions {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", p.Partition, p.Objects, p.Records,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", p.Partition, p.Epoch, p.Objects, p.Records,
 			offset(p.FirstOffset, ""), offset(p.LastOffset, ""), p.Skipped, p.Filtered, orDash(p.Error))
+		landed += p.Landed
+		foreign += p.Foreign
+		if p.Reset {
+			reset = append(reset, strconv.Itoa(int(p.Partition)))
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s %s (%s read), %d skipped as already produced, in %v\n", verb, count(int(s.Records), "record"),
 		size(s.Bytes), s.Skipped, s.Elapsed.Round(time.Millisecond))
+	if landed > 0 {
+		fmt.Fprintf(w, "note: %s of an interrupted run had landed in the target: counted as produced, not produced again\n", count(int(landed), "record"))
+	}
+	if len(reset) > 0 {
+		fmt.Fprintf(w, "note: checkpoints started over for partitions %s\n", strings.Join(reset, ","))
+	}
+	if foreign > 0 {
+		fmt.Fprintf(w, "note: %s written by another producer are among the restored records in the target\n", count(int(foreign), "record"))
+	}
 	if s.ValuesOnly {
 		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
 	}

@@ -1,0 +1,376 @@
+package restore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+
+	"github.com/IBM/sarama"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// object is one data object of the partition and epoch being restored.
+type object struct {
+	key       string
+	folder    string // between {prefix}{topic}/ and the base name
+	partition int32
+	first     int64 // the offset the name gives
+	size      int64 // as listed
+	epoch     int64
+	index     bool // an index object was listed beside it
+
+	// For objects without an index (legacy): how many offsets the names or
+	// the meta object say it spans (-1: nothing says), and why, for messages.
+	implied    int64
+	impliedWhy string
+}
+
+// record is one decoded stored record.
+type record struct {
+	offset  int64
+	ts      int64
+	key     []byte
+	value   []byte
+	headers []sarama.RecordHeader
+	raw     bool // from a raw object: value only
+}
+
+// loaded is what reading one data object gives.
+type loaded struct {
+	recs   []record
+	raw    bool
+	legacy bool
+}
+
+// errRaw is wrapped when a raw object cannot be restored exactly.
+var errRaw = errors.New("raw object cannot be restored exactly")
+
+var jsonlStart = []byte(`{"topic":`)
+
+// load reads and decodes one data object: through its index when it has
+// one, else as a legacy object. Nothing is returned from an object that
+// fails any check.
+func load(ctx context.Context, st store.Store, ob object, enc events.ValueEncoding) (loaded, error) {
+	// The data is read before the index: every append that landed in the
+	// bytes read was announced in the index before it landed, so the index
+	// read afterwards describes them all.
+	data, err := st.Get(ctx, ob.key)
+	if err != nil {
+		return loaded{}, fmt.Errorf("read %s: %w", ob.key, err)
+	}
+	idx, err := st.Get(ctx, objindex.Key(ob.key))
+	switch {
+	case err == nil:
+		return loadIndexed(ob, data, idx)
+	case !store.IsNotFound(err):
+		return loaded{}, fmt.Errorf("read the record index of %s: %w", ob.key, err)
+	case ob.index:
+		return loaded{}, fmt.Errorf("the record index of %s was listed but is gone: %w", ob.key, err)
+	}
+	return loadLegacy(ob, data, enc)
+}
+
+// loadIndexed splits data by the landed appends of its index.
+func loadIndexed(ob object, data, idx []byte) (loaded, error) {
+	size := int64(len(data))
+	res := objindex.NewResolver(0, func(a *objindex.Append) (bool, error) {
+		if a.Pos+a.Bytes > size {
+			return false, nil
+		}
+		return crc32.Checksum(data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli) == a.CRC32C, nil
+	})
+	sc := objindex.NewScanner(bytes.NewReader(idx), 0)
+	for sc.Scan() {
+		e := sc.Entry()
+		// Entries beyond the bytes read announce appends made after the
+		// data was read (a sink still writing): not part of this snapshot.
+		if (e.Append != nil && e.Append.Pos > size) || (e.Seal != nil && e.Seal.At > size) {
+			break
+		}
+		if err := res.Add(e); err != nil {
+			return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+	}
+	r, err := res.Finish(size)
+	if err != nil {
+		return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+	}
+	// Every landed append's bytes are checked before any record is used,
+	// so nothing is produced from an object with a damaged append.
+	for _, a := range r.Landed {
+		if got := crc32.Checksum(data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli); got != a.CRC32C {
+			return loaded{}, fmt.Errorf("%s: bytes %d..%d (offsets %d..%d) have CRC-32C %d, the record index says %d: the object is damaged; nothing is restored from it",
+				ob.key, a.Pos, a.Pos+a.Bytes-1, a.First(), a.Last(), got, a.CRC32C)
+		}
+	}
+	var out loaded
+	for _, a := range r.Landed {
+		format, venc, _ := strings.Cut(a.Enc, "/")
+		var enc events.ValueEncoding
+		switch venc {
+		case "text":
+			enc = events.Text
+		case "base64":
+			enc = events.Base64
+		default:
+			return loaded{}, fmt.Errorf("%s: append at %d: unknown encoding %q", ob.key, a.Pos, a.Enc)
+		}
+		switch format {
+		case "raw":
+			out.raw = true
+		case "jsonl":
+		default:
+			return loaded{}, fmt.Errorf("%s: append at %d: unknown encoding %q", ob.key, a.Pos, a.Enc)
+		}
+		for rr := range a.All() {
+			b := data[rr.Pos : rr.Pos+rr.Size]
+			if b[len(b)-1] != '\n' {
+				return loaded{}, fmt.Errorf("%s: record at offset %d (bytes %d..%d) does not end with a newline: the index does not match the data", ob.key, rr.Offset, rr.Pos, rr.Pos+rr.Size-1)
+			}
+			body := b[:len(b)-1]
+			if format == "raw" {
+				rec := record{offset: rr.Offset, raw: true}
+				if !rr.Null {
+					rec.value = bytes.Clone(body)
+				}
+				out.recs = append(out.recs, rec)
+				continue
+			}
+			rec, err := decodeLine(body, enc)
+			if err != nil {
+				return loaded{}, fmt.Errorf("%s: record at offset %d: %w", ob.key, rr.Offset, err)
+			}
+			if rec.offset != rr.Offset {
+				return loaded{}, fmt.Errorf("%s: the line at bytes %d..%d holds offset %d, the record index says %d", ob.key, rr.Pos, rr.Pos+rr.Size-1, rec.offset, rr.Offset)
+			}
+			out.recs = append(out.recs, rec)
+		}
+	}
+	return out, nil
+}
+
+// loadLegacy splits an object without index by lines. JSONL lines carry
+// their offsets; raw lines are numbered from the name's first offset, which
+// is exact only if the line count is the number of offsets the names or the
+// meta object imply (no value held a newline, the offsets had no gaps).
+func loadLegacy(ob object, data []byte, enc events.ValueEncoding) (loaded, error) {
+	out := loaded{legacy: true}
+	if len(data) == 0 {
+		return out, nil
+	}
+	if data[len(data)-1] != '\n' {
+		return loaded{}, fmt.Errorf("%s: last line is not terminated (not written by the sink?)", ob.key)
+	}
+	lines := bytes.SplitAfter(data, []byte{'\n'})
+	lines = lines[:len(lines)-1] // the empty tail after the last newline
+	out.raw = !bytes.HasPrefix(data, jsonlStart)
+	if out.raw {
+		if err := checkLegacyRaw(ob, int64(len(lines))); err != nil {
+			return loaded{}, err
+		}
+	}
+	out.recs = make([]record, 0, len(lines))
+	for i, ln := range lines {
+		body := ln[:len(ln)-1]
+		if out.raw {
+			out.recs = append(out.recs, record{offset: ob.first + int64(i), value: bytes.Clone(body), raw: true})
+			continue
+		}
+		rec, err := decodeLine(body, enc)
+		if err != nil {
+			return loaded{}, fmt.Errorf("%s line %d: %w", ob.key, i+1, err)
+		}
+		out.recs = append(out.recs, rec)
+	}
+	return out, nil
+}
+
+func checkLegacyRaw(ob object, lines int64) error {
+	if ob.implied < 0 {
+		return fmt.Errorf("%w: %s is a raw object without a record index (written by an earlier sink version) and %s, so its %d lines cannot be numbered with certainty",
+			errRaw, ob.key, ob.impliedWhy, lines)
+	}
+	if lines != ob.implied {
+		why := "offset gaps (compaction, transactions)"
+		if lines > ob.implied {
+			why = "values holding newlines"
+		}
+		return fmt.Errorf("%w: %s is a raw object without a record index (written by an earlier sink version): it holds %d lines but %s, %d offsets from %d: %s, so no line can be given its offset with certainty",
+			errRaw, ob.key, lines, ob.impliedWhy, ob.implied, ob.first, why)
+	}
+	return nil
+}
+
+type jsonlLine struct {
+	Partition *int32          `json:"partition"`
+	Offset    *int64          `json:"offset"`
+	Timestamp int64           `json:"timestamp"`
+	Key       *string         `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	Headers   json.RawMessage `json:"headers"`
+}
+
+type jsonlHeader struct {
+	Key   string  `json:"key"`
+	Value *string `json:"value"`
+}
+
+func decodeLine(b []byte, enc events.ValueEncoding) (record, error) {
+	var l jsonlLine
+	if err := json.Unmarshal(b, &l); err != nil {
+		return record{}, fmt.Errorf("not a JSONL record: %w", err)
+	}
+	if l.Offset == nil || l.Partition == nil {
+		return record{}, errors.New("JSONL record without partition or offset")
+	}
+	rec := record{offset: *l.Offset, ts: l.Timestamp}
+	if l.Key != nil {
+		rec.key = []byte(*l.Key)
+	}
+	v := bytes.TrimSpace(l.Value)
+	switch {
+	case len(v) == 0 || string(v) == "null":
+	case v[0] == '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return record{}, fmt.Errorf("value: %w", err)
+		}
+		if enc == events.Base64 {
+			d, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return record{}, fmt.Errorf("value is not base64 (SINK_VALUE_ENCODING text?): %w", err)
+			}
+			rec.value = d
+		} else {
+			rec.value = []byte(s)
+		}
+	default:
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, v); err != nil {
+			return record{}, fmt.Errorf("value: %w", err)
+		}
+		rec.value = buf.Bytes()
+	}
+	if h := bytes.TrimSpace(l.Headers); len(h) > 0 && string(h) != "null" {
+		var hs []jsonlHeader
+		if err := json.Unmarshal(h, &hs); err != nil {
+			return record{}, fmt.Errorf("headers: want [{\"key\":..,\"value\":..}]: %w", err)
+		}
+		for _, x := range hs {
+			hdr := sarama.RecordHeader{Key: []byte(x.Key)}
+			if x.Value != nil {
+				hdr.Value = []byte(*x.Value)
+			}
+			rec.headers = append(rec.headers, hdr)
+		}
+	}
+	return rec, nil
+}
+
+// cursor yields the records of one folder's objects in offset order,
+// loading one object at a time and dropping repeated offsets.
+type cursor struct {
+	objs []object
+	i    int
+	recs []record
+	j    int
+	last int64
+}
+
+// iter yields the records of a partition's epoch in offset order, merging
+// its folders (each folder's objects hold increasing offsets; records of
+// one partition may be spread over folders).
+type iter struct {
+	ctx    context.Context
+	st     store.Store
+	enc    events.ValueEncoding
+	cur    []*cursor
+	onLoad func(ob object, l loaded) error
+}
+
+// records returns an iterator over the records of folders with offsets
+// from..to (to < 0: no end). It may also yield records outside, those of
+// the objects it has to read. onLoad, if set, is called for every object
+// read and can stop the iteration with an error.
+func records(ctx context.Context, st store.Store, folders [][]object, enc events.ValueEncoding, from, to int64, onLoad func(object, loaded) error) *iter {
+	it := &iter{ctx: ctx, st: st, enc: enc, onLoad: onLoad}
+	for _, objs := range folders {
+		start := 0
+		// An object's records are below the next object's first offset.
+		for start+1 < len(objs) && objs[start+1].first <= from {
+			start++
+		}
+		end := len(objs)
+		for to >= 0 && end > start && objs[end-1].first > to {
+			end--
+		}
+		it.cur = append(it.cur, &cursor{objs: objs[start:end], last: -1})
+	}
+	return it
+}
+
+// peek makes c's next record available; false when c is exhausted.
+func (it *iter) peek(c *cursor) (bool, error) {
+	for {
+		for c.j < len(c.recs) {
+			if c.recs[c.j].offset > c.last {
+				return true, nil
+			}
+			c.j++ // repeated offset
+		}
+		if c.i >= len(c.objs) {
+			return false, nil
+		}
+		if err := it.ctx.Err(); err != nil {
+			return false, err
+		}
+		ob := c.objs[c.i]
+		c.i++
+		l, err := load(it.ctx, it.st, ob, it.enc)
+		if err != nil {
+			return false, err
+		}
+		if it.onLoad != nil {
+			if err := it.onLoad(ob, l); err != nil {
+				return false, err
+			}
+		}
+		c.recs, c.j = l.recs, 0
+	}
+}
+
+// next returns the next record in offset order; false at the end.
+func (it *iter) next() (record, bool, error) {
+	var best *cursor
+	for _, c := range it.cur {
+		ok, err := it.peek(c)
+		if err != nil {
+			return record{}, false, err
+		}
+		if ok && (best == nil || c.recs[c.j].offset < best.recs[best.j].offset) {
+			best = c
+		}
+	}
+	if best == nil {
+		return record{}, false, nil
+	}
+	r := best.recs[best.j]
+	best.j++
+	best.last = r.offset
+	// A record of another folder at the same offset is the same record.
+	for _, c := range it.cur {
+		c.last = max(c.last, r.offset)
+	}
+	return r, true, nil
+}
