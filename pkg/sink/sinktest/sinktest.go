@@ -55,8 +55,10 @@ func JSONLOffset(line []byte) (int64, error) {
 }
 
 // Read loads the meta and data objects of a topic under prefix (normalized
-// as the sink does). Values must not contain '\n' for raw objects to be
-// split into records.
+// as the sink does). Values must not contain '\n' for raw objects without
+// an index to be split into records. offsetOf may be nil when every data
+// object has an index: the offsets are then the index's alone, so values
+// need not name them (raw objects of identical values, say).
 func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc) (map[int32]*Partition, error) {
 	prefix = sink.NormalizePrefix(prefix)
 	infos, err := st.List(ctx, prefix+topic+"/")
@@ -146,6 +148,9 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 // lines otherwise.
 func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offsetOf OffsetFunc) error {
 	if !indexed {
+		if offsetOf == nil {
+			return fmt.Errorf("object %s: no index, and no OffsetFunc to read offsets from its lines", o.Key)
+		}
 		for line := range bytes.SplitSeq(o.Data[:len(o.Data)-1], []byte("\n")) {
 			off, err := offsetOf(line)
 			if err != nil {
@@ -169,14 +174,16 @@ func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offset
 			if rec[len(rec)-1] != '\n' {
 				return fmt.Errorf("object %s: record at %d does not end with a newline", o.Key, r.Pos)
 			}
-			off, err := offsetOf(rec[:len(rec)-1])
-			if err != nil {
-				return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
+			if offsetOf != nil {
+				off, err := offsetOf(rec[:len(rec)-1])
+				if err != nil {
+					return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
+				}
+				if off != r.Offset {
+					return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
+				}
 			}
-			if off != r.Offset {
-				return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
-			}
-			o.Offsets = append(o.Offsets, off)
+			o.Offsets = append(o.Offsets, r.Offset)
 		}
 	}
 	return nil
