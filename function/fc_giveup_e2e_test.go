@@ -74,7 +74,8 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 	lastGiveUp := map[int32]int{}
 	lastOK := map[int32]int{}
 	firstGaveUpBare := false // partition 0's first batch given up with no meta object
-	var adopted, recovered int
+	planEnd := 0             // the last delivery with a fault
+	var adopted, recovered, crossed int
 	cfg := fcemu.TriggerConfig{Streams: streams, Render: render, Seed: seed, MaxBatch: 12, Skip: 0.5, GiveUpAfter: 3, MaxAttempts: 10,
 		BeforeInvoke: func(d *fcemu.Delivery) {
 			h.oss.SetFault(osstest.OpPut, osstest.Fault{})
@@ -82,7 +83,7 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 				return
 			}
 			ph := giveUpPlan[phase]
-			faulted[d.N] = true
+			faulted[d.N], planEnd = true, d.N
 			h.oss.SetFault(osstest.OpPut, osstest.Fault{Before: ph.before, After: 1 - ph.before, KeyPrefix: metaKey(ph.p),
 				Status: 400, Code: "InjectedMetaFault"})
 			if left--; left == 0 {
@@ -104,6 +105,11 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 				}
 				adopted += resp.Adopted
 				recovered += resp.Recovered
+				for _, ps := range resp.Partitions {
+					if len(ps.Objects) > 1 {
+						crossed++
+					}
+				}
 				for _, p := range batchPartitions(d.Batch) {
 					lastOK[p] = d.N
 				}
@@ -127,8 +133,8 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 		t.Fatal(err)
 	}
 	dls := st.DeadLetters
-	t.Logf("%s: %d invocations (%d failed), %d dead letters; recovered %d, adopted %d; OSS %+v",
-		format, st.Invocations, st.Errors, len(dls), recovered, adopted, h.oss.Stats())
+	t.Logf("%s: %d invocations (%d failed, the last fault in %d), %d dead letters; recovered %d, adopted %d; %d batches crossed objects; OSS %+v",
+		format, st.Invocations, st.Errors, planEnd, len(dls), recovered, adopted, crossed, h.oss.Stats())
 
 	// The plan must have done what it is for.
 	if phase < len(giveUpPlan) {
@@ -147,8 +153,13 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 			t.Errorf("partition %d: no successful delivery after the batch given up on in delivery %d: nothing shows it was not stopped", p, n)
 		}
 	}
-	if adopted == 0 {
-		t.Errorf("no batch adopted the records of one given up on")
+	for p := range streams {
+		if lastOK[p] <= planEnd {
+			t.Errorf("partition %d: no successful delivery after the faults cleared (delivery %d)", p, planEnd)
+		}
+	}
+	if adopted == 0 || crossed == 0 {
+		t.Errorf("no batch adopted the records of one given up on (%d), or none crossed an object boundary (%d)", adopted, crossed)
 	}
 	if t.Failed() {
 		t.FailNow()
