@@ -114,19 +114,9 @@ func newDeadLetterShadow(streams map[int32][]int64, giveUpAfter int) *deadLetter
 
 func (s *deadLetterShadow) check(d Delivery) error {
 	s.batches[d.N] = d
-	first, last := map[int32]int{}, map[int32]int{}
-	for _, r := range d.Batch {
-		i := slices.Index(s.streams[r.Partition], r.Offset)
-		if i < 0 {
-			return fmt.Errorf("record %+v not in the stream", r)
-		}
-		if l, ok := last[r.Partition]; ok && i != l+1 {
-			return fmt.Errorf("partition %d: record %d follows %d", r.Partition, i, l)
-		}
-		if _, ok := first[r.Partition]; !ok {
-			first[r.Partition] = i
-		}
-		last[r.Partition] = i
+	first, last, err := streamRuns(s.streams, d.Batch)
+	if err != nil {
+		return err
 	}
 	var gaveUp []int32
 	for _, p := range slices.Sorted(maps.Keys(first)) {
