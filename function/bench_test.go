@@ -242,9 +242,9 @@ var (
 )
 
 // externalOSS starts the OSS-protocol test server as a process of its own,
-// so that the handler's heap figures are the handler's alone. It lives until
-// the test binary exits.
-func externalOSS(b *testing.B) string {
+// so that the handler's heap figures are the handler's alone (and the memory
+// tests' figures the binary's). It lives until the test binary exits.
+func externalOSS(tb testing.TB) string {
 	ossOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "osstest-server")
 		if err != nil {
@@ -281,7 +281,7 @@ func externalOSS(b *testing.B) string {
 		ossErr = fmt.Errorf("osstest-server did not start on %s", addr)
 	})
 	if ossErr != nil {
-		b.Fatal(ossErr)
+		tb.Fatal(ossErr)
 	}
 	return ossEndpoint
 }

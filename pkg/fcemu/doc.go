@@ -82,7 +82,10 @@
 // one batch per partition in flight), and redelivers failed or timed-out
 // batches from at or before their first unacknowledged record, with other
 // boundaries and x-fc-retry-count bumped, until every record is
-// acknowledged or a partition fails too often in a row.
+// acknowledged or a partition fails too often in a row. With GiveUpAfter it
+// plays errorsTolerance ALL instead: a partition that failed that many
+// deliveries in a row has the records of its last failed delivery put on a
+// dead-letter list, and goes on after them.
 //
 // # Records
 //

@@ -44,6 +44,21 @@ type TriggerConfig struct {
 	// MaxAttempts bounds the failed deliveries in a row of one partition:
 	// Run fails when a partition reaches it. Default 20.
 	MaxAttempts int
+	// GiveUpAfter, if positive, plays EventBridge's errorsTolerance ALL
+	// with a dead-letter queue: when a partition has failed GiveUpAfter
+	// deliveries in a row, the trigger gives up on its failed batch. Since
+	// redeliveries have other boundaries, "the batch" is the partition's
+	// records in its last failed delivery: they go to the dead-letter list
+	// (DeadLetters, TriggerStats.DeadLetters) and count as acknowledged, the
+	// partition's failures in a row start again at 0, and its next delivery
+	// is a first delivery starting right after them; no redelivery rewinds
+	// into them (the trigger committed past them). Records of earlier
+	// failed deliveries beyond them are delivered again. GiveUpAfter counts
+	// deliveries, the first included: BACKOFF_RETRY's first delivery and
+	// its 3 retries are GiveUpAfter 4. MaxAttempts is checked first, so a
+	// GiveUpAfter at or above it never gives up. 0 (the default): no
+	// giving up, errorsTolerance NONE.
+	GiveUpAfter int
 	// BeforeInvoke, if set, is called before each invocation (and before
 	// Render renders its batch), from Run's goroutine; it may add d.Opts.
 	BeforeInvoke func(d *Delivery)
@@ -59,7 +74,29 @@ type Delivery struct {
 	RetryCount int // x-fc-retry-count: failed deliveries in a row of its partitions (the most of any)
 	Opts       []InvokeOpt
 	Result     Result
+	// GaveUp lists, ascending, the partitions whose records in this failed
+	// delivery went to the dead-letter list (see GiveUpAfter); set for
+	// AfterInvoke.
+	GaveUp []int32
 }
+
+// DeadLetter is what the trigger gave up on: one partition's records in
+// its last failed delivery (see TriggerConfig.GiveUpAfter).
+type DeadLetter struct {
+	Delivery  int // Delivery.N of the failed delivery
+	Partition int32
+	// Records are the partition's records in that delivery, in order, as
+	// a dead-letter queue receives them: a redelivery may have started
+	// before the first unacknowledged record, so the first Rewound of them
+	// had been acknowledged by an earlier, successful delivery.
+	Records []Record
+	Rewound int
+	Result  Result // the failed delivery's outcome
+}
+
+// Skipped returns the records that were never acknowledged by a
+// successful delivery: Records without the rewound ones.
+func (d DeadLetter) Skipped() []Record { return d.Records[d.Rewound:] }
 
 // TriggerStats counts a trigger's invocations.
 type TriggerStats struct {
@@ -70,6 +107,7 @@ type TriggerStats struct {
 	Lost        int
 	Records     int            // records sent, redeliveries included
 	ErrorTypes  map[string]int // errorType of failed invocations ("" for timeouts and lost ones)
+	DeadLetters []DeadLetter   // in the order the trigger gave up on them (see GiveUpAfter)
 }
 
 // Trigger plays FC's Kafka trigger over an Emulator: it sends the records
@@ -78,13 +116,16 @@ type TriggerStats struct {
 // or timed-out invocation redelivers the failed partitions from at or
 // before their first unacknowledged record, with other boundaries and
 // x-fc-retry-count bumped, until every record is acknowledged. A successful
-// invocation acknowledges every record of its batch.
+// invocation acknowledges every record of its batch; with GiveUpAfter, a
+// partition that failed too often in a row has the records of its last
+// failed delivery dead-lettered instead.
 type Trigger struct {
 	emu   *Emulator
 	cfg   TriggerConfig
 	rng   *rand.Rand
 	parts []int32
 	acked map[int32]int // index of the first unacknowledged record
+	floor map[int32]int // index after the last dead-lettered record: redeliveries start at or after it
 	fails map[int32]int // failed deliveries in a row
 	n     int
 	stats TriggerStats
@@ -130,7 +171,7 @@ func NewTrigger(emu *Emulator, cfg TriggerConfig) (*Trigger, error) {
 		emu: emu, cfg: cfg,
 		rng:   rand.New(rand.NewPCG(cfg.Seed, 0x6663656d75)),
 		parts: slices.Sorted(maps.Keys(cfg.Streams)),
-		acked: map[int32]int{}, fails: map[int32]int{},
+		acked: map[int32]int{}, floor: map[int32]int{}, fails: map[int32]int{},
 		stats: TriggerStats{ErrorTypes: map[string]int{}},
 	}, nil
 }
@@ -152,12 +193,23 @@ func (t *Trigger) Acked(p int32) int { return t.acked[p] }
 func (t *Trigger) Stats() TriggerStats {
 	s := t.stats
 	s.ErrorTypes = maps.Clone(t.stats.ErrorTypes)
+	s.DeadLetters = t.DeadLetters()
 	return s
 }
 
-// Run delivers until every record is acknowledged. It fails if a partition
-// fails MaxAttempts deliveries in a row, if AfterInvoke returns an error, or
-// if ctx ends.
+// DeadLetters returns what the trigger gave up on so far (see GiveUpAfter).
+func (t *Trigger) DeadLetters() []DeadLetter {
+	out := make([]DeadLetter, len(t.stats.DeadLetters))
+	for i, d := range t.stats.DeadLetters {
+		d.Records = slices.Clone(d.Records)
+		out[i] = d
+	}
+	return out
+}
+
+// Run delivers until every record is acknowledged (or dead-lettered). It
+// fails if a partition fails MaxAttempts deliveries in a row, if
+// AfterInvoke returns an error, or if ctx ends.
 func (t *Trigger) Run(ctx context.Context) (TriggerStats, error) {
 	for !t.Done() {
 		if err := t.round(ctx); err != nil {
@@ -169,9 +221,10 @@ func (t *Trigger) Run(ctx context.Context) (TriggerStats, error) {
 
 // pending is one batch of a round.
 type pending struct {
-	d    Delivery
-	ends map[int32]int // index after the partition's last record in the batch
-	err  error
+	d      Delivery
+	starts map[int32]int // index of the partition's first record in the batch
+	ends   map[int32]int // index after the partition's last record in the batch
+	err    error
 }
 
 // round sends one batch to each of up to Concurrency groups of partitions
@@ -228,13 +281,13 @@ func (t *Trigger) round(ctx context.Context) error {
 // build draws the batch of one group of partitions.
 func (t *Trigger) build(parts []int32) *pending {
 	t.n++
-	b := &pending{d: Delivery{N: t.n}, ends: map[int32]int{}}
+	b := &pending{d: Delivery{N: t.n}, starts: map[int32]int{}, ends: map[int32]int{}}
 	queues := make([][]Record, 0, len(parts))
 	for _, p := range parts {
 		offs := t.cfg.Streams[p]
 		start := t.acked[p]
 		if t.fails[p] > 0 {
-			start = max(0, start-t.rng.IntN(t.cfg.Rewind+1))
+			start = max(t.floor[p], start-t.rng.IntN(t.cfg.Rewind+1))
 		}
 		end := min(len(offs), t.acked[p]+1+t.rng.IntN(t.cfg.MaxBatch))
 		q := make([]Record, 0, end-start)
@@ -242,7 +295,7 @@ func (t *Trigger) build(parts []int32) *pending {
 			q = append(q, Record{p, o})
 		}
 		queues = append(queues, q)
-		b.ends[p] = end
+		b.starts[p], b.ends[p] = start, end
 		b.d.RetryCount = max(b.d.RetryCount, t.fails[p])
 	}
 	// Interleave: repeatedly take the next record of a random partition.
@@ -276,20 +329,36 @@ func (t *Trigger) apply(b *pending) error {
 		t.stats.ErrorTypes[r.ErrorType]++
 	}
 	var errs []error
+	parts := slices.Sorted(maps.Keys(b.ends))
+	if r.Failed() {
+		for _, p := range parts {
+			if t.fails[p]++; t.fails[p] >= t.cfg.MaxAttempts {
+				errs = append(errs, fmt.Errorf("fcemu: trigger: partition %d: %d deliveries in a row failed, the last: %s", p, t.fails[p], r))
+			} else if t.cfg.GiveUpAfter > 0 && t.fails[p] >= t.cfg.GiveUpAfter {
+				b.d.GaveUp = append(b.d.GaveUp, p)
+			}
+		}
+	}
 	if t.cfg.AfterInvoke != nil {
 		if err := t.cfg.AfterInvoke(b.d); err != nil {
 			errs = append(errs, fmt.Errorf("fcemu: trigger: invocation %d: %w", b.d.N, err))
 		}
 	}
-	for _, p := range slices.Sorted(maps.Keys(b.ends)) {
+	for _, p := range parts {
 		if !r.Failed() {
 			t.acked[p] = max(t.acked[p], b.ends[p])
 			t.fails[p] = 0
-			continue
 		}
-		if t.fails[p]++; t.fails[p] >= t.cfg.MaxAttempts {
-			errs = append(errs, fmt.Errorf("fcemu: trigger: partition %d: %d deliveries in a row failed, the last: %s", p, t.fails[p], r))
+	}
+	for _, p := range b.d.GaveUp {
+		dl := DeadLetter{Delivery: b.d.N, Partition: p, Rewound: t.acked[p] - b.starts[p], Result: r}
+		for _, rec := range b.d.Batch {
+			if rec.Partition == p {
+				dl.Records = append(dl.Records, rec)
+			}
 		}
+		t.stats.DeadLetters = append(t.stats.DeadLetters, dl)
+		t.acked[p], t.floor[p], t.fails[p] = b.ends[p], b.ends[p], 0
 	}
 	return errors.Join(errs...)
 }

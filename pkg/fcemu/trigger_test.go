@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,31 +69,14 @@ func TestTriggerRedelivers(t *testing.T) {
 
 	acked := map[int32]int{}  // shadow of the trigger's state
 	failed := map[int32]int{} // failures in a row
-	index := func(p int32, off int64) int {
-		for i, o := range streams[p] {
-			if o == off {
-				return i
-			}
-		}
-		return -1
-	}
 	check := func(d Delivery) error {
-		first := map[int32]int{}
-		last := map[int32]int{}
+		first, last, err := streamRuns(streams, d.Batch)
+		if err != nil {
+			return err
+		}
 		retry := 0
-		for _, r := range d.Batch {
-			i := index(r.Partition, r.Offset)
-			if i < 0 {
-				return fmt.Errorf("record %+v not in the stream", r)
-			}
-			if l, ok := last[r.Partition]; ok && i != l+1 {
-				return fmt.Errorf("partition %d: record %d follows %d", r.Partition, i, l)
-			}
-			if _, ok := first[r.Partition]; !ok {
-				first[r.Partition] = i
-				retry = max(retry, failed[r.Partition])
-			}
-			last[r.Partition] = i
+		for p := range first {
+			retry = max(retry, failed[p])
 		}
 		for p, i := range first {
 			switch {
@@ -165,4 +149,25 @@ func TestNewTriggerValidates(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+}
+
+// streamRuns checks that a batch holds, per partition, a contiguous run of
+// its stream in order, and returns the stream index of each partition's
+// first and last record in it.
+func streamRuns(streams map[int32][]int64, batch []Record) (first, last map[int32]int, err error) {
+	first, last = map[int32]int{}, map[int32]int{}
+	for _, r := range batch {
+		i := slices.Index(streams[r.Partition], r.Offset)
+		if i < 0 {
+			return nil, nil, fmt.Errorf("record %+v not in the stream", r)
+		}
+		if l, ok := last[r.Partition]; ok && i != l+1 {
+			return nil, nil, fmt.Errorf("partition %d: record %d follows %d", r.Partition, i, l)
+		}
+		if _, ok := first[r.Partition]; !ok {
+			first[r.Partition] = i
+		}
+		last[r.Partition] = i
+	}
+	return first, last, nil
 }

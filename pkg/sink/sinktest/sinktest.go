@@ -59,8 +59,10 @@ func JSONLOffset(line []byte) (int64, error) {
 }
 
 // Read loads the meta and data objects of a topic under prefix (normalized
-// as the sink does). Values must not contain '\n' for raw objects to be
-// split into records.
+// as the sink does). Values must not contain '\n' for raw objects without
+// an index to be split into records. offsetOf may be nil when every data
+// object has an index: the offsets are then the index's alone, so values
+// need not name them (raw objects of identical values, say).
 func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc) (map[int32]*Partition, error) {
 	prefix = sink.NormalizePrefix(prefix)
 	infos, err := st.List(ctx, prefix+topic+"/")
