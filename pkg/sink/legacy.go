@@ -70,7 +70,7 @@ func (w *folderWriter) absorbLegacy(ctx context.Context, length int64, recs []*e
 	if !ok {
 		return 0, fmt.Errorf("%w: %s: the meta object names an unknown encoding %q", ErrConflict, obj, w.f.Encoding)
 	}
-	src := newByteSource(ctx, j.st, obj, pos, length, j.cfg.readChunk)
+	src := j.source(ctx, obj, pos, length)
 	var tmp []byte
 	k := 0
 	for src.pos < length && k < len(recs) {

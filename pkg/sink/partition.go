@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +96,16 @@ type partitionJob struct {
 	// listed: the partition's data objects, when loadMeta had to list them
 	// (no meta object); nil otherwise.
 	listed map[string]bool
+	// br is the read buffer of recovery's byte sources, one at a time.
+	br *bufio.Reader
+}
+
+// source returns a byteSource over key's bytes [off, end), reusing the
+// job's read buffer.
+func (j *partitionJob) source(ctx context.Context, key string, off, end int64) *byteSource {
+	s := reuseByteSource(j.br, ctx, j.st, key, off, end, j.cfg.readChunk)
+	j.br = s.br
+	return s
 }
 
 func (j *partitionJob) run(ctx context.Context) error {

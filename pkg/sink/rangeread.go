@@ -60,8 +60,20 @@ type byteSource struct {
 }
 
 func newByteSource(ctx context.Context, st store.Store, key string, off, end int64, chunk int) *byteSource {
-	size := int(min(int64(chunk), max(end-off, 16)))
-	return &byteSource{br: bufio.NewReaderSize(newRangeReader(ctx, st, key, off, end, chunk), size), pos: off}
+	return reuseByteSource(nil, ctx, st, key, off, end, chunk)
+}
+
+// reuseByteSource is newByteSource reusing br's buffer when it is large
+// enough (br may be nil): recovery reads one source after another, and a
+// fresh buffer of up to a chunk for each would be garbage.
+func reuseByteSource(br *bufio.Reader, ctx context.Context, st store.Store, key string, off, end int64, chunk int) *byteSource {
+	rr := newRangeReader(ctx, st, key, off, end, chunk)
+	if size := int(min(int64(chunk), max(end-off, 16))); br == nil || br.Size() < size {
+		br = bufio.NewReaderSize(rr, size)
+	} else {
+		br.Reset(rr)
+	}
+	return &byteSource{br: br, pos: off}
 }
 
 // equal reports whether the next len(want) bytes are want, consuming them

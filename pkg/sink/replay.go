@@ -184,7 +184,7 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	if w.f.Records == 0 {
 		w.f.Encoding = a.Enc
 	}
-	src := newByteSource(ctx, j.st, key, a.Pos, a.Pos+a.Bytes, j.cfg.readChunk)
+	src := j.source(ctx, key, a.Pos, a.Pos+a.Bytes)
 	var crc uint32
 	sum := func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }
 	var tmp []byte
@@ -247,7 +247,7 @@ func (w *folderWriter) crcMatches(ctx context.Context, a *objindex.Append) (bool
 		return false, nil
 	}
 	var crc uint32
-	src := newByteSource(ctx, j.st, w.f.Object, a.Pos, a.Pos+a.Bytes, j.cfg.readChunk)
+	src := j.source(ctx, w.f.Object, a.Pos, a.Pos+a.Bytes)
 	if err := src.skip(a.Bytes, func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }); err != nil {
 		return false, fmt.Errorf("read %s: %w", w.f.Object, err)
 	}
