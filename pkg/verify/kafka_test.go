@@ -16,6 +16,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
@@ -26,28 +27,9 @@ import (
 // local JSONL store with group "backup", until all are committed.
 func kafkaBackup(t *testing.T, ctx context.Context, format string, parts, perPart int) (addrs []string, dir string) {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), "src"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	addrs = cluster.ListenAddrs()
-	kcfg := sarama.NewConfig()
-	kcfg.Version = sarama.V2_1_0_0
-	kcfg.Producer.Return.Successes = true
-	kcfg.Producer.Partitioner = sarama.NewManualPartitioner
-	prod, err := sarama.NewSyncProducer(addrs, kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < parts*perPart; i++ {
-		_, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "src", Partition: int32(i % parts),
-			Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(fmt.Sprintf("value %d", i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	prod.Close()
+	addrs = newCluster(t, map[string]int32{"src": int32(parts)})
+	produce(t, addrs, "src", parts, perPart, func(p int32, i int) string { return fmt.Sprintf("value %d", i*parts+int(p)) })
+	kcfg := saramaConfig()
 
 	dir = filepath.Join(t.TempDir(), "oss-local")
 	cfg, err := config.FromEnv(func(k string) string {
@@ -164,31 +146,14 @@ func TestKafkaComparison(t *testing.T) {
 		miss.Severity != verify.SeverityError || rep.OK() {
 		t.Fatalf("missing_in_store: %+v (deleted %s, offsets %d..%d)", miss, gone.Key, gone.FirstOffset, gone.LastOffset)
 	}
-	if !strings.Contains(miss.Message, fmt.Sprintf("offsets %d, %d", gone.FirstOffset, gone.FirstOffset+1)) {
-		t.Errorf("message names no offsets: %s", miss.Message)
+	rg := verify.Range{First: gone.FirstOffset, Last: gone.LastOffset}
+	if !strings.Contains(miss.Message, "offsets "+rg.String()) || len(miss.Ranges) != 1 || miss.Ranges[0] != rg {
+		t.Errorf("missing_in_store does not name the range %s: %s %v", rg, miss.Message, miss.Ranges)
 	}
 	t.Log(miss)
 
 	// A group that committed less: the store is ahead of it.
-	client, err := sarama.NewClient(addrs, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	coord, err := client.Coordinator("behind")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: "behind", ConsumerGroupGeneration: -1,
-		RetentionTime: -1}
-	req.AddBlock("src", 0, 10, 0, "")
-	cresp, err := coord.CommitOffset(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := cresp.Errors["src"][0]; e != sarama.ErrNoError {
-		t.Fatalf("commit: %v", e)
-	}
+	commitGroup(t, addrs, "behind", "src", map[int32]int64{0: 10})
 	k2, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "behind"})
 	if err != nil {
 		t.Fatal(err)
@@ -290,5 +255,82 @@ func TestKafkaBadBroker(t *testing.T) {
 	code = sinkctl.Main(context.Background(), []string{"verify", "--dir", dir, "--group", "g"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
 	if code != sinkctl.ExitUsage {
 		t.Fatalf("--group without --brokers: exit %d", code)
+	}
+}
+
+func saramaConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = sarama.V2_1_0_0
+	c.Producer.Return.Successes = true
+	c.Producer.Partitioner = sarama.NewManualPartitioner
+	return c
+}
+
+// newCluster starts a kfake cluster with the given topics (name ->
+// partitions) and returns its addresses.
+func newCluster(t *testing.T, topics map[string]int32) []string {
+	t.Helper()
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	for name, n := range topics {
+		opts = append(opts, kfake.SeedTopics(n, name))
+	}
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	return cluster.ListenAddrs()
+}
+
+// produce sends perPart records to each of parts partitions of topic,
+// partition after partition round-robin, and returns them with the offsets
+// Kafka gave them.
+func produce(t *testing.T, addrs []string, topic string, parts, perPart int, value func(p int32, i int) string) map[int32][]events.Record {
+	t.Helper()
+	prod, err := sarama.NewSyncProducer(addrs, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	recs := map[int32][]events.Record{}
+	for i := range perPart {
+		for p := range int32(parts) {
+			v := value(p, i)
+			_, off, err := prod.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p,
+				Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(v)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs[p] = append(recs[p], events.Record{Topic: topic, Partition: p, Offset: off, Value: []byte(v), Timestamp: 1_700_000_000_000 + off})
+		}
+	}
+	return recs
+}
+
+// commitGroup commits offsets of topic's partitions for group, as a
+// consumer outside any generation does.
+func commitGroup(t *testing.T, addrs []string, group, topic string, offsets map[int32]int64) {
+	t.Helper()
+	client, err := sarama.NewClient(addrs, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	coord, err := client.Coordinator(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: group, ConsumerGroupGeneration: -1, RetentionTime: -1}
+	for p, off := range offsets {
+		req.AddBlock(topic, p, off, 0, "")
+	}
+	resp, err := coord.CommitOffset(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, e := range resp.Errors[topic] {
+		if e != sarama.ErrNoError {
+			t.Fatalf("commit %s/%d for group %s: %v", topic, p, group, e)
+		}
 	}
 }

@@ -110,10 +110,12 @@ var plants = []plant{
 			put(t, st, l.sealed[1], append(b, first...))
 			return verify.CodeDuplicateOffset, l.sealed[1], nil
 		}},
+	// Without an index a raw duplicate looks like a value holding '\n':
+	// a warning, never an error on data the sink may have written.
 	{name: "duplicate line", formats: []string{"raw"},
 		do: func(t *testing.T, st store.Store, l layout, _ setup) (verify.Code, string, []verify.Code) {
 			editLines(t, st, l.sealed[1], func(ls [][]byte) [][]byte { return slices.Insert(ls, 2, ls[1]) })
-			return verify.CodeRecordsMismatch, sink.MetaKey(prefix, topic, 0), nil
+			return verify.CodeRawUnverifiable, sink.MetaKey(prefix, topic, 0), nil
 		}},
 	{name: "swap lines", formats: []string{"jsonl", "jsonl-base64"},
 		do: func(t *testing.T, st store.Store, l layout, _ setup) (verify.Code, string, []verify.Code) {
