@@ -54,6 +54,9 @@ func (f *verifyKafkaFlags) config(env Env) (cfg verify.KafkaConfig, ok bool, err
 	return cfg, true, nil
 }
 
+// asked reports whether a Kafka comparison is asked.
+func (f *verifyKafkaFlags) asked() bool { return len(f.brokers) > 0 }
+
 // open connects to Kafka when asked; the returned close func is never nil.
 func (f *verifyKafkaFlags) open(ctx context.Context, env Env) (verify.Option, func(), error) {
 	cfg, ok, err := f.config(env)
@@ -101,6 +104,6 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "(KAFKA RANGE: log start offset .. high watermark; COMMITTED: the group's next offset; for raw data the comparison counts records and is approximate)")
+	fmt.Fprintln(w, "(KAFKA RANGE: log start offset .. high watermark; COMMITTED: the group's next offset; for raw objects without a record index the comparison counts records and is approximate)")
 	return nil
 }
