@@ -47,6 +47,7 @@ var deployStoreActions = map[string]struct {
 	"Put":      {"PutObject", []string{"oss:PutObject"}},
 	"Append":   {"AppendObject; HeadObject when a rejected append lacks the length", []string{"oss:GetObject", "oss:PutObject"}},
 	"List":     {"ListObjectsV2", []string{"oss:ListObjects"}},
+	"ListPage": {"ListObjectsV2 with start-after and max-keys", []string{"oss:ListObjects"}},
 	"Delete":   {"DeleteObject", []string{"oss:DeleteObject"}},
 }
 

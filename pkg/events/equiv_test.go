@@ -157,8 +157,11 @@ func (g *gen) topic() {
 		g.any(2)
 	case g.chance(0.005):
 		g.b = append(g.b, `""`...)
+	case g.chance(0.01):
+		// Names Kafka cannot give a topic: both decoders must refuse them.
+		g.stringOf([]byte([]string{"杭州-topic", "a/b", "..", "", "a\x01b"}[g.r.IntN(5)]))
 	default:
-		g.stringOf([]byte([]string{"orders", "t", "杭州-topic", "a/b"}[g.r.IntN(4)]))
+		g.stringOf([]byte([]string{"orders", "t", "app.events_v2-eu", "x"}[g.r.IntN(4)]))
 	}
 }
 

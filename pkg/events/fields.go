@@ -157,6 +157,10 @@ func (d *decoder) topicField(i int, f *recFields, prefix string) (int, error) {
 		f.errs[fieldTopic] = d.fieldErr(i, prefix+"topic", "empty topic", nil)
 		return j, nil
 	}
+	if err := CheckTopic(s); err != nil {
+		f.errs[fieldTopic] = d.fieldErr(i, prefix+"topic", err.Error(), nil)
+		return j, nil
+	}
 	f.topic = s
 	f.has |= hasTopic
 	return j, nil

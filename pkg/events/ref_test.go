@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -70,13 +71,17 @@ func refDecode(payload []byte, enc events.ValueEncoding) ([]events.Record, error
 	return recs, nil
 }
 
+// refTopic is Kafka's rule for topic names, stated independently of
+// events.CheckTopic.
+var refTopic = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
 func refRecord(m map[string]json.RawMessage, enc events.ValueEncoding) (events.Record, error) {
 	var r events.Record
 	raw := m["topic"]
 	if raw == nil || raw[0] != '"' {
 		return r, errors.New("topic")
 	}
-	if err := json.Unmarshal(raw, &r.Topic); err != nil || r.Topic == "" {
+	if err := json.Unmarshal(raw, &r.Topic); err != nil || !refTopic.MatchString(r.Topic) || r.Topic == "." || r.Topic == ".." {
 		return r, errors.New("topic")
 	}
 	p, err := refInt(m["partition"], math.MaxInt32)

@@ -54,7 +54,9 @@
 //     pending long poll is aborted (the SDK always keeps one open while it
 //     lives; its HTTP client has no timeout), or the process was started by
 //     StartProcess and exited. Instance.Lose reports it explicitly for
-//     processes started otherwise. A lost instance gets no more work.
+//     processes started otherwise; Instance.Polls tells a test when a poll
+//     waits, so that killing the process will abort it. A lost instance
+//     gets no more work.
 //   - Credentials are those current when a call is dispatched:
 //     SetCredentials rotates them between invocations, InvokeCredentials
 //     overrides them for one.

@@ -47,8 +47,11 @@ func TestInvokeContext(t *testing.T) {
 		},
 		{
 			name: "configured",
+			// The grace, which the function does not see, is what lets a
+			// loaded machine answer late.
 			opts: []Opt{WithCredentials("ak", "sk", "tok"), WithRegion("cn-shanghai"), WithAccountID("42"),
-				WithFunction("sink", "main", 1024), WithTimeout(2500 * time.Millisecond), WithHeader("x-fc-service-name", "svc")},
+				WithFunction("sink", "main", 1024), WithTimeout(2500 * time.Millisecond), WithGrace(time.Minute),
+				WithHeader("x-fc-service-name", "svc")},
 			iopts: []InvokeOpt{RetryCount(3), RequestID("my-request-1")},
 			want: reply{RequestID: "my-request-1", AccessKeyID: "ak", AccessKeySecret: "sk", SecurityToken: "tok",
 				Region: "cn-shanghai", AccountID: "42", RetryCount: 3, FunctionName: "sink", Handler: "main",
@@ -117,30 +120,33 @@ func TestInvokeContext(t *testing.T) {
 }
 
 // TestInvokeOutcomes covers every way an invocation ends, and that the
-// process keeps serving after the ones it survives.
+// process keeps serving after the ones it survives. Only the stuck function
+// gets a short timeout: it cannot answer before the emulator gives up, and
+// the others have all the time a loaded machine needs.
 func TestInvokeOutcomes(t *testing.T) {
 	tests := []struct {
 		name      string
 		payload   string
+		timeout   time.Duration
 		status    Status
 		errorType string
 		message   string
 		survives  bool
 	}{
-		{"ok", `{}`, StatusOK, "", "", true},
-		{"error", `{"fail":"disk on fire"}`, StatusError, "TestError", "disk on fire", true},
-		{"undecodable payload", `{"fail":`, StatusError, "wrapError", "payload: unexpected end of JSON input", true},
-		{"panic", `{"panic":"boom"}`, StatusError, "string", "boom", true},
-		{"timeout", `{"sleep_ms":1500}`, StatusTimeout, "", "no answer", true},
-		{"exit", `{"exit":3}`, StatusLost, "", "instance lost", false},
+		{"ok", `{}`, 30 * time.Second, StatusOK, "", "", true},
+		{"error", `{"fail":"disk on fire"}`, 30 * time.Second, StatusError, "TestError", "disk on fire", true},
+		{"undecodable payload", `{"fail":`, 30 * time.Second, StatusError, "wrapError", "payload: unexpected end of JSON input", true},
+		{"panic", `{"panic":"boom"}`, 30 * time.Second, StatusError, "string", "boom", true},
+		{"timeout", `{"stuck":true}`, time.Second, StatusTimeout, "", "no answer", true},
+		{"exit", `{"exit":3}`, 30 * time.Second, StatusLost, "", "instance lost", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEmu(t, WithGrace(200*time.Millisecond))
 			inst := startTestfunc(t, e)
-			ctx := ctxFor(t, 30*time.Second)
-			res, err := e.Invoke(ctx, []byte(tt.payload), InvokeTimeout(time.Second))
+			ctx := ctxFor(t, 60*time.Second)
+			res, err := e.Invoke(ctx, []byte(tt.payload), InvokeTimeout(tt.timeout))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,8 +167,11 @@ func TestInvokeOutcomes(t *testing.T) {
 				t.Fatalf("next invocation: %s, %v", next, err)
 			}
 			if tt.status == StatusTimeout {
-				// The sleeper answers at last: too late.
-				waitFor(t, 5*time.Second, "the late answer", func() bool {
+				// PreStop unsticks it: it answers at last, too late.
+				if ps, err := inst.PreStop(ctx); err != nil || ps.Status != StatusOK {
+					t.Fatalf("PreStop: %s, %v", ps, err)
+				}
+				waitFor(t, 10*time.Second, "the late answer", func() bool {
 					for _, r := range e.Requests() {
 						if r.RequestID == res.RequestID && r.Op == OpResponse {
 							return r.Late && r.Status == 410
@@ -200,7 +209,10 @@ func TestConcurrency(t *testing.T) {
 		}
 	})
 	t.Run("limited", func(t *testing.T) {
-		e := newEmu(t, WithInstanceConcurrency(1), WithGrace(100*time.Millisecond))
+		// Each barrier gives up at its deadline and answers an error; the
+		// long grace leaves the answer all the time it needs, so that only
+		// a broken limit (the barrier passes) changes the outcome.
+		e := newEmu(t, WithInstanceConcurrency(1), WithGrace(30*time.Second))
 		startTestfunc(t, e)
 		ctx := ctxFor(t, 30*time.Second)
 		results := make([]Result, 2)
@@ -208,7 +220,7 @@ func TestConcurrency(t *testing.T) {
 		for i := range results {
 			wg.Go(func() {
 				var err error
-				if results[i], err = e.Invoke(ctx, []byte(`{"barrier":2}`), InvokeTimeout(time.Second)); err != nil {
+				if results[i], err = e.Invoke(ctx, []byte(`{"barrier":2}`), InvokeTimeout(500*time.Millisecond)); err != nil {
 					t.Error(err)
 				}
 			})
@@ -278,8 +290,9 @@ func TestLostInstance(t *testing.T) {
 			done <- r
 		}()
 		waitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
-		// The SDK polls again right after a dispatch; let that poll arrive.
-		waitFor(t, 10*time.Second, "the next poll", func() bool { return pollsPending(e, inst) })
+		// The SDK polls again right after a dispatch: the kill must abort
+		// that poll, so it must have arrived.
+		waitFor(t, 10*time.Second, "the next poll", func() bool { return inst.Polls() == 1 })
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		select {
@@ -293,22 +306,9 @@ func TestLostInstance(t *testing.T) {
 	})
 }
 
-// pollsPending is a best-effort check that inst has a long poll waiting:
-// the SDK issues it right after it received a call. It cannot be observed
-// directly, so it waits a little after the last dispatch.
-func pollsPending(e *Emulator, inst *Instance) bool {
-	var last time.Time
-	for _, r := range e.Requests() {
-		if r.Instance == inst.ID() && r.Op == OpNext {
-			last = r.Time
-		}
-	}
-	return !last.IsZero() && time.Since(last) > 100*time.Millisecond
-}
-
 func TestInitializer(t *testing.T) {
 	t.Run("gates invocations", func(t *testing.T) {
-		e := newEmu(t, WithInitializer(5*time.Second))
+		e := newEmu(t, WithInitializer(30*time.Second))
 		ctx := ctxFor(t, 30*time.Second)
 		res := make(chan Result, 1)
 		go func() {
@@ -334,7 +334,7 @@ func TestInitializer(t *testing.T) {
 		}
 	})
 	t.Run("giving up waiting keeps it", func(t *testing.T) {
-		e := newEmu(t, WithInitializer(5*time.Second))
+		e := newEmu(t, WithInitializer(30*time.Second))
 		inst, err := e.NewInstance()
 		if err != nil {
 			t.Fatal(err)
@@ -430,30 +430,51 @@ func TestCredentialRotation(t *testing.T) {
 	}
 }
 
-// TestSupervisor: a killed process is replaced, and work goes on.
+// TestSupervisor: a killed process is replaced, and work goes on. The
+// supervisor accounts for a replacement (Current, Starts) before its process
+// can take work: right after the start, and so after any invocation the
+// process answered. (It used to do so only after StartProcess returned, so
+// a fast process could answer first: Current was still the dead instance,
+// and killing it killed nothing.)
 func TestSupervisor(t *testing.T) {
 	e := newEmu(t)
-	sup, err := e.Supervise(func() *exec.Cmd { return testfuncCmd(t) })
+	type snapshot struct{ started, current, starts int }
+	restarts := make(chan snapshot, 8)
+	sup, err := e.supervise(func() *exec.Cmd { return testfuncCmd(t) }, func(s *Supervisor, inst *Instance) {
+		restarts <- snapshot{inst.ID(), s.Current().ID(), s.Starts()}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := ctxFor(t, 30*time.Second)
 	seen := map[int]bool{}
-	for range 3 {
+	for n := 1; n <= 4; n++ {
 		r := must(e.Invoke(ctx, []byte(`{}`)))
 		if r.Status != StatusOK {
 			t.Fatalf("%s", r)
 		}
 		seen[r.Instance] = true
+		if cur, starts := sup.Current(), sup.Starts(); cur.ID() != r.Instance || starts != n {
+			t.Fatalf("invocation %d answered by instance %d; the supervisor says current %d, %d starts", n, r.Instance, cur.ID(), starts)
+		}
+		if n == 4 {
+			break
+		}
 		if err := sup.Current().Kill(); err != nil {
 			t.Fatal(err)
 		}
+		select {
+		case s := <-restarts:
+			if s.current != s.started || s.starts != n+1 {
+				t.Fatalf("right after starting instance %d the supervisor says current %d, %d starts; want %d, %d",
+					s.started, s.current, s.starts, s.started, n+1)
+			}
+		case <-ctx.Done():
+			t.Fatal("no replacement started")
+		}
 	}
-	if r := must(e.Invoke(ctx, []byte(`{}`))); r.Status != StatusOK {
-		t.Fatalf("%s", r)
-	}
-	if len(seen) != 3 || sup.Starts() < 4 || sup.Err() != nil {
-		t.Errorf("instances %v, starts %d, err %v", seen, sup.Starts(), sup.Err())
+	if len(seen) != 4 || sup.Err() != nil {
+		t.Errorf("instances %v, err %v", seen, sup.Err())
 	}
 	if err := sup.Stop(); err != nil {
 		t.Error(err)

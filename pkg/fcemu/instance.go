@@ -42,6 +42,7 @@ type Instance struct {
 	lifecycle   []*call // calls for this instance only, sent before invocations
 	inflight    map[string]*call
 	invocations int // in-flight invocations (not lifecycle calls)
+	polls       int // long polls waiting for work
 	ready       bool
 	draining    bool
 	lost        error
@@ -120,6 +121,16 @@ func (i *Instance) InFlight() int {
 	i.emu.mu.Lock()
 	defer i.emu.mu.Unlock()
 	return len(i.inflight)
+}
+
+// Polls returns how many long polls of the instance wait for work now. The
+// SDK keeps one open while it lives, so after a call was dispatched, Polls
+// turning 1 means the process has polled again: killing it now aborts that
+// poll, which loses the instance even if StartProcess did not start it.
+func (i *Instance) Polls() int {
+	i.emu.mu.Lock()
+	defer i.emu.mu.Unlock()
+	return i.polls
 }
 
 // Lose reports that the instance's process is gone: its unanswered calls
@@ -265,19 +276,25 @@ func (i *Instance) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (i *Instance) serveNext(w http.ResponseWriter, r *http.Request) {
 	e := i.emu
 	ctx := r.Context()
+	e.mu.Lock()
+	// Counted in the critical sections that take work or give up, so that
+	// Polls never counts a poll that already has its call.
+	i.polls++
 	for {
-		e.mu.Lock()
 		if e.closed || i.isClosed {
+			i.polls--
 			e.mu.Unlock()
 			panic(http.ErrAbortHandler) // no reply: the SDK must not take an empty one for work
 		}
 		if ctx.Err() != nil {
+			i.polls--
 			e.mu.Unlock()
 			e.record(Request{Time: time.Now(), Instance: i.id, Op: OpNext, Method: r.Method, Path: r.URL.Path})
 			i.Lose(errPollAborted)
 			return
 		}
 		if c := i.pickLocked(); c != nil {
+			i.polls--
 			e.dispatchLocked(i, c)
 			h, payload := c.header, c.payload
 			c.payload = nil // not needed any more; do not keep batches alive
@@ -300,6 +317,7 @@ func (i *Instance) serveNext(w http.ResponseWriter, r *http.Request) {
 		case <-i.closed:
 		case <-e.done:
 		}
+		e.mu.Lock()
 	}
 }
 

@@ -91,6 +91,12 @@ type Supervisor struct {
 	done   chan struct{}
 	once   sync.Once
 
+	// started, if set (tests only), is called from the supervisor's
+	// goroutine at the first point after it started a replacement: where a
+	// loaded scheduler may leave it while the new process already takes
+	// work. Current and Starts must show the replacement there.
+	started func(*Supervisor, *Instance)
+
 	mu     sync.Mutex
 	cur    *Instance
 	starts int
@@ -105,11 +111,15 @@ const restartPause = 10 * time.Millisecond
 // keeps replacing it until Stop. newCmd must return a new, unstarted
 // command each time.
 func (e *Emulator) Supervise(newCmd func() *exec.Cmd) (*Supervisor, error) {
+	return e.supervise(newCmd, nil)
+}
+
+func (e *Emulator) supervise(newCmd func() *exec.Cmd, started func(*Supervisor, *Instance)) (*Supervisor, error) {
 	inst, err := e.StartProcess(newCmd())
 	if err != nil {
 		return nil, err
 	}
-	s := &Supervisor{emu: e, newCmd: newCmd, stop: make(chan struct{}), done: make(chan struct{}), cur: inst, starts: 1}
+	s := &Supervisor{emu: e, newCmd: newCmd, started: started, stop: make(chan struct{}), done: make(chan struct{}), cur: inst, starts: 1}
 	go s.loop()
 	return s, nil
 }
@@ -129,8 +139,12 @@ func (s *Supervisor) loop() {
 		case <-s.stop:
 			return
 		}
-		inst, err := s.emu.StartProcess(s.newCmd())
+		cmd := s.newCmd() // user code: not under s.mu, it may call Current
+		// Start and account in one step under s.mu: the process can take
+		// work as soon as it runs, and whoever saw that work and then asks
+		// Current or Starts must find it there, not the dead instance.
 		s.mu.Lock()
+		inst, err := s.emu.StartProcess(cmd)
 		if err != nil {
 			s.err = err
 			s.mu.Unlock()
@@ -139,18 +153,25 @@ func (s *Supervisor) loop() {
 		s.cur = inst
 		s.starts++
 		s.mu.Unlock()
+		if s.started != nil {
+			s.started(s, inst)
+		}
 	}
 }
 
-// Current returns the instance running now (or the last one, if it just
-// died).
+// Current returns the instance running now, or the last one if it died and
+// its replacement has not started yet. A replacement is Current, and
+// counted by Starts, before its process can take work: once an invocation
+// was answered by a supervised instance, Current returns that instance or a
+// later one.
 func (s *Supervisor) Current() *Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cur
 }
 
-// Starts returns how many processes were started.
+// Starts returns how many processes were started (see Current for when a
+// start counts).
 func (s *Supervisor) Starts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -40,6 +40,9 @@ func TestProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := a.Polls(); n != 0 {
+		t.Errorf("%d polls counted after the only one got its call", n)
+	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	id := resp.Header.Get("x-fc-request-id")
@@ -72,14 +75,17 @@ func TestProtocol(t *testing.T) {
 		t.Errorf("second answer: status %d, want 410", got)
 	}
 
-	// An aborted poll loses the instance.
+	// An aborted poll loses the instance; abort it once it waits there.
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base(b)+"next", nil)
+	polled := make(chan error, 1)
 	go func() {
-		time.Sleep(50 * time.Millisecond)
-		cancel()
+		_, err := http.DefaultClient.Do(req)
+		polled <- err
 	}()
-	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.Canceled) {
+	waitFor(t, 10*time.Second, "the poll to wait", func() bool { return b.Polls() == 1 })
+	cancel()
+	if err := <-polled; !errors.Is(err, context.Canceled) {
 		t.Fatalf("poll: %v", err)
 	}
 	select {
@@ -92,6 +98,9 @@ func TestProtocol(t *testing.T) {
 	}
 	if a.Err() != nil {
 		t.Fatalf("the other instance was lost too: %v", a.Err())
+	}
+	if n := b.Polls(); n != 0 {
+		t.Errorf("%d polls counted after the only one was aborted", n)
 	}
 
 	var ops []Op

@@ -22,6 +22,7 @@ type TriggerConfig struct {
 	Streams map[int32][]int64
 	// Render turns a batch (per-partition order kept, partitions
 	// interleaved) into an invocation payload, e.g. a CloudEvents array.
+	// It is called from Run's goroutine.
 	Render func(batch []Record) []byte
 	// Seed seeds the RNG that draws boundaries, partitions and
 	// interleavings: the same Seed and results give the same batches.
@@ -43,8 +44,8 @@ type TriggerConfig struct {
 	// MaxAttempts bounds the failed deliveries in a row of one partition:
 	// Run fails when a partition reaches it. Default 20.
 	MaxAttempts int
-	// BeforeInvoke, if set, is called before each invocation, from Run's
-	// goroutine; it may add d.Opts.
+	// BeforeInvoke, if set, is called before each invocation (and before
+	// Render renders its batch), from Run's goroutine; it may add d.Opts.
 	BeforeInvoke func(d *Delivery)
 	// AfterInvoke, if set, is called after each invocation, from Run's
 	// goroutine, in invocation order; an error stops Run.

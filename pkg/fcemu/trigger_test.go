@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -24,29 +23,45 @@ func TestTriggerRedelivers(t *testing.T) {
 			streams[p] = append(streams[p], 100*int64(p)+o)
 		}
 	}
-	e := newEmu(t, WithInstanceConcurrency(4), WithTimeout(600*time.Millisecond), WithGrace(100*time.Millisecond))
+	// The timeout is generous, so that a loaded machine does not turn
+	// answers into timeouts; only stuck batches get a short one, and they
+	// cannot answer before it ends.
+	e := newEmu(t, WithInstanceConcurrency(4), WithTimeout(30*time.Second), WithGrace(100*time.Millisecond))
 	sup, err := e.Supervise(func() *exec.Cmd { return testfuncCmd(t) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sup.Stop()
 
-	// Render decides each batch's fate; the batch itself rides along.
+	// BeforeInvoke decides each batch's fate (and a stuck batch's timeout);
+	// Render, which comes after it for the same delivery, writes the fate
+	// into the payload, the batch riding along. The batches of one round
+	// are for disjoint partitions, so the batch itself is a unique key.
 	rng := rand.New(rand.NewPCG(3, 4))
-	var mu sync.Mutex
-	render := func(batch []Record) []byte {
-		mu.Lock()
-		x := rng.IntN(10)
-		mu.Unlock()
-		doc := map[string]any{"records": batch}
-		switch x {
+	fates := map[string]string{}
+	decide := func(d *Delivery) {
+		switch rng.IntN(10) {
 		case 0:
-			doc["fail"] = "flaky"
+			fates[fmt.Sprint(d.Batch)] = "fail"
 		case 1:
-			doc["sleep_ms"] = 900 // past the deadline and the grace
+			fates[fmt.Sprint(d.Batch)] = "stuck"
+			d.Opts = append(d.Opts, InvokeTimeout(300*time.Millisecond))
 		case 2:
+			fates[fmt.Sprint(d.Batch)] = "exit"
+		}
+	}
+	render := func(batch []Record) []byte {
+		key := fmt.Sprint(batch)
+		doc := map[string]any{"records": batch}
+		switch fates[key] {
+		case "fail":
+			doc["fail"] = "flaky"
+		case "stuck":
+			doc["stuck"] = true // until the process dies: past the deadline and the grace
+		case "exit":
 			doc["exit"] = 1
 		}
+		delete(fates, key)
 		b, _ := json.Marshal(doc)
 		return b
 	}
@@ -101,7 +116,8 @@ func TestTriggerRedelivers(t *testing.T) {
 		return nil
 	}
 
-	tr, err := NewTrigger(e, TriggerConfig{Streams: streams, Render: render, Seed: 1, MaxBatch: 8, Concurrency: 3, AfterInvoke: check})
+	tr, err := NewTrigger(e, TriggerConfig{Streams: streams, Render: render, Seed: 1, MaxBatch: 8, Concurrency: 3,
+		BeforeInvoke: decide, AfterInvoke: check})
 	if err != nil {
 		t.Fatal(err)
 	}

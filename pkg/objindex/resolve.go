@@ -28,7 +28,8 @@ type Resolver struct {
 // whether the data object's bytes [a.Pos, a.Pos+a.Bytes) have a's CRC; it
 // is called to tell apart alternatives of the same size, and to check the
 // last append, which no later entry vouches for. verify may be nil when the
-// caller checks every landed append's CRC itself.
+// caller checks every landed append's CRC itself; ties then go to the last
+// alternative, as writers resolve them.
 func NewResolver(start int64, verify func(a *Append) (bool, error)) *Resolver {
 	return &Resolver{end: start, verify: verify}
 }
@@ -101,6 +102,9 @@ func (r *Resolver) pick(n int64, final bool) (*Append, error) {
 	if len(match) == 1 && (!final || r.verify == nil) {
 		return match[0], nil
 	}
+	if r.verify == nil {
+		return match[len(match)-1], nil
+	}
 	for i := len(match) - 1; i >= 0; i-- {
 		ok, err := r.verify(match[i])
 		if err != nil {
@@ -135,6 +139,10 @@ func (r *Resolver) Finish(dataLen int64) (Result, error) {
 	res := Result{Landed: r.landed, Seal: r.seal, End: r.end, Void: r.void}
 	return res, nil
 }
+
+// Sealed reports whether a seal entry was seen: Finish then needs no data
+// length beyond the seal's own.
+func (r *Resolver) Sealed() (*Seal, bool) { return r.seal, r.seal != nil }
 
 // Landed returns the appends known to have landed so far and forgets them,
 // for callers that consume them as the index is read.

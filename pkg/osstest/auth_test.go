@@ -64,17 +64,54 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-func TestSignatureErrorRedactsToken(t *testing.T) {
+// TestSignatureErrorEchoesStringToSign: like OSS, the reply to a bad
+// signature quotes the string the server signed, security token included,
+// so that clients are tested against the leak they must prevent.
+func TestSignatureErrorEchoesStringToSign(t *testing.T) {
 	srv := newTestServer(t)
 	b := sdkBucket(t, srv, testAK, "wrong", testToken)
 	err := b.PutObject("k", bytes.NewReader(nil))
 	se := wantServiceError(t, err, 403, "SignatureDoesNotMatch")
-	if strings.Contains(se.RawMessage, testToken) {
-		t.Fatalf("error document leaks the security token: %s", se.RawMessage)
+	if !strings.Contains(se.RawMessage, "/test-bucket/k") || !strings.Contains(se.RawMessage, "x-oss-security-token:"+testToken) {
+		t.Fatalf("error document lacks the string to sign with its token: %s", se.RawMessage)
 	}
-	if !strings.Contains(se.RawMessage, "/test-bucket/k") {
-		t.Fatalf("error document lacks the string to sign: %s", se.RawMessage)
+}
+
+func TestExpiredCredentials(t *testing.T) {
+	srv := newTestServer(t, WithCredentials("next-ak", "next-sk", "next-token"))
+	b := testClient(t, srv)
+	put(t, b, "k", []byte("x"))
+	srv.ExpireCredentials(testAK)
+	ops := map[string]func() error{
+		"put":  func() error { return b.PutObject("k", bytes.NewReader(nil)) },
+		"get":  func() error { _, err := getAll(b, "k"); return err },
+		"head": func() error { _, err := b.GetObjectDetailedMeta("k"); return err },
+		"list": func() error { _, err := b.ListObjectsV2(); return err },
 	}
+	for name, op := range ops {
+		t.Run(name, func(t *testing.T) {
+			wantServiceError(t, op(), 403, "SecurityTokenExpired")
+		})
+	}
+	// A bad signature is still reported as such.
+	bad := sdkBucket(t, srv, testAK, "wrong", testToken)
+	wantServiceError(t, bad.PutObject("k", bytes.NewReader(nil)), 403, "SignatureDoesNotMatch")
+	// Rotated credentials work.
+	next := sdkBucket(t, srv, "next-ak", "next-sk", "next-token")
+	if got, err := getAll(next, "k"); err != nil || string(got) != "x" {
+		t.Fatalf("with fresh credentials: %q, %v", got, err)
+	}
+}
+
+func TestExpiredCredentialsWithoutRegisteredKeys(t *testing.T) {
+	srv, err := NewServer(WithBucket(testBucket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.ExpireCredentials("old")
+	wantServiceError(t, sdkBucket(t, srv, "old", "x", "").PutObject("k", bytes.NewReader(nil)), 403, "SecurityTokenExpired")
+	put(t, sdkBucket(t, srv, "other", "x", ""), "k", nil)
 }
 
 func TestAnonymousAccessDenied(t *testing.T) {

@@ -22,10 +22,19 @@
 //     canonicalized x-oss-* headers and the canonicalized resource with its
 //     signed sub-resources (?append&position=N, ?continuation-token=..., ...).
 //     Unsigned requests fail with 403 AccessDenied, unknown keys with 403
-//     InvalidAccessKeyId, bad signatures with 403 SignatureDoesNotMatch, and a
-//     missing or different security token (for keys registered with one) with
-//     403 InvalidSecurityToken. With no WithCredentials option at all, any
-//     well-formed V1 Authorization header is accepted unchecked.
+//     InvalidAccessKeyId, bad signatures with 403 SignatureDoesNotMatch (whose
+//     error document quotes the string to sign, security token included, as
+//     OSS's does), a missing or different security token (for keys registered
+//     with one) with 403 InvalidSecurityToken, and keys passed to
+//     ExpireCredentials with 403 SecurityTokenExpired. With no WithCredentials
+//     option at all, any well-formed V1 Authorization header is accepted
+//     unchecked.
+//   - Access rules: WithDeny and SetDenies make requests of some keys,
+//     buckets, key prefixes or operations fail with 403 AccessDenied, as a
+//     RAM or bucket policy does (see Deny).
+//   - Object names: a key longer than 1,023 bytes, not valid UTF-8, or
+//     starting with '/' or a backslash is 400 InvalidObjectName on every
+//     object operation. A bucket that was never created is 404 NoSuchBucket.
 //   - PutObject, with x-oss-forbid-overwrite (409 FileAlreadyExists) and
 //     Content-MD5 (400 InvalidDigest).
 //   - AppendObject (POST ?append&position=N): the position must equal the
@@ -43,8 +52,10 @@
 //     base64 x-oss-err header because a HEAD reply has no body.
 //   - DeleteObject (204, also for an absent key).
 //   - ListObjectsV2 (GET /bucket/?list-type=2) with prefix, delimiter
-//     (CommonPrefixes), start-after, max-keys (1..1000, default 100),
-//     continuation-token paging and encoding-type=url.
+//     (CommonPrefixes), start-after (ignored when a continuation token is
+//     given, as on OSS), max-keys (1..1000, default 100), continuation-token
+//     paging and encoding-type=url; a prefix or start-after of 1,024 bytes or
+//     more is 400 InvalidArgument.
 //   - Every reply carries x-oss-request-id; errors are OSS XML
 //     (<Error><Code/><Message/><RequestId/><HostId/></Error>) so the SDK
 //     yields an oss.ServiceError with the right StatusCode and Code. Replies
@@ -54,8 +65,8 @@
 // # What it ignores
 //
 // The Date header and clock skew, V2/V4 signatures (400 InvalidArgument),
-// ACLs and bucket policies (every registered key may do everything), user
-// metadata, storage classes, versioning, server-side encryption, conditional
+// ACLs and the policy language (beyond the Deny rules, every registered key
+// may do everything), user metadata, storage classes, versioning, server-side encryption, conditional
 // headers (If-Match, ...), multipart uploads, copy, tagging, and bucket
 // management (buckets come from WithBucket or CreateBucket). Requests for an
 // unimplemented operation get 501 NotImplemented. ETags are opaque strings
@@ -68,8 +79,11 @@
 // OpHead, OpDelete, OpList) while the server runs. A fault can add latency,
 // fail requests before they take effect, or apply them and then fail the
 // reply, so the client sees an error for a write that happened. Failures are
-// either an OSS error reply (default 503 ServiceUnavailable) or a connection
-// reset. Skip and Limit select "the Nth request"; Before and After are
+// an OSS error reply (default 503 ServiceUnavailable), a connection reset,
+// or no answer at all (Hang: the request is held until the client gives up
+// or the server closes). SetUnresponsive holds every request, before it is
+// even authenticated, as a hung server or a black-holed network does: for
+// testing timeouts. Skip and Limit select "the Nth request"; Before and After are
 // probabilities drawn from a seeded RNG (WithSeed). For example, to apply the
 // second append and then reset the connection:
 //
@@ -97,7 +111,8 @@
 //		-access-key-id ak -access-key-secret sk -security-token tok \
 //		-fail-before 0.1 -fail-after 0.1 -latency 20ms -seed 1
 //
-// -reset fails by resetting connections instead of replying 503. It logs one
+// -reset fails by resetting connections instead of replying 503;
+// -unresponsive accepts connections and never answers. It logs one
 // line per request (operation, bucket/key, status, fault) on stderr and stops
 // on SIGINT or SIGTERM.
 package osstest

@@ -1,6 +1,8 @@
 package osstest
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -77,6 +79,14 @@ type Fault struct {
 	// instead of replying with an OSS error. It needs a real connection: under
 	// a ResponseRecorder it degrades to an error reply.
 	Reset bool
+
+	// Hang fails a request by never answering it: the server holds the
+	// request, sending nothing and keeping the connection open, until the
+	// client gives up (a timeout or a cancelled context) or the server is
+	// closed, and then closes the connection. With After, the request takes
+	// effect first, so the client times out on a write that landed. Hang
+	// takes precedence over Reset.
+	Hang bool
 
 	// Status and Code are the HTTP status and OSS error code of an injected
 	// error reply. Defaults: 503 and "ServiceUnavailable"; a Status without a
@@ -157,6 +167,40 @@ func (s *Server) ClearFaults() {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	s.faults = [numOps]faultState{}
+}
+
+// SetUnresponsive makes the server accept connections and read requests
+// but answer none of them, as a hung server or a black-holed network path
+// does: every request is held as with Fault.Hang, before it is
+// authenticated, before its body is read and before any fault is decided.
+// SetUnresponsive(false) affects only requests that arrive afterwards; held
+// requests stay held until their client gives up or Close.
+func (s *Server) SetUnresponsive(on bool) { s.unresponsive.Store(on) }
+
+// hang holds c without answering until its client goes away or the server
+// is closed, then closes the connection, so that not even the empty 200
+// reply net/http would send for a handler that returns reaches the client.
+func (s *Server) hang(c *call) {
+	c.status = 0
+	// net/http notices a client hanging up only once the request body has
+	// been read, so an unread upload is drained (and dropped) meanwhile.
+	drained := make(chan struct{})
+	if c.body == nil && c.r.Body != nil && c.r.Body != http.NoBody {
+		go func() {
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, c.r.Body)
+		}()
+	} else {
+		close(drained)
+	}
+	select {
+	case <-c.r.Context().Done():
+	case <-s.closed:
+	}
+	<-drained // the connection is closing, so this ends; Hijack needs the body left alone
+	if conn, _, err := http.NewResponseController(c.w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // decide draws the fate of one request: how long to delay it and whether and

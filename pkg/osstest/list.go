@@ -17,11 +17,14 @@ import (
 //
 // Supports: prefix, delimiter (keys sharing the part up to the next delimiter
 // after the prefix fold into one CommonPrefixes entry, which counts against
-// max-keys), start-after, continuation-token / NextContinuationToken paging
-// with IsTruncated, max-keys (1..1000, default 100; anything else is 400
+// max-keys), start-after (exclusive, need not be a key), continuation-token /
+// NextContinuationToken paging with IsTruncated (true exactly when entries
+// remain), max-keys (1..1000, default 100; anything else is 400
 // InvalidArgument), encoding-type=url (Key, Prefix, Delimiter, StartAfter and
 // CommonPrefixes are URL-encoded in the reply). Keys are ordered by their
-// UTF-8 bytes.
+// UTF-8 bytes. As on OSS, a continuation token overrides start-after, which
+// is then ignored (but still echoed), and a prefix or start-after of 1,024
+// bytes or more is 400 InvalidArgument.
 // Ignores: fetch-owner (no Owner is returned).
 func (s *Server) listObjects(c *call) reply {
 	q := c.query
@@ -38,6 +41,11 @@ func (s *Server) listObjects(c *call) reply {
 		}
 		maxKeys = n
 	}
+	for _, arg := range []string{"prefix", "start-after"} {
+		if len(q.Get(arg)) > maxKeyLen {
+			return errReply(400, "InvalidArgument", arg+" must be shorter than 1024 bytes.", field("ArgumentName", arg))
+		}
+	}
 
 	// marker: list keys strictly after it; skipPrefix: and not under it (the
 	// common prefix the previous page ended with).
@@ -48,10 +56,7 @@ func (s *Server) listObjects(c *call) reply {
 		if err != nil {
 			return errReply(400, "InvalidArgument", "The continuation token is invalid.", field("ArgumentName", "continuation-token"))
 		}
-		if k > marker {
-			marker = k
-		}
-		skipPrefix = cp
+		marker, skipPrefix = k, cp
 	}
 
 	type entry struct {

@@ -3,6 +3,7 @@ package osstest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
@@ -138,5 +139,77 @@ func TestListManyKeys(t *testing.T) {
 	got, _, pages := listAll(t, b, 1000)
 	if !slices.Equal(got, want) || pages != 3 {
 		t.Fatalf("%d keys in %d pages", len(got), pages)
+	}
+}
+
+// TestListStartAfterWithToken: OSS ignores start-after when a continuation
+// token is given; the token alone says where the listing resumes.
+func TestListStartAfterWithToken(t *testing.T) {
+	srv := newTestServer(t)
+	b := testClient(t, srv)
+	for i := 1; i <= 6; i++ {
+		put(t, b, fmt.Sprintf("k/%d", i), nil)
+	}
+	first, err := b.ListObjectsV2(oss.MaxKeys(2), oss.StartAfter("k/0"))
+	if err != nil || len(first.Objects) != 2 || !first.IsTruncated || first.StartAfter != "k/0" {
+		t.Fatalf("first page = %+v, %v", first, err)
+	}
+	tests := []struct {
+		name, startAfter string
+	}{
+		{"start-after beyond the token", "k/4"},
+		{"start-after before the token", "k/0"},
+		{"start-after past every key", "z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := b.ListObjectsV2(oss.MaxKeys(2), oss.ContinuationToken(first.NextContinuationToken), oss.StartAfter(tt.startAfter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range res.Objects {
+				got = append(got, o.Key)
+			}
+			if want := []string{"k/3", "k/4"}; !slices.Equal(got, want) || !res.IsTruncated {
+				t.Fatalf("page after the token with start-after %q = %q (truncated %v), want %q (truncated)", tt.startAfter, got, res.IsTruncated, want)
+			}
+		})
+	}
+}
+
+// TestListParameterLimits checks the bounds OSS puts on max-keys (1..1000),
+// start-after and prefix (fewer than 1,024 bytes).
+func TestListParameterLimits(t *testing.T) {
+	srv := newTestServer(t)
+	b := testClient(t, srv)
+	put(t, b, "k", nil)
+	long := strings.Repeat("p", 1024)
+	tests := []struct {
+		name string
+		opts []oss.Option
+		ok   bool
+	}{
+		{"max-keys 1", []oss.Option{oss.MaxKeys(1)}, true},
+		{"max-keys 1000", []oss.Option{oss.MaxKeys(1000)}, true},
+		{"max-keys 0", []oss.Option{oss.MaxKeys(0)}, false},
+		{"max-keys 1001", []oss.Option{oss.MaxKeys(1001)}, false},
+		{"max-keys -1", []oss.Option{oss.MaxKeys(-1)}, false},
+		{"start-after of 1023 bytes", []oss.Option{oss.StartAfter(long[:1023])}, true},
+		{"start-after of 1024 bytes", []oss.Option{oss.StartAfter(long)}, false},
+		{"prefix of 1023 bytes", []oss.Option{oss.Prefix(long[:1023])}, true},
+		{"prefix of 1024 bytes", []oss.Option{oss.Prefix(long)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.ListObjectsV2(tt.opts...)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantServiceError(t, err, 400, "InvalidArgument")
+		})
 	}
 }

@@ -37,6 +37,7 @@ type config struct {
 	creds   map[string]credential
 	seed    uint64
 	logf    func(LogEntry)
+	denies  []Deny
 }
 
 func defaultConfig() config {
@@ -100,6 +101,14 @@ type Server struct {
 	faults  [numOps]faultState
 	rng     *rand.Rand
 
+	unresponsive atomic.Bool
+	closed       chan struct{} // closed by Close, to release held requests
+	closeOnce    sync.Once
+
+	policyMu sync.RWMutex
+	denies   []Deny
+	expired  map[string]bool // access key ids whose token has expired
+
 	counters [numOps]struct{ requests, faults atomic.Int64 }
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
@@ -135,6 +144,9 @@ func newServer(opts []Opt) (*Server, error) {
 		buckets: map[string]*bucket{},
 		rng:     rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
 		nonce:   rand.Uint32(),
+		closed:  make(chan struct{}),
+		denies:  cfg.denies,
+		expired: map[string]bool{},
 	}
 	for _, b := range cfg.buckets {
 		if err := s.CreateBucket(b); err != nil {
@@ -153,12 +165,15 @@ func (s *Server) Endpoint() string { return s.endpoint }
 // listener, not the other one). A Server from NewServer already serves it.
 func (s *Server) Handler() http.Handler { return s }
 
-// Close stops the listener and closes every connection.
+// Close stops the listener and closes every connection, including those
+// of requests held without an answer (Fault.Hang, SetUnresponsive).
 func (s *Server) Close() error {
-	if s.hs == nil {
-		return nil
+	var err error
+	if s.hs != nil {
+		err = s.hs.Close()
 	}
-	return s.hs.Close()
+	s.closeOnce.Do(func() { close(s.closed) })
+	return err
 }
 
 func (s *Server) crc(init uint64, p []byte) uint64 { return crc64.Update(init, s.crcTab, p) }
@@ -173,6 +188,8 @@ type call struct {
 	query  url.Values
 	body   []byte
 	reqID  string
+
+	accessKeyID string // of an authenticated request
 
 	// outcome, for the log
 	status   int
@@ -232,6 +249,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.query = q
 	c.op = classify(r.Method, c.bucket, c.key, q)
 	s.counters[c.op].requests.Add(1)
+	if s.unresponsive.Load() {
+		s.hang(c)
+		return
+	}
 
 	// Read uploads before anything can reject them: replying while the client
 	// is still sending makes it see a broken pipe instead of the reply.
@@ -251,7 +272,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(c, errReply(400, "InvalidArgument", "malformed query string"))
 		return
 	}
-	if rep, ok := s.authenticate(r, c.bucket, c.key, q); !ok {
+	if rep, ok := s.authenticate(c); !ok {
 		s.write(c, rep)
 		return
 	}
@@ -259,8 +280,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(c, errReply(501, "NotImplemented", "osstest does not implement "+r.Method+" "+r.URL.RequestURI()))
 		return
 	}
+	if c.op != OpList {
+		if rep, ok := checkObjectName(c.key); !ok {
+			s.write(c, rep)
+			return
+		}
+	}
 	if !s.hasBucket(c.bucket) {
 		s.write(c, errReply(404, "NoSuchBucket", "The specified bucket does not exist.", field("BucketName", c.bucket)))
+		return
+	}
+	if rep, ok := s.authorize(c); !ok {
+		s.write(c, rep)
 		return
 	}
 
@@ -463,6 +494,10 @@ func (s *Server) errorXML(c *call, e *ossError) []byte {
 // connection reset. rep is what the request would have returned (for a GET
 // failed after the fact, whose body is then truncated).
 func (s *Server) fail(c *call, f Fault, rep reply) {
+	if f.Hang {
+		s.hang(c)
+		return
+	}
 	if f.Reset && s.reset(c, rep) {
 		return
 	}

@@ -3,136 +3,172 @@
 //
 // # Objects
 //
-// For each topic-partition there is one meta object and any number of data
-// objects:
+// For each topic-partition there is one meta object, and any number of data
+// objects, each with a record index beside it:
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}
 //	{prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}
+//	{prefix}{topic}/{folder}.oss_index_partition_{p}_offset_{first}_{8 hex}
 //
-// A data object holds the encodings (see package format) of consecutive
-// records of one partition, in offset order; {first} is its smallest offset
-// and the 8 hex digits are derived from topic, partition, folder and first
-// offset, so every attempt that opens an object names it the same way.
-// {folder} is "" today; the schema keeps one open object per folder so that
-// time- and key-based folders can be added without a new schema.
+// A data object holds the encodings (see package format) of records of one
+// partition, in offset order; {first} is its smallest offset and the 8 hex
+// digits are derived from topic, partition, folder, first offset and epoch
+// (ObjectKey), so every attempt that opens an object names it the same way,
+// and names in a meta object or an index can be checked against what the
+// protocol derives. {folder} is "" today; the schema keeps one current
+// object per folder so that time- and key-based folders need no new schema.
 //
-// # Meta object schema (version 1)
+// The record index (package objindex) is the object's write-ahead log: an
+// appendable object of entries, each written before what it describes.
+// An append entry announces the position, size, CRC, offsets and per-record
+// sizes of the next append to the data object; a seal entry says that the
+// object takes no more bytes and names the next object. Because the index
+// is appended with a position fence too, every decision about a data object
+// — append these records here, or seal it and continue there — is taken by
+// exactly one writer: whoever writes the entry at the index's current
+// length. Readers (verify, restore) split records by the index, so raw
+// values holding '\n', binary values and offset gaps are read exactly.
+//
+// # Meta object schema (version 2)
 //
 //	{
-//	  "version": 1,                      // schema version; other versions are refused
+//	  "version": 2,                      // 1 is read too (objects without an index: "legacy")
 //	  "topic": "orders", "partition": 3,
+//	  "epoch": 0,                        // see Epochs
 //	  "committed_offset": 1234,          // every record with offset <= this is written; -1: none
-//	  "records_written": 1235,           // records written to this partition so far
-//	  "folders": {                       // the open data object of each folder
+//	  "records_written": 1235,           // records written to this partition in this epoch
+//	  "folders": {                       // the current data object of each folder
 //	    "": {
 //	      "object": "orders/partition_3_offset_1000_9f86d081",
 //	      "encoding": "raw/text",        // format/value encoding of the object's bytes
 //	      "first_offset": 1000, "last_offset": 1234,
-//	      "size": 4051123,               // bytes written: the next append position
+//	      "size": 4051123,               // data bytes written: the next data append position
+//	      "index_size": 1880,            // index bytes written: the next entry's position
 //	      "records": 235,
 //	      "first_timestamp": 1764032523000, // Kafka timestamp (ms) of its first record
+//	      "min_timestamp": 1764032523000,   // the smallest of its records' (age is measured from it)
 //	      "opened_at": "2026-11-25T01:02:03Z" // informational
 //	    }
 //	  },
+//	  "epochs": [{"epoch": 0, "committed_offset": 5000, "records_written": 5001, "ended_at": "...", "reason": "..."}],
 //	  "updated_at": "2026-11-25T01:05:00Z",
 //	  "writer": "request id of the invocation that wrote it"
 //	}
 //
-// A sealed object leaves the folders map; the data objects themselves are
-// the history.
+// The current object is the last one the state knows of. After a seal it
+// is the next object, with no records yet ("records": 0, "size": 0,
+// "last_offset" = first_offset-1). DecodeMeta refuses a meta object whose
+// objects are not the derived names, or whose numbers disagree.
 //
 // # Protocol
 //
 // For each topic-partition in a batch (partitions run concurrently and
 // independently), Write:
 //
-//  1. Reads the meta object. If there is none, it lists the partition's data
-//     objects: none means a new partition; objects that all start at or after
-//     the batch's first offset, one exactly there, are what a failed first
-//     attempt left (recovered below); anything else means the meta object was
-//     lost, and Write fails with ErrMetaMissing rather than start over and
-//     write again every record the trigger redelivers.
-//  2. Drops records with offset <= committed_offset, and repeated offsets.
-//     Offsets may have gaps, so nothing assumes committed_offset+1 comes next.
-//  3. Appends the remaining records to the folder's open object at the
-//     recorded size (a position-fenced AppendObject), one append per run of
-//     records that fits. A record goes to a new object (append at 0) when the
-//     open one is full (SINK_FLUSH_BYTES, SINK_FLUSH_RECORDS) or too old: the
-//     record's Kafka timestamp is SINK_FLUSH_INTERVAL or more after the
-//     object's first record's. Age is record time, never the clock, and
-//     every check is made before each record, so where objects are cut
-//     depends on the records and the settings only: not on batch
-//     boundaries, not on the machine's clock.
+//  1. Reads the meta object (see "No meta object" when there is none).
+//  2. Splits off the records with offset <= committed_offset (and repeated
+//     offsets). Offsets may have gaps, so nothing assumes committed_offset+1
+//     comes next. Before dropping them as duplicates it checks the first and
+//     the last of them against the store (their stored encoding, located by
+//     the object's index): a replay or a redelivery carries the stored
+//     records, while a topic deleted and recreated (offsets started again)
+//     or an old meta object restored does not, and then Write fails with
+//     ErrOffsetsReset, writing nothing. StartEpoch is the way forward.
+//  3. For the rest, makes one decision at a time about the folder's current
+//     object, each first written as an entry to its index at the recorded
+//     index length:
+//     - seal it, before a record that does not belong in it: the object is
+//     full (SINK_FLUSH_BYTES, SINK_FLUSH_RECORDS), too old (the record's
+//     Kafka timestamp is SINK_FLUSH_INTERVAL or more after the oldest
+//     record's in the object), of another encoding, or named for an offset
+//     that was never stored. The seal entry names the next object (derived
+//     from the record's offset), which becomes the current one;
+//     - or append the longest run of records that fits: the append entry,
+//     then the position-fenced AppendObject of the data at the recorded
+//     size.
+//     Age is record time, never the clock, and every check is made before
+//     each record, so cuts depend on the records and the settings only.
 //  4. Writes the meta object (an atomic whole-object PUT) with the new
-//     committed offset and open objects. Only then does Write succeed, and
-//     only then does the trigger consider the records delivered.
+//     committed offset and current object. Only then does Write succeed,
+//     and only then does the trigger consider the records delivered.
 //
-// On the happy path that is one GET, one append per object touched, and one
-// PUT per partition. Data is durable before state claims it (step 3 before
-// step 4), so a crash or failure at any point leaves state that is behind
-// the data, never ahead.
+// On the happy path that is one GET, one index entry and one append per
+// object touched, and one PUT per partition: four requests. Data is durable
+// before state claims it, and its entry before the data, so a crash or a
+// failure at any point leaves state behind the index, and the index at most
+// one announced append ahead of the data, never the reverse.
 //
 // # Recovery
 //
-// State behind the data shows up as an append whose position is not the
-// object's length (the store's *PositionError, which carries the length), or,
-// before sealing an object this call has not appended to, as a length
-// mismatch seen by Stat. The bytes between the recorded size and the real
-// length are read (a ranged GET) and compared with the deterministic encoding
-// of the next pending records, in the encoding the object was written in: if
-// they are exactly those records, ending on a record boundary, the records
-// are counted as recovered and not written again. If this (redelivered,
-// possibly shorter) batch ends inside those bytes, its records are recorded
-// and the rest is left for the next batch, which carries the later records
-// and absorbs them the same way. In JSONL, a stored line for an offset
-// between the last known record and the next pending one (a record that log
-// compaction removed between attempts) is recognised by its offset and
-// skipped. Bytes that match nothing fail the partition with ErrConflict;
-// nothing is written: it never guesses.
+// State behind the index shows up as a refused entry: the index is longer
+// than recorded. Write then reads what the index holds beyond the recorded
+// length (in chunks: memory does not grow with it), and resolves which of
+// the announced appends landed (objindex.Resolver: alternatives at one
+// position, told apart by the next entry's position, a seal's, or the data
+// object's length and the CRC). For each landed append it reads the bytes,
+// checks their CRC, compares the records this batch carries with what is
+// stored (a mismatch at the same offset is ErrOffsetsReset), and counts the
+// rest as adopted: stored by an attempt whose batch this one does not
+// repeat — a batch the trigger gave up on after its appends landed (with
+// ErrorsTolerance ALL), or records beyond a shorter redelivery. A seal
+// entry moves to the object it names, whose index is replayed in turn.
+// Then Write goes on from the state it learned, and the meta object it
+// writes records all of it. Nothing is ever appended twice: whatever an
+// attempt did, its entries say so, and an append that did not land is
+// only an alternative that the next entry at the same position supersedes.
 //
-// A crash between opening a new object and writing the meta object leaves the
-// new object unrecorded; the retry computes the same name from the same first
-// offset, its append at 0 fails with the length, and the same comparison
-// applies. Three more checks keep a retry's cuts where a failed attempt made
-// them, whatever changed in between (settings redeployed, or an instance of
-// the previous deployment serving the retry):
+// Without a current object (a new partition or epoch, after a legacy
+// object), no entry can announce the next object, so its name is derived
+// from the first record and, across an offset gap, a listing narrowed to
+// the gap's digits looks for an object an earlier attempt opened there.
 //
-//   - Sealing an object that the meta object records as open is itself
-//     recorded (one meta PUT) before any record goes to the next object.
-//   - After recovering records into the open object, Write looks (a HEAD)
-//     for the object the earlier attempt would have opened next, and if it
-//     exists seals as that attempt did; when the batch ends right there, it
-//     lists the partition for any later object instead.
-//   - Before opening a new object across an offset gap, Write lists the
-//     gap: an object starting inside it holds records the state does not
-//     know of, and Write continues in it (absorbing, as above) instead of
-//     writing them again.
+// Legacy objects (meta schema version 1) have no index and are never
+// appended to: the first batch that reaches one checks its length, absorbs
+// what an earlier attempt appended beyond the recorded size by comparing
+// bytes with the deterministic encoding of the records (JSONL lines are
+// also recognised by their offset), records the seal in the meta object,
+// and continues in a new, indexed object.
 //
-// Every step is idempotent: a retry of a request that failed after taking
-// effect meets the same checks.
+// # No meta object
+//
+// No meta object and no data objects: a new partition. Data objects that
+// all start at or after the batch's first offset, one exactly there: a
+// failed first attempt, which the fences absorb. Data objects before the
+// batch (the trigger gave up on the first batch after its appends landed,
+// or the meta object was deleted): the state is rebuilt from their indexes
+// when they all have one and there are at most 64; otherwise Write fails
+// with ErrMetaMissing rather than start over and write again every record
+// the trigger redelivers. Look-alike objects (the pattern without the
+// derived suffix) are never taken for the sink's own.
+//
+// # Epochs
+//
+// A partition whose topic was deleted and recreated has offsets that start
+// again at 0. Write refuses it (ErrOffsetsReset); StartEpoch (`sinkctl
+// new-epoch`) ends the epoch in the meta object and starts the next, whose
+// objects get other names: new records land beside the old ones and
+// nothing stored is touched.
 //
 // # The assumption
 //
 // One batch per partition is in flight at a time: the trigger delivers a
 // partition's batches in order and redelivers a failed batch, starting at or
-// before its first unacknowledged record, before moving on. Nothing else
-// writes the partition's objects.
+// before its first unacknowledged record, before moving on (or, with
+// ErrorsTolerance ALL, skipping it). Nothing else writes the partition's
+// objects.
 //
-// If two invocations race on one partition anyway, the position fence on the
-// data object decides: the loser's append fails, and it either finds its own
-// records already written by the winner (identical batches: both succeed,
-// nothing is duplicated) or fails with ErrConflict. Both racers cut objects
-// at the same records (step 3). A loser that ends inside the winner's bytes
-// re-reads the meta object and does not overwrite a newer state; a stale
-// meta PUT that lands late anyway leaves state behind the data, which the
-// next batch resolves as under Recovery or, when bytes cannot be matched,
-// stops the partition with ErrConflict. OSS has no compare-and-swap for the
-// meta object, so two limits remain for racing invocations: in the raw
-// format, a record whose bytes equal those of a record already stored after
-// the stale state can be taken for it (raw lines carry no offset; JSONL
-// lines do, and are never confused); and a racer whose batch starts after the
-// first unacknowledged record (which the trigger never sends) can write a
-// record twice.
+// If two invocations race on one partition anyway, the index fence
+// decides every step: the loser's entry is refused, it replays the winner's
+// entries and finds its records stored (same batch) or goes on after them.
+// A meta PUT that lands late leaves state behind the index, which the next
+// batch replays. Two limits remain, because a request can take effect after
+// the invocation that sent it gave up on it: if two announced appends at
+// one position have exactly the same bytes but different offsets, the later
+// is taken (only a batch that starts after the first unacknowledged record,
+// which the trigger never sends, can announce that); and an append landing
+// after a later writer sealed the object fails the next batch with
+// ErrConflict rather than be guessed at. Either way nothing is lost
+// silently: records are duplicated or a partition stops with an error.
 //
 // Write also stops starting requests shortly before the context's deadline
 // (WithDeadlineMargin), and requests in flight are cut at that point, so that

@@ -66,6 +66,13 @@ func (g *guardedStore) List(ctx context.Context, prefix string) ([]store.Info, e
 	return g.st.List(ctx, prefix)
 }
 
+func (g *guardedStore) ListPage(ctx context.Context, prefix, startAfter string, limit int) ([]store.Info, bool, error) {
+	if err := g.start(ctx, "list a page of", prefix); err != nil {
+		return nil, false, err
+	}
+	return g.st.ListPage(ctx, prefix, startAfter, limit)
+}
+
 func (g *guardedStore) Delete(ctx context.Context, key string) error {
 	if err := g.start(ctx, "delete", key); err != nil {
 		return err

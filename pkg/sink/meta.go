@@ -159,11 +159,13 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 		if _, ok := encoderFor(f.Encoding); !ok {
 			return fmt.Errorf("folder %q: object %s: unknown encoding %q", name, f.Object, f.Encoding)
 		}
-		ok := f.Size >= 0 && f.IndexSize >= 0 && f.Records >= 0 && f.LastOffset <= m.Committed
+		ok := f.Size >= 0 && f.IndexSize >= 0 && f.Records >= 0
 		if f.Records == 0 {
-			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1
+			// Announced for a record after the committed one (a seal named
+			// it), nothing of it known stored yet.
+			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1 && f.FirstOffset > m.Committed
 		} else {
-			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset
+			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset && f.LastOffset <= m.Committed
 		}
 		if m.Version == 1 || f.Legacy {
 			ok = ok && f.Records > 0 && f.IndexSize == 0

@@ -22,6 +22,7 @@ type config struct {
 	concurrency    int
 	deadlineMargin time.Duration
 	bufferCache    int
+	readChunk      int
 	now            func() time.Time
 	log            zerolog.Logger
 }
@@ -45,6 +46,7 @@ func defaultCfg() config {
 		concurrency:    DefaultConcurrency,
 		deadlineMargin: DefaultDeadlineMargin,
 		bufferCache:    DefaultBufferCache,
+		readChunk:      DefaultReadChunk,
 		now:            time.Now,
 		log:            zerolog.Nop(),
 	}
@@ -66,6 +68,9 @@ func (c *config) validate() error {
 	}
 	if c.bufferCache < 0 {
 		errs = append(errs, fmt.Errorf("buffer cache %d is negative", c.bufferCache))
+	}
+	if c.readChunk < 1 {
+		errs = append(errs, fmt.Errorf("read chunk %d must be at least 1", c.readChunk))
 	}
 	if c.deadlineMargin < 0 {
 		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
@@ -107,6 +112,11 @@ func WithDeadlineMargin(d time.Duration) Option { return func(c *config) { c.dea
 // WithBufferCache sets how many bytes of encoding buffers a Sink keeps for
 // its next Write calls; 0 keeps none. Default: 64 MiB.
 func WithBufferCache(n int) Option { return func(c *config) { c.bufferCache = n } }
+
+// WithReadChunk sets the largest ranged read on recovery paths (what an
+// earlier attempt left, records checked against the store), so that memory
+// does not grow with what there is to read. Default: DefaultReadChunk.
+func WithReadChunk(n int) Option { return func(c *config) { c.readChunk = n } }
 
 // WithClock replaces time.Now, which dates meta objects (updated_at,
 // opened_at); nothing the protocol decides depends on it.

@@ -35,33 +35,42 @@ func New(opts ...Option) (*Sink, error) {
 
 // Summary reports what one Write did.
 type Summary struct {
-	Records    int                `json:"records"`    // records in the batch
-	Written    int                `json:"written"`    // appended by this call
-	Recovered  int                `json:"recovered"`  // found already written by an earlier, failed attempt
-	Duplicates int                `json:"duplicates"` // at or below the committed offset, or repeated in the batch
-	Bytes      int64              `json:"bytes"`      // bytes appended by this call
-	Requests   int                `json:"oss_requests"`
-	DurationMS int64              `json:"duration_ms"`
-	Partitions []PartitionSummary `json:"partitions"`
-	Error      string             `json:"error,omitempty"`
+	Records    int `json:"records"`    // records in the batch
+	Written    int `json:"written"`    // appended by this call
+	Recovered  int `json:"recovered"`  // found already written by an earlier, failed attempt
+	Adopted    int `json:"adopted"`    // found stored although not in this batch (see PartitionSummary)
+	Duplicates int `json:"duplicates"` // at or below the committed offset, or repeated in the batch
+	// SeparatorValues counts the raw values written that hold '\n', which
+	// only the record index tells apart from record boundaries.
+	SeparatorValues int                `json:"separator_values"`
+	Bytes           int64              `json:"bytes"` // bytes appended by this call
+	Requests        int                `json:"oss_requests"`
+	DurationMS      int64              `json:"duration_ms"`
+	Partitions      []PartitionSummary `json:"partitions"`
+	Error           string             `json:"error,omitempty"`
 }
 
 // PartitionSummary reports what one Write did to one topic-partition.
 type PartitionSummary struct {
-	Topic       string   `json:"topic"`
-	Partition   int32    `json:"partition"`
-	Records     int      `json:"records"`
-	Written     int      `json:"written"`
-	Recovered   int      `json:"recovered"`
-	Duplicates  int      `json:"duplicates"`
-	FirstOffset int64    `json:"first_offset"` // smallest offset in the batch
-	LastOffset  int64    `json:"last_offset"`  // largest offset in the batch
-	Committed   int64    `json:"committed_offset"`
-	Bytes       int64    `json:"bytes"`
-	Objects     []string `json:"objects"` // data objects written to, in order
-	Requests    int      `json:"oss_requests"`
-	DurationMS  int64    `json:"duration_ms"`
-	Error       string   `json:"error,omitempty"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Records   int    `json:"records"`
+	Written   int    `json:"written"`
+	Recovered int    `json:"recovered"`
+	// Adopted counts records an earlier attempt stored that this batch did
+	// not carry: a batch the trigger gave up on after its appends landed,
+	// or records beyond a shorter redelivery. They are now in the state.
+	Adopted         int      `json:"adopted"`
+	Duplicates      int      `json:"duplicates"`
+	SeparatorValues int      `json:"separator_values"`
+	FirstOffset     int64    `json:"first_offset"` // smallest offset in the batch
+	LastOffset      int64    `json:"last_offset"`  // largest offset in the batch
+	Committed       int64    `json:"committed_offset"`
+	Bytes           int64    `json:"bytes"`
+	Objects         []string `json:"objects"` // data objects written to, in order
+	Requests        int      `json:"oss_requests"`
+	DurationMS      int64    `json:"duration_ms"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // ErrDeadline: Write stopped before the context's deadline (less the
@@ -106,9 +115,15 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
-			errs[i] = j.run(ctx)
+			// The topic is a key segment: one Kafka cannot name must never
+			// reach a key (the decoder refuses it too).
+			if err := events.CheckTopic(j.topic); err != nil {
+				errs[i] = fmt.Errorf("record at offset %d: %w", j.recs[0].Offset, err)
+			} else {
+				errs[i] = j.run(ctx)
+			}
 			sum.Partitions[i] = j.summary(errs[i])
 		}()
 	}
@@ -118,6 +133,8 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		p := &sum.Partitions[i]
 		sum.Written += p.Written
 		sum.Recovered += p.Recovered
+		sum.Adopted += p.Adopted
+		sum.SeparatorValues += p.SeparatorValues
 		sum.Duplicates += p.Duplicates
 		sum.Bytes += p.Bytes
 		sum.Requests += p.Requests

@@ -49,6 +49,7 @@ func commands() []command {
 		{"verify", "check that every record is stored exactly once (objects vs meta objects)", runVerify},
 		{"consume", "run the handler behind a Kafka consumer group (the FC trigger, locally)", runConsume},
 		{"restore", "produce the stored records of a topic back to Kafka (resumable)", runRestore},
+		{"new-epoch", "start a new epoch for partitions of a recreated topic (offsets restarted)", runNewEpoch},
 	}
 }
 

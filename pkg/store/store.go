@@ -3,7 +3,8 @@
 // A Store is a flat namespace of byte objects addressed by key, with the
 // handful of operations the exactly-once protocol needs (see package sink):
 // whole and ranged reads, a size lookup, an atomic whole-object replace, a
-// position-fenced append, a prefix listing and a delete.
+// position-fenced append, a prefix listing (whole, or a page at a time) and a
+// delete.
 //
 // Every implementation must pass the acceptance suite in package storetest.
 // The contract, per method, is documented on the interface. In short:
@@ -16,10 +17,37 @@
 //     the given position (0 creates a new appendable object). Otherwise it fails
 //     with a *PositionError carrying the object's actual length, and writes
 //     nothing. An append either lands whole or not at all.
+//   - Keys follow the OSS object naming rules (CheckKey): 1 to MaxKeyLen
+//     bytes of UTF-8, not starting with '/' or a backslash. Every store refuses
+//     other keys with an error wrapping ErrInvalidKey, before any request. A
+//     store may refuse more (a file system cannot hold every key OSS can).
 //   - Implementations may retry transient failures internally. An operation
 //     that returns an error may still have taken effect (a write acknowledged by
 //     the server whose reply was lost); the protocol above the store is built
 //     to tolerate that.
+//
+// # Permanent errors
+//
+// Failures that repeating the same request cannot cure until something
+// outside the program changes are reported by wrapping one of the sentinels
+// below, and IsPermanent reports them. Each store maps its own failures to
+// them by their codes or errno values, never by message text:
+//
+//   - ErrAccessDenied: the credentials are unknown or wrong, the signature
+//     does not match, or a policy or file permission forbids the request.
+//   - ErrNoSuchBucket: the bucket (for localstore, the directory) does not
+//     exist. It never wraps ErrNotFound: a missing bucket is a
+//     misconfiguration, not an empty partition.
+//   - ErrInvalidKey: no object can have this key (CheckKey, or a limit of
+//     the store such as a file name longer than the file system allows).
+//   - ErrNotAppendable: the object was written by Put.
+//
+// An expired security token is deliberately not permanent: under Function
+// Compute the platform hands every invocation fresh temporary credentials,
+// so the same work succeeds on the next attempt, although it cannot succeed
+// with the credentials at hand. Stores report it with ErrCredentialsExpired
+// and do not retry it themselves. ErrNotFound and *PositionError are answers
+// rather than failures, and are not permanent either.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.
 package store
@@ -29,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Store is one bucket (or directory) of objects. See the package doc.
@@ -62,6 +91,22 @@ type Store interface {
 	// List returns every object whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]Info, error)
 
+	// ListPage returns, sorted by key, at most limit objects whose key starts
+	// with prefix and sorts strictly after startAfter ("" = no lower bound),
+	// and whether more such objects remain after the last one returned.
+	// limit <= 0 means the store's natural page size (1000 for OSS). Callers
+	// page by passing the last key returned as the next startAfter, and may stop
+	// early; the cost of one call is one request (one ListObjectsV2 for OSS with
+	// prefix, start-after and max-keys).
+	//
+	// Keys compare byte-wise, as in List. startAfter need not be an existing
+	// key. A page holds at most MaxListPage objects whatever limit says (every
+	// store here uses that as its natural page size too), and may hold
+	// fewer than limit although more remain (OSS does not promise full
+	// pages); but when more is true the page is never empty, so paging always
+	// makes progress. A prefix longer than MaxKeyLen matches nothing.
+	ListPage(ctx context.Context, prefix, startAfter string, limit int) ([]Info, bool, error)
+
 	// Delete removes the object at key. Deleting an absent key succeeds.
 	Delete(ctx context.Context, key string) error
 }
@@ -78,8 +123,67 @@ type Info struct {
 var ErrNotFound = errors.New("object not found")
 
 // ErrNotAppendable is wrapped by the error Append returns when the object
-// exists but was written by Put.
+// exists but was written by Put. It is permanent: appending to that object
+// cannot succeed until it is deleted or replaced.
 var ErrNotAppendable = errors.New("object is not appendable")
+
+// ErrAccessDenied is wrapped by every error that reports a refusal to
+// authorize the request: unknown access key, wrong secret (the signature does
+// not match), a security token that does not belong to the key, a RAM or
+// bucket policy (or, for a local store, a file permission) that forbids it.
+// It is permanent; see the package doc, also for expired tokens.
+var ErrAccessDenied = errors.New("access denied; retrying cannot help until the credentials or the access policy change")
+
+// ErrNoSuchBucket is wrapped by every error that reports that the bucket (for
+// a local store, its directory) does not exist. It is permanent and never
+// wraps ErrNotFound.
+var ErrNoSuchBucket = errors.New("bucket does not exist; retrying cannot help until it is created or another is configured")
+
+// ErrInvalidKey is wrapped by every error that reports a key no object can
+// have in this store (see CheckKey). It is permanent. Stores apply CheckKey
+// before any request.
+var ErrInvalidKey = errors.New("invalid object key; retrying cannot help")
+
+// ErrCredentialsExpired is wrapped by errors that report that the temporary
+// (STS) credentials the request was signed with have expired. It is NOT
+// permanent: fresh credentials (the next Function Compute invocation gets
+// them) make the same request succeed. Stores do not retry it themselves.
+var ErrCredentialsExpired = errors.New("the temporary credentials have expired; a later attempt with fresh credentials can succeed")
+
+// IsPermanent reports whether err is a failure that retrying the same request
+// cannot cure until something outside changes: it wraps ErrAccessDenied,
+// ErrNoSuchBucket, ErrInvalidKey or ErrNotAppendable. Context errors,
+// ErrNotFound, *PositionError, ErrCredentialsExpired and transient failures
+// are not permanent.
+func IsPermanent(err error) bool {
+	return errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrNoSuchBucket) ||
+		errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrNotAppendable)
+}
+
+// MaxListPage is the most objects one ListPage call returns: the most one
+// ListObjectsV2 request can return.
+const MaxListPage = 1000
+
+// MaxKeyLen is the longest key, in bytes, that OSS and so every store
+// accepts.
+const MaxKeyLen = 1023
+
+// CheckKey reports, wrapping ErrInvalidKey, why key breaks the OSS object
+// naming rules: it must be 1 to MaxKeyLen bytes of valid UTF-8 and must not
+// start with '/' or a backslash. Stores may refuse more keys than this.
+func CheckKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: the key is empty", ErrInvalidKey)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: the key is %d bytes long, more than %d", ErrInvalidKey, len(key), MaxKeyLen)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: the key is not valid UTF-8", ErrInvalidKey)
+	case key[0] == '/' || key[0] == '\\':
+		return fmt.Errorf("%w: the key starts with %q", ErrInvalidKey, key[0])
+	}
+	return nil
+}
 
 // PositionError is returned by Append when the object's length is not the
 // position the caller gave. Nothing was written.

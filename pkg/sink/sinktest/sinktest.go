@@ -10,11 +10,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
@@ -26,6 +28,7 @@ type Object struct {
 	First     int64 // the first offset in its name
 	Data      []byte
 	Offsets   []int64 // offsets of its records, in order
+	Indexed   bool    // split by its record index
 }
 
 // Partition is what one topic-partition holds.
@@ -67,8 +70,13 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 		}
 		return parts[p]
 	}
+	var indexes []string
 	for _, info := range infos {
 		base := path.Base(info.Key)
+		if dk, ok := objindex.DataKey(info.Key); ok {
+			indexes = append(indexes, dk)
+			continue
+		}
 		data, err := st.Get(ctx, info.Key)
 		if err != nil {
 			return nil, err
@@ -90,26 +98,108 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 			return nil, fmt.Errorf("unexpected object %s", info.Key)
 		}
 		folder := strings.TrimPrefix(path.Dir(info.Key)+"/", prefix+topic+"/")
-		if want := sink.ObjectKey(prefix, topic, folder, p, first, 0); want != info.Key {
-			return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", info.Key, want)
-		}
 		o := Object{Key: info.Key, Partition: p, First: first, Data: data}
 		if len(data) == 0 || data[len(data)-1] != '\n' {
 			return nil, fmt.Errorf("object %s: does not end with a newline", info.Key)
 		}
-		for line := range bytes.SplitSeq(data[:len(data)-1], []byte("\n")) {
-			off, err := offsetOf(line)
-			if err != nil {
-				return nil, fmt.Errorf("object %s: line %q: %w", info.Key, line, err)
-			}
-			o.Offsets = append(o.Offsets, off)
-		}
 		get(p).Objects = append(get(p).Objects, o)
+		_ = folder
+	}
+	for _, part := range parts {
+		for i := range part.Objects {
+			o := &part.Objects[i]
+			folder := strings.TrimPrefix(path.Dir(o.Key)+"/", prefix+topic+"/")
+			epoch := int64(0)
+			if part.Meta != nil {
+				epoch = part.Meta.Epoch
+			}
+			if want := sink.ObjectKey(prefix, topic, folder, o.Partition, o.First, epoch); want != o.Key {
+				return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", o.Key, want)
+			}
+			if err := o.split(ctx, st, slices.Contains(indexes, o.Key), offsetOf); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// An index without its data object must announce nothing that landed.
+	for _, dk := range indexes {
+		if _, err := st.Stat(ctx, dk); err == nil {
+			continue
+		}
+		res, err := resolveIndex(ctx, st, dk, -1)
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Landed) > 0 {
+			return nil, fmt.Errorf("index of %s announces %d landed appends, but the data object is missing", dk, len(res.Landed))
+		}
 	}
 	for _, p := range parts {
 		slices.SortFunc(p.Objects, func(a, b Object) int { return int(a.First - b.First) })
 	}
 	return parts, nil
+}
+
+// split finds the object's records: by its index when it has one (which
+// must resolve against the data, every landed append matching its CRC, and
+// every record's offset as offsetOf reads it agreeing with the index), by
+// lines otherwise.
+func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offsetOf OffsetFunc) error {
+	if !indexed {
+		for line := range bytes.SplitSeq(o.Data[:len(o.Data)-1], []byte("\n")) {
+			off, err := offsetOf(line)
+			if err != nil {
+				return fmt.Errorf("object %s: line %q: %w", o.Key, line, err)
+			}
+			o.Offsets = append(o.Offsets, off)
+		}
+		return nil
+	}
+	res, err := resolveIndex(ctx, st, o.Key, int64(len(o.Data)))
+	if err != nil {
+		return err
+	}
+	o.Indexed = true
+	for _, a := range res.Landed {
+		if got := crc32.Checksum(o.Data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli); got != a.CRC32C {
+			return fmt.Errorf("object %s: bytes %d-%d do not match their index entry's CRC", o.Key, a.Pos, a.Pos+a.Bytes)
+		}
+		for r := range a.All() {
+			rec := o.Data[r.Pos : r.Pos+r.Size]
+			if rec[len(rec)-1] != '\n' {
+				return fmt.Errorf("object %s: record at %d does not end with a newline", o.Key, r.Pos)
+			}
+			off, err := offsetOf(rec[:len(rec)-1])
+			if err != nil {
+				return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
+			}
+			if off != r.Offset {
+				return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
+			}
+			o.Offsets = append(o.Offsets, off)
+		}
+	}
+	return nil
+}
+
+func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen int64) (objindex.Result, error) {
+	b, err := st.Get(ctx, objindex.Key(dataKey))
+	if err != nil {
+		return objindex.Result{}, err
+	}
+	sc := objindex.NewScanner(bytes.NewReader(b), 0)
+	var entries []objindex.Entry
+	for sc.Scan() {
+		entries = append(entries, sc.Entry())
+	}
+	if sc.Err() != nil {
+		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, sc.Err())
+	}
+	res, err := objindex.Resolve(entries, 0, dataLen, nil)
+	if err != nil {
+		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, err)
+	}
+	return res, nil
 }
 
 // Check verifies that the topic holds exactly the expected offsets per
@@ -155,6 +245,18 @@ func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf O
 			return fmt.Errorf("partition %d: meta records_written %d, want %d", p, m.Records, len(offs))
 		}
 		for name, f := range m.Folders {
+			if !f.Legacy {
+				info, err := st.Stat(ctx, objindex.Key(f.Object))
+				if err != nil && !(store.IsNotFound(err) && f.IndexSize == 0) {
+					return fmt.Errorf("partition %d: folder %q: index of %s: %v", p, name, f.Object, err)
+				}
+				if info.Size != f.IndexSize {
+					return fmt.Errorf("partition %d: folder %q: index of %s is %d bytes, meta says %d", p, name, f.Object, info.Size, f.IndexSize)
+				}
+			}
+			if f.Records == 0 {
+				continue
+			}
 			var obj *Object
 			for i := range got.Objects {
 				if got.Objects[i].Key == f.Object {
@@ -163,6 +265,9 @@ func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf O
 			}
 			if obj == nil {
 				return fmt.Errorf("partition %d: folder %q: open object %s missing", p, name, f.Object)
+			}
+			if f.Records == 0 {
+				continue
 			}
 			if int64(len(obj.Data)) != f.Size || int64(len(obj.Offsets)) != f.Records || obj.Offsets[len(obj.Offsets)-1] != f.LastOffset {
 				return fmt.Errorf("partition %d: open object %s: %d bytes/%d records/last %d, meta says %d/%d/%d",

@@ -25,12 +25,32 @@
 //
 // # Keys
 //
-// A key must be non-empty and must not start with '/', contain NUL, or have
-// an empty, "." or ".." segment (so "a//b" and "a/" are rejected); such keys
-// fail with an error wrapping ErrInvalidKey and never touch the file system
-// outside the directory. A file system cannot hold both "a" and "a/b": a
-// Put or Append that would need that fails, and Get reports the other as
-// not found.
+// A key must follow the OSS rules (store.CheckKey: 1 to 1,023 bytes of
+// UTF-8, not starting with '/' or a backslash) and must not contain NUL or
+// have an empty, "." or ".." segment (so "a//b" and "a/" are rejected) or a
+// segment longer than 255 bytes; such keys fail with an error wrapping
+// store.ErrInvalidKey and never touch the file system outside the directory.
+// So does a key that makes the whole path too long (ENAMETOOLONG). A file
+// system cannot hold both "a" and "a/b": a Put or Append that would need
+// that fails, and Get reports the other as not found.
+//
+// # Errors
+//
+// Besides store.ErrInvalidKey: EACCES and EPERM wrap store.ErrAccessDenied.
+// A directory that New cannot create, and a store directory that has
+// disappeared since (deleted, or its volume unmounted), wrap
+// store.ErrNoSuchBucket on every operation, reads included, so that a lost
+// volume never looks like an empty partition; the store does not re-create
+// the directory, which could write into a bare mount point.
+//
+// # Listing
+//
+// List and ListPage walk the directories in key order (a directory "a"
+// holds keys that start with "a/", which sort after a file "a-b"), entering
+// only directories that can hold keys in range, and stat each object they
+// return under a shared lock, so a size never includes part of an append.
+// They never read object contents; ListPage stops after limit objects and a
+// peek at the next name.
 //
 // # Guarantees
 //

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // TestFailedAppendWritesNothing injects write failures and checks that each
@@ -83,11 +86,19 @@ func TestCheckKey(t *testing.T) {
 		{"a\x00", false},
 		{".localstore-tmp-x", false},
 		{"a/.localstore-", false},
+		{"\\lead", false},
+		{"bad\xffutf8", false},
+		{strings.Repeat("a/", 511) + "b", true},
+		{strings.Repeat("a/", 512), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.key, func(t *testing.T) {
-			if err := checkKey(tc.key); (err == nil) != tc.ok {
+			err := checkKey(tc.key)
+			if (err == nil) != tc.ok {
 				t.Fatalf("checkKey(%q) = %v, want ok %v", tc.key, err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, store.ErrInvalidKey) {
+				t.Fatalf("checkKey(%q) = %v, want one wrapping store.ErrInvalidKey", tc.key, err)
 			}
 		})
 	}

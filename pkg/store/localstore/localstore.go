@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -26,15 +26,18 @@ const (
 	appendableMode fs.FileMode = 0o644
 	dirMode        fs.FileMode = 0o755
 
+	// maxNameLen is the longest file name common local file systems take
+	// (NAME_MAX on Linux and the BSDs). Checking it up front refuses such a
+	// key the same way whether or not its directory exists; a file system
+	// with a shorter limit still fails with ENAMETOOLONG, which is
+	// classified the same.
+	maxNameLen = 255
+
 	// maxAttempts bounds the loops that restart when another writer changes
 	// the file between two steps; each restart means someone else made
 	// progress, so hitting the bound means something is badly wrong.
 	maxAttempts = 100
 )
-
-// ErrInvalidKey is wrapped by the error every method returns for a key that
-// cannot name a file under the store's directory.
-var ErrInvalidKey = errors.New("invalid key")
 
 // errKeyIsDirectory is wrapped when a key names a directory that holds other
 // objects, which a file system cannot also hold as an object.
@@ -68,7 +71,10 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// New returns a store in dir, creating the directory if needed.
+// New returns a store in dir, creating the directory if needed. A directory
+// that cannot be created fails with an error wrapping store.ErrAccessDenied
+// (no permission) or store.ErrNoSuchBucket (anything else, such as a file
+// in the way).
 func New(dir string, opts ...Option) (*Store, error) {
 	if !locksSupported {
 		return nil, fmt.Errorf("localstore: file locks are not supported on this platform")
@@ -81,10 +87,14 @@ func New(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("localstore: %w", err)
 	}
 	if err := os.MkdirAll(root, dirMode); err != nil {
-		return nil, fmt.Errorf("localstore: %w", err)
+		kind := store.ErrNoSuchBucket
+		if errors.Is(err, fs.ErrPermission) {
+			kind = store.ErrAccessDenied
+		}
+		return nil, fmt.Errorf("localstore: directory %s does not exist and cannot be created: %w: %w", root, kind, err)
 	}
-	// List walks from the root, and a walk does not enter a root that is a
-	// symbolic link; the real path also keeps keyOf's Rel exact.
+	// Work on the real directory: the store is that directory, not
+	// whatever a symbolic link to it points at later.
 	if root, err = filepath.EvalSymlinks(root); err != nil {
 		return nil, fmt.Errorf("localstore: %w", err)
 	}
@@ -184,6 +194,9 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) 
 			return n, err
 
 		case isNotExist(err):
+			if s.rootMissing() {
+				return 0, s.fail(op, key, err)
+			}
 			if pos != 0 {
 				return 0, positionError(key, pos, 0)
 			}
@@ -296,67 +309,152 @@ func (s *Store) create(ctx context.Context, p string, data []byte) (created bool
 
 // List returns the objects whose keys start with prefix, sorted by key.
 func (s *Store) List(ctx context.Context, prefix string) ([]store.Info, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("localstore: list %q: %w", prefix, err)
-	}
 	infos := []store.Info{}
-	// Walk only the deepest directory the prefix names. If that part of the
-	// prefix is no valid key, no valid key starts with the prefix either;
-	// checking it also keeps "../" from walking outside the store.
-	start := s.root
-	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-		if checkKey(prefix[:i]) != nil {
-			return infos, nil
+	err := s.walk(ctx, prefix, "", func(key, path string) (bool, error) {
+		info, ok, err := s.infoOf(ctx, key, path)
+		if ok {
+			infos = append(infos, info)
 		}
-		start = filepath.Join(s.root, filepath.FromSlash(prefix[:i]))
-	}
-	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// The start directory may not exist, and a concurrent Delete
-			// may prune directories under the walk.
-			if isNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if path == s.root {
-			return nil
-		}
-		key := s.keyOf(path)
-		if strings.HasPrefix(d.Name(), reservedPrefix) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			// Skip subtrees none of whose keys can start with prefix.
-			if dk := key + "/"; !strings.HasPrefix(dk, prefix) && !strings.HasPrefix(prefix, dk) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(key, prefix) {
-			return nil
-		}
-		fi, err := s.statLocked(ctx, path)
-		if isNotExist(err) {
-			return nil // deleted since the directory was read
-		}
-		if err != nil {
-			return err
-		}
-		infos = append(infos, info(key, fi))
-		return nil
+		return true, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("localstore: list %q: %w", prefix, err)
+		return nil, s.fail("list", prefix, err)
 	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
 	return infos, nil
+}
+
+// ListPage returns up to limit objects after startAfter; see store.Store.
+// It reads only the directories that can hold such keys (each whole, as a
+// file system has no seek by name) and opens only the files it returns,
+// never reading their contents.
+func (s *Store) ListPage(ctx context.Context, prefix, startAfter string, limit int) ([]store.Info, bool, error) {
+	if limit <= 0 || limit > store.MaxListPage {
+		limit = store.MaxListPage
+	}
+	infos := []store.Info{}
+	more := false
+	err := s.walk(ctx, prefix, startAfter, func(key, path string) (bool, error) {
+		if len(infos) == limit {
+			more = true
+			return false, nil
+		}
+		info, ok, err := s.infoOf(ctx, key, path)
+		if ok {
+			infos = append(infos, info)
+		}
+		return true, err
+	})
+	if err != nil {
+		return nil, false, s.fail("list page", prefix, err)
+	}
+	return infos, more, nil
+}
+
+// infoOf describes the object at path as of a shared lock, so that its size
+// does not include part of an append. ok is false if the file has gone since
+// its directory was read.
+func (s *Store) infoOf(ctx context.Context, key, path string) (store.Info, bool, error) {
+	fi, err := s.statLocked(ctx, path)
+	if isNotExist(err) {
+		return store.Info{}, false, nil
+	}
+	if err != nil {
+		return store.Info{}, false, err
+	}
+	return info(key, fi), true, nil
+}
+
+// walk calls fn with the key and path of every object whose key starts with
+// prefix and sorts after startAfter, in byte order of the keys, until fn
+// returns false or an error.
+//
+// A plain directory walk is not in key order: the directory "a" holds the
+// keys "a/...", which sort after the file "a-b" although "a" sorts before
+// it. So each directory's entries are ordered by what their keys start
+// with: the name for a file, the name and a '/' for a directory. Keys of
+// different entries then never interleave, and a depth-first walk in that
+// order yields every key in byte order. It enters only the directories that
+// can hold keys in range.
+func (s *Store) walk(ctx context.Context, prefix, startAfter string, fn func(key, path string) (bool, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Start in the deepest directory the prefix names. If that part of the
+	// prefix is no valid key, no valid key starts with the prefix either;
+	// checking it also keeps "../" from walking outside the store.
+	dir, dirKey := s.root, ""
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		if checkKey(prefix[:i]) != nil {
+			return nil
+		}
+		dir, dirKey = filepath.Join(s.root, filepath.FromSlash(prefix[:i])), prefix[:i+1]
+	}
+	_, err := s.walkDir(ctx, dir, dirKey, prefix, startAfter, fn)
+	return err
+}
+
+// walkDir is walk within dir, whose keys start with dirKey. It reports
+// whether fn asked to stop.
+func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter string, fn func(key, path string) (bool, error)) (stop bool, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		// The directory may not exist (no key has this prefix, or a
+		// concurrent Delete pruned it), or the prefix names a file; but if
+		// the whole store is gone, that is the answer.
+		if isNotExist(err) && !s.rootMissing() {
+			return false, nil
+		}
+		return false, err
+	}
+	type entry struct {
+		start string // what every key in the entry starts with
+		name  string
+		isDir bool
+	}
+	var ents []entry
+	for _, d := range entries {
+		switch name := d.Name(); {
+		case strings.HasPrefix(name, reservedPrefix):
+			// The store's own files and directories: never objects.
+		case d.IsDir():
+			ents = append(ents, entry{dirKey + name + "/", name, true})
+		case d.Type().IsRegular():
+			ents = append(ents, entry{dirKey + name, name, false})
+		}
+	}
+	slices.SortFunc(ents, func(a, b entry) int { return strings.Compare(a.start, b.start) })
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		if e.start > prefix && !strings.HasPrefix(e.start, prefix) {
+			break // past the keys with the prefix, which sort together
+		}
+		path := filepath.Join(dir, e.name)
+		if !e.isDir {
+			if !strings.HasPrefix(e.start, prefix) || e.start <= startAfter {
+				continue
+			}
+			if ok, err := fn(e.start, path); err != nil || !ok {
+				return true, err
+			}
+			continue
+		}
+		// Enter only a directory that can hold keys with the prefix (or
+		// lies on the way to them) and keys after startAfter: below a start
+		// that sorts before startAfter without being a prefix of it, every
+		// key sorts before startAfter too.
+		if !strings.HasPrefix(e.start, prefix) && !strings.HasPrefix(prefix, e.start) {
+			continue
+		}
+		if e.start <= startAfter && !strings.HasPrefix(startAfter, e.start) {
+			continue
+		}
+		if stop, err := s.walkDir(ctx, path, e.start, prefix, startAfter, fn); stop || err != nil {
+			return stop, err
+		}
+	}
+	return false, nil
 }
 
 // Delete removes the object and any directories that it leaves empty.
@@ -368,6 +466,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	fi, err := os.Lstat(p)
 	if isNotExist(err) {
+		if s.rootMissing() {
+			return s.fail(op, key, err)
+		}
 		return nil
 	}
 	if err != nil {
@@ -398,7 +499,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // begin checks the context and the key and returns the key's path.
 func (s *Store) begin(ctx context.Context, op, key string) (string, error) {
 	if err := checkKey(key); err != nil {
-		return "", fmt.Errorf("localstore: %s %q: %w: %w", op, key, ErrInvalidKey, err)
+		return "", fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", s.fail(op, key, err)
@@ -475,7 +576,7 @@ func (s *Store) writeTemp(ctx context.Context, dir string, data []byte, perm fs.
 		}
 		// A Delete pruning empty directories may remove dir between mkdirs
 		// and CreateTemp; the temporary file then keeps it alive.
-		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts {
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts || s.rootMissing() {
 			break
 		}
 	}
@@ -563,28 +664,39 @@ func (s *Store) explain(p string, err error) error {
 	return err
 }
 
-// fail wraps err with the operation and key.
+// fail wraps err with the operation and key, and classifies the errno
+// values that no retry can cure: a file name too long for the file system
+// (store.ErrInvalidKey), EACCES and EPERM (store.ErrAccessDenied), and a
+// missing file because the store's directory itself is gone
+// (store.ErrNoSuchBucket: re-creating it could write into an unmounted
+// mount point, so the store refuses to).
 func (s *Store) fail(op, key string, err error) error {
-	return fmt.Errorf("localstore: %s %q: %w", op, key, err)
+	switch {
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		err = fmt.Errorf("%w: a name in its path is longer than the file system allows: %w", store.ErrInvalidKey, err)
+	case errors.Is(err, fs.ErrPermission):
+		err = fmt.Errorf("%w: %w", store.ErrAccessDenied, err)
+	case isNotExist(err) && s.rootMissing():
+		err = fmt.Errorf("%w: directory %s is gone: %w", store.ErrNoSuchBucket, s.root, err)
+	}
+	return fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
 }
 
 // failRead is fail for reads, which report every flavour of "no such file"
-// as store.ErrNotFound. Writes do not: for them a missing directory is a
-// failure to explain, not an answer.
+// as store.ErrNotFound, unless the whole store's directory is gone. Writes
+// do not: for them a missing directory is a failure to explain, not an
+// answer.
 func (s *Store) failRead(op, key string, err error) error {
-	if isNotExist(err) {
+	if isNotExist(err) && !s.rootMissing() {
 		err = store.ErrNotFound
 	}
 	return s.fail(op, key, err)
 }
 
-// keyOf turns a path under the root back into a key.
-func (s *Store) keyOf(path string) string {
-	rel, err := filepath.Rel(s.root, path)
-	if err != nil {
-		return path // cannot happen: the walk stays under the root
-	}
-	return filepath.ToSlash(rel)
+// rootMissing reports whether the store's directory is gone.
+func (s *Store) rootMissing() bool {
+	fi, err := os.Stat(s.root)
+	return isNotExist(err) || (err == nil && !fi.IsDir())
 }
 
 // isNotExist reports an absent file, including one below a path component
@@ -603,24 +715,26 @@ func positionError(key string, pos, length int64) error {
 	return fmt.Errorf("localstore: %w", &store.PositionError{Key: key, Position: pos, Length: length})
 }
 
-// checkKey says why key cannot name a file under the root, if it cannot.
+// checkKey says why key cannot name a file under the root, if it cannot:
+// the OSS rules (store.CheckKey) and those of a file system. The error wraps
+// store.ErrInvalidKey.
 func checkKey(key string) error {
-	switch {
-	case key == "":
-		return errors.New("empty key")
-	case strings.IndexByte(key, 0) >= 0:
-		return errors.New("contains NUL")
-	case key[0] == '/':
-		return errors.New("absolute path")
+	if err := store.CheckKey(key); err != nil {
+		return err
+	}
+	if strings.IndexByte(key, 0) >= 0 {
+		return fmt.Errorf("%w: the key contains NUL", store.ErrInvalidKey)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		switch {
 		case seg == "":
-			return errors.New("empty path segment (leading, trailing or doubled '/')")
+			return fmt.Errorf("%w: empty path segment (trailing or doubled '/')", store.ErrInvalidKey)
 		case seg == "." || seg == "..":
-			return fmt.Errorf("%q path segment", seg)
+			return fmt.Errorf("%w: %q path segment", store.ErrInvalidKey, seg)
+		case len(seg) > maxNameLen:
+			return fmt.Errorf("%w: a path segment of %d bytes, more than the %d a file name may have", store.ErrInvalidKey, len(seg), maxNameLen)
 		case strings.HasPrefix(seg, reservedPrefix):
-			return fmt.Errorf("segment %q starts with %q, which is reserved for the store's own files", seg, reservedPrefix)
+			return fmt.Errorf("%w: segment %q starts with %q, which is reserved for the store's own files", store.ErrInvalidKey, seg, reservedPrefix)
 		}
 	}
 	return nil

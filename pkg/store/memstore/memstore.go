@@ -8,8 +8,14 @@
 // first. Data is copied on the way in and on the way out, so callers may
 // reuse their buffers and may modify what Get returns.
 //
-// Any non-empty string is a valid key; unlike localstore, memstore does not
-// mind keys that a file system cannot hold (such as "a" next to "a/b").
+// Keys must follow the OSS naming rules (store.CheckKey); others fail with
+// store.ErrInvalidKey, so that a unit test meets the same refusal the
+// sink would meet on OSS. Unlike localstore, memstore does not mind keys
+// that a file system cannot hold (such as "a" next to "a/b").
+//
+// memstore never fails otherwise: it never reports store.ErrAccessDenied or
+// store.ErrNoSuchBucket. Tests that need those wrap it or use ossstore
+// against osstest.
 //
 // Keys and Object are helpers for tests that want to look at the store's
 // contents without going through a context and error checks.
@@ -17,8 +23,8 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,9 +50,6 @@ type object struct {
 
 var _ store.Store = (*Store)(nil)
 
-// errEmptyKey is returned for the empty key, which no object store accepts.
-var errEmptyKey = errors.New("empty key")
-
 // New returns an empty store.
 func New() *Store {
 	return &Store{objs: make(map[string]*object)}
@@ -56,8 +59,8 @@ func check(ctx context.Context, op, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: %s %q: %w", op, key, err)
 	}
-	if key == "" {
-		return fmt.Errorf("memstore: %s: %w", op, errEmptyKey)
+	if err := store.CheckKey(key); err != nil {
+		return fmt.Errorf("memstore: %s %.64q: %w", op, key, err)
 	}
 	return nil
 }
@@ -175,6 +178,34 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.Info, error) {
 	}
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
 	return infos, nil
+}
+
+// ListPage returns up to limit objects after startAfter; see store.Store.
+// It sorts the matching keys on every call, which is fine for the store of
+// unit tests.
+func (s *Store) ListPage(ctx context.Context, prefix, startAfter string, limit int) ([]store.Info, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("memstore: list page %q after %q: %w", prefix, startAfter, err)
+	}
+	if limit <= 0 || limit > store.MaxListPage {
+		limit = store.MaxListPage
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var keys []string
+	for k := range s.objs {
+		if strings.HasPrefix(k, prefix) && k > startAfter {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	more := len(keys) > limit
+	keys = keys[:min(len(keys), limit)]
+	infos := make([]store.Info, len(keys))
+	for i, k := range keys {
+		infos[i] = s.objs[k].info(k)
+	}
+	return infos, more, nil
 }
 
 // Delete removes the object; an absent key is not an error.

@@ -55,32 +55,6 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
-func TestEmptyKey(t *testing.T) {
-	ctx := context.Background()
-	s := memstore.New()
-	ops := []struct {
-		name string
-		call func() error
-	}{
-		{"Get", func() error { _, err := s.Get(ctx, ""); return err }},
-		{"GetRange", func() error { _, err := s.GetRange(ctx, "", 0, 0); return err }},
-		{"Stat", func() error { _, err := s.Stat(ctx, ""); return err }},
-		{"Put", func() error { return s.Put(ctx, "", []byte("x")) }},
-		{"Append", func() error { _, err := s.Append(ctx, "", 0, []byte("x")); return err }},
-		{"Delete", func() error { return s.Delete(ctx, "") }},
-	}
-	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
-			if err := op.call(); err == nil {
-				t.Fatalf("%s with the empty key succeeded", op.name)
-			}
-		})
-	}
-	if keys := s.Keys(); len(keys) != 0 {
-		t.Fatalf("store holds %q after empty-key calls", keys)
-	}
-}
-
 // BenchmarkAppend checks that appends stay cheap as the object grows.
 func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()

@@ -42,26 +42,60 @@ func (c Config) validate() error {
 }
 
 // normalizeEndpoint returns endpoint as a URL with a scheme and a host and
-// nothing else.
+// nothing else. Its errors never quote the endpoint whole: user info
+// ("https://ak:secret@host") is refused and shown as "***", and whatever
+// follows the host is elided, since either may carry a secret.
 func normalizeEndpoint(endpoint string) (string, error) {
 	e := strings.TrimSpace(endpoint)
 	if e == "" {
 		return "", errors.New("ossstore: no endpoint")
 	}
+	shown, hasUser := redactEndpoint(e)
+	if hasUser {
+		return "", fmt.Errorf("ossstore: endpoint %q holds user info; give the endpoint as scheme://host and the credentials separately", shown)
+	}
 	if !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
 		if strings.Contains(e, "://") {
-			return "", fmt.Errorf("ossstore: endpoint %q: scheme must be http or https", endpoint)
+			return "", fmt.Errorf("ossstore: endpoint %q: scheme must be http or https", shown)
 		}
 		e = "https://" + e
 	}
 	u, err := url.Parse(e)
 	if err != nil {
-		return "", fmt.Errorf("ossstore: endpoint %q: %w", endpoint, err)
+		// A *url.Error quotes the whole URL; keep only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("ossstore: endpoint %q is not a valid URL: %w", shown, err)
 	}
-	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return "", fmt.Errorf("ossstore: endpoint %q must be a scheme and a host only", endpoint)
+	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("ossstore: endpoint %q must be a scheme and a host only", shown)
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// redactEndpoint returns endpoint as far as its host, with any user info
+// replaced by "***" and anything after the host by "...", for error
+// messages; and whether it has user info. Any '@' counts as the end of user
+// info: no OSS endpoint has one elsewhere, and a password holding a '/' or
+// '?' would otherwise be taken for a host and a path and be shown.
+func redactEndpoint(endpoint string) (shown string, hasUser bool) {
+	head, rest := "", endpoint
+	if i := strings.LastIndexByte(endpoint, '@'); i >= 0 {
+		// Whatever precedes the '@', scheme included, may hold the secret.
+		head, rest, hasUser = "***@", endpoint[i+1:], true
+	} else if scheme, after, ok := strings.Cut(endpoint, "://"); ok {
+		head, rest = scheme+"://", after
+	}
+	host, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host, tail = rest[:i], rest[i:]
+	}
+	if tail != "" && tail != "/" {
+		tail = "/..."
+	}
+	return head + host + tail, hasUser
 }
 
 // Credentials are an access key pair and, for temporary STS keys, the

@@ -13,21 +13,35 @@
 //     x-oss-next-append-position header (or, if that is missing, from a
 //     HeadObject); 409 ObjectNotAppendable wraps store.ErrNotAppendable. A
 //     negative position is never sent: Append answers it after a HeadObject.
-//   - List pages through ListObjectsV2, 1,000 keys a page.
+//   - List pages through ListObjectsV2, 1,000 keys a page. ListPage is one
+//     ListObjectsV2 with prefix, start-after and max-keys (limit, at most
+//     1,000); the SDK URL-decodes the keys, so the last one can be passed
+//     back as startAfter.
 //   - Delete is DeleteObject.
 //
-// Only 404 NoSuchKey wraps store.ErrNotFound: a missing bucket wraps
-// ErrNoSuchBucket instead, so that a misconfiguration never looks like an
-// empty partition. Every 403 wraps ErrAccessDenied. Errors are classified by
-// errors.As on oss.ServiceError (status and code), never by message text; the
-// SDK error stays in the chain.
+// # Errors
+//
+// Only 404 NoSuchKey wraps store.ErrNotFound: a missing bucket (404
+// NoSuchBucket) wraps store.ErrNoSuchBucket instead, so that a
+// misconfiguration never looks like an empty partition. 403
+// SecurityTokenExpired wraps store.ErrCredentialsExpired, which is not
+// permanent (the next invocation brings fresh credentials); every other 403
+// (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch,
+// InvalidSecurityToken, ...) wraps store.ErrAccessDenied. 400
+// InvalidObjectName and KeyTooLong wrap store.ErrInvalidKey, as do keys
+// that store.CheckKey refuses, which are refused before any request. Errors
+// are classified by errors.As on oss.ServiceError (status and code), never
+// by message text; the SDK error stays in the chain, without the raw reply
+// body (for a bad signature OSS quotes the string it signed, security token
+// included).
 //
 // # Retries
 //
 // The SDK never retries, so Store does: 5xx, 429 and the throttling codes,
 // timeouts, connection resets, EOFs and other network errors, and CRC
 // mismatches, with exponential backoff and jitter (default 6 attempts, 50 ms
-// doubling to at most 2 s; see WithRetry). Other 4xx are final. A retry never
+// doubling to at most 2 s; see WithRetry). Other 4xx, the permanent errors
+// above and an expired token among them, are final. A retry never
 // starts past the context's deadline: if the next sleep would cross it the
 // last error is returned at once. Because a write whose reply was lost may
 // have landed, a retried Append can fail with a *store.PositionError for data
@@ -40,7 +54,9 @@
 // so a Pool caches one SDK client per Credentials triple (the endpoint and
 // bucket are fixed per Pool), keeps the few most recently used, and shares
 // one HTTP transport, so rotating credentials does not cost new connections.
-// Secrets and tokens never appear in errors, logs or String output.
+// Secrets and tokens never appear in errors, logs or String output; an
+// endpoint with user info ("https://ak:secret@host") is refused without
+// being quoted.
 //
 // # Observability
 //

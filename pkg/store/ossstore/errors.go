@@ -9,41 +9,71 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// ErrAccessDenied is wrapped by every error from a 403 reply: unknown or
-// wrong access key, bad signature, expired or wrong security token, or a
-// policy that forbids the request. The wrapped oss.ServiceError says which.
-var ErrAccessDenied = errors.New("access denied: check the credentials, security token and bucket policy")
+// ErrAccessDenied is store.ErrAccessDenied, kept under this name for callers
+// that test for it here. Every 403 reply wraps it except
+// SecurityTokenExpired (store.ErrCredentialsExpired): unknown access key,
+// bad signature, wrong security token, or a policy that forbids the request.
+// The wrapped oss.ServiceError says which.
+var ErrAccessDenied = store.ErrAccessDenied
 
-// ErrNoSuchBucket is wrapped by errors from a 404 NoSuchBucket reply. It
-// deliberately does not wrap store.ErrNotFound: a missing bucket is a
+// ErrNoSuchBucket is store.ErrNoSuchBucket, kept under this name for callers
+// that test for it here. Errors from a 404 NoSuchBucket reply wrap it, and
+// deliberately not store.ErrNotFound: a missing bucket is a
 // misconfiguration, not an absent object.
-var ErrNoSuchBucket = errors.New("bucket does not exist")
+var ErrNoSuchBucket = store.ErrNoSuchBucket
 
 // ErrOutOfRange is wrapped by the error GetRange returns when the object
 // holds fewer than off+n bytes.
 var ErrOutOfRange = errors.New("range beyond the end of the object")
 
 // wrapErr classifies err from operation verb on key and adds context. It
-// keeps err in the chain.
+// keeps err in the chain. Classification is by status and OSS error code,
+// never by message text.
 func wrapErr(verb, key string, err error) error {
 	var se oss.ServiceError
 	if errors.As(err, &se) {
+		var kind error
 		switch {
 		case se.Code == "NoSuchKey":
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, store.ErrNotFound, err)
+			kind = store.ErrNotFound
 		case se.Code == "NoSuchBucket":
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, ErrNoSuchBucket, err)
+			kind = store.ErrNoSuchBucket
 		case se.StatusCode == 404 && se.Code == "" && verb == "stat":
 			// A HEAD reply has no body; OSS puts the error document in a
 			// header, but without it a 404 on HEAD can only mean the key.
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, store.ErrNotFound, err)
+			kind = store.ErrNotFound
 		case se.Code == "ObjectNotAppendable":
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, store.ErrNotAppendable, err)
+			kind = store.ErrNotAppendable
+		case se.Code == "SecurityTokenExpired":
+			// Not permanent: the next invocation brings fresh credentials.
+			kind = store.ErrCredentialsExpired
 		case se.StatusCode == 403:
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, ErrAccessDenied, err)
+			kind = store.ErrAccessDenied
+		case se.Code == "InvalidObjectName" || se.Code == "KeyTooLong":
+			kind = store.ErrInvalidKey
 		case se.StatusCode == 416 || se.Code == "InvalidRange":
-			return fmt.Errorf("ossstore: %s %q: %w (%w)", verb, key, ErrOutOfRange, err)
+			kind = ErrOutOfRange
+		}
+		if kind != nil {
+			return fmt.Errorf("ossstore: %s %.64q: %w (%w)", verb, key, kind, err)
 		}
 	}
-	return fmt.Errorf("ossstore: %s %q: %w", verb, key, err)
+	return fmt.Errorf("ossstore: %s %.64q: %w", verb, key, err)
+}
+
+// scrub drops the raw reply body from an OSS error reply, keeping its
+// status, code and message. For SignatureDoesNotMatch OSS echoes the string
+// it signed, which holds the security token; a caller printing the error
+// with %#v, or a hook reading RawMessage, would otherwise see it.
+func scrub(err error) error {
+	switch se := err.(type) {
+	case oss.ServiceError:
+		se.RawMessage = ""
+		return se
+	case *oss.ServiceError:
+		c := *se
+		c.RawMessage = ""
+		return c
+	}
+	return err
 }

@@ -54,6 +54,88 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+// TestEndpointNeverEchoesSecrets: an endpoint with user info is refused,
+// and no error quotes the user info, a path or a query, which may hold a
+// secret.
+func TestEndpointNeverEchoesSecrets(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	tests := []struct {
+		endpoint string
+		shows    string // what the error shows instead
+	}{
+		{"http://user:" + secret + "@127.0.0.1:9000", `"***@127.0.0.1:9000"`},
+		{"https://ak:" + secret + "@oss-cn-hangzhou.aliyuncs.com/", `"***@oss-cn-hangzhou.aliyuncs.com/"`},
+		{"user:" + secret + "@oss.example.com", `"***@oss.example.com"`},
+		{"https://" + secret + "@host", `"***@host"`},
+		{"https://user:" + secret + "/with/slash@host", `"***@host"`},
+		{"https://user:" + secret + "?q@host", `"***@host"`},
+		{"https://user:" + secret + "%zz@host", `"***@host"`},
+		{"ftp://user:" + secret + "@host", `"***@host"`},
+		{"user:" + secret + "@http://host", `"***@http:/..."`},
+		{"https://host/?token=" + secret, `"https://host/..."`},
+		{"https://host/" + secret, `"https://host/..."`},
+		{"https://host#" + secret, `"https://host/..."`},
+		{"https://host:" + secret, `"https://host:` + secret + `"`}, // a port, not a secret; shown as given
+	}
+	for _, tt := range tests {
+		t.Run(tt.shows, func(t *testing.T) {
+			_, err := NewPool(Config{Endpoint: tt.endpoint, Bucket: "sink"})
+			if err == nil {
+				t.Fatalf("NewPool accepted endpoint %q", tt.endpoint)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.shows) {
+				t.Errorf("error %q does not show %s", msg, tt.shows)
+			}
+			if strings.Contains(tt.shows, "***@") && !strings.Contains(msg, "user info") {
+				t.Errorf("error %q does not say what is wrong", msg)
+			}
+			if !strings.Contains(tt.shows, secret) && strings.Contains(msg, secret) {
+				t.Errorf("error leaks the secret: %s", msg)
+			}
+		})
+	}
+}
+
+// TestSignatureErrorHidesToken: OSS answers a bad signature with the string
+// it signed, security token included; neither the error (in any format),
+// nor the request hook, nor the debug log may carry it.
+func TestSignatureErrorHidesToken(t *testing.T) {
+	srv := newServer(t, osstest.WithBucket("sig"))
+	var buf bytes.Buffer
+	var events []RequestEvent
+	s, err := New(Config{Endpoint: srv.Endpoint(), Bucket: "sig"},
+		Credentials{AccessKeyID: testAK, AccessKeySecret: "wrong-secret", SecurityToken: testToken},
+		fastRetry(), WithLogger(zerolog.New(&buf).Level(zerolog.DebugLevel)),
+		WithRequestHook(func(e RequestEvent) { events = append(events, e) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Put(t.Context(), "k", []byte("x"))
+	var se oss.ServiceError
+	if !errors.As(err, &se) || se.Code != "SignatureDoesNotMatch" || !errors.Is(err, store.ErrAccessDenied) {
+		t.Fatalf("err = %v, want a SignatureDoesNotMatch wrapping store.ErrAccessDenied", err)
+	}
+	if len(events) != 1 {
+		t.Fatalf("%d request events, want 1", len(events))
+	}
+	outputs := map[string]string{
+		"%v":          fmt.Sprintf("%v", err),
+		"%+v":         fmt.Sprintf("%+v", err),
+		"%#v":         fmt.Sprintf("%#v", err),
+		"RawMessage":  se.RawMessage,
+		"hook %#v":    fmt.Sprintf("%#v", events[0].Err),
+		"debug log":   buf.String(),
+		"hook event":  fmt.Sprintf("%+v", events[0]),
+		"wrapped %#v": fmt.Sprintf("%#v", fmt.Errorf("outer: %w", err)),
+	}
+	for name, out := range outputs {
+		if strings.Contains(out, testToken) || strings.Contains(out, "wrong-secret") {
+			t.Errorf("%s leaks a credential: %s", name, out)
+		}
+	}
+}
+
 func TestOptionsValidated(t *testing.T) {
 	cfg := Config{Endpoint: "http://127.0.0.1:1", Bucket: "sink"}
 	bad := map[string]Opt{
@@ -123,8 +205,8 @@ func TestCredentials(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrAccessDenied) {
-				t.Fatalf("err = %v, want one wrapping ErrAccessDenied", err)
+			if !errors.Is(err, ErrAccessDenied) || !errors.Is(err, store.ErrAccessDenied) || !store.IsPermanent(err) {
+				t.Fatalf("err = %v, want a permanent one wrapping store.ErrAccessDenied", err)
 			}
 			var se oss.ServiceError
 			if !errors.As(err, &se) || se.StatusCode != 403 {
@@ -147,9 +229,28 @@ func TestNoSuchBucketIsNotNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Get(t.Context(), "k")
-	if !errors.Is(err, ErrNoSuchBucket) || store.IsNotFound(err) {
-		t.Fatalf("err = %v, want ErrNoSuchBucket and not store.ErrNotFound", err)
+	ops := map[string]func() error{
+		"get":       func() error { _, err := s.Get(t.Context(), "k"); return err },
+		"stat":      func() error { _, err := s.Stat(t.Context(), "k"); return err },
+		"put":       func() error { return s.Put(t.Context(), "k", nil) },
+		"append":    func() error { _, err := s.Append(t.Context(), "k", 0, nil); return err },
+		"list page": func() error { _, _, err := s.ListPage(t.Context(), "", "", 0); return err },
+		"delete":    func() error { return s.Delete(t.Context(), "k") },
+	}
+	for name, op := range ops {
+		t.Run(name, func(t *testing.T) {
+			srv.ResetStats()
+			err := op()
+			if !errors.Is(err, store.ErrNoSuchBucket) || !errors.Is(err, ErrNoSuchBucket) || store.IsNotFound(err) {
+				t.Fatalf("err = %v, want store.ErrNoSuchBucket and not store.ErrNotFound", err)
+			}
+			if !store.IsPermanent(err) {
+				t.Errorf("store.IsPermanent(%v) = false", err)
+			}
+			if n := srv.Stats().Total(); n != 1 {
+				t.Errorf("%d requests, want 1 (no retry)", n)
+			}
+		})
 	}
 }
 

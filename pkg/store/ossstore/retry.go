@@ -30,7 +30,7 @@ func (s *Store) do(ctx context.Context, o op, key string, fn func(ctx context.Co
 		}
 		a := &attempt{n: n}
 		start := time.Now()
-		err := fn(context.WithValue(ctx, attemptKey{}, a), a)
+		err := scrub(fn(context.WithValue(ctx, attemptKey{}, a), a))
 		s.observe(o, key, a, time.Since(start), err)
 		if err == nil || n >= opts.maxAttempts || !retryable(ctx, err, int(a.status.Load())) {
 			return err
@@ -65,7 +65,11 @@ func backoff(n int, base, max time.Duration) time.Duration {
 // retryable reports whether err, from a request whose reply (if any) had
 // HTTP status status, is worth repeating.
 func retryable(ctx context.Context, err error, status int) bool {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// Only the operation's own context ending is final. A deadline error
+	// while ctx lives is the transport's timeout ("timeout awaiting response
+	// headers" is context.DeadlineExceeded too): a network failure like any
+	// other, retried below.
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var se oss.ServiceError

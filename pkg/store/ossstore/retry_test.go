@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,6 +47,14 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			func(ctx context.Context, s *Store) error { _, err := s.Stat(ctx, "k"); return err }},
 		{"list 503", osstest.OpList, osstest.Fault{Before: 1},
 			func(ctx context.Context, s *Store) error { _, err := s.List(ctx, ""); return err }},
+		{"list page reset", osstest.OpList, osstest.Fault{Before: 1, Reset: true},
+			func(ctx context.Context, s *Store) error {
+				infos, _, err := s.ListPage(ctx, "", "", 1)
+				if err == nil && (len(infos) != 1 || infos[0].Key != "k") {
+					return errors.New("wrong page")
+				}
+				return err
+			}},
 		{"delete reset after", osstest.OpDelete, osstest.Fault{After: 1, Reset: true},
 			func(ctx context.Context, s *Store) error { return s.Delete(ctx, "k") }},
 	}
@@ -125,26 +134,43 @@ func TestAppendLostReply(t *testing.T) {
 
 func TestPermanentErrorsAreNotRetried(t *testing.T) {
 	tests := []struct {
-		name   string
-		op     osstest.Op
-		setup  func(srv *osstest.Server)
-		run    func(ctx context.Context, s *Store) error
-		wantIs error
+		name      string
+		op        osstest.Op
+		setup     func(srv *osstest.Server)
+		run       func(ctx context.Context, s *Store) error
+		wantIs    error
+		permanent bool
 	}{
 		{"403 injected", osstest.OpPut, func(srv *osstest.Server) {
 			srv.SetFault(osstest.OpPut, osstest.Fault{Before: 1, Status: 403, Code: "AccessDenied"})
-		}, func(ctx context.Context, s *Store) error { return s.Put(ctx, "k", []byte("x")) }, ErrAccessDenied},
+		}, func(ctx context.Context, s *Store) error { return s.Put(ctx, "k", []byte("x")) }, store.ErrAccessDenied, true},
+		{"403 by policy on put", osstest.OpPut, func(srv *osstest.Server) {
+			srv.SetDenies(osstest.Deny{KeyPrefix: "locked/"})
+		}, func(ctx context.Context, s *Store) error { return s.Put(ctx, "locked/k", []byte("x")) }, store.ErrAccessDenied, true},
+		{"403 by policy on head", osstest.OpHead, func(srv *osstest.Server) {
+			srv.SetDenies(osstest.Deny{KeyPrefix: "locked/"})
+		}, func(ctx context.Context, s *Store) error { _, err := s.Stat(ctx, "locked/k"); return err }, store.ErrAccessDenied, true},
+		{"403 by policy on list page", osstest.OpList, func(srv *osstest.Server) {
+			srv.SetDenies(osstest.Deny{KeyPrefix: "locked/", Ops: []osstest.Op{osstest.OpList}})
+		}, func(ctx context.Context, s *Store) error { _, _, err := s.ListPage(ctx, "locked/", "", 10); return err }, store.ErrAccessDenied, true},
+		{"403 security token expired", osstest.OpAppend, func(srv *osstest.Server) {
+			srv.ExpireCredentials(testAK)
+		}, func(ctx context.Context, s *Store) error { _, err := s.Append(ctx, "k", 0, []byte("x")); return err }, store.ErrCredentialsExpired, false},
 		{"404", osstest.OpGet, nil,
-			func(ctx context.Context, s *Store) error { _, err := s.Get(ctx, "absent"); return err }, store.ErrNotFound},
+			func(ctx context.Context, s *Store) error { _, err := s.Get(ctx, "absent"); return err }, store.ErrNotFound, false},
 		{"409 not appendable", osstest.OpAppend, func(srv *osstest.Server) {
 			_ = srv.PutObjectDirect("perm", "k", []byte("x"), false)
-		}, func(ctx context.Context, s *Store) error { _, err := s.Append(ctx, "k", 1, []byte("y")); return err }, store.ErrNotAppendable},
+		}, func(ctx context.Context, s *Store) error { _, err := s.Append(ctx, "k", 1, []byte("y")); return err }, store.ErrNotAppendable, true},
 		{"416", osstest.OpGet, func(srv *osstest.Server) {
 			_ = srv.PutObjectDirect("perm", "k", []byte("x"), false)
-		}, func(ctx context.Context, s *Store) error { _, err := s.GetRange(ctx, "k", 5, 1); return err }, ErrOutOfRange},
+		}, func(ctx context.Context, s *Store) error { _, err := s.GetRange(ctx, "k", 5, 1); return err }, ErrOutOfRange, false},
+		{"400 invalid object name", osstest.OpPut, func(srv *osstest.Server) {
+			// A name OSS refuses that the local check lets through.
+			srv.SetFault(osstest.OpPut, osstest.Fault{Before: 1, Status: 400, Code: "InvalidObjectName"})
+		}, func(ctx context.Context, s *Store) error { return s.Put(ctx, "k", []byte("x")) }, store.ErrInvalidKey, true},
 		{"400 injected", osstest.OpList, func(srv *osstest.Server) {
 			srv.SetFault(osstest.OpList, osstest.Fault{Before: 1, Status: 400, Code: "InvalidArgument"})
-		}, func(ctx context.Context, s *Store) error { _, err := s.List(ctx, ""); return err }, nil},
+		}, func(ctx context.Context, s *Store) error { _, err := s.List(ctx, ""); return err }, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,10 +186,43 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Fatalf("err = %v, want one wrapping %v", err, tt.wantIs)
 			}
+			if got := store.IsPermanent(err); got != tt.permanent {
+				t.Errorf("store.IsPermanent(%v) = %v, want %v", err, got, tt.permanent)
+			}
 			if got := srv.Requests(tt.op); got != 1 {
 				t.Fatalf("server saw %d requests, want 1 (no retry)", got)
 			}
 		})
+	}
+}
+
+// TestInvalidKeysCostNoRequest: keys OSS would refuse are refused before
+// any request, whatever the operation.
+func TestInvalidKeysCostNoRequest(t *testing.T) {
+	srv := newServer(t)
+	s := newStore(t, srv, "keys")
+	ctx := t.Context()
+	for _, key := range []string{"", "/lead", "\\lead", strings.Repeat("k", 1024), "bad\xff"} {
+		errs := []error{
+			s.Put(ctx, key, nil),
+			s.Delete(ctx, key),
+		}
+		_, err := s.Get(ctx, key)
+		errs = append(errs, err)
+		_, err = s.GetRange(ctx, key, 0, 1)
+		errs = append(errs, err)
+		_, err = s.Stat(ctx, key)
+		errs = append(errs, err)
+		_, err = s.Append(ctx, key, 0, nil)
+		errs = append(errs, err)
+		for i, err := range errs {
+			if !errors.Is(err, store.ErrInvalidKey) {
+				t.Errorf("call %d with key %.20q: err = %v, want one wrapping store.ErrInvalidKey", i, key, err)
+			}
+		}
+	}
+	if n := srv.Stats().Total(); n != 0 {
+		t.Fatalf("%d requests sent for invalid keys", n)
 	}
 }
 
@@ -231,6 +290,26 @@ func TestDeadline(t *testing.T) {
 			t.Fatalf("%d requests sent with a cancelled context", got)
 		}
 	})
+}
+
+// TestUnresponsiveServer: against a server that accepts connections and
+// never answers, each attempt ends at the I/O timeout, is retried as a
+// network failure, and the operation fails with the timeout, never hangs.
+func TestUnresponsiveServer(t *testing.T) {
+	srv := newServer(t)
+	s := newStore(t, srv, "silent", WithTimeouts(5*time.Second, 100*time.Millisecond), WithRetry(3, time.Millisecond, 2*time.Millisecond))
+	srv.SetUnresponsive(true)
+	_, err := s.Get(t.Context(), "k")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want a network timeout", err)
+	}
+	if store.IsPermanent(err) {
+		t.Errorf("a timeout is reported as permanent: %v", err)
+	}
+	if st := s.Stats(); st.Requests != 3 || st.Retries != 2 || st.Failures != 3 {
+		t.Fatalf("Stats = %+v, want 3 requests, 2 retries, 3 failures", st)
+	}
 }
 
 // rewritingTransport lets a test tamper with replies on the way to the SDK.

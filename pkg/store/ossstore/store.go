@@ -17,9 +17,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// maxKeyLen is the longest object key OSS accepts, in bytes.
-const maxKeyLen = 1023
-
 // maxObjectSize bounds the buffer a reply's Content-Length may ask for.
 const maxObjectSize = 48 << 30
 
@@ -40,12 +37,11 @@ func (s *Store) String() string {
 	return fmt.Sprintf("ossstore.Store{%s/%s}", s.pool.endpoint, s.pool.cfg.Bucket)
 }
 
+// checkKey refuses, before any request, the keys OSS would refuse with 400
+// InvalidObjectName.
 func checkKey(verb, key string) error {
-	if key == "" {
-		return fmt.Errorf("ossstore: %s: empty key", verb)
-	}
-	if len(key) > maxKeyLen {
-		return fmt.Errorf("ossstore: %s %.40q...: key longer than %d bytes", verb, key, maxKeyLen)
+	if err := store.CheckKey(key); err != nil {
+		return fmt.Errorf("ossstore: %s %.64q: %w", verb, key, err)
 	}
 	return nil
 }
@@ -306,47 +302,110 @@ func (s *Store) currentLength(ctx context.Context, key string) (int64, error) {
 	return info.Size, err
 }
 
-// listPageSize is the most keys ListObjectsV2 returns at once.
-const listPageSize = 1000
-
-// List implements store.Store, paging through ListObjectsV2.
+// List implements store.Store, paging through ListObjectsV2, 1,000 keys a
+// request.
 func (s *Store) List(ctx context.Context, prefix string) ([]store.Info, error) {
-	var out []store.Info
+	out := []store.Info{}
+	if len(prefix) > store.MaxKeyLen {
+		return out, nil // no key is that long; OSS would refuse the prefix
+	}
 	token := ""
 	for {
-		var res oss.ListObjectsResultV2
-		err := s.do(ctx, opList, prefix, func(ctx context.Context, a *attempt) error {
-			opts := []oss.Option{oss.WithContext(ctx), oss.Prefix(prefix), oss.MaxKeys(listPageSize)}
-			if token != "" {
-				opts = append(opts, oss.ContinuationToken(token))
-			}
-			var err error
-			res, err = s.bucket.ListObjectsV2(opts...)
-			return err
-		})
+		res, err := s.listObjects(ctx, prefix, "", token, store.MaxListPage)
 		if err != nil {
 			return nil, wrapErr("list", prefix, err)
 		}
-		for _, o := range res.Objects {
-			out = append(out, store.Info{
-				Key:        o.Key,
-				Size:       o.Size,
-				Appendable: strings.EqualFold(o.Type, "Appendable"),
-				Modified:   o.LastModified,
-			})
-		}
+		out = appendInfos(out, res.Objects)
 		if !res.IsTruncated {
 			break
 		}
-		if res.NextContinuationToken == "" || res.NextContinuationToken == token {
-			return nil, fmt.Errorf("ossstore: list %q: truncated page without a new continuation token", prefix)
+		if token, err = nextToken(res, token); err != nil {
+			return nil, fmt.Errorf("ossstore: list %.64q: %w", prefix, err)
 		}
-		token = res.NextContinuationToken
 	}
 	// OSS lists in byte order already; sorting is cheap insurance for the
 	// contract.
 	slices.SortFunc(out, func(a, b store.Info) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
+}
+
+// ListPage implements store.Store with one ListObjectsV2 (prefix,
+// start-after, max-keys = limit, at most 1,000). The keys come back
+// URL-decoded by the SDK (it asks for encoding-type=url), so the last one
+// can be passed back as startAfter as is. more is OSS's IsTruncated. In the
+// one case OSS answers an empty page that says more follow, ListPage follows
+// the continuation token, so that a caller paging by startAfter always makes
+// progress; that is the only case of more than one request.
+func (s *Store) ListPage(ctx context.Context, prefix, startAfter string, limit int) ([]store.Info, bool, error) {
+	if limit <= 0 || limit > store.MaxListPage {
+		limit = store.MaxListPage
+	}
+	if len(prefix) > store.MaxKeyLen {
+		return []store.Info{}, false, nil // no key is that long; OSS would refuse the prefix
+	}
+	if len(startAfter) > store.MaxKeyLen {
+		// OSS refuses a start-after of 1,024 bytes or more. A key k of at
+		// most 1,023 bytes sorts after startAfter exactly when it sorts
+		// after startAfter's first 1,023 bytes: they differ within those,
+		// or k is a prefix of startAfter and sorts before both.
+		startAfter = startAfter[:store.MaxKeyLen]
+	}
+	token := ""
+	for {
+		res, err := s.listObjects(ctx, prefix, startAfter, token, limit)
+		if err != nil {
+			return nil, false, wrapErr("list page", prefix, err)
+		}
+		out := appendInfos([]store.Info{}, res.Objects)
+		if len(out) > 0 || !res.IsTruncated {
+			slices.SortFunc(out, func(a, b store.Info) int { return strings.Compare(a.Key, b.Key) })
+			return out, res.IsTruncated, nil
+		}
+		if token, err = nextToken(res, token); err != nil {
+			return nil, false, fmt.Errorf("ossstore: list page %.64q after %.64q: %w", prefix, startAfter, err)
+		}
+	}
+}
+
+// listObjects makes one ListObjectsV2 request (retried as one operation).
+// OSS ignores start-after when a continuation token is given, so only one of
+// the two is sent.
+func (s *Store) listObjects(ctx context.Context, prefix, startAfter, token string, maxKeys int) (oss.ListObjectsResultV2, error) {
+	var res oss.ListObjectsResultV2
+	err := s.do(ctx, opList, prefix, func(ctx context.Context, a *attempt) error {
+		opts := []oss.Option{oss.WithContext(ctx), oss.Prefix(prefix), oss.MaxKeys(maxKeys)}
+		switch {
+		case token != "":
+			opts = append(opts, oss.ContinuationToken(token))
+		case startAfter != "":
+			opts = append(opts, oss.StartAfter(startAfter))
+		}
+		var err error
+		res, err = s.bucket.ListObjectsV2(opts...)
+		return err
+	})
+	return res, err
+}
+
+// nextToken returns the continuation token of a truncated page, refusing
+// one that would list the same page again.
+func nextToken(res oss.ListObjectsResultV2, token string) (string, error) {
+	if res.NextContinuationToken == "" || res.NextContinuationToken == token {
+		return "", errors.New("truncated page without a new continuation token")
+	}
+	return res.NextContinuationToken, nil
+}
+
+func appendInfos(out []store.Info, objects []oss.ObjectProperties) []store.Info {
+	for _, o := range objects {
+		out = append(out, store.Info{
+			Key:        o.Key,
+			Size:       o.Size,
+			Appendable: strings.EqualFold(o.Type, "Appendable"),
+			Modified:   o.LastModified,
+		})
+	}
+	return out
 }
 
 // Delete implements store.Store with a DeleteObject.

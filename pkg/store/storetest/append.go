@@ -81,6 +81,9 @@ func testAppendToPutObject(t *testing.T, s store.Store) {
 			if !errors.Is(err, store.ErrNotAppendable) {
 				t.Fatalf("Append(%q, %d) to a Put object: error = %v, want one wrapping store.ErrNotAppendable", key, c.pos, err)
 			}
+			if !store.IsPermanent(err) {
+				t.Errorf("store.IsPermanent(%v) = false for a not-appendable object", err)
+			}
 			wantContent(t, s, key, []byte(c.data), false)
 		})
 	}

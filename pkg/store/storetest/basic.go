@@ -404,6 +404,7 @@ func testCancelled(t *testing.T, s store.Store) {
 		{"GetRange", func() error { _, err := s.GetRange(ctx, "cancel/normal", 0, 1); return err }},
 		{"Stat", func() error { _, err := s.Stat(ctx, "cancel/normal"); return err }},
 		{"List", func() error { _, err := s.List(ctx, "cancel/"); return err }},
+		{"ListPage", func() error { _, _, err := s.ListPage(ctx, "cancel/", "", 1); return err }},
 		{"Put", func() error { return s.Put(ctx, "cancel/normal", []byte("new value")) }},
 		{"Append", func() error { _, err := s.Append(ctx, "cancel/appendable", 3, []byte("+more")); return err }},
 		{"AppendCreate", func() error { _, err := s.Append(ctx, "cancel/created", 0, []byte("created")); return err }},

@@ -44,8 +44,23 @@
 //     (byte-wise, not by path segments), sorted byte-wise by key, with no
 //     directory entries, temporary files or other bookkeeping; it handles
 //     more than 1,000 results (one OSS page); the empty prefix lists all.
+//   - ListPage returns what List would, from after startAfter on, at most
+//     limit (and store.MaxListPage) objects a call; paging with the last key
+//     of each page as the next startAfter yields exactly List's result, for
+//     every page size, prefix and the keys URL encoding mangles. more is
+//     true exactly when matching objects remain (so a page that ends on the
+//     last object says false), and a page that announces more is never
+//     empty. startAfter need not be a key, may sort before the prefix or
+//     beyond every key, or be longer than any key; a prefix longer than
+//     store.MaxKeyLen matches nothing. ListPage describes objects as List
+//     does.
 //   - Delete of an absent key succeeds; Delete of a key that only looks like a
 //     directory removes nothing.
+//   - Keys that store.CheckKey refuses (empty, longer than 1,023 bytes, not
+//     UTF-8, starting with '/' or a backslash) fail every operation with an
+//     error wrapping store.ErrInvalidKey, which store.IsPermanent reports,
+//     and create nothing; a key of exactly 1,023 bytes (in segments of 200)
+//     works. Appending to a Put object is permanent too.
 //   - Keys may hold spaces, unicode, and the characters that URL encoding
 //     mangles ('+', '%', '?', '#', '&', '=', ';', '~', ...), and segments
 //     that start with a dot. Data may hold every byte value; an 8 MiB object
@@ -60,11 +75,12 @@
 // # What the suite does not ask
 //
 // Keys in the suite never have an empty segment, a "." or ".." segment, a
-// leading or trailing '/', or a NUL, and no key is a "directory" of
-// another (never "a" next to "a/b"), because a store backed by a file
-// system cannot hold such keys. Object stores can; store.go does not forbid
+// trailing '/', a NUL or a segment longer than 255 bytes, and no key is a
+// "directory" of another (never "a" next to "a/b"), because a store backed
+// by a file system cannot hold such keys. OSS can; store.go does not forbid
 // them, so the sink should not generate them.
 //
-// The suite does not test crash safety, durability, or faults in transit;
-// those belong to each implementation's own tests.
+// The suite does not test crash safety, durability, faults in transit, or
+// the other permanent errors (access denied, missing bucket): producing
+// them is each implementation's business, and belongs to its own tests.
 package storetest

@@ -124,6 +124,15 @@ func testListMany(t *testing.T, s store.Store) {
 			wantKeys(t, s, p, withPrefix(all, p))
 		})
 	}
+	// Pages of the natural size, of a given size, and of a size larger than
+	// one OSS request can return.
+	for _, p := range []string{"many/", ""} {
+		for _, limit := range []int{0, 500, 999, 5000} {
+			t.Run(fmt.Sprintf("pages of %d with prefix %q", limit, p), func(t *testing.T) {
+				wantPages(t, s, p, "", limit, withPrefix(all, p))
+			})
+		}
+	}
 }
 
 // testSinkKeys uses the key shapes the sink writes: a meta object per

@@ -6,6 +6,7 @@
 //	{"sleep_ms": 200}     sleep, ignoring the deadline (a misbehaving function)
 //	{"barrier": 3}        wait until 3 invocations are waiting together (proves concurrency)
 //	{"until_stop": true}  wait for PreStop, then fail with StoppedError
+//	{"stuck": true}       wait for PreStop ignoring the deadline (a hung function), then answer
 //	{"fail": "msg"}       fail with a TestError carrying msg
 //	{"panic": "msg"}      panic with msg
 //	{"exit": 3}           exit the process at once with that status
@@ -33,6 +34,7 @@ type request struct {
 	SleepMS   int    `json:"sleep_ms"`
 	Barrier   int    `json:"barrier"`
 	UntilStop bool   `json:"until_stop"`
+	Stuck     bool   `json:"stuck"`
 	Fail      string `json:"fail"`
 	Panic     string `json:"panic"`
 	Exit      *int   `json:"exit"`
@@ -102,6 +104,9 @@ func (f *function) handle(ctx context.Context, payload []byte) (*Reply, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if req.Stuck {
+		<-f.stopped
 	}
 	if req.Fail != "" {
 		return nil, &TestError{req.Fail}

@@ -37,6 +37,7 @@ func main() {
 	failAfter := flag.Float64("fail-after", 0, "probability that a request takes effect and then fails")
 	reset := flag.Bool("reset", false, "fail by resetting the connection instead of replying 503")
 	latency := flag.Duration("latency", 0, "delay before every reply")
+	unresponsive := flag.Bool("unresponsive", false, "accept connections but never answer (for timeout tests)")
 	seed := flag.Int64("seed", 1, "seed of the fault RNG")
 	flag.Parse()
 	if len(buckets) == 0 {
@@ -74,6 +75,7 @@ func main() {
 			srv.SetFault(op, osstest.Fault{Before: *failBefore, After: *failAfter, Latency: *latency, Reset: *reset})
 		}
 	}
+	srv.SetUnresponsive(*unresponsive)
 	logger.Printf("osstest-server: endpoint %s, buckets %v", srv.Endpoint(), buckets)
 
 	sig := make(chan os.Signal, 1)

@@ -1,0 +1,393 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// folderWriter appends one folder's share of a partition's pending records.
+type folderWriter struct {
+	job   *partitionJob
+	name  string
+	now   time.Time
+	encID string
+	buf   []byte
+
+	// has: f is the folder's current data object. Without one, the next
+	// record starts a chain (chainStart).
+	has bool
+	f   Folder
+
+	// prev is the offset of the last record known written to the folder
+	// (the committed offset, then each record written, recovered or
+	// adopted).
+	prev int64
+
+	// Legacy objects only (see legacy.go).
+	legacyChecked bool
+	lagging       bool
+	stalls        int
+	recordSeal    func(ctx context.Context) error
+
+	// dataLen is the current object's length when it was last looked up
+	// and nothing has been written to it since (unknownLength otherwise):
+	// replay may use it with an index length learned later.
+	dataLen int64
+
+	ib    objindex.Builder
+	entry []byte
+}
+
+func (w *folderWriter) write(ctx context.Context, recs []*events.Record) error {
+	for len(recs) > 0 {
+		var n int
+		var err error
+		switch {
+		case !w.has:
+			err = w.chainStart(ctx, recs[0])
+		case w.f.Legacy:
+			n, err = w.legacy(ctx, recs)
+			if err == nil && w.lagging {
+				return nil
+			}
+		default:
+			n, err = w.step(ctx, recs)
+		}
+		if err != nil {
+			return err
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// step makes one decision about the current (indexed) object and carries it
+// out: seal it before recs[0], or append the longest run of recs that fits.
+// Each decision is first written to the object's index at its recorded
+// length; if that position is taken, someone else decided first, and replay
+// learns what. It returns how many records are done.
+func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, error) {
+	j := w.job
+	r := recs[0]
+	if reason := w.sealReason(r); reason != "" {
+		if w.f.Records == 0 && r.Offset < w.f.FirstOffset {
+			return 0, fmt.Errorf("%w: record %d precedes %d, the offset %s was opened for after %d", ErrConflict, r.Offset, w.f.FirstOffset, w.f.Object, w.prev)
+		}
+		next := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, j.epoch)
+		idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: next, NextOffset: r.Offset}})
+		if err != nil {
+			return 0, err
+		}
+		if idxLen >= 0 {
+			return w.replayAfterFence(ctx, recs, idxLen)
+		}
+		j.log.Debug().Str("object", w.f.Object).Int64("bytes", w.f.Size).Int64("records", w.f.Records).Str("reason", reason).Msg("data object sealed")
+		w.openNext(next, r.Offset)
+		return 0, nil
+	}
+	if w.f.Records == 0 {
+		// Nothing landed in it yet: it takes today's encoding.
+		w.f.Encoding = w.encID
+	}
+	k, data := w.segment(recs)
+	before := w.f.IndexSize
+	idxLen, err := w.logEntry(ctx, objindex.Entry{Append: w.ib.Append()})
+	if err != nil {
+		return 0, err
+	}
+	if idxLen >= 0 {
+		return w.replayAfterFence(ctx, recs, idxLen)
+	}
+	w.dataLen = unknownLength
+	n, err := j.st.Append(ctx, w.f.Object, w.f.Size, data)
+	if pe, isPos := store.AsPositionError(err); isPos {
+		// Our entry stands in the index as one alternative at this
+		// position; replay tells which landed (ours, if an earlier try of
+		// this very request took effect).
+		w.f.IndexSize = before
+		return w.replay(ctx, recs, pe.Length, unknownLength)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append %d records (offsets %d-%d) to %s at %d: %w",
+			k, recs[0].Offset, recs[k-1].Offset, w.f.Object, w.f.Size, err)
+	}
+	if want := w.f.Size + int64(len(data)); n != want {
+		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, w.f.Object, n, want)
+	}
+	w.add(recs[:k], int64(len(data)))
+	return k, nil
+}
+
+// logEntry appends e to the current object's index at its recorded length.
+// It returns -1 when e is in, or the index's length when that position is
+// taken (another attempt wrote entries the state does not know of).
+func (w *folderWriter) logEntry(ctx context.Context, e objindex.Entry) (int64, error) {
+	w.entry = objindex.AppendEntry(w.entry[:0], e)
+	key := objindex.Key(w.f.Object)
+	n, err := w.job.st.Append(ctx, key, w.f.IndexSize, w.entry)
+	if pe, isPos := store.AsPositionError(err); isPos {
+		return pe.Length, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write index entry of %s at %d: %w", w.f.Object, w.f.IndexSize, err)
+	}
+	if want := w.f.IndexSize + int64(len(w.entry)); n != want {
+		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, key, n, want)
+	}
+	w.f.IndexSize = n
+	return -1, nil
+}
+
+// replayAfterFence replays after the index's fence refused an entry, with
+// the index length the refusal reported, and the data length if one was
+// looked up before (else both are looked up afresh).
+func (w *folderWriter) replayAfterFence(ctx context.Context, recs []*events.Record, idxLen int64) (int, error) {
+	dataLen := w.dataLen
+	w.dataLen = unknownLength
+	if dataLen == unknownLength {
+		idxLen = unknownLength
+	}
+	return w.replay(ctx, recs, dataLen, idxLen)
+}
+
+// openNext makes key, announced by a seal entry for its first record at
+// offset first, the current object. Nothing is known of it yet: its index
+// may hold what an earlier attempt wrote, which the first entry's fence
+// reveals.
+func (w *folderWriter) openNext(key string, first int64) {
+	w.f = Folder{Object: key, Encoding: w.encID, FirstOffset: first, LastOffset: first - 1, OpenedAt: w.now.UTC()}
+	w.has = true
+	w.dataLen = unknownLength
+}
+
+// sealReason says why the current object must take no more records before
+// next, or "".
+func (w *folderWriter) sealReason(next *events.Record) string {
+	if w.f.Records == 0 {
+		if next.Offset != w.f.FirstOffset {
+			return "named for offset " + strconv.FormatInt(w.f.FirstOffset, 10) + ", which was never stored"
+		}
+		return ""
+	}
+	switch {
+	case w.f.Encoding != w.encID:
+		return "format changed from " + w.f.Encoding
+	case w.full():
+		return "full"
+	case w.tooOld(next, w.f.MinTimestamp):
+		return "age"
+	}
+	return ""
+}
+
+func (w *folderWriter) full() bool { return w.fullAt(w.f.Size, w.f.Records) }
+
+func (w *folderWriter) fullAt(size, records int64) bool {
+	c := w.job.cfg
+	return size >= c.flushBytes || (c.flushRecords > 0 && records >= c.flushRecords)
+}
+
+// tooOld reports whether r is SINK_FLUSH_INTERVAL or more newer than the
+// oldest record of the object (minTS, its smallest Kafka timestamp), in
+// record time. Record time, not the clock, so that the decision is a
+// function of the records alone. Measuring from the oldest record rather
+// than the first means that a record with a far-future timestamp cannot
+// switch the rule off for the rest of the object: the records after it are
+// measured from the earliest one, and the future record only ever makes the
+// object look younger to nobody. Records without a timestamp (0) neither
+// age an object nor are aged.
+func (w *folderWriter) tooOld(r *events.Record, minTS int64) bool {
+	iv := w.job.cfg.flushInterval.Milliseconds()
+	return iv > 0 && minTS > 0 && r.Timestamp > 0 && r.Timestamp-minTS >= iv
+}
+
+// segment encodes the longest run of records that fits in the current
+// object, and builds its index entry: records are added while the object is
+// not yet full nor too old, so the cut depends only on the records and the
+// settings, never on where a batch happens to end or on the clock.
+func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
+	enc := w.job.cfg.enc
+	buf := w.buf[:0]
+	w.ib.Reset(w.encID, w.f.Size)
+	minTS := w.f.MinTimestamp
+	k := 0
+	for k < len(recs) {
+		r := recs[k]
+		if k > 0 && (w.fullAt(w.f.Size+int64(len(buf)), w.f.Records+int64(k)) || w.tooOld(r, minTS)) {
+			break
+		}
+		start := len(buf)
+		buf = enc.Append(buf, r)
+		w.ib.Add(r.Offset, buf[start:], r.ValueKind == events.ValueNull, r.Timestamp)
+		if r.Timestamp > 0 && (minTS == 0 || r.Timestamp < minTS) {
+			minTS = r.Timestamp
+		}
+		k++
+	}
+	w.buf = buf
+	return k, buf
+}
+
+// add accounts for records this call appended.
+func (w *folderWriter) add(recs []*events.Record, n int64) {
+	j := w.job
+	for _, r := range recs {
+		w.note(r.Offset, r.Timestamp)
+		if j.cfg.enc.Format == format.Raw && bytes.IndexByte(r.Value, '\n') >= 0 {
+			j.separators++
+		}
+	}
+	w.f.Size += n
+	j.written += len(recs)
+	j.bytes += n
+	j.noteObject(w.f.Object)
+}
+
+// note accounts for one record stored in the current object.
+func (w *folderWriter) note(offset, ts int64) {
+	if w.f.Records == 0 {
+		w.f.FirstTimestamp = ts
+	}
+	w.f.Records++
+	w.f.LastOffset = offset
+	if ts > 0 && (w.f.MinTimestamp == 0 || ts < w.f.MinTimestamp) {
+		w.f.MinTimestamp = ts
+	}
+	w.prev = offset
+}
+
+// chainStart finds the object for r when the folder has no current one:
+// a new partition or epoch, or after a legacy object. No index entry can
+// announce it, so what an earlier attempt may have left is looked for: an
+// object starting inside the gap before r (records the state does not know
+// of), or r's own object.
+func (w *folderWriter) chainStart(ctx context.Context, r *events.Record) error {
+	j := w.job
+	if lo := w.prev + 1; r.Offset > lo {
+		stray, first, err := w.findStray(ctx, lo, r.Offset-1)
+		if err != nil {
+			return err
+		}
+		if stray != "" {
+			j.log.Warn().Str("object", stray).Int64("committed_offset", w.prev).Msg("data object beyond the committed offset")
+			return w.adoptExisting(ctx, stray, first)
+		}
+	}
+	key := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, j.epoch)
+	exists := j.listed[key]
+	if j.listed == nil {
+		// (A listing made moments ago answers the same question.)
+		if _, err := j.st.Stat(ctx, key); err == nil {
+			exists = true
+		} else if !store.IsNotFound(err) {
+			return fmt.Errorf("look for %s: %w", key, err)
+		}
+	}
+	if exists {
+		return w.adoptExisting(ctx, key, r.Offset)
+	}
+	w.openNext(key, r.Offset)
+	w.dataLen = -1 // absent when looked up, before the first entry's fence
+	return nil
+}
+
+// adoptExisting makes an existing data object, which the state does not
+// know, the current object: indexed, its index is replayed by the next
+// step's fence; without an index it was written by the previous version
+// and is handled as a legacy object.
+func (w *folderWriter) adoptExisting(ctx context.Context, key string, first int64) error {
+	j := w.job
+	w.openNext(key, first)
+	if _, err := j.st.Stat(ctx, objindex.Key(key)); err == nil {
+		return nil
+	} else if !store.IsNotFound(err) {
+		return fmt.Errorf("look for the index of %s: %w", key, err)
+	}
+	w.f.Legacy = true
+	return nil
+}
+
+// findStray returns the data object of the folder (of this epoch, by its
+// full derived name) with the smallest first offset in [lo, hi], or "".
+// No attempt opens an object there without a record there, so such an
+// object holds records the meta object does not know of. Each run of
+// offsets with the same number of digits is listed under its common decimal
+// prefix, so the listing is bounded by the gap, not by the partition's age.
+func (w *folderWriter) findStray(ctx context.Context, lo, hi int64) (string, int64, error) {
+	j := w.job
+	base := objectPrefix(j.cfg.prefix, j.topic, w.name, j.partition)
+	stray, at := "", int64(0)
+	for a := lo; a <= hi; {
+		b := min(hi, nextPow10(a)-1)
+		as, bs := strconv.FormatInt(a, 10), strconv.FormatInt(b, 10)
+		narrow := 0
+		for narrow < len(as) && as[narrow] == bs[narrow] {
+			narrow++
+		}
+		err := listAll(ctx, j.st, base+as[:narrow], func(info store.Info) bool {
+			off, ok := w.ownObject(info.Key)
+			if ok && off >= a && off <= b && (stray == "" || off < at) {
+				stray, at = info.Key, off
+			}
+			return true
+		})
+		if err != nil {
+			return "", 0, err
+		}
+		if stray != "" || b == hi {
+			break
+		}
+		a = b + 1
+	}
+	return stray, at, nil
+}
+
+// ownObject returns the first offset of a data object key of this folder,
+// partition and epoch, if key is exactly the name the protocol derives for
+// it; look-alikes (same pattern, other suffix) are not the sink's.
+func (w *folderWriter) ownObject(key string) (int64, bool) {
+	j := w.job
+	p, off, ok := ParseObjectName(path.Base(key))
+	if !ok || p != j.partition || ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, off, j.epoch) != key {
+		return 0, false
+	}
+	return off, true
+}
+
+// nextPow10 returns the smallest power of ten greater than n (n >= 0), or
+// the largest int64 when there is none.
+func nextPow10(n int64) int64 {
+	p := int64(10)
+	for p <= n {
+		if p > (1<<63-1)/10 {
+			return 1<<63 - 1
+		}
+		p *= 10
+	}
+	return p
+}
+
+// listAll calls fn for each object under prefix, in key order, until it
+// returns false. Callers narrow prefix to what they look for: nothing here
+// lists a whole partition on the write path.
+func listAll(ctx context.Context, st store.Store, prefix string, fn func(store.Info) bool) error {
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("list %s*: %w", prefix, err)
+	}
+	for _, info := range infos {
+		if !fn(info) {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package sink
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// DefaultReadChunk is the largest ranged read the sink makes on its
+// recovery paths (WithReadChunk): what an earlier attempt left behind is
+// read and compared piece by piece, so memory does not grow with it.
+const DefaultReadChunk = 4 << 20
+
+// rangeReader reads the bytes [off, end) of an object as an io.Reader, one
+// ranged GET of at most chunk bytes at a time.
+type rangeReader struct {
+	ctx      context.Context
+	st       store.Store
+	key      string
+	off, end int64
+	chunk    int64
+	buf      []byte
+	pos      int // read position in buf
+}
+
+func newRangeReader(ctx context.Context, st store.Store, key string, off, end int64, chunk int) *rangeReader {
+	return &rangeReader{ctx: ctx, st: st, key: key, off: off, end: end, chunk: int64(chunk)}
+}
+
+func (r *rangeReader) Read(p []byte) (int, error) {
+	if r.pos == len(r.buf) {
+		if r.off >= r.end {
+			return 0, io.EOF
+		}
+		n := min(r.chunk, r.end-r.off)
+		b, err := r.st.GetRange(r.ctx, r.key, r.off, n)
+		if err != nil {
+			return 0, fmt.Errorf("read %s [%d, %d): %w", r.key, r.off, r.off+n, err)
+		}
+		if int64(len(b)) != n {
+			return 0, fmt.Errorf("read %s [%d, %d): got %d bytes", r.key, r.off, r.off+n, len(b))
+		}
+		r.buf, r.pos = b, 0
+		r.off += n
+	}
+	n := copy(p, r.buf[r.pos:])
+	r.pos += n
+	return n, nil
+}
+
+// byteSource hands out the bytes of an object range in order, in pieces of
+// at most the reader's chunk, and keeps count of where it is.
+type byteSource struct {
+	br  *bufio.Reader
+	pos int64 // object position of the next byte
+}
+
+func newByteSource(ctx context.Context, st store.Store, key string, off, end int64, chunk int) *byteSource {
+	size := int(min(int64(chunk), max(end-off, 16)))
+	return &byteSource{br: bufio.NewReaderSize(newRangeReader(ctx, st, key, off, end, chunk), size), pos: off}
+}
+
+// equal reports whether the next len(want) bytes are want, consuming them
+// (and feeding them to sum) either way.
+func (s *byteSource) equal(want []byte, sum func([]byte)) (bool, error) {
+	same := true
+	for len(want) > 0 {
+		n := min(len(want), s.br.Size())
+		b, err := s.br.Peek(n)
+		if err != nil {
+			return false, s.wrap(err)
+		}
+		if sum != nil {
+			sum(b)
+		}
+		same = same && string(b) == string(want[:n])
+		_, _ = s.br.Discard(n)
+		s.pos += int64(n)
+		want = want[n:]
+	}
+	return same, nil
+}
+
+// skip consumes n bytes, feeding them to sum.
+func (s *byteSource) skip(n int64, sum func([]byte)) error {
+	for n > 0 {
+		k := int(min(n, int64(s.br.Size())))
+		b, err := s.br.Peek(k)
+		if err != nil {
+			return s.wrap(err)
+		}
+		if sum != nil {
+			sum(b)
+		}
+		_, _ = s.br.Discard(k)
+		s.pos += int64(k)
+		n -= int64(k)
+	}
+	return nil
+}
+
+// line returns the next line, '\n' included, without consuming it, if it
+// ends within the reader's buffer; ok is false otherwise.
+func (s *byteSource) line() (b []byte, ok bool, err error) {
+	b, err = s.br.Peek(s.br.Size())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i+1], true, nil
+	}
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, false, s.wrap(err)
+	}
+	return nil, false, nil
+}
+
+// peek returns the next bytes, as many as the reader's buffer holds (fewer
+// at the end), without consuming them.
+func (s *byteSource) peek() ([]byte, error) {
+	b, err := s.br.Peek(s.br.Size())
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, s.wrap(err)
+	}
+	return b, nil
+}
+
+// skipLine consumes everything up to and including the next '\n' (or the
+// end), however long the line.
+func (s *byteSource) skipLine() error {
+	for {
+		b, err := s.peek()
+		if err != nil {
+			return err
+		}
+		if len(b) == 0 {
+			return nil
+		}
+		n := len(b)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			n = i + 1
+		}
+		_, _ = s.br.Discard(n)
+		s.pos += int64(n)
+		if n < len(b) || b[n-1] == '\n' {
+			return nil
+		}
+	}
+}
+
+func (s *byteSource) wrap(err error) error {
+	if err == io.EOF {
+		return fmt.Errorf("object ends at %d, before the bytes expected: %w", s.pos, io.ErrUnexpectedEOF)
+	}
+	return err
+}

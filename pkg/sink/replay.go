@@ -1,0 +1,255 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// unknownLength asks replay to look up a length itself.
+const unknownLength = -2
+
+// maxStalls bounds the replays of one call that find nothing new: each
+// means another writer moved the object between two of our requests.
+const maxStalls = 3
+
+// replay reads the current object's index beyond its recorded length,
+// resolves which of the appends announced there landed (package objindex),
+// accounts for their records — comparing those this batch carries with what
+// is stored, adopting the others — and follows a seal to the next object.
+// dataLen and idxLen are the lengths of the data object (-1: absent) and of
+// the index when the caller knows them, else unknownLength; a known data
+// length must have been learned before the index length. It returns how
+// many of recs are now known written; the caller goes on with the rest from
+// the new state.
+func (w *folderWriter) replay(ctx context.Context, recs []*events.Record, dataLen, idxLen int64) (int, error) {
+	if dataLen == unknownLength {
+		return w.replayOnce(ctx, recs, dataLen, idxLen)
+	}
+	// Lengths learned earlier may be older than what the index now says
+	// landed (a racing writer in between): then look again, from scratch.
+	snap := w.snapshot()
+	n, err := w.replayOnce(ctx, recs, dataLen, idxLen)
+	if errors.Is(err, objindex.ErrInconsistent) {
+		w.restore(snap)
+		return w.replayOnce(ctx, recs, unknownLength, unknownLength)
+	}
+	return n, err
+}
+
+// writerState is what replay changes, to undo a replay made on stale lengths.
+type writerState struct {
+	f                  Folder
+	has                bool
+	prev               int64
+	recovered, adopted int
+	objects            int
+}
+
+func (w *folderWriter) snapshot() writerState {
+	j := w.job
+	return writerState{w.f, w.has, w.prev, j.recovered, j.adopted, len(j.objects)}
+}
+
+func (w *folderWriter) restore(s writerState) {
+	j := w.job
+	w.f, w.has, w.prev, j.recovered, j.adopted, j.objects = s.f, s.has, s.prev, s.recovered, s.adopted, j.objects[:s.objects]
+}
+
+func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, dataLen, idxLen int64) (int, error) {
+	j := w.job
+	key, ikey := w.f.Object, objindex.Key(w.f.Object)
+	// The data object's length first, the index's second: an append
+	// announced in between is then at worst an alternative that did not
+	// land, never data without its entry. (A data length older than the
+	// index's is safe: what it misses looks not landed, the next append at
+	// that position fails on its fence, and the next replay sees more.)
+	if dataLen == unknownLength {
+		idxLen = unknownLength
+		info, err := j.st.Stat(ctx, key)
+		switch {
+		case store.IsNotFound(err):
+			dataLen = -1
+		case err != nil:
+			return 0, fmt.Errorf("check length of %s: %w", key, err)
+		default:
+			dataLen = info.Size
+		}
+	}
+	if idxLen == unknownLength {
+		idxLen = 0
+		if info, err := j.st.Stat(ctx, ikey); err == nil {
+			idxLen = info.Size
+		} else if !store.IsNotFound(err) {
+			return 0, fmt.Errorf("check length of %s: %w", ikey, err)
+		}
+	}
+	if idxLen < w.f.IndexSize {
+		return 0, fmt.Errorf("%w: index %s is %d bytes but the meta object records %d: it was truncated, replaced or deleted",
+			ErrConflict, ikey, idxLen, w.f.IndexSize)
+	}
+	if max(dataLen, 0) < w.f.Size {
+		return 0, fmt.Errorf("%w: %s is %d bytes but the meta object records %d written: the object was truncated, replaced or deleted",
+			ErrConflict, key, max(dataLen, 0), w.f.Size)
+	}
+	if idxLen == w.f.IndexSize {
+		if max(dataLen, 0) > w.f.Size {
+			return 0, fmt.Errorf("%w: %s holds %d bytes after position %d that its index does not announce: something other than the sink appended to it",
+				ErrConflict, key, dataLen-w.f.Size, w.f.Size)
+		}
+		// The fence moved and came back to where we stand: a racing
+		// writer, or a reply lost in between. Try again, a few times.
+		if w.stalls++; w.stalls > maxStalls {
+			return 0, fmt.Errorf("%w: %s keeps changing under this invocation: another invocation is writing this partition", ErrConflict, key)
+		}
+		return 0, nil
+	}
+
+	rd := newRangeReader(ctx, j.st, ikey, w.f.IndexSize, idxLen, j.cfg.readChunk)
+	sc := objindex.NewScanner(rd, w.f.IndexSize)
+	res := objindex.NewResolver(w.f.Size, func(a *objindex.Append) (bool, error) { return w.crcMatches(ctx, a) })
+	at := 0 // recs[at:] are not yet found stored
+	land := func(as []*objindex.Append) error {
+		for _, a := range as {
+			var err error
+			if at, err = w.land(ctx, a, recs, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for sc.Scan() {
+		if err := res.Add(sc.Entry()); err != nil {
+			return 0, fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+		}
+		if err := land(res.Landed()); err != nil {
+			return 0, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, objindex.ErrInvalid) {
+			return 0, fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+		}
+		return 0, fmt.Errorf("read index %s: %w", ikey, err)
+	}
+	fin, err := res.Finish(dataLen)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+	}
+	if err := land(fin.Landed); err != nil {
+		return 0, err
+	}
+	w.f.IndexSize = idxLen
+	if fin.Void > 0 {
+		j.log.Warn().Str("object", key).Int("entries", fin.Void).Msg("index entries of appends that never landed")
+	}
+	if s := fin.Seal; s != nil {
+		if s.NextOffset <= w.prev || s.Next != ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, s.NextOffset, j.epoch) {
+			return 0, fmt.Errorf("%w: %s: sealed with next object %q for offset %d, which is not the object this partition's protocol names after offset %d",
+				ErrConflict, ikey, s.Next, s.NextOffset, w.prev)
+		}
+		j.log.Warn().Str("object", key).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
+		w.openNext(s.Next, s.NextOffset)
+	}
+	return at, nil
+}
+
+// land accounts for one append that landed in the current object, beyond
+// the recorded state. Its bytes are read (in chunks) and checked against
+// the CRC its entry announced; the records this batch carries (recs[at:]
+// and on) must be stored exactly as they encode now, in the object's own
+// encoding; the others are adopted: stored by an attempt whose batch this
+// one does not repeat. It returns the index of the first record of recs
+// not yet found.
+func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*events.Record, at int) (int, error) {
+	j := w.job
+	key := w.f.Object
+	switch {
+	case a.Pos != w.f.Size:
+		return 0, fmt.Errorf("%w: %s: index announces an append at %d, the object's records end at %d", ErrConflict, key, a.Pos, w.f.Size)
+	case a.First() <= w.prev:
+		return 0, fmt.Errorf("%w: %s: index announces offset %d at %d, at or below the last record known written (%d)", ErrConflict, key, a.First(), a.Pos, w.prev)
+	case w.f.Records > 0 && a.Enc != w.f.Encoding:
+		return 0, fmt.Errorf("%w: %s: an append in encoding %s follows records in %s", ErrConflict, key, a.Enc, w.f.Encoding)
+	}
+	enc, ok := encoderFor(a.Enc)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s: index names an unknown encoding %q", ErrConflict, key, a.Enc)
+	}
+	if w.f.Records == 0 {
+		w.f.Encoding = a.Enc
+	}
+	src := newByteSource(ctx, j.st, key, a.Pos, a.Pos+a.Bytes, j.cfg.readChunk)
+	var crc uint32
+	sum := func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }
+	var tmp []byte
+	for rec := range a.All() {
+		if at < len(recs) && recs[at].Offset < rec.Offset {
+			return 0, fmt.Errorf("%w: %s: an earlier attempt stored offsets %d-%d without offset %d, which this batch carries: "+
+				"the topic was probably recreated (see `sinkctl new-epoch`)", ErrOffsetsReset, key, a.First(), a.Last(), recs[at].Offset)
+		}
+		if at < len(recs) && recs[at].Offset == rec.Offset {
+			tmp = enc.Append(tmp[:0], recs[at])
+			same := int64(len(tmp)) == rec.Size
+			if same {
+				var err error
+				if same, err = src.equal(tmp, sum); err != nil {
+					return 0, fmt.Errorf("read %s: %w", key, err)
+				}
+			}
+			if !same {
+				return 0, fmt.Errorf("%w: %s holds, at offset %d, a record other than the one delivered now: "+
+					"the topic was probably deleted and recreated (see `sinkctl new-epoch`)", ErrOffsetsReset, key, rec.Offset)
+			}
+			j.recovered++
+			at++
+		} else {
+			if err := src.skip(rec.Size, sum); err != nil {
+				return 0, fmt.Errorf("read %s: %w", key, err)
+			}
+			j.adopted++
+		}
+		w.note(rec.Offset, 0)
+	}
+	if crc != a.CRC32C {
+		return 0, fmt.Errorf("%w: bytes %d-%d of %s do not match the CRC its index announced", ErrConflict, a.Pos, a.Pos+a.Bytes, key)
+	}
+	if a.MinTS > 0 && (w.f.MinTimestamp == 0 || a.MinTS < w.f.MinTimestamp) {
+		w.f.MinTimestamp = a.MinTS
+	}
+	if w.f.FirstTimestamp == 0 {
+		w.f.FirstTimestamp = a.MinTS
+	}
+	w.f.Size += a.Bytes
+	j.noteObject(key)
+	j.log.Warn().Str("object", key).Int64("first_offset", a.First()).Int64("last_offset", a.Last()).Int64("bytes", a.Bytes).
+		Msg("found records written by an earlier attempt")
+	return at, nil
+}
+
+// crcMatches reports whether the current object's bytes announced by a have
+// its CRC (to tell apart alternatives of one size).
+func (w *folderWriter) crcMatches(ctx context.Context, a *objindex.Append) (bool, error) {
+	j := w.job
+	info, err := j.st.Stat(ctx, w.f.Object)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check length of %s: %w", w.f.Object, err)
+	}
+	if info.Size < a.Pos+a.Bytes {
+		return false, nil
+	}
+	var crc uint32
+	src := newByteSource(ctx, j.st, w.f.Object, a.Pos, a.Pos+a.Bytes, j.cfg.readChunk)
+	if err := src.skip(a.Bytes, func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }); err != nil {
+		return false, fmt.Errorf("read %s: %w", w.f.Object, err)
+	}
+	return crc == a.CRC32C, nil
+}

@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+func TestIsPermanent(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"access denied", fmt.Errorf("put %q: %w (403)", "k", store.ErrAccessDenied), true},
+		{"no such bucket", fmt.Errorf("get: %w", store.ErrNoSuchBucket), true},
+		{"invalid key", store.CheckKey(""), true},
+		{"not appendable", fmt.Errorf("append: %w", store.ErrNotAppendable), true},
+		{"joined", errors.Join(errors.New("x"), store.ErrAccessDenied), true},
+		{"credentials expired", fmt.Errorf("put: %w", store.ErrCredentialsExpired), false},
+		{"not found", fmt.Errorf("get: %w", store.ErrNotFound), false},
+		{"position", fmt.Errorf("x: %w", &store.PositionError{Key: "k", Position: 1}), false},
+		{"cancelled", context.Canceled, false},
+		{"deadline", context.DeadlineExceeded, false},
+		{"other", errors.New("connection reset by peer"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := store.IsPermanent(tt.err); got != tt.want {
+				t.Fatalf("IsPermanent(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckKey(t *testing.T) {
+	tests := []struct {
+		name, key string
+		ok        bool
+	}{
+		{"plain", "topic/partition_0", true},
+		{"one byte", "a", true},
+		{"longest", strings.Repeat("k", store.MaxKeyLen), true},
+		{"longest in runes", strings.Repeat("ü", store.MaxKeyLen/2) + "k", true},
+		{"inner slash and backslash", "a/b\\c", true},
+		{"trailing slash", "dir/", true}, // OSS takes it; localstore does not
+		{"empty", "", false},
+		{"one byte too long", strings.Repeat("k", store.MaxKeyLen+1), false},
+		{"leading slash", "/a", false},
+		{"leading backslash", "\\a", false},
+		{"invalid UTF-8", "a\xff", false},
+		{"cut rune", "a\xc3", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := store.CheckKey(tt.key)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckKey(%.20q) = %v, want ok %v", tt.key, err, tt.ok)
+			}
+			if err != nil && (!errors.Is(err, store.ErrInvalidKey) || !store.IsPermanent(err)) {
+				t.Fatalf("CheckKey(%.20q) = %v, want a permanent error wrapping ErrInvalidKey", tt.key, err)
+			}
+		})
+	}
+}
