@@ -1,14 +1,20 @@
-// Package verifytest writes stores the way the sink's protocol v2 does
-// (record indexes, seals, meta objects of schema version 2, epochs), for
-// tests of the tools that read them.
+// Package verifytest writes stores for tests of the tools that read them,
+// in the two layouts they must read.
 //
-// Every data object gets an index object (package objindex) whose entries
-// are appended before the data they announce; opening the next object
-// seals the previous one with a seal entry naming it; each batch ends with
-// the meta object recording the open object's size, index size, records
-// and last offset. Writer uses the real store, the real index encoding,
-// the real object names and sink.DecodeMeta's checks, so that until the
-// engine writes indexes itself tests can plant defects in such stores.
+// Writer writes as the sink's protocol v2 does (record indexes, seals,
+// meta objects of schema version 2, epochs): every data object gets an
+// index object (package objindex) whose entries are appended before the
+// data they announce; opening the next object seals the previous one with
+// a seal entry naming it; each batch ends with the meta object recording
+// the open object's size, index size, records and last offset. It uses the
+// real store, the real index encoding, the real object names and
+// sink.DecodeMeta's checks. The engine (package sink) writes such stores
+// itself; Writer is for the shapes it leaves only after failures, made on
+// purpose (Stale: announcements that never landed, some of the size of
+// what landed) and for exact control of where objects are cut.
+//
+// LegacyWriter writes as the version before record indexes did: no index,
+// meta objects of schema version 1.
 package verifytest
 
 import (
