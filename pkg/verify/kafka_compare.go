@@ -211,9 +211,10 @@ func (c *checker) kafkaAhead(p *PartitionReport, ko KafkaOffsets, add func(Defec
 }
 
 // probeKafka asks Kafka for the partitions of every topic to check (those
-// in the store and those asked for), so that an unreachable cluster or a
-// missing topic stops the run before any object is read.
-func probeKafka(ctx context.Context, cfg *config, groups []*group) (map[string][]int32, error) {
+// in the store, whichever partitions of them are asked for, and those asked
+// for), so that an unreachable cluster or a missing topic stops the run
+// before any object is read.
+func probeKafka(ctx context.Context, cfg *config, groups []*group, stored []string) (map[string][]int32, error) {
 	if cfg.kafka == nil {
 		return nil, nil
 	}
@@ -223,7 +224,7 @@ func probeKafka(ctx context.Context, cfg *config, groups []*group) (map[string][
 			topics = append(topics, g.topic)
 		}
 	}
-	for _, t := range cfg.topics {
+	for _, t := range append(slices.Clone(stored), cfg.topics...) {
 		if !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}

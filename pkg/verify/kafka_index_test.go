@@ -130,6 +130,7 @@ func TestKafkaIndexed(t *testing.T) {
 	}{
 		{[]string{"--brokers", brokers, "--group", "backup"}, sinkctl.ExitFailed, "missing_in_store orders/1"},
 		{[]string{"--brokers", brokers, "--group", "backup", "--topic", topic, "--partition", "1"}, sinkctl.ExitFailed, "the store holds nothing of this partition"},
+		{[]string{"--brokers", brokers, "--group", "backup", "--partition", "1"}, sinkctl.ExitFailed, "the store holds nothing of this partition"},
 		{[]string{"--brokers", brokers, "--group", "backup", "--topic", "quiet"}, sinkctl.ExitUsage, "--topic quiet matches nothing"},
 		{[]string{"--topic", "nope"}, sinkctl.ExitUsage, "--topic nope matches nothing"},
 		{[]string{"--partition", "1"}, sinkctl.ExitUsage, "--partition 1 matches nothing"},

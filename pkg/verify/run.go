@@ -71,12 +71,12 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 	}
 	rep := &Report{Prefix: cfg.prefix, Format: cfg.format, Partitions: []PartitionReport{}, Defects: []Defect{}}
 
-	groups, err := list(ctx, st, &cfg, rep)
+	groups, topics, err := list(ctx, st, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}
 	noData(&cfg, rep, groups)
-	kps, err := probeKafka(ctx, &cfg, groups)
+	kps, err := probeKafka(ctx, &cfg, groups, topics)
 	if err != nil {
 		return nil, err
 	}
@@ -126,20 +126,21 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 }
 
 // list lists the prefix (or each requested topic) and groups the keys by
-// topic-partition, sorted, keeping only the requested partitions. Keys that
-// fit no group become stray_object defects or Report.Ignored.
-func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, error) {
+// topic-partition, sorted, keeping only the requested partitions. It also
+// returns the topics that hold a meta or data object of any partition. Keys
+// that fit no group become stray_object defects or Report.Ignored.
+func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, []string, error) {
 	var infos []store.Info
 	if len(cfg.topics) == 0 {
 		var err error
 		if infos, err = st.List(ctx, cfg.prefix); err != nil {
-			return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
+			return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
 		}
 	} else {
 		for _, t := range cfg.topics {
 			is, err := st.List(ctx, cfg.prefix+t+"/")
 			if err != nil {
-				return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
+				return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
 			}
 			infos = append(infos, is...)
 		}
@@ -226,7 +227,14 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 	slices.SortFunc(out, func(a, b *group) int {
 		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
-	return out, nil
+	var topics []string
+	for t, ok := range isTopic {
+		if ok {
+			topics = append(topics, t)
+		}
+	}
+	slices.Sort(topics)
+	return out, topics, nil
 }
 
 // noData reports requested topics and partitions that hold nothing, or an
