@@ -74,8 +74,10 @@
 //
 // # Legacy objects (no index)
 //
-// Objects written before indexes existed are read by their lines.
-// WithFormat(FormatAuto), the default, decides per object: the meta
+// Objects written before indexes existed are read by their lines. (An
+// upgraded sink never appends to one: it seals the legacy open object in
+// the meta object, which then names an indexed object, and no index entry
+// links the two.) WithFormat(FormatAuto), the default, decides per object: the meta
 // object's open object is read in the format its "encoding" field names;
 // any other object is JSONL if one of its first 16 lines is a JSON object
 // with topic, partition and offset members, raw otherwise. FormatRaw and
@@ -153,7 +155,8 @@
 // group's committed offset fill PartitionReport.Kafka; the records Kafka
 // returns in [log start, committed) are looked up in the store by offset
 // (JSONL and indexed objects) or counted against the lines of legacy raw
-// objects. A partition of a checked topic that Kafka has, whose records
-// below the committed offset it still holds, and of which the store holds
+// objects. A partition that Kafka has, of a topic asked for or found in the
+// store (whichever partitions WithPartitions selects), whose records below
+// the committed offset Kafka still holds, and of which the store holds
 // nothing, gets a report with a missing_in_store error.
 package verify

@@ -30,21 +30,20 @@ type indexState struct {
 	encOther   string
 	records    int64 // records of the landed appends
 	recRecords int64 // of them in the bytes the meta object accounts for
-	// Offsets of the landed appends; -1 when none.
-	min, max, recMax, recLast int64
-	seal                      *objindex.Seal
-	end                       int64 // data length the landed appends (or the seal) account for
+	// Offsets of the landed appends (first: of the first in data order);
+	// -1 when none.
+	first, min, max, recMax, recLast int64
+	seal                             *objindex.Seal
+	end                              int64 // data length the landed appends (or the seal) account for
 	// Landed appends past the recorded bytes: what the sink's next batch
 	// absorbs.
 	tailRecords, tailBytes int64
 	tail                   rangeList
 	rec                    *recordedPart // the meta object's open object: its recorded state
 	// The data object is gone: the records the index says landed.
-	lost      rangeList
-	lostRec   int64            // of them, in the part the meta object accounts for
-	unsure    *objindex.Append // gone, unsealed: the last announced append, which may have landed too
-	appends   int              // append entries in the index
-	firstSeal *objindex.Seal   // the first entry, if it is a seal
+	lost    rangeList
+	lostRec int64            // of them, in the part the meta object accounts for
+	unsure  *objindex.Append // gone, unsealed: the last announced append, which may have landed too
 }
 
 // recordedPart is what the part of an open object's index that the meta
@@ -97,7 +96,7 @@ type walkResult struct {
 const maxForced = 8
 
 func newIndexState() indexState {
-	return indexState{encMixedAt: -1, min: -1, max: -1, recMax: -1, recLast: -1}
+	return indexState{encMixedAt: -1, first: -1, min: -1, max: -1, recMax: -1, recLast: -1}
 }
 
 // checkIndexed checks o through its index. It returns false when the index
@@ -134,14 +133,6 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 			Message: fmt.Sprintf("its record index %s cannot be used: %v; the object is checked by its lines, which is exact only for JSONL", o.indexKey, w.invalid)})
 		return r, false
 	case w.inconsistent != nil:
-		if s := w.firstSeal; w.appends == 0 && s != nil && s.At == o.size {
-			// An index that only seals the object: an object written
-			// before indexes existed, sealed by a later sink. Its lines
-			// are all there is to check.
-			r = c.checkLegacy(es, o)
-			r.seal = s
-			return r, true
-		}
 		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey,
 			Message: fmt.Sprintf("its record index %s and its %d bytes cannot both be right: %v; the object is checked by its lines, which is exact only for JSONL", o.indexKey, o.size, w.inconsistent)})
 		return r, false
@@ -171,9 +162,11 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 	if w.enc != "" {
 		r.format = formatOfEnc(w.enc)
 	}
-	if w.min >= 0 && w.min != o.nameOff {
-		c.addf(CodeNameOffset, o.key, nil, ptr(w.min),
-			"named for offset %d, but its index says its first record has offset %d", o.nameOff, w.min)
+	// The sink names an object for the first record it stores there; a
+	// record stored out of order or twice after it is reported as such.
+	if w.first >= 0 && w.first != o.nameOff {
+		c.addf(CodeNameOffset, o.key, nil, ptr(w.first),
+			"named for offset %d, but its index says its first record has offset %d", o.nameOff, w.first)
 	}
 	if w.encMixedAt >= 0 {
 		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey, Pos: &Position{Byte: w.encMixedAt},
@@ -282,13 +275,8 @@ func (c *checker) walk(o *dataObject, opts *walkOpts) *walkResult {
 	future := false
 	for sc.Scan() {
 		e := sc.Entry()
-		if e.Append != nil {
-			w.appends++
-			if e.Append.Pos >= w.maxPos {
-				w.maxPos, w.maxAppend = e.Append.Pos, e.Append
-			}
-		} else if e.Off == 0 {
-			w.firstSeal = e.Seal
+		if e.Append != nil && e.Append.Pos >= w.maxPos {
+			w.maxPos, w.maxAppend = e.Append.Pos, e.Append
 		}
 		if rec != nil && w.rec.err == nil {
 			switch end := e.Off + e.Len; {
@@ -397,6 +385,9 @@ func (c *checker) landed(w *walkResult, a *objindex.Append, opts *walkOpts) erro
 	recorded := a.Pos+a.Bytes <= opts.recordedEnd
 	n := a.Records()
 	w.records += n
+	if w.first < 0 {
+		w.first = a.First()
+	}
 	if w.min < 0 || a.First() < w.min {
 		w.min = a.First()
 	}

@@ -312,7 +312,8 @@ func (c *checker) compareOpen(name string, f *sink.Folder) {
 		c.compareOpenIndexed(o, f, r)
 		return
 	}
-	if f.IndexSize > 0 {
+	if f.IndexSize > 0 && o.indexKey == "" {
+		// (An index that exists but cannot be used is reported as such.)
 		c.add(Defect{Code: CodeIndexMissing, Object: o.key, Other: objindex.Key(o.key),
 			Message: fmt.Sprintf("the meta object records index_size %d, but the object's record index does not exist: its records cannot be told apart exactly", f.IndexSize)})
 	}

@@ -230,6 +230,10 @@ type EpochReport struct {
 	FirstOffset  int64 `json:"first_offset"`
 	LastOffset   int64 `json:"last_offset"`
 	ExactOffsets bool  `json:"exact_offsets"`
+	// LegacyRaw counts the epoch's raw objects without a record index
+	// (written before indexes existed): its offsets are not exact when
+	// there is one.
+	LegacyRaw int `json:"legacy_raw_objects"`
 	// Committed and RecordsWritten are what the meta object records for
 	// the epoch; -1 when it records nothing (no meta object, or an epoch
 	// its history does not list).

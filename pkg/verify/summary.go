@@ -22,7 +22,7 @@ func (c *checker) report() PartitionReport {
 			if o.size >= 0 {
 				p.Objects++
 				p.Bytes += o.size
-				if !r.indexed && r.format == fmtRaw {
+				if legacyRaw(o, r) {
 					p.LegacyRaw++
 				}
 			}
@@ -79,6 +79,13 @@ func (c *checker) report() PartitionReport {
 	return p
 }
 
+// legacyRaw reports whether o is a raw object without a record index, read
+// by its lines. (An object whose index exists but cannot be used is read
+// the same way; its index defect says why.)
+func legacyRaw(o *dataObject, r *objResult) bool {
+	return o.indexKey == "" && !r.indexed && r.format == fmtRaw
+}
+
 // epochReport sums one epoch. Its offsets are exact when every object of
 // the epoch is JSONL or indexed; otherwise the first offset comes from the
 // object names and the last is the meta object's committed offset.
@@ -94,6 +101,9 @@ func (c *checker) epochReport(es *epochState) EpochReport {
 			er.Bytes += o.size
 			if !r.exact {
 				exact = false
+			}
+			if legacyRaw(o, r) {
+				er.LegacyRaw++
 			}
 		}
 		er.Records += r.records
