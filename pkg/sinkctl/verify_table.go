@@ -23,6 +23,7 @@ func writeEpochTable(w io.Writer, rep *verify.Report) error {
 	}
 	fmt.Fprintln(w, "\nEPOCHS")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var marks inexactMarks
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tEPOCH\tSTATE\tOBJECTS\tRECORDS\tFIRST\tLAST\tCOMMITTED\tBYTES")
 	for _, p := range rep.Partitions {
 		if p.Epoch == 0 && len(p.Epochs) <= 1 {
@@ -33,10 +34,7 @@ func writeEpochTable(w io.Writer, rep *verify.Report) error {
 			if e.Current {
 				state = "current"
 			}
-			mark := ""
-			if !e.ExactOffsets && e.Objects > 0 {
-				mark = "*"
-			}
+			mark := marks.of(e.ExactOffsets, e.Objects, e.LegacyRaw)
 			committed := "-"
 			if e.Committed >= 0 {
 				committed = strconv.FormatInt(e.Committed, 10)
@@ -45,7 +43,11 @@ func writeEpochTable(w io.Writer, rep *verify.Report) error {
 				offset(e.FirstOffset, mark), offset(e.LastOffset, mark), committed, size(e.Bytes))
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	marks.footnotes(w)
+	return nil
 }
 
 // writeLegacyNote says, after the table, how many raw objects could only
