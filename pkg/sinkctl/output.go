@@ -15,24 +15,19 @@ import (
 func writeTable(w io.Writer, where string, rep *verify.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "store: %s\n\n", where)
-	approx := false
+	var marks inexactMarks
 	if len(rep.Partitions) > 0 {
 		fmt.Fprintln(tw, "TOPIC\tPARTITION\tFORMAT\tOBJECTS\tRECORDS\tFIRST\tLAST\tBYTES\tERRORS\tWARNINGS")
 	}
 	for _, p := range rep.Partitions {
-		mark := ""
-		if !p.ExactOffsets && p.Objects > 0 {
-			mark, approx = "*", true
-		}
+		mark := marks.of(p.ExactOffsets, p.Objects, currentLegacyRaw(&p))
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\n", p.Topic, p.Partition, orDash(p.Format), p.Objects, p.Records,
 			offset(p.FirstOffset, mark), offset(p.LastOffset, mark), size(p.Bytes), p.Errors, p.Warnings)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if approx {
-		fmt.Fprintln(w, "* raw data carries no offsets: first is from object names, last is the meta object's committed offset")
-	}
+	marks.footnotes(w)
 	t := rep.Total
 	verdict := "OK"
 	switch {
@@ -53,6 +48,51 @@ func writeTable(w io.Writer, where string, rep *verify.Report) error {
 		}
 	}
 	return nil
+}
+
+// inexactMarks marks offsets that are not exact, and remembers which marks
+// were used, for their footnotes. Only raw objects without a record index
+// carry no offsets; otherwise offsets are inexact only because some data
+// could not be read or resolved.
+type inexactMarks struct{ legacy, unread bool }
+
+const (
+	markLegacy = "*"
+	markUnread = "?"
+)
+
+// of returns the mark for offsets of objects of which legacyRaw are raw
+// objects without an index, "" when they are exact.
+func (m *inexactMarks) of(exact bool, objects, legacyRaw int) string {
+	switch {
+	case exact || objects == 0:
+		return ""
+	case legacyRaw > 0:
+		m.legacy = true
+		return markLegacy
+	}
+	m.unread = true
+	return markUnread
+}
+
+func (m *inexactMarks) footnotes(w io.Writer) {
+	if m.legacy {
+		fmt.Fprintln(w, markLegacy+" raw objects without a record index (written before indexes existed) carry no offsets: first is from object names, last is the meta object's committed offset")
+	}
+	if m.unread {
+		fmt.Fprintln(w, markUnread+" some objects could not be read, or their index could not be used (see DEFECTS): first is from object names, last is the meta object's committed offset")
+	}
+}
+
+// currentLegacyRaw returns how many objects of p's current epoch, whose
+// offsets the table shows, are raw without a record index.
+func currentLegacyRaw(p *verify.PartitionReport) int {
+	for _, e := range p.Epochs {
+		if e.Current {
+			return e.LegacyRaw
+		}
+	}
+	return p.LegacyRaw
 }
 
 func orDash(s string) string {

@@ -98,7 +98,9 @@ func TestVerifyDir(t *testing.T) {
 		t.Errorf("clean table lists defects:\n%s", r.stdout)
 	}
 
-	// Duplicate the first line of the first object at the end of the second.
+	// Duplicate the first line of the first object at the end of the
+	// second, behind the second's record index: the index says so, and the
+	// object, read by its lines, holds offset 0 twice.
 	first, _ := st.Get(context.Background(), objs[0])
 	second, _ := st.Get(context.Background(), objs[1])
 	if err := st.Delete(context.Background(), objs[1]); err != nil {
@@ -112,8 +114,9 @@ func TestVerifyDir(t *testing.T) {
 		t.Errorf("duplicate: exit %d, want 1; stderr %q", r.code, r.stderr)
 	}
 	for _, want := range []string{
-		"\norders  0          jsonl   4        11       0      9     ", "  1       0\n",
-		"FAILED: 1 error, 0 warnings", "\nDEFECTS\nerror   duplicate_offset orders/0 " + objs[1] + " line 4 byte ",
+		"\norders  0          jsonl   4        11       0      9     ", "  2       0\n",
+		"FAILED: 2 errors, 0 warnings", "\nDEFECTS\nerror   index_inconsistent orders/0 " + objs[1] + ": its record index ",
+		"\nerror   duplicate_offset orders/0 " + objs[1] + " line 4 byte ",
 		"offset 0 is stored twice: also in " + objs[0],
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -136,8 +139,8 @@ func TestVerifyDir(t *testing.T) {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
 	}
 	ds := rep.AllDefects()
-	if rep.OK() || rep.Prefix != "backup/" || len(rep.Partitions) != 2 || len(ds) != 1 || ds[0].Code != verify.CodeDuplicateOffset ||
-		ds[0].Object != objs[1] || ds[0].Other != objs[0] || len(rep.Partitions[0].ObjectList) != 4 {
+	if rep.OK() || rep.Prefix != "backup/" || len(rep.Partitions) != 2 || len(ds) != 2 || ds[0].Code != verify.CodeIndexInconsistent ||
+		ds[1].Code != verify.CodeDuplicateOffset || ds[1].Object != objs[1] || ds[1].Other != objs[0] || len(rep.Partitions[0].ObjectList) != 4 {
 		t.Errorf("--json report: %+v", rep)
 	}
 }
@@ -264,5 +267,17 @@ func TestVerifyOSS(t *testing.T) {
 				t.Errorf("output shows a secret: %q", r.stderr)
 			}
 		})
+	}
+
+	// Expired STS credentials are no refusal of access: the way out is
+	// fresh credentials, not another policy.
+	srv.ExpireCredentials("STS.ak")
+	r = run(env, false, "verify", "--connect-timeout", "1s")
+	if r.code != 2 || !strings.Contains(r.stderr, `temporary (STS) credentials for bucket "sink" have expired`) ||
+		!strings.Contains(r.stderr, "ALIBABA_CLOUD_SECURITY_TOKEN") || strings.Contains(r.stderr, "denied") {
+		t.Errorf("expired credentials: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, secret) || strings.Contains(r.stdout+r.stderr, token) {
+		t.Errorf("output shows a secret: %q", r.stderr)
 	}
 }

@@ -125,10 +125,13 @@ func explainOSS(parent context.Context, err error, cfg config.Config, timeout ti
 	switch {
 	case parent.Err() != nil:
 		return fmt.Errorf("interrupted while connecting to OSS: %w", context.Cause(parent))
-	case errors.Is(err, ossstore.ErrAccessDenied):
-		return fmt.Errorf("OSS denied access to bucket %q at %s: check %s, %s and %s (STS tokens expire), and that the key may list the bucket: %w",
+	case errors.Is(err, store.ErrCredentialsExpired):
+		return fmt.Errorf("the temporary (STS) credentials for bucket %q have expired: put fresh ones in %s, %s and %s and run again: %w",
+			cfg.Bucket, envAccessKeyID, envAccessKeySecret, envSecurityToken, err)
+	case errors.Is(err, store.ErrAccessDenied):
+		return fmt.Errorf("OSS denied access to bucket %q at %s: check %s, %s and %s, and that the key may list the bucket: %w",
 			cfg.Bucket, cfg.Endpoint, envAccessKeyID, envAccessKeySecret, envSecurityToken, err)
-	case errors.Is(err, ossstore.ErrNoSuchBucket):
+	case errors.Is(err, store.ErrNoSuchBucket):
 		return fmt.Errorf("bucket %q does not exist at %s: check %s and %s: %w", cfg.Bucket, cfg.Endpoint, config.EnvBucket, config.EnvEndpoint, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("OSS endpoint %s did not answer within %v: check %s (an -internal endpoint answers only inside its region) and the network: %w",

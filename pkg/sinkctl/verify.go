@@ -14,19 +14,29 @@ import (
 
 const verifyUsage = `Usage: sinkctl verify [flags]
 
-Reads every meta and data object under the prefix and reports, per topic-
-partition, objects, records, first and last offset and bytes, then every
-defect found (duplicated or missing records, torn objects, meta objects
-that disagree with the data, ...). Exit code 0 when no defect is an error
-(warnings, such as data pending recovery, are allowed), 1 when one is, 2
-when the check could not run.
+Reads every meta, data and record index object under the prefix and
+reports, per topic-partition and epoch, objects, records, first and last
+offset and bytes, then every defect found (duplicated or missing records,
+deleted objects with the offsets they held, changed bytes, torn objects,
+meta objects that disagree with the data, ...). Objects with a record index
+are checked exactly in every format; raw objects without one (written
+before indexes existed) only by line counts, and a count that a value
+holding a newline could explain is a warning (raw_unverifiable), never an
+error.
+
+Exit code 0 when no defect is an error (warnings, such as data pending
+recovery, are allowed); 1 when one is; 2 when the check could not run, or
+when a --topic or --partition matches nothing (no object in the store and,
+with --brokers, no record Kafka holds below the group's committed offset).
 
 With --brokers and --group it also compares each partition with the live
 topic: the range Kafka still holds (log start offset .. high watermark) and
-the group's committed offset. JSONL: every record Kafka holds below the
-committed offset that the store lacks is an error (missing_in_store); raw:
-counts are compared, approximately. Offsets stored at or past the committed
-offset are a warning (ahead_of_commit).
+the group's committed offset. Every record Kafka holds below the committed
+offset that the store lacks is an error (missing_in_store), named by offset
+ranges, exactly for JSONL and indexed objects, by counts for raw objects
+without an index; so is a partition Kafka has and the group committed that
+the store lacks entirely. Offsets stored at or past the committed offset are
+a warning (ahead_of_commit).
 
 Flags:
 `
@@ -69,7 +79,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	f.store.register(fs, env)
 	fs.Var(&f.topics, "topic", "topic to check; repeatable (default: every topic under the prefix)")
 	fs.Var(&f.partitions, "partition", "partition number to check; repeatable (default: every partition)")
-	fs.StringVar(&f.format, "format", "auto", "how to read data objects: auto, raw or jsonl")
+	fs.StringVar(&f.format, "format", "auto", "how to read data objects without a record index: auto, raw or jsonl (indexed objects are read as their index says)")
 	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values: auto (as the meta object says), text, or base64 (checked)")
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
@@ -126,8 +136,25 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 		}
 	} else if err := writeTable(env.Stdout, o.desc, rep); err != nil {
 		return fail("write report: %v", err)
+	} else if err := writeEpochTable(env.Stdout, rep); err != nil {
+		return fail("write report: %v", err)
 	} else if err := writeKafkaTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
+	} else {
+		writeLegacyNote(env.Stdout, rep)
+	}
+	if len(rep.Unmatched) > 0 {
+		// Asked for something that is not there: a selection or prefix
+		// problem, not a verdict on the data.
+		also := ""
+		if f.kafka.asked() {
+			also = ", and Kafka holds no record below the group's committed offset for it"
+		}
+		for _, s := range rep.Unmatched {
+			fmt.Fprintf(env.Stderr, "sinkctl verify: %s matches nothing: no meta, data or index object under %s%s (check the prefix, the topic name and the partition)\n",
+				s, o.desc, also)
+		}
+		return ExitUsage
 	}
 	if !rep.OK() {
 		return ExitFailed

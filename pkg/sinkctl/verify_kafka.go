@@ -54,6 +54,9 @@ func (f *verifyKafkaFlags) config(env Env) (cfg verify.KafkaConfig, ok bool, err
 	return cfg, true, nil
 }
 
+// asked reports whether a Kafka comparison is asked.
+func (f *verifyKafkaFlags) asked() bool { return len(f.brokers) > 0 }
+
 // open connects to Kafka when asked; the returned close func is never nil.
 func (f *verifyKafkaFlags) open(ctx context.Context, env Env) (verify.Option, func(), error) {
 	cfg, ok, err := f.config(env)
@@ -78,6 +81,7 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 	}
 	fmt.Fprintln(w, "\nKAFKA")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var marks inexactMarks
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tKAFKA RANGE\tCOMMITTED\tSTORED")
 	for _, p := range rep.Partitions {
 		if p.Kafka == nil {
@@ -90,10 +94,7 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 		}
 		stored := "-"
 		if p.FirstOffset >= 0 || p.LastOffset >= 0 {
-			mark := ""
-			if !p.ExactOffsets {
-				mark = "*"
-			}
+			mark := marks.of(p.ExactOffsets, p.Objects, currentLegacyRaw(&p))
 			stored = offset(p.FirstOffset, mark) + ".." + offset(p.LastOffset, mark)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d..%d\t%s\t%s\n", p.Topic, p.Partition, k.LogStart, k.HighWatermark, committed, stored)
@@ -101,6 +102,7 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "(KAFKA RANGE: log start offset .. high watermark; COMMITTED: the group's next offset; for raw data the comparison counts records and is approximate)")
+	marks.footnotes(w)
+	fmt.Fprintln(w, "(KAFKA RANGE: log start offset .. high watermark; COMMITTED: the group's next offset; for raw objects without a record index the comparison counts records and is approximate)")
 	return nil
 }

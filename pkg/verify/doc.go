@@ -4,6 +4,7 @@
 //	rep, err := verify.Run(ctx, st, verify.WithPrefix("backup/"))
 //	if err != nil { ... }        // the store could not be listed, or ctx ended
 //	if !rep.OK() { ... }         // an error-level defect: see rep.Partitions[i].Defects
+//	if len(rep.Unmatched) > 0 {} // a topic or partition asked for matches nothing
 //
 // # What it reads
 //
@@ -11,93 +12,151 @@
 // WithTopics), groups the keys by topic and partition as package sink lays
 // them out:
 //
-//	{prefix}{topic}/.oss_meta_file_partition_{p}                   meta object
-//	{prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}   data object, any folder depth
+//	{prefix}{topic}/.oss_meta_file_partition_{p}                      meta object
+//	{prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}      data object, any folder depth
+//	{prefix}{topic}/{folder}.oss_index_partition_{p}_offset_{...}     its record index (package objindex)
 //
 // and checks each topic-partition on its own (WithConcurrency partitions at
-// a time). A top-level folder that holds no meta or data object at all is
-// not a topic and is ignored (counted in Report.Ignored); any other key inside
-// a topic's folder is reported (stray_object), except sinkctl restore's
-// checkpoint objects (.restore_checkpoint_*), which are skipped.
+// a time). A top-level folder that holds no meta, data or index object is
+// not a topic and is ignored (counted in Report.Ignored); any other key
+// inside a topic's folder is reported (stray_object), except sinkctl
+// restore's checkpoint objects (.restore_checkpoint_*), which are skipped.
 //
-// Per partition it reads the meta object first, then refreshes the size of
-// the objects that may still be growing (the last one of each folder and the
-// meta object's open objects, one HEAD each), then streams every data object
-// in ranged reads of WithChunkSize bytes, one read ahead of the parsing.
-// Memory per partition in flight is at most three chunks, the longest line,
-// a few dozen bytes per object, and (JSONL) one entry per run of
-// consecutive offsets stored in one object: never the data. Because the meta object is read before the data and the protocol
-// writes data before state, a partition that the sink writes to while Run
-// reads it shows at most warnings (pending recovery), not errors; an object
-// opened and sealed between the listing and the meta read is the one race
-// that can show as an error, and a second run tells.
+// Per partition it reads the meta object first, then the current sizes of
+// the objects that may still be growing (the meta object's open objects and
+// the last object of each folder: the data object, then its index, since the
+// sink writes an index entry before the data it announces), then every
+// object. Memory per partition in flight is at most three chunks
+// (WithChunkSize), one index entry, the longest record (JSONL) or line
+// (legacy objects), a few dozen bytes per object, and one entry per run of
+// consecutive offsets stored in one object: never the data. Because the
+// meta object is read before the data and the protocol writes data before
+// state, a partition that the sink writes to while Run reads it shows at
+// most warnings (pending recovery), not errors; an object opened and sealed
+// between the listing and the meta read is the one race that can show as
+// an error, and a second run tells.
 //
-// # Formats
+// # Epochs
 //
-// WithFormat(FormatAuto), the default, decides per object: the meta object's
-// open object is read in the format its "encoding" field names; any other
-// object is JSONL if one of its first 16 lines is a JSON object with topic,
-// partition and offset members, raw otherwise. FormatRaw and FormatJSONL force one
-// format for every object.
+// A topic-partition has epochs (sink.Meta.Epoch; a recreated topic starts a
+// new one, whose offsets start again). Each object's epoch is told from its
+// name (sink.ObjectEpoch, epochs 0 to the meta object's current one); each
+// epoch is checked on its own, against the meta object's counts for it (the
+// current state, or its entry in the history). A name derived for no epoch
+// is a look-alike the sink did not write (name_suffix), checked with the
+// current epoch's objects. Only the current epoch is compared with Kafka.
 //
-// JSONL lines carry their offsets, so offsets are checked exactly: every
-// offset once across all objects of the partition, increasing within each
-// folder, each object named after its smallest offset, the meta object's
-// committed_offset equal to the last recorded offset. Raw lines carry only
-// the value: raw checks count lines as records (a value containing '\n'
-// counts as several, which shows as a records_mismatch) and compare object
-// names with the meta object's committed offset and open object.
+// # Objects with a record index
+//
+// An object with an index (every object the sink opens from now on, in
+// every format) is checked exactly, whatever its values hold: the index,
+// streamed with objindex.Scanner, is resolved against the data object's
+// length (objindex.Resolver) in a first pass; a second pass reads the data in
+// ranged chunks as the landed appends resolve and checks each one's CRC-32C,
+// that each record ends where the index's sizes say (and for JSONL that
+// each line is one record whose offset is the index's). Offsets come from
+// the index, in raw as in JSONL: every offset once across the epoch's
+// objects, increasing within each folder, each object named after its first
+// landed offset, each seal naming the next object of its folder. For the
+// meta object's open object, the first index_size bytes of its index must
+// resolve to exactly its recorded size, records and last offset; appends
+// that landed past them are pending recovery (unrecorded_tail).
+//
+// An index without its data object is normal when it resolves to no landed
+// append (an object sealed at 0, or announcements that never landed);
+// otherwise the records it says landed are gone (data_missing, with their
+// offsets). A seal naming an object of which neither data nor index exists
+// locates a deleted object: object_missing, from the seal's next offset to
+// the next object that exists (offsets in between may be Kafka gaps; with
+// WithKafka, missing_in_store names the records exactly). An index that
+// cannot be used (index_invalid, index_inconsistent) is an error, and its
+// data object is then checked as a legacy object.
+//
+// # Legacy objects (no index)
+//
+// Objects written before indexes existed are read by their lines. (An
+// upgraded sink never appends to one: it seals the legacy open object in
+// the meta object, which then names an indexed object, and no index entry
+// links the two.) WithFormat(FormatAuto), the default, decides per object: the meta
+// object's open object is read in the format its "encoding" field names;
+// any other object is JSONL if one of its first 16 lines is a JSON object
+// with topic, partition and offset members, raw otherwise. FormatRaw and
+// FormatJSONL force one format for every legacy object.
+//
+// JSONL lines carry their offsets, so they are checked as exactly as
+// indexed objects. A raw line carries only a value, and a value may hold
+// '\n' (or, with the base64 value encoding, a 0x0A byte): raw lines are
+// counted as records, which is exact only if no value does. Counts that
+// such values could explain (more lines than records) are a warning,
+// raw_unverifiable, never an error; fewer lines than records are an error.
 //
 // # Recorded and unrecorded data
 //
 // The protocol writes data first and state second, so a failed invocation can
-// leave data the meta object does not record yet: bytes past the open
-// object's recorded size, or whole objects named after the committed offset.
-// The sink's next batch for the partition absorbs them (see package sink,
-// Recovery); verify reports them as warnings (unrecorded_tail,
-// unrecorded_object) when they are whole lines, and compares only the
-// recorded data with the meta object's counters.
+// leave data the meta object does not record yet: appends or lines past the
+// open object's recorded size, or whole objects named after the committed
+// offset. The sink's next batch for the partition absorbs them (see package
+// sink, Recovery); verify reports them as warnings (unrecorded_tail,
+// unrecorded_object), and compares only the recorded data with the meta
+// object's counters.
 //
 // # Defects
 //
 // Every finding is a Defect with a machine-readable Code, its Severity, the
-// key of the object concerned, and where relevant the byte and line position
-// and the Kafka offset. Findings of one code in one object are counted in one
-// Defect (Count) that describes the first, so a wholly duplicated object
-// gives one line of output, not a million. Severity error means exactly-once
-// is violated or data cannot be read or trusted; warning means state behind
-// data that the protocol repairs, or something to look at that is no
-// violation. The codes, by severity:
+// key of the object concerned (Other: a second object, such as its index),
+// where relevant the byte and line position and the Kafka offset, and for
+// missing records their offsets as Ranges. Findings of one code in one
+// object are counted in one Defect (Count) that describes the first, so a
+// wholly duplicated object gives one line of output, not a million.
+// Severity error means exactly-once is violated or data cannot be read or
+// trusted; warning means state behind data that the protocol repairs, or
+// something to look at that is no violation. The codes, by severity:
 //
-//	error    duplicate_offset      JSONL: an offset stored twice (other_object: where it was first)
-//	error    out_of_order          JSONL: an offset below one stored before it in the same folder
-//	error    name_offset_mismatch  JSONL: the offset in the object's name is not its smallest offset
+//	error    duplicate_offset      an offset stored twice (other_object: where it was first)
+//	error    out_of_order          an offset below one stored before it in the same folder
+//	error    name_offset_mismatch  the offset in the object's name is not its first offset
 //	error    bad_record            JSONL: a line that is not a JSON object with topic, partition and offset
 //	error    wrong_partition       JSONL: a line that names another topic or partition
 //	error    bad_value             JSONL, base64 value encoding: a string value that is not base64
-//	error    torn_tail             an object that does not end with a newline (a partial last line)
-//	error    name_suffix           the 8 characters of the name are not the derived ones (sink.ObjectKey)
+//	error    offset_mismatch       JSONL with an index: a line's offset is not the one its index gives
+//	error    torn_tail             a legacy object that does not end with a newline (a partial last line)
+//	error    name_suffix           the name is derived for no epoch of the partition (sink.ObjectKey): a look-alike
 //	error    unreadable            an object that could not be read (read error, or gone since the listing)
-//	error    overlap               raw: an object named inside the offset range of the open object
+//	error    overlap               legacy raw: an object named inside the offset range of the open object
 //	error    meta_missing          data objects without a meta object (the sink refuses to continue)
 //	error    meta_unreadable       the meta object could not be read
 //	error    meta_invalid          the meta object is not a valid state (sink.DecodeMeta)
-//	error    committed_mismatch    JSONL: committed_offset is not the last recorded offset
-//	error    records_mismatch      records_written is not the number of recorded records
-//	error    open_object_missing   the meta object's open object does not exist
-//	error    open_object_size      the open object is shorter than its recorded size, or that size is mid-line
+//	error    committed_mismatch    committed_offset is not the last recorded offset (exact objects)
+//	error    records_mismatch      records_written is not the number of recorded records (ranges: where they may be)
+//	error    open_object_missing   the meta object's open object does not exist (ranges: the offsets it held)
+//	error    open_object_size      the open object (or its index) is shorter than recorded, or its recorded state does not resolve
 //	error    open_object_records   the open object's recorded part holds another number of records
 //	error    open_object_offsets   the open object's first or last offset differs from the meta object's
-//	warning  unrecorded_tail       whole lines past the open object's recorded size: pending recovery
+//	error    open_object_encoding  the open object's index names another encoding than the meta object
+//	error    index_invalid         an index object that cannot be parsed
+//	error    index_inconsistent    an index that does not resolve against its data object, or whose sizes do not fit it
+//	error    index_missing         no index for an object that must have one (the meta object or a seal says so)
+//	error    crc_mismatch          a landed append whose bytes do not have the CRC-32C its index recorded
+//	error    data_missing          a data object gone while its index says records landed (ranges: their offsets)
+//	error    object_missing        a seal names an object of which neither data nor index exists (ranges: its offsets)
+//	error    seal_mismatch         a seal that names another object than the next of its folder
+//	error    missing_in_store      records Kafka still holds below the group's committed offset that the store lacks (WithKafka; ranges)
+//	warning  unrecorded_tail       data past the open object's recorded size: pending recovery
 //	warning  unrecorded_object     an object named after the committed offset: pending recovery
 //	warning  empty_object          a data object of zero bytes
-//	warning  stray_object          a key in a topic's folder that is no meta or data object
+//	warning  stray_object          a key in a topic's folder that is no meta, data or index object
 //	warning  no_data               a topic or partition asked for (or the whole prefix) holds nothing
-//	error    missing_in_store      records Kafka still holds below the group's committed offset that the store lacks (WithKafka; raw: approximate counts)
 //	warning  ahead_of_commit       stored offsets at or past the committed offset (normal: the trigger commits after the function returns)
+//	warning  raw_unverifiable      legacy raw lines that values holding '\n' could explain: not checkable exactly
+//	warning  unknown_epoch         objects of an epoch the meta object's history does not list
 //
 // With WithKafka (NewSaramaKafka), each partition is also compared with the
 // live topic: Kafka's range (log start offset .. high watermark) and the
-// group's committed offset fill PartitionReport.Kafka; in JSONL the offsets
-// Kafka returns in [log start, committed) are each looked up in the store.
+// group's committed offset fill PartitionReport.Kafka; the records Kafka
+// returns in [log start, committed) are looked up in the store by offset
+// (JSONL and indexed objects) or counted against the lines of legacy raw
+// objects. A partition that Kafka has, of a topic asked for or found in the
+// store (whichever partitions WithPartitions selects), whose records below
+// the committed offset Kafka still holds, and of which the store holds
+// nothing, gets a report with a missing_in_store error.
 package verify

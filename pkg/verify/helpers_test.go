@@ -14,6 +14,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 const (
@@ -21,17 +22,30 @@ const (
 	topic  = "orders"
 )
 
-// setup is one way of running the sink.
+// setup is one way of running the sink: an encoding and where objects are
+// cut.
 type setup struct {
-	name string
-	enc  format.Encoder
-	opts []sink.Option
+	name         string
+	enc          format.Encoder
+	flushRecords int64
+	flushBytes   int64
 }
 
 var setups = []setup{
-	{"raw", format.Encoder{}, []sink.Option{sink.WithFlushRecords(3)}},
-	{"jsonl", format.Encoder{Format: format.JSONL}, []sink.Option{sink.WithFlushBytes(400)}},
-	{"jsonl-base64", format.Encoder{Format: format.JSONL, ValueEncoding: events.Base64}, []sink.Option{sink.WithFlushRecords(4)}},
+	{"raw", format.Encoder{}, 3, 0},
+	{"jsonl", format.Encoder{Format: format.JSONL}, 0, 400},
+	{"jsonl-base64", format.Encoder{Format: format.JSONL, ValueEncoding: events.Base64}, 4, 0},
+}
+
+func (s setup) sinkOptions() []sink.Option {
+	opts := []sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(s.enc)}
+	if s.flushRecords > 0 {
+		opts = append(opts, sink.WithFlushRecords(s.flushRecords))
+	}
+	if s.flushBytes > 0 {
+		opts = append(opts, sink.WithFlushBytes(s.flushBytes))
+	}
+	return opts
 }
 
 // written is what a setup wrote: offsets per partition.
@@ -57,34 +71,67 @@ func records(tpc string, p int32, n int) []events.Record {
 	return out
 }
 
-// fill runs the real engine on st: two topics, partitions 0 and 1 of the
-// first and 0 of the second, in batches of 3 records so the meta objects
-// move and several objects are sealed. Per partition the last object stays
-// open with 2 records or more.
-func fill(t *testing.T, st store.Store, s setup) written {
-	t.Helper()
-	sk, err := sink.New(append([]sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(s.enc), sink.WithConcurrency(2)}, s.opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+// batches returns what fill writes: two topics, partitions 0 and 1 of the
+// first and 0 of the second, interleaved as a trigger batch does, in
+// batches of 3 records so the meta objects move and several objects are
+// sealed. Per partition the last object stays open with 2 records or more.
+func batches() (out [][]events.Record, w written) {
 	var all []events.Record
 	all = append(all, records(topic, 0, 14)...)
 	all = append(all, records(topic, 1, 11)...)
 	all = append(all, records("payments", 0, 6)...)
-	// Interleave the partitions, as a trigger batch does.
 	slices.SortStableFunc(all, func(a, b events.Record) int { return int(a.Offset - b.Offset) })
-	w := written{offsets: map[int32][]int64{}}
+	w = written{offsets: map[int32][]int64{}}
 	for i := 0; i < len(all); i += 3 {
-		batch := all[i:min(i+3, len(all))]
-		if _, err := sk.Write(context.Background(), st, batch); err != nil {
-			t.Fatalf("sink write: %v", err)
-		}
+		out = append(out, all[i:min(i+3, len(all))])
 	}
 	for _, r := range all {
 		if r.Topic == topic {
 			w.offsets[r.Partition] = append(w.offsets[r.Partition], r.Offset)
 		}
 		w.records++
+	}
+	return out, w
+}
+
+// fill runs the real engine on st (every object it opens gets a record
+// index).
+func fill(t *testing.T, st store.Store, s setup) written {
+	t.Helper()
+	sk, err := sink.New(append(s.sinkOptions(), sink.WithConcurrency(2))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, w := batches()
+	for _, batch := range bs {
+		if _, err := sk.Write(context.Background(), st, batch); err != nil {
+			t.Fatalf("sink write: %v", err)
+		}
+	}
+	return w
+}
+
+// fillLegacy writes the same batches as the version before record indexes
+// did: data objects without an index, meta objects of schema version 1.
+func fillLegacy(t *testing.T, st store.Store, s setup) written {
+	t.Helper()
+	lw := &verifytest.LegacyWriter{St: st, Prefix: prefix, Enc: s.enc, FlushRecords: s.flushRecords, FlushBytes: s.flushBytes}
+	bs, w := batches()
+	for _, batch := range bs {
+		// The sink writes each partition of a batch on its own.
+		parts := map[string][]events.Record{}
+		var order []string
+		for _, r := range batch {
+			k := fmt.Sprintf("%s\x00%d", r.Topic, r.Partition)
+			if parts[k] == nil {
+				order = append(order, k)
+			}
+			parts[k] = append(parts[k], r)
+		}
+		for _, k := range order {
+			recs := parts[k]
+			lw.Write(t, recs[0].Topic, recs[0].Partition, recs)
+		}
 	}
 	return w
 }
@@ -95,6 +142,10 @@ type layout struct {
 	sealed []string // sealed data objects, by first offset
 	open   string
 }
+
+// legacy reports whether the layout is of the version before indexes
+// (a meta object of schema version 1).
+func (l layout) legacy() bool { return l.meta.Folders[""].Legacy }
 
 func layoutOf(t *testing.T, st store.Store) layout {
 	t.Helper()

@@ -1,17 +1,14 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 )
-
-// maxListedOffsets is how many missing offsets a missing_in_store message
-// names.
-const maxListedOffsets = 10
 
 // contains reports whether off was added to s.
 func (s *offsetSet) contains(off int64) bool {
@@ -20,8 +17,9 @@ func (s *offsetSet) contains(off int64) bool {
 }
 
 // compareKafka compares the checked partition p with what Kafka holds for
-// it, fills p.Kafka and adds the Kafka findings to p. It returns an error
-// only when Kafka could not be asked.
+// it, fills p.Kafka and adds the Kafka findings to p. Only the current
+// epoch is compared: older epochs are of a topic Kafka no longer has. It
+// returns an error only when Kafka could not be asked.
 func (c *checker) compareKafka(p *PartitionReport) error {
 	k := c.cfg.kafka
 	ko, err := k.Offsets(c.ctx, c.g.topic, c.g.partition)
@@ -30,20 +28,14 @@ func (c *checker) compareKafka(p *PartitionReport) error {
 	}
 	p.Kafka = &ko
 	var found []Defect
-	add := func(code Code, offset *int64, count int, msg string) {
-		found = append(found, Defect{Code: code, Severity: code.Severity(), Topic: c.g.topic, Partition: c.g.partition,
-			Offset: offset, Count: max(count, 1), Message: msg})
+	add := func(d Defect) {
+		d.Severity, d.Topic, d.Partition = d.Code.Severity(), c.g.topic, c.g.partition
+		d.Count = max(d.Count, 1)
+		found = append(found, d)
 	}
-	if ko.Committed >= 0 {
-		switch p.Format {
-		case "jsonl":
-			if err := c.kafkaMissingJSONL(ko, add); err != nil {
-				return err
-			}
-		case "raw":
-			if err := c.kafkaCountRaw(ko, add); err != nil {
-				return err
-			}
+	if ko.Committed >= 0 && c.cur != nil {
+		if err := c.kafkaMissing(ko, add); err != nil {
+			return err
 		}
 		c.kafkaAhead(p, ko, add)
 	}
@@ -62,106 +54,141 @@ func (c *checker) compareKafka(p *PartitionReport) error {
 	return nil
 }
 
-// kafkaMissingJSONL lists the records Kafka holds in [log start, committed)
-// and reports those the store lacks.
-func (c *checker) kafkaMissingJSONL(ko KafkaOffsets, add func(Code, *int64, int, string)) error {
+// missingRecords collects the records Kafka holds that the store lacks, as
+// ranges of records consecutive in Kafka (offsets in between that hold no
+// record do not split a range).
+type missingRecords struct {
+	l           rangeList
+	n           int64
+	prevMissing bool
+}
+
+func (m *missingRecords) present() { m.prevMissing = false }
+
+func (m *missingRecords) missing(off int64) {
+	m.n++
+	if m.prevMissing {
+		m.l.add(m.l.last, off)
+	} else {
+		m.l.add(off, off)
+	}
+	m.prevMissing = true
+}
+
+// eachKafkaRecord calls fn with the offset of every record Kafka holds in
+// [lo, hi), or of every offset when the Kafka cannot list records.
+func (c *config) eachKafkaRecord(ctx context.Context, topic string, partition int32, lo, hi int64, fn func(int64)) error {
+	if kr, ok := c.kafka.(KafkaRecords); ok {
+		if err := kr.Records(ctx, topic, partition, lo, hi, fn); err != nil {
+			return fmt.Errorf("kafka records of %s/%d [%d, %d): %w", topic, partition, lo, hi, err)
+		}
+		return nil
+	}
+	for off := lo; off < hi; off++ {
+		fn(off)
+	}
+	return nil
+}
+
+// legacyRange is the offsets a raw object without an index is taken to
+// cover (from its name to the next object's), for which only counts can be
+// compared.
+type legacyRange struct {
+	lo, hi  int64
+	lines   int64
+	counted bool // its lines are known (it was read)
+	inKafka int64
+}
+
+// kafkaMissing lists the records Kafka holds in [log start, committed) and
+// reports those the store lacks: exactly, by offset, where the objects are
+// JSONL or indexed; by counts in the ranges of raw objects without an index.
+func (c *checker) kafkaMissing(ko KafkaOffsets, add func(Defect)) error {
+	es := c.cur
 	lo, hi := ko.LogStart, min(ko.Committed, ko.HighWatermark)
 	if lo >= hi {
 		return nil
 	}
-	var missing []int64
-	n := 0
-	note := func(off int64) {
-		if !c.seen.contains(off) {
-			n++
-			if len(missing) < maxListedOffsets {
-				missing = append(missing, off)
-			}
+	var legacy []*legacyRange
+	for i, o := range es.objs {
+		r := &c.res[o.idx]
+		if o.size < 0 || r.exact {
+			continue
+		}
+		end := hi - 1
+		if i+1 < len(es.objs) && es.objs[i+1].folder == o.folder {
+			end = es.objs[i+1].nameOff - 1
+		}
+		if end >= o.nameOff {
+			legacy = append(legacy, &legacyRange{lo: o.nameOff, hi: end, lines: r.records, counted: r.read})
 		}
 	}
-	if kr, ok := c.cfg.kafka.(KafkaRecords); ok {
-		if err := kr.Records(c.ctx, c.g.topic, c.g.partition, lo, hi, note); err != nil {
-			return fmt.Errorf("kafka records of %s/%d [%d, %d): %w", c.g.topic, c.g.partition, lo, hi, err)
+	slices.SortFunc(legacy, func(a, b *legacyRange) int { return cmp.Compare(a.lo, b.lo) })
+	inLegacy := func(off int64) *legacyRange {
+		i := sort.Search(len(legacy), func(i int) bool { return legacy[i].hi >= off })
+		if i < len(legacy) && legacy[i].lo <= off {
+			return legacy[i]
 		}
-	} else {
-		// Offsets alone: every offset of the range counts as a record.
-		for off := lo; off < hi; off++ {
-			note(off)
-		}
-	}
-	if n == 0 {
 		return nil
 	}
-	strs := make([]string, len(missing))
-	for i, o := range missing {
-		strs[i] = strconv.FormatInt(o, 10)
+	var m missingRecords
+	err := c.cfg.eachKafkaRecord(c.ctx, c.g.topic, c.g.partition, lo, hi, func(off int64) {
+		if es.seen.contains(off) {
+			m.present()
+			return
+		}
+		if lr := inLegacy(off); lr != nil {
+			lr.inKafka++
+			m.present()
+			return
+		}
+		m.missing(off)
+	})
+	if err != nil {
+		return err
 	}
-	more := ""
-	if n > len(missing) {
-		more = ", ..."
+	if m.n > 0 {
+		add(Defect{Code: CodeMissingInStore, Offset: ptr(m.l.list[0].First), Count: int(m.n), Ranges: m.l.ranges(),
+			Message: fmt.Sprintf("%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s",
+				plural(m.n, "record"), lo, hi, isAre(m.n), m.l.String())})
 	}
-	add(CodeMissingInStore, ptr(missing[0]), n, fmt.Sprintf(
-		"%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s%s",
-		plural(int64(n), "record"), lo, hi, isAre(n), strings.Join(strs, ", "), more))
+	var short, inKafka, lines int64
+	var where rangeList
+	for _, lr := range legacy {
+		if lr.counted && lr.lines < lr.inKafka {
+			short += lr.inKafka - lr.lines
+			inKafka += lr.inKafka
+			lines += lr.lines
+			where.add(lr.lo, lr.hi)
+		}
+	}
+	if short > 0 {
+		add(Defect{Code: CodeMissingInStore, Offset: ptr(where.list[0].First), Count: int(short), Ranges: where.ranges(),
+			Message: fmt.Sprintf("approximate (raw objects without a record index carry no offsets): in offsets %s Kafka holds %s, the raw objects there hold %s: at least %s missing",
+				where.String(), plural(inKafka, "record"), plural(lines, "line"), plural(short, "record"))})
+	}
 	return nil
 }
 
-func isAre(n int) string {
+func isAre(n int64) string {
 	if n == 1 {
 		return "is"
 	}
 	return "are"
 }
 
-// kafkaCountRaw compares counts for raw data, which carries no offsets:
-// records Kafka holds in [max(log start, first object offset), committed)
-// against the lines of the objects named for offsets in that range.
-func (c *checker) kafkaCountRaw(ko KafkaOffsets, add func(Code, *int64, int, string)) error {
-	first := int64(-1)
-	for _, o := range c.objs {
-		if first < 0 || o.nameOff < first {
-			first = o.nameOff
-		}
-	}
-	if first < 0 {
-		return nil
-	}
-	lo, hi := max(ko.LogStart, first), min(ko.Committed, ko.HighWatermark)
-	if lo >= hi {
-		return nil
-	}
-	var stored int64
-	for i, o := range c.objs {
-		if o.nameOff >= lo && o.nameOff < hi {
-			stored += c.res[i].lines
-		}
-	}
-	var inKafka int64
-	if kr, ok := c.cfg.kafka.(KafkaRecords); ok {
-		if err := kr.Records(c.ctx, c.g.topic, c.g.partition, lo, hi, func(int64) { inKafka++ }); err != nil {
-			return fmt.Errorf("kafka records of %s/%d [%d, %d): %w", c.g.topic, c.g.partition, lo, hi, err)
-		}
-	} else {
-		inKafka = hi - lo
-	}
-	if stored < inKafka {
-		add(CodeMissingInStore, ptr(lo), int(inKafka-stored), fmt.Sprintf(
-			"approximate (raw data carries no offsets): Kafka holds %s in [%d, %d), the objects named for offsets in that range hold %s",
-			plural(inKafka, "record"), lo, hi, plural(stored, "line")))
-	}
-	return nil
-}
-
 // kafkaAhead reports stored offsets at or beyond the committed offset: the
 // normal state while the trigger has not yet committed a stored batch.
-func (c *checker) kafkaAhead(p *PartitionReport, ko KafkaOffsets, add func(Code, *int64, int, string)) {
+func (c *checker) kafkaAhead(p *PartitionReport, ko KafkaOffsets, add func(Defect)) {
 	var last int64 = -1
 	switch {
 	case p.ExactOffsets:
 		last = p.LastOffset
 	default:
-		for _, o := range c.objs {
-			last = max(last, o.nameOff)
+		for _, o := range c.cur.objs {
+			if o.size >= 0 {
+				last = max(last, o.nameOff)
+			}
 		}
 		if c.meta != nil {
 			last = max(last, c.meta.Committed)
@@ -172,23 +199,24 @@ func (c *checker) kafkaAhead(p *PartitionReport, ko KafkaOffsets, add func(Code,
 	}
 	n := 0
 	if p.ExactOffsets {
-		for _, s := range c.seen.spans {
+		for _, s := range c.cur.seen.spans {
 			if s.hi >= ko.Committed {
 				n += int(s.hi - max(s.lo, ko.Committed) + 1)
 			}
 		}
 	}
-	add(CodeAheadOfCommit, ptr(ko.Committed), n, fmt.Sprintf(
+	add(Defect{Code: CodeAheadOfCommit, Offset: ptr(ko.Committed), Count: n, Message: fmt.Sprintf(
 		"the store holds offsets up to %d, at or beyond the group's committed offset %d (normal while the trigger has not yet committed a stored batch; Kafka redelivers them and the sink absorbs them)",
-		last, ko.Committed))
+		last, ko.Committed)})
 }
 
-// probeKafka asks Kafka for the partitions of every topic to check, so that
-// an unreachable cluster or a missing topic stops the run before any object
-// is read.
-func probeKafka(ctx context.Context, cfg *config, groups []*group) error {
+// probeKafka asks Kafka for the partitions of every topic to check (those
+// in the store, whichever partitions of them are asked for, and those asked
+// for), so that an unreachable cluster or a missing topic stops the run
+// before any object is read.
+func probeKafka(ctx context.Context, cfg *config, groups []*group, stored []string) (map[string][]int32, error) {
 	if cfg.kafka == nil {
-		return nil
+		return nil, nil
 	}
 	var topics []string
 	for _, g := range groups {
@@ -196,16 +224,65 @@ func probeKafka(ctx context.Context, cfg *config, groups []*group) error {
 			topics = append(topics, g.topic)
 		}
 	}
+	for _, t := range append(slices.Clone(stored), cfg.topics...) {
+		if !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
+	}
+	out := map[string][]int32{}
 	for _, t := range topics {
 		ps, err := cfg.kafka.Partitions(ctx, t)
 		if err != nil {
-			return fmt.Errorf("verify: kafka: partitions of topic %q: %w", t, err)
+			return nil, fmt.Errorf("verify: kafka: partitions of topic %q: %w", t, err)
 		}
 		for _, g := range groups {
 			if g.topic == t && !slices.Contains(ps, g.partition) {
-				return fmt.Errorf("verify: kafka: topic %q has no partition %d (it has %d): is it the source cluster?", t, g.partition, len(ps))
+				return nil, fmt.Errorf("verify: kafka: topic %q has no partition %d (it has %d): is it the source cluster?", t, g.partition, len(ps))
 			}
 		}
+		out[t] = ps
 	}
+	return out, nil
+}
+
+// kafkaAbsent reports the partitions Kafka has, and whose records below
+// the group's committed offset it still holds, of which the store holds
+// nothing at all: a partition report each, with a missing_in_store error.
+func kafkaAbsent(ctx context.Context, cfg *config, kps map[string][]int32, groups []*group, rep *Report) error {
+	have := map[tp]bool{}
+	for _, g := range groups {
+		have[g.tp] = true
+	}
+	for _, t := range slices.Sorted(maps.Keys(kps)) {
+		for _, p := range slices.Sorted(slices.Values(kps[t])) {
+			if have[tp{t, p}] || !cfg.wantPartition(p) {
+				continue
+			}
+			ko, err := cfg.kafka.Offsets(ctx, t, p)
+			if err != nil {
+				return fmt.Errorf("kafka offsets of %s/%d: %w", t, p, err)
+			}
+			lo, hi := ko.LogStart, min(ko.Committed, ko.HighWatermark)
+			if ko.Committed < 0 || lo >= hi {
+				continue
+			}
+			var m missingRecords
+			if err := cfg.eachKafkaRecord(ctx, t, p, lo, hi, m.missing); err != nil {
+				return err
+			}
+			if m.n == 0 {
+				continue
+			}
+			d := Defect{Code: CodeMissingInStore, Severity: CodeMissingInStore.Severity(), Topic: t, Partition: p,
+				Offset: ptr(m.l.list[0].First), Count: int(m.n), Ranges: m.l.ranges(),
+				Message: fmt.Sprintf("the store holds nothing of this partition (no meta, data or index object under %q), but Kafka still holds %s below the group's committed offset %d: offsets %s",
+					cfg.prefix+t+"/", plural(m.n, "record"), ko.Committed, m.l.String())}
+			rep.Partitions = append(rep.Partitions, PartitionReport{Topic: t, Partition: p, FirstOffset: -1, LastOffset: -1,
+				Epochs: []EpochReport{}, Defects: []Defect{d}, Errors: 1, Kafka: &ko})
+		}
+	}
+	slices.SortFunc(rep.Partitions, func(a, b PartitionReport) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,38 +17,22 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // kafkaBackup produces records to a kfake cluster and consumes them into a
 // local JSONL store with group "backup", until all are committed.
 func kafkaBackup(t *testing.T, ctx context.Context, format string, parts, perPart int) (addrs []string, dir string) {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(parts), "src"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	addrs = cluster.ListenAddrs()
-	kcfg := sarama.NewConfig()
-	kcfg.Version = sarama.V2_1_0_0
-	kcfg.Producer.Return.Successes = true
-	kcfg.Producer.Partitioner = sarama.NewManualPartitioner
-	prod, err := sarama.NewSyncProducer(addrs, kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < parts*perPart; i++ {
-		_, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "src", Partition: int32(i % parts),
-			Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(fmt.Sprintf("value %d", i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	prod.Close()
+	addrs = newCluster(t, map[string]int32{"src": int32(parts)})
+	produce(t, addrs, "src", parts, perPart, func(p int32, i int) string { return fmt.Sprintf("value %d", i*parts+int(p)) })
+	kcfg := saramaConfig()
 
 	dir = filepath.Join(t.TempDir(), "oss-local")
 	cfg, err := config.FromEnv(func(k string) string {
@@ -164,31 +149,14 @@ func TestKafkaComparison(t *testing.T) {
 		miss.Severity != verify.SeverityError || rep.OK() {
 		t.Fatalf("missing_in_store: %+v (deleted %s, offsets %d..%d)", miss, gone.Key, gone.FirstOffset, gone.LastOffset)
 	}
-	if !strings.Contains(miss.Message, fmt.Sprintf("offsets %d, %d", gone.FirstOffset, gone.FirstOffset+1)) {
-		t.Errorf("message names no offsets: %s", miss.Message)
+	rg := verify.Range{First: gone.FirstOffset, Last: gone.LastOffset}
+	if !strings.Contains(miss.Message, "offsets "+rg.String()) || len(miss.Ranges) != 1 || miss.Ranges[0] != rg {
+		t.Errorf("missing_in_store does not name the range %s: %s %v", rg, miss.Message, miss.Ranges)
 	}
 	t.Log(miss)
 
 	// A group that committed less: the store is ahead of it.
-	client, err := sarama.NewClient(addrs, sarama.NewConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	coord, err := client.Coordinator("behind")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: "behind", ConsumerGroupGeneration: -1,
-		RetentionTime: -1}
-	req.AddBlock("src", 0, 10, 0, "")
-	cresp, err := coord.CommitOffset(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := cresp.Errors["src"][0]; e != sarama.ErrNoError {
-		t.Fatalf("commit: %v", e)
-	}
+	commitGroup(t, addrs, "behind", "src", map[int32]int64{0: 10})
 	k2, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "behind"})
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +190,11 @@ func TestKafkaComparison(t *testing.T) {
 	}
 }
 
-// TestKafkaRaw: raw data is compared by counts.
+// TestKafkaRaw: raw objects the engine wrote (through the handler, from
+// kfake) are compared with Kafka by offset, through their indexes: a
+// deleted data object is named exactly by Kafka's records and by its
+// index; deleted with its index, by Kafka's records and its neighbour's
+// seal.
 func TestKafkaRaw(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -240,35 +212,107 @@ func TestKafkaRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Partitions[0].Kafka == nil {
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Partitions[0].Kafka == nil || !rep.Partitions[0].ExactOffsets {
 		t.Fatalf("complete raw store: %+v", rep.AllDefects())
 	}
-	var gone verify.ObjectReport
+	var sealed []verify.ObjectReport
 	for _, o := range rep.Partitions[0].ObjectList {
-		if !o.Open && o.NameOffset > 0 {
-			gone = o
-			break
+		if o.Sealed && o.NameOffset > 0 {
+			sealed = append(sealed, o)
 		}
 	}
-	if gone.Key == "" {
-		t.Fatal("no sealed object to delete")
+	if len(sealed) < 2 {
+		t.Fatalf("want 2 sealed objects after the first, have %+v", rep.Partitions[0].ObjectList)
 	}
-	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone.Key))); err != nil {
+	for i, tc := range []struct {
+		name      string
+		withIndex bool
+		code      verify.Code
+	}{{"data object deleted", false, verify.CodeDataMissing}, {"data object and index deleted", true, verify.CodeObjectMissing}} {
+		t.Run(tc.name, func(t *testing.T) {
+			gone := sealed[i]
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone.Key))); err != nil {
+				t.Fatal(err)
+			}
+			if tc.withIndex {
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(gone.Index))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rep, err := verify.Run(ctx, st, verify.WithKafka(k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Everything deleted so far: this object and the one before,
+			// whose offsets it continues (Kafka has no gap here).
+			want := []verify.Range{{First: sealed[0].FirstOffset, Last: gone.LastOffset}}
+			own := verify.Range{First: gone.FirstOffset, Last: gone.LastOffset}
+			kafka, store := false, false
+			for _, d := range rep.AllDefects() {
+				t.Log(d)
+				switch {
+				case d.Code == verify.CodeMissingInStore:
+					kafka = slices.Equal(d.Ranges, want) && !strings.Contains(d.Message, "approximate")
+				case d.Code == tc.code && d.Object == gone.Key:
+					store = len(d.Ranges) == 1 && d.Ranges[0] == own
+				case d.Code == verify.CodeDataMissing || d.Code == verify.CodeRecordsMismatch && tc.withIndex:
+				default:
+					t.Errorf("unexpected defect: %s", d)
+				}
+			}
+			if !kafka || !store || rep.OK() {
+				t.Fatalf("want missing_in_store of %v and %s of %v", want, tc.code, own)
+			}
+		})
+	}
+}
+
+// TestKafkaLegacyRaw: raw objects written before indexes existed carry no
+// offsets: a deleted one is found by counting Kafka's records in the
+// range its name and the next object's leave.
+func TestKafkaLegacyRaw(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const perPart = 40
+	addrs := newCluster(t, map[string]int32{"src": 1})
+	recs := produce(t, addrs, "src", 1, perPart, func(_ int32, i int) string { return fmt.Sprintf("value %d", i) })
+	commitGroup(t, addrs, "backup", "src", map[int32]int64{0: perPart})
+	dir := t.TempDir()
+	st, err := localstore.New(dir, localstore.WithoutFsync())
+	if err != nil {
 		t.Fatal(err)
 	}
+	lw := &verifytest.LegacyWriter{St: st, FlushRecords: 10}
+	for i := 0; i < perPart; i += 7 {
+		lw.Write(t, "src", 0, recs[0][i:min(i+7, perPart)])
+	}
+	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	rep, err := verify.Run(ctx, st, verify.WithKafka(k), verify.WithObjectDetails())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Partitions[0]; !rep.OK() || len(rep.AllDefects()) != 0 || p.Kafka == nil || p.ExactOffsets || p.LegacyRaw != 4 {
+		t.Fatalf("complete legacy raw store: %+v %v", p, rep.AllDefects())
+	}
+	gone := sink.ObjectKey("", "src", "", 0, 10, 0)
+	del(t, st, gone)
 	rep, err = verify.Run(ctx, st, verify.WithKafka(k))
 	if err != nil {
 		t.Fatal(err)
 	}
 	found := false
 	for _, d := range rep.AllDefects() {
+		t.Log(d)
 		if d.Code == verify.CodeMissingInStore {
-			found = d.Count == int(gone.Records) && strings.Contains(d.Message, "approximate")
-			t.Log(d)
+			found = d.Count == 10 && strings.Contains(d.Message, "approximate")
 		}
 	}
-	if !found {
-		t.Fatalf("no missing_in_store for %d records: %+v", gone.Records, rep.AllDefects())
+	if !found || rep.OK() {
+		t.Fatalf("no approximate missing_in_store for 10 records: %+v", rep.AllDefects())
 	}
 }
 
@@ -290,5 +334,82 @@ func TestKafkaBadBroker(t *testing.T) {
 	code = sinkctl.Main(context.Background(), []string{"verify", "--dir", dir, "--group", "g"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
 	if code != sinkctl.ExitUsage {
 		t.Fatalf("--group without --brokers: exit %d", code)
+	}
+}
+
+func saramaConfig() *sarama.Config {
+	c := sarama.NewConfig()
+	c.Version = sarama.V2_1_0_0
+	c.Producer.Return.Successes = true
+	c.Producer.Partitioner = sarama.NewManualPartitioner
+	return c
+}
+
+// newCluster starts a kfake cluster with the given topics (name ->
+// partitions) and returns its addresses.
+func newCluster(t *testing.T, topics map[string]int32) []string {
+	t.Helper()
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	for name, n := range topics {
+		opts = append(opts, kfake.SeedTopics(n, name))
+	}
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	return cluster.ListenAddrs()
+}
+
+// produce sends perPart records to each of parts partitions of topic,
+// partition after partition round-robin, and returns them with the offsets
+// Kafka gave them.
+func produce(t *testing.T, addrs []string, topic string, parts, perPart int, value func(p int32, i int) string) map[int32][]events.Record {
+	t.Helper()
+	prod, err := sarama.NewSyncProducer(addrs, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	recs := map[int32][]events.Record{}
+	for i := range perPart {
+		for p := range int32(parts) {
+			v := value(p, i)
+			_, off, err := prod.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p,
+				Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(v)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs[p] = append(recs[p], events.Record{Topic: topic, Partition: p, Offset: off, Value: []byte(v), Timestamp: 1_700_000_000_000 + off})
+		}
+	}
+	return recs
+}
+
+// commitGroup commits offsets of topic's partitions for group, as a
+// consumer outside any generation does.
+func commitGroup(t *testing.T, addrs []string, group, topic string, offsets map[int32]int64) {
+	t.Helper()
+	client, err := sarama.NewClient(addrs, saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	coord, err := client.Coordinator(group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: group, ConsumerGroupGeneration: -1, RetentionTime: -1}
+	for p, off := range offsets {
+		req.AddBlock(topic, p, off, 0, "")
+	}
+	resp, err := coord.CommitOffset(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, e := range resp.Errors[topic] {
+		if e != sarama.ErrNoError {
+			t.Fatalf("commit %s/%d for group %s: %v", topic, p, group, e)
+		}
 	}
 }

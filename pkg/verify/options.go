@@ -15,9 +15,9 @@ type Format string
 const (
 	// FormatAuto decides per object (see the package doc).
 	FormatAuto Format = "auto"
-	// FormatRaw reads every object as raw lines.
+	// FormatRaw reads every object without an index as raw lines.
 	FormatRaw Format = "raw"
-	// FormatJSONL reads every object as JSONL records.
+	// FormatJSONL reads every object without an index as JSONL records.
 	FormatJSONL Format = "jsonl"
 )
 
@@ -36,8 +36,9 @@ func ParseFormat(s string) (Format, error) {
 type ValueEncoding string
 
 const (
-	// ValueAuto checks the values of the open object as its meta encoding
-	// says ("jsonl/base64": base64), and no other object's.
+	// ValueAuto checks the values of indexed objects as their index's
+	// encoding says ("jsonl/base64": base64), those of a legacy open object
+	// as its meta encoding says, and no other object's.
 	ValueAuto ValueEncoding = "auto"
 	// ValueText accepts any string value.
 	ValueText ValueEncoding = "text"
@@ -152,7 +153,8 @@ func WithPartitions(ps ...int32) Option {
 	return func(c *config) { c.partitions = appendUnique(c.partitions, ps...) }
 }
 
-// WithFormat sets how objects are read. Default: FormatAuto.
+// WithFormat sets how objects without a record index are read; indexed
+// objects are read in the encoding their index names. Default: FormatAuto.
 func WithFormat(f Format) Option { return func(c *config) { c.format = f } }
 
 // WithValueEncoding sets how JSONL string values are checked. Default:

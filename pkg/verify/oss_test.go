@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
 )
 
 // TestOSS runs the engine and verify through the SDK against the OSS test
-// server: a clean bucket, then a duplicated line planted on the server,
-// then wrong credentials.
+// server: a clean bucket, then a line duplicated on the server behind the
+// record index's back, then wrong credentials.
 func TestOSS(t *testing.T) {
 	const bucket = "sink"
 	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
@@ -50,7 +51,10 @@ func TestOSS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := find(rep, verify.CodeDuplicateOffset, l.sealed[0]); !ok || rep.OK() || len(rep.AllDefects()) != 1 {
+	// The line is no append the index announced: the index says so, and
+	// the object, read by its lines, holds offset 100 twice.
+	_, inconsistent := find(rep, verify.CodeIndexInconsistent, l.sealed[0])
+	if _, ok := find(rep, verify.CodeDuplicateOffset, l.sealed[0]); !ok || !inconsistent || rep.OK() || len(rep.AllDefects()) != 2 {
 		t.Errorf("planted duplicate: %v", codes(rep))
 	}
 
@@ -59,7 +63,58 @@ func TestOSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = verify.Run(ctx, bad, verify.WithPrefix(prefix))
-	if !errors.Is(err, ossstore.ErrAccessDenied) {
+	if !errors.Is(err, store.ErrAccessDenied) {
 		t.Errorf("wrong credentials: %v", err)
+	}
+}
+
+// TestOSSIndexed: objects with record indexes (appendable data and index
+// objects) through the SDK against the OSS test server: clean, then a
+// byte changed on the server is a crc_mismatch and a deleted object is
+// named by its offsets.
+func TestOSSIndexed(t *testing.T) {
+	const bucket = "sink"
+	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: bucket},
+		ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"},
+		ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	v2fill(t, st, v2setups[0], true) // raw, values holding '\n'
+	rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Records != 23+12+6 {
+		t.Fatalf("clean bucket: total %+v, defects %v", rep.Total, rep.AllDefects())
+	}
+
+	l := v2layoutOf(t, st)
+	b, _ := srv.Object(bucket, l.sealed[0])
+	i := bytes.Index(b, []byte("VALUE"))
+	b = bytes.Clone(b)
+	b[i] = 'W'
+	if err := srv.PutObjectDirect(bucket, l.sealed[0], b, true); err != nil {
+		t.Fatal(err)
+	}
+	del(t, st, l.sealed[2])
+	rep, err = verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(rep, verify.CodeCRCMismatch, l.sealed[0]); !ok || rep.OK() {
+		t.Errorf("changed byte: %v", codes(rep))
+	}
+	if d, ok := find(rep, verify.CodeDataMissing, l.sealed[2]); !ok || len(d.Ranges) == 0 || d.Ranges[0].First != nameOffset(l.sealed[2]) {
+		t.Errorf("deleted object: %v", codes(rep))
+	}
+	if len(rep.AllDefects()) != 2 {
+		t.Errorf("defects: %v", codes(rep))
 	}
 }

@@ -51,6 +51,18 @@ const (
 	CodeNoData            Code = "no_data"
 	CodeMissingInStore    Code = "missing_in_store"
 	CodeAheadOfCommit     Code = "ahead_of_commit"
+
+	CodeIndexInvalid       Code = "index_invalid"
+	CodeIndexInconsistent  Code = "index_inconsistent"
+	CodeIndexMissing       Code = "index_missing"
+	CodeCRCMismatch        Code = "crc_mismatch"
+	CodeOffsetMismatch     Code = "offset_mismatch"
+	CodeDataMissing        Code = "data_missing"
+	CodeObjectMissing      Code = "object_missing"
+	CodeSealMismatch       Code = "seal_mismatch"
+	CodeOpenObjectEncoding Code = "open_object_encoding"
+	CodeRawUnverifiable    Code = "raw_unverifiable"
+	CodeUnknownEpoch       Code = "unknown_epoch"
 )
 
 // Codes returns every code this package reports, errors first.
@@ -60,17 +72,36 @@ func Codes() []Code {
 		CodeTornTail, CodeNameSuffix, CodeUnreadable, CodeOverlap, CodeMetaMissing, CodeMetaUnreadable,
 		CodeMetaInvalid, CodeCommittedMismatch, CodeRecordsMismatch, CodeOpenObjectMissing, CodeOpenObjectSize,
 		CodeOpenObjectRecords, CodeOpenObjectOffsets, CodeMissingInStore,
+		CodeIndexInvalid, CodeIndexInconsistent, CodeIndexMissing, CodeCRCMismatch, CodeOffsetMismatch,
+		CodeDataMissing, CodeObjectMissing, CodeSealMismatch, CodeOpenObjectEncoding,
 		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
+		CodeRawUnverifiable, CodeUnknownEpoch,
 	}
 }
 
 // Severity returns the severity every defect of code c has.
 func (c Code) Severity() Severity {
 	switch c {
-	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit:
+	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
+		CodeRawUnverifiable, CodeUnknownEpoch:
 		return SeverityWarning
 	}
 	return SeverityError
+}
+
+// Range is the offsets First..Last (inclusive) of one partition. Kafka
+// offsets can have gaps: a range of missing records may include offsets
+// that never held one.
+type Range struct {
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+}
+
+func (r Range) String() string {
+	if r.First == r.Last {
+		return strconv.FormatInt(r.First, 10)
+	}
+	return strconv.FormatInt(r.First, 10) + "-" + strconv.FormatInt(r.Last, 10)
 }
 
 // Position locates a defect inside an object.
@@ -93,8 +124,11 @@ type Defect struct {
 	// Offset is the Kafka offset concerned, if one is known.
 	Offset *int64 `json:"offset,omitempty"`
 	// Other is a second object involved: where a duplicated offset was
-	// first seen.
+	// first seen, or the index object of the data object concerned.
 	Other string `json:"other_object,omitempty"`
+	// Ranges are the offsets concerned, for defects about missing
+	// records: the first MaxRanges runs, in increasing order.
+	Ranges []Range `json:"ranges,omitempty"`
 	// Count is how many findings of this code the object holds; Message,
 	// Pos and Offset describe the first. At least 1.
 	Count   int    `json:"count"`
@@ -133,6 +167,7 @@ func (d Defect) String() string {
 // MetaState is what a partition's meta object says.
 type MetaState struct {
 	Key            string       `json:"key"`
+	Epoch          int64        `json:"epoch"`
 	Committed      int64        `json:"committed_offset"`
 	RecordsWritten int64        `json:"records_written"`
 	UpdatedAt      time.Time    `json:"updated_at"`
@@ -148,6 +183,7 @@ type OpenObject struct {
 	FirstOffset int64  `json:"first_offset"`
 	LastOffset  int64  `json:"last_offset"`
 	Size        int64  `json:"size"`
+	IndexSize   int64  `json:"index_size"`
 	Records     int64  `json:"records"`
 }
 
@@ -155,19 +191,54 @@ type OpenObject struct {
 type ObjectReport struct {
 	Key    string `json:"key"`
 	Folder string `json:"folder"`
+	Epoch  int64  `json:"epoch"`
 	// NameOffset is the first offset the object's name claims.
 	NameOffset int64  `json:"name_offset"`
 	Format     string `json:"format"` // "raw" or "jsonl"
-	Bytes      int64  `json:"bytes"`
-	Records    int64  `json:"records"` // complete lines
+	// Bytes is the data object's length, -1 when it does not exist (an
+	// index without data).
+	Bytes int64 `json:"bytes"`
+	// Records counts its records: by its index, or its complete lines
+	// when it has none.
+	Records int64 `json:"records"`
 	// FirstOffset and LastOffset are the smallest and largest offsets of
-	// its records (JSONL), -1 when unknown (raw, or no record).
+	// its records, -1 when unknown (legacy raw, or no record).
 	FirstOffset int64 `json:"first_offset"`
 	LastOffset  int64 `json:"last_offset"`
 	// RecordedBytes is how much of it the meta object accounts for: all of
 	// it, the open object's recorded size, or 0 for an unrecorded object.
 	RecordedBytes int64 `json:"recorded_bytes"`
 	Open          bool  `json:"open,omitempty"` // the meta object's open object
+	// Index is the key of its record index, "" for a legacy object.
+	Index string `json:"index,omitempty"`
+	// Sealed: its index says it takes no more records; Next is the object
+	// the partition continues in.
+	Sealed bool   `json:"sealed,omitempty"`
+	Next   string `json:"next,omitempty"`
+}
+
+// EpochReport is what one epoch of a partition holds (see package sink:
+// a recreated topic starts a new epoch, whose offsets start again).
+type EpochReport struct {
+	Epoch   int64 `json:"epoch"`
+	Current bool  `json:"current"` // the meta object's current epoch
+	Objects int   `json:"objects"`
+	Records int64 `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	// FirstOffset and LastOffset are the smallest and largest offsets
+	// stored (exactly when ExactOffsets), -1 when unknown.
+	FirstOffset  int64 `json:"first_offset"`
+	LastOffset   int64 `json:"last_offset"`
+	ExactOffsets bool  `json:"exact_offsets"`
+	// LegacyRaw counts the epoch's raw objects without a record index
+	// (written before indexes existed): its offsets are not exact when
+	// there is one.
+	LegacyRaw int `json:"legacy_raw_objects"`
+	// Committed and RecordsWritten are what the meta object records for
+	// the epoch; -1 when it records nothing (no meta object, or an epoch
+	// its history does not list).
+	Committed      int64 `json:"committed_offset"`
+	RecordsWritten int64 `json:"records_written"`
 }
 
 // PartitionReport is what one topic-partition holds, and its defects.
@@ -177,22 +248,34 @@ type PartitionReport struct {
 	// Format is "raw", "jsonl", "mixed" (objects of both), or "" (no object).
 	Format  string `json:"format"`
 	Objects int    `json:"objects"`
-	// Records counts the complete lines of every data object (duplicates
-	// and unrecorded lines included); the meta comparison is separate.
+	// Records counts the records of every data object of every epoch
+	// (duplicates and unrecorded records included): by their indexes, and
+	// the complete lines of objects without one. The meta comparison is
+	// separate.
 	Records int64 `json:"records"`
 	Bytes   int64 `json:"bytes"`
-	// FirstOffset and LastOffset are -1 when unknown. With ExactOffsets
-	// (every object JSONL) they are the smallest and largest offsets
-	// stored; otherwise FirstOffset is the smallest offset in an object
-	// name and LastOffset the meta object's committed offset.
-	FirstOffset  int64          `json:"first_offset"`
-	LastOffset   int64          `json:"last_offset"`
-	ExactOffsets bool           `json:"exact_offsets"`
-	Meta         *MetaState     `json:"meta,omitempty"`
-	Errors       int            `json:"errors"`
-	Warnings     int            `json:"warnings"`
-	Defects      []Defect       `json:"defects"`
-	ObjectList   []ObjectReport `json:"object_list,omitempty"`
+	// Indexes counts the record index objects; LegacyRaw the raw objects
+	// without one, which cannot be split into records exactly (a value
+	// may hold '\n').
+	Indexes   int `json:"indexes"`
+	LegacyRaw int `json:"legacy_raw_objects"`
+	// FirstOffset and LastOffset are of the current epoch, -1 when
+	// unknown. With ExactOffsets (every object of the epoch JSONL or
+	// indexed) they are the smallest and largest offsets stored; otherwise
+	// FirstOffset is the smallest offset in an object name and LastOffset
+	// the meta object's committed offset.
+	FirstOffset  int64 `json:"first_offset"`
+	LastOffset   int64 `json:"last_offset"`
+	ExactOffsets bool  `json:"exact_offsets"`
+	// Epoch is the current epoch; Epochs describes each epoch that holds
+	// objects or that the meta object records, oldest first.
+	Epoch      int64          `json:"epoch"`
+	Epochs     []EpochReport  `json:"epochs"`
+	Meta       *MetaState     `json:"meta,omitempty"`
+	Errors     int            `json:"errors"`
+	Warnings   int            `json:"warnings"`
+	Defects    []Defect       `json:"defects"`
+	ObjectList []ObjectReport `json:"object_list,omitempty"`
 	// Kafka is what the source cluster holds for the partition, with
 	// WithKafka; nil otherwise.
 	Kafka *KafkaOffsets `json:"kafka,omitempty"`
@@ -220,8 +303,33 @@ type Report struct {
 	Defects []Defect `json:"defects"`
 	// Ignored counts keys under the prefix outside any topic folder (a
 	// folder is a topic when it holds a meta or data object).
-	Ignored int    `json:"ignored_keys"`
-	Total   Totals `json:"total"`
+	Ignored int `json:"ignored_keys"`
+	// Unmatched lists the --topic/--partition selections (WithTopics,
+	// WithPartitions) that match nothing: no object in the store and,
+	// with WithKafka, nothing Kafka holds that the store lacks. Each is
+	// also a no_data warning; sinkctl verify exits 2 on any.
+	Unmatched []Selection `json:"unmatched,omitempty"`
+	Total     Totals      `json:"total"`
+}
+
+// Selection is a topic, a partition, or a partition of a topic that a run
+// was limited to.
+type Selection struct {
+	Topic     string `json:"topic,omitempty"`
+	Partition *int32 `json:"partition,omitempty"`
+}
+
+// String formats s as the sinkctl verify flags that make it:
+// "--topic orders --partition 3".
+func (s Selection) String() string {
+	var parts []string
+	if s.Topic != "" {
+		parts = append(parts, "--topic "+s.Topic)
+	}
+	if s.Partition != nil {
+		parts = append(parts, "--partition "+strconv.Itoa(int(*s.Partition)))
+	}
+	return strings.Join(parts, " ")
 }
 
 // OK reports whether the report holds no error-level defect.

@@ -10,11 +10,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 const metaBasePrefix = ".oss_meta_file_partition_"
+
+// indexBasePrefix starts the base name of a record index object
+// (objindex.Key): .oss_index_{data object's base name}.
+const indexBasePrefix = ".oss_index_"
 
 // restoreCheckpointPrefix starts the names of sinkctl restore's checkpoint
 // objects (package restore, CheckpointKey), which verify skips.
@@ -31,18 +34,25 @@ type group struct {
 	tp
 	metaListed bool
 	objs       []*dataObject
+	byKey      map[string]*dataObject
 }
 
-// dataObject is one listed data object.
+// dataObject is one data object of a partition, as the listing (or the
+// meta object) shows it: its data, its record index, or both.
 type dataObject struct {
-	key      string
-	folder   string // "" or a path ending in '/'
-	nameOff  int64  // the first offset its name claims
-	size     int64
-	derived  string // the key sink.ObjectKey gives for its folder and offset
-	idx      int    // position in its checker's objs
-	recorded int64  // bytes the meta object accounts for (set by the checker)
-	open     bool   // the meta object's open object of its folder
+	key       string
+	folder    string // "" or a path ending in '/'
+	nameOff   int64  // the first offset its name claims
+	size      int64  // data length; -1: no data object
+	indexKey  string // "": no index (a legacy object)
+	indexSize int64
+	epoch     int64
+	lookalike bool  // its name is derived for no epoch (sink.ObjectEpoch)
+	listed    bool  // in the listing (not only named by the meta object)
+	live      bool  // may still grow: its sizes were read after the meta object
+	idx       int   // position in its checker's objs
+	recorded  int64 // bytes the meta object accounts for (set by the checker)
+	open      bool  // the meta object's open object of its folder
 }
 
 // Run checks the objects under the prefix and returns a report. It returns
@@ -61,12 +71,13 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 	}
 	rep := &Report{Prefix: cfg.prefix, Format: cfg.format, Partitions: []PartitionReport{}, Defects: []Defect{}}
 
-	groups, err := list(ctx, st, &cfg, rep)
+	groups, topics, err := list(ctx, st, &cfg, rep)
 	if err != nil {
 		return nil, err
 	}
 	noData(&cfg, rep, groups)
-	if err := probeKafka(ctx, &cfg, groups); err != nil {
+	kps, err := probeKafka(ctx, &cfg, groups, topics)
+	if err != nil {
 		return nil, err
 	}
 
@@ -103,26 +114,33 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 	if kafkaErr != nil {
 		return nil, fmt.Errorf("verify: %w", kafkaErr)
 	}
+	if cfg.kafka != nil {
+		if err := kafkaAbsent(ctx, &cfg, kps, groups, rep); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+	}
+	rep.Unmatched = unmatched(&cfg, rep.Partitions)
 	slices.SortFunc(rep.Defects, compareDefects)
 	rep.sum()
 	return rep, nil
 }
 
 // list lists the prefix (or each requested topic) and groups the keys by
-// topic-partition, sorted, keeping only the requested partitions. Keys that
-// fit no group become stray_object defects or Report.Ignored.
-func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, error) {
+// topic-partition, sorted, keeping only the requested partitions. It also
+// returns the topics that hold a meta or data object of any partition. Keys
+// that fit no group become stray_object defects or Report.Ignored.
+func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, []string, error) {
 	var infos []store.Info
 	if len(cfg.topics) == 0 {
 		var err error
 		if infos, err = st.List(ctx, cfg.prefix); err != nil {
-			return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
+			return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
 		}
 	} else {
 		for _, t := range cfg.topics {
 			is, err := st.List(ctx, cfg.prefix+t+"/")
 			if err != nil {
-				return nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
+				return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
 			}
 			infos = append(infos, is...)
 		}
@@ -132,7 +150,7 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 	get := func(k tp) *group {
 		g := groups[k]
 		if g == nil {
-			g = &group{tp: k}
+			g = &group{tp: k, byKey: map[string]*dataObject{}}
 			groups[k] = g
 		}
 		return g
@@ -166,15 +184,28 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 				}
 			}
 		}
+		indexed := false
+		if b, ok := strings.CutPrefix(base, indexBasePrefix); ok {
+			base, indexed = b, true
+		}
 		if p, off, ok := parseObjectName(base); ok {
 			isTopic[topic] = true
 			if !cfg.wantPartition(p) {
 				continue
 			}
 			g := get(tp{topic, p})
-			o := &dataObject{key: info.Key, folder: dir, nameOff: off, size: info.Size,
-				derived: sink.ObjectKey(cfg.prefix, topic, dir, p, off, 0)}
-			g.objs = append(g.objs, o)
+			key := cfg.prefix + topic + "/" + dir + base
+			o := g.byKey[key]
+			if o == nil {
+				o = &dataObject{key: key, folder: dir, nameOff: off, size: -1, indexSize: -1, listed: true}
+				g.byKey[key] = o
+				g.objs = append(g.objs, o)
+			}
+			if indexed {
+				o.indexKey, o.indexSize = info.Key, info.Size
+			} else {
+				o.size = info.Size
+			}
 			continue
 		}
 		strays[topic] = append(strays[topic], info.Key)
@@ -196,7 +227,14 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 	slices.SortFunc(out, func(a, b *group) int {
 		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
-	return out, nil
+	var topics []string
+	for t, ok := range isTopic {
+		if ok {
+			topics = append(topics, t)
+		}
+	}
+	slices.Sort(topics)
+	return out, topics, nil
 }
 
 // noData reports requested topics and partitions that hold nothing, or an
@@ -223,6 +261,14 @@ func noData(cfg *config, rep *Report, groups []*group) {
 			}
 		}
 	}
+	if len(cfg.topics) == 0 && len(groups) > 0 {
+		for _, p := range cfg.partitions {
+			if !slices.ContainsFunc(groups, func(g *group) bool { return g.partition == p }) {
+				rep.Defects = append(rep.Defects, newDefect(CodeNoData, "", p, "",
+					fmt.Sprintf("no meta or data object of partition %d in any topic under prefix %q", p, cfg.prefix)))
+			}
+		}
+	}
 	if len(groups) == 0 && len(cfg.topics) == 0 {
 		what := "no meta or data object"
 		if len(cfg.partitions) > 0 {
@@ -231,6 +277,43 @@ func noData(cfg *config, rep *Report, groups []*group) {
 		rep.Defects = append(rep.Defects, newDefect(CodeNoData, "", -1, "",
 			fmt.Sprintf("%s under prefix %q (is the prefix right?)", what, cfg.prefix)))
 	}
+}
+
+// unmatched lists the topic and partition selections that no partition
+// report matches.
+func unmatched(cfg *config, parts []PartitionReport) []Selection {
+	has := func(t string, p int32) bool {
+		for _, pr := range parts {
+			if (t == "" || pr.Topic == t) && (p < 0 || pr.Partition == p) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []Selection
+	switch {
+	case len(cfg.topics) > 0 && len(cfg.partitions) > 0:
+		for _, t := range cfg.topics {
+			for _, p := range cfg.partitions {
+				if !has(t, p) {
+					out = append(out, Selection{Topic: t, Partition: ptr(p)})
+				}
+			}
+		}
+	case len(cfg.topics) > 0:
+		for _, t := range cfg.topics {
+			if !has(t, -1) {
+				out = append(out, Selection{Topic: t})
+			}
+		}
+	case len(cfg.partitions) > 0:
+		for _, p := range cfg.partitions {
+			if !has("", p) {
+				out = append(out, Selection{Partition: ptr(p)})
+			}
+		}
+	}
+	return out
 }
 
 func (c *config) wantPartition(p int32) bool {
@@ -300,9 +383,11 @@ func newTracker(fn func(Progress), groups []*group) *tracker {
 	t := &tracker{fn: fn}
 	t.p.PartitionsTotal = len(groups)
 	for _, g := range groups {
-		t.p.ObjectsTotal += len(g.objs)
 		for _, o := range g.objs {
-			t.p.BytesTotal += o.size
+			if o.size >= 0 {
+				t.p.ObjectsTotal++
+				t.p.BytesTotal += o.size
+			}
 		}
 	}
 	return t
