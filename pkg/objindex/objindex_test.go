@@ -183,7 +183,7 @@ func TestResolve(t *testing.T) {
 		{name: "shorter attempt then longer redelivery", steps: []step{{append: a1}, {append: a1long, lands: true}}, landed: []*Append{a1long}, end: 6},
 		{name: "late landing of the first of two", steps: []step{{append: a1long, lands: true}, {append: a1}}, landed: []*Append{a1long}, end: 6},
 		{name: "two of one size: the CRC tells", steps: []step{{append: a1, lands: true}, {append: other}}, landed: []*Append{a1}, end: 4},
-		{name: "two of one size and bytes: the last", steps: []step{{append: a1}, {append: same, lands: true}}, landed: []*Append{same}, end: 4},
+		{name: "two of one size and bytes: the last", steps: []step{{append: a1}, {append: same, lands: true}}, landed: []*Append{same}, end: 4, void: 1},
 		{name: "chain", steps: []step{{append: a1, lands: true}, {append: a2, lands: true}}, landed: []*Append{a1, a2}, end: 6},
 		{name: "successor decides without data", steps: []step{{append: a1long, lands: true}, {append: a2after6}}, landed: []*Append{a1long}, end: 6},
 		{name: "stale below resolved position is void", steps: []step{{append: a1, lands: true}, {append: a2, lands: true}, {append: abc(0, 100, "a")}}, landed: []*Append{a1, a2}, end: 6, void: 1},
@@ -250,5 +250,33 @@ func TestResolveSealAndDataDisagree(t *testing.T) {
 	}
 	if _, err := Resolve([]Entry{{Seal: &Seal{At: 5, Next: "n", NextOffset: 2}}}, 0, 5, nil); !errors.Is(err, ErrInconsistent) {
 		t.Errorf("seal beyond any announced append: %v", err)
+	}
+}
+
+// TestResolvePending: the last alternatives that have not landed are
+// reported by the index position of the first, so that a late landing can
+// be resolved later; any landing, seal or later position clears it.
+func TestResolvePending(t *testing.T) {
+	a := build("raw/text", 0, []int64{1}, []string{"a"})
+	b := build("raw/text", 0, []int64{1, 2}, []string{"a", "b"})
+	c := build("raw/text", 2, []int64{2}, []string{"b"})
+	for _, tc := range []struct {
+		name    string
+		entries []Entry
+		dataLen int64
+		pending int64
+	}{
+		{"nothing announced", nil, 0, -1},
+		{"one not landed", []Entry{{Append: a, Off: 7}}, 0, 7},
+		{"two not landed", []Entry{{Append: a, Off: 7}, {Append: b, Off: 40}}, 0, 7},
+		{"landed", []Entry{{Append: a, Off: 7}}, 2, -1},
+		{"after a landed one", []Entry{{Append: a, Off: 7}, {Append: c, Off: 30}}, 2, 30},
+		{"sealed", []Entry{{Append: a, Off: 7}, {Seal: &Seal{At: 0, Next: "n", NextOffset: 1}, Off: 30}}, 0, -1},
+	} {
+		verify := func(x *Append) (bool, error) { return x.Pos+x.Bytes <= tc.dataLen, nil }
+		res, err := Resolve(tc.entries, 0, tc.dataLen, verify)
+		if err != nil || res.Pending != tc.pending {
+			t.Errorf("%s: pending %d, %v; want %d", tc.name, res.Pending, err, tc.pending)
+		}
 	}
 }

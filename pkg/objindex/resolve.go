@@ -17,7 +17,8 @@ var ErrInconsistent = errors.New("index inconsistent with the data object")
 // little memory when the caller consumes Landed as it goes.
 type Resolver struct {
 	end    int64     // data position after the appends landed so far
-	cands  []*Append // alternatives at end, in index order
+	cands  []*Append // alternatives at end, in index order (one per size and CRC)
+	runOff int64     // index position of the first entry of the run at end
 	landed []*Append
 	seal   *Seal
 	void   int
@@ -31,7 +32,7 @@ type Resolver struct {
 // caller checks every landed append's CRC itself; ties then go to the last
 // alternative, as writers resolve them.
 func NewResolver(start int64, verify func(a *Append) (bool, error)) *Resolver {
-	return &Resolver{end: start, verify: verify}
+	return &Resolver{end: start, verify: verify, runOff: -1}
 }
 
 // Add feeds the next entry.
@@ -45,12 +46,13 @@ func (r *Resolver) Add(e Entry) error {
 		a := e.Append
 		switch {
 		case a.Pos == r.end:
-			r.cands = append(r.cands, a)
+			r.addCand(a, e.Off)
 		case a.Pos > r.end:
 			if err := r.settle(a.Pos, fmt.Sprintf("an append at %d", a.Pos), false); err != nil {
 				return err
 			}
-			r.cands = append(r.cands[:0], a)
+			r.cands, r.runOff = r.cands[:0], -1
+			r.addCand(a, e.Off)
 		default:
 			r.void++
 		}
@@ -61,10 +63,29 @@ func (r *Resolver) Add(e Entry) error {
 		if err := r.settle(e.Seal.At, fmt.Sprintf("a seal at %d", e.Seal.At), false); err != nil {
 			return err
 		}
-		r.cands = r.cands[:0]
+		r.cands, r.runOff = r.cands[:0], -1
 		r.seal = e.Seal
 	}
 	return nil
+}
+
+// addCand adds an alternative at the current position. One that announces
+// the same bytes (size and CRC) as an earlier one replaces it: they cannot
+// be told apart by the data, the later one wins ties anyway, and a run of
+// retries of one failing append costs memory once.
+func (r *Resolver) addCand(a *Append, off int64) {
+	if r.runOff < 0 {
+		r.runOff = off
+	}
+	for i, c := range r.cands {
+		if c.Bytes == a.Bytes && c.CRC32C == a.CRC32C {
+			copy(r.cands[i:], r.cands[i+1:])
+			r.cands[len(r.cands)-1] = a
+			r.void++
+			return
+		}
+	}
+	r.cands = append(r.cands, a)
 }
 
 // settle decides which alternative at r.end landed, given that the data
@@ -74,6 +95,7 @@ func (r *Resolver) settle(pos int64, why string, final bool) error {
 		r.cands = r.cands[:0]
 		return nil
 	}
+	r.runOff = -1
 	c, err := r.pick(pos-r.end, final)
 	if err != nil {
 		return err
@@ -127,16 +149,21 @@ func (r *Resolver) Finish(dataLen int64) (Result, error) {
 		if dataLen != r.seal.At && !(dataLen == 0 && r.seal.At == 0) {
 			return Result{}, fmt.Errorf("%w: sealed at %d but the data object has %d bytes", ErrInconsistent, r.seal.At, dataLen)
 		}
-	} else {
+	}
+	pending := int64(-1)
+	if r.seal == nil {
 		if dataLen < r.end {
 			return Result{}, fmt.Errorf("%w: %d bytes resolved but the data object has %d", ErrInconsistent, r.end, dataLen)
+		}
+		if len(r.cands) > 0 && dataLen == r.end {
+			pending = r.runOff
 		}
 		if err := r.settle(dataLen, fmt.Sprintf("a data object of %d bytes", dataLen), true); err != nil {
 			return Result{}, err
 		}
 		r.cands = r.cands[:0]
 	}
-	res := Result{Landed: r.landed, Seal: r.seal, End: r.end, Void: r.void}
+	res := Result{Landed: r.landed, Seal: r.seal, End: r.end, Void: r.void, Pending: pending}
 	return res, nil
 }
 
@@ -158,6 +185,11 @@ type Result struct {
 	Seal   *Seal     // the seal, if the object is sealed
 	End    int64     // data position after the landed appends
 	Void   int       // entries that did not take effect
+	// Pending is the index position of the first of the last alternatives,
+	// announced at End, of which none has landed (yet: a request that was
+	// cut may still land), or -1. A later resolution that must consider a
+	// late landing starts reading the index there.
+	Pending int64
 }
 
 // Resolve resolves entries (in index order) from data position start

@@ -68,12 +68,15 @@
 //  1. Reads the meta object (see "No meta object" when there is none).
 //  2. Splits off the records with offset <= committed_offset (and repeated
 //     offsets). Offsets may have gaps, so nothing assumes committed_offset+1
-//     comes next. Before dropping them as duplicates it checks the first and
-//     the last of them against the store (their stored encoding, located by
-//     the object's index): a replay or a redelivery carries the stored
-//     records, while a topic deleted and recreated (offsets started again)
-//     or an old meta object restored does not, and then Write fails with
-//     ErrOffsetsReset, writing nothing. StartEpoch is the way forward.
+//     comes next. Before dropping them as duplicates it checks up to eight
+//     of them, the first and the last among them, against the store (their
+//     stored encoding, located by the object's index, and for raw objects
+//     the timestamps the index keeps per append): a replay or a redelivery
+//     carries the stored records, while a topic deleted and recreated
+//     (offsets started again) or an old meta object restored does not, and
+//     then Write fails with ErrOffsetsReset, writing nothing. StartEpoch is
+//     the way forward. A raw topic recreated with the same values and
+//     timestamps at every offset checked cannot be told from a replay.
 //  3. For the rest, makes one decision at a time about the folder's current
 //     object, each first written as an entry to its index at the recorded
 //     index length:
@@ -162,6 +165,17 @@
 // before its first unacknowledged record, before moving on (or, with
 // ErrorsTolerance ALL, skipping it). Nothing else writes the partition's
 // objects.
+//
+// A redelivery may reach back into records of a batch the trigger gave up
+// on (which it should not: it has committed past them). Records an earlier
+// attempt passed over while storing later ones are then skipped again
+// (Skipped in the summary; they are in the trigger's dead-letter queue),
+// never stored out of order or twice; at or below the committed offset,
+// records that fall in gaps of the stored offsets are not evidence of a
+// recreated topic. One case stops the partition: records before every
+// stored record of the epoch (the first batch was given up on) cannot be
+// told from records the sink never saw, such as a replay from before where
+// the backup began, and fail with ErrOffsetsReset rather than be dropped.
 //
 // If two invocations race on one partition anyway, the index fence
 // decides every step: the loser's entry is refused, it replays the winner's

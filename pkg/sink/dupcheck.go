@@ -25,37 +25,78 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 	if ok, err := j.legacyRawTail(ctx, m, dups); err != nil || ok {
 		return err
 	}
-	check := []*events.Record{dups[0]}
-	if len(dups) > 1 {
-		check = append(check, dups[len(dups)-1])
-	}
-	locs, err := j.locateAll(ctx, m, check)
-	if err != nil {
-		return err
-	}
-	same, err := j.sameAsStored(ctx, locs, check)
-	if err != nil {
-		return err
-	}
-	for i, r := range check {
-		what := ""
-		switch {
-		case locs[i].key == "":
-			what = "is not stored in any data object of this epoch"
-		case !same[i]:
-			what = "differs from the record stored at that offset in " + locs[i].key
+	// The first and the last, and a few evenly between: raw objects hold
+	// values only, and a recreated topic can repeat some (heartbeats).
+	check := sample(dups, 0, 8)
+	for round := 0; ; round++ {
+		locs, err := j.locateAll(ctx, m, check)
+		if err != nil {
+			return err
 		}
-		if what != "" {
-			return fmt.Errorf("%w: the batch holds %d records at or below the committed offset %d, and the one at offset %d %s. "+
-				"Likely causes: the topic was deleted and recreated (offsets start again at 0), or an old meta object was restored. "+
-				"Nothing was written; retrying cannot help. To keep the stored objects and write the new records into new objects beside them, "+
-				"run `sinkctl new-epoch --topic %s --partition %d` (see the README, \"Offsets restarted\")",
-				ErrOffsetsReset, len(dups), m.Committed, r.Offset, what, j.topic, j.partition)
+		same, err := j.sameAsStored(ctx, locs, check)
+		if err != nil {
+			return err
 		}
+		found := 0
+		for i, r := range check {
+			what := ""
+			switch {
+			case locs[i].state == absent:
+				what = "is not stored: it precedes every data object of this epoch"
+			case locs[i].state == differs || locs[i].state == stored && !same[i]:
+				what = "differs from the record stored at that offset in " + locs[i].key
+			case locs[i].state == stored:
+				found++
+			}
+			if what != "" {
+				return fmt.Errorf("%w: the batch holds %d records at or below the committed offset %d, and the one at offset %d %s. "+
+					"Likely causes: the topic was deleted and recreated (offsets start again at 0), or an old meta object was restored. "+
+					"Nothing was written; retrying cannot help. To keep the stored objects and write the new records into new objects beside them, "+
+					"run `sinkctl new-epoch --topic %s --partition %d` (see the README, \"Offsets restarted\")",
+					ErrOffsetsReset, len(dups), m.Committed, r.Offset, what, j.topic, j.partition)
+			}
+		}
+		if found > 0 || round > 0 || len(dups) <= 8 {
+			if found == 0 {
+				// Every record tried falls in a gap of the stored offsets:
+				// records the trigger gave up on (they are in its dead-letter
+				// queue) or compacted away before they were stored. They are
+				// not stored, and the partition has moved past them.
+				j.log.Warn().Int("records", len(dups)).Int64("first_offset", dups[0].Offset).Int64("last_offset", dups[len(dups)-1].Offset).
+					Msg("records at or below the committed offset were never stored (given up on earlier, or compacted): skipped")
+			}
+			break
+		}
+		// Every one falls in a gap of the stored offsets (records the
+		// trigger gave up on, say): look at others between them for
+		// evidence either way.
+		check = sample(dups, 1, 16)
 	}
 	j.log.Info().Int("duplicates", len(dups)).Int64("first_offset", dups[0].Offset).Int64("last_offset", dups[len(dups)-1].Offset).
 		Msg("records at or below the committed offset match the stored ones: skipped as duplicates")
 	return nil
+}
+
+// sample returns up to n of recs, evenly spread, first and last included
+// (round 0), or others between them (round 1).
+func sample(recs []*events.Record, round, n int) []*events.Record {
+	var out []*events.Record
+	if round == 0 {
+		if len(recs) <= n {
+			return recs
+		}
+		for k := 0; k < n; k++ {
+			out = append(out, recs[k*(len(recs)-1)/(n-1)])
+		}
+		return out
+	}
+	for k := 0; k < n; k++ {
+		i := (2*k + 1) * (len(recs) - 1) / (2 * n)
+		if len(out) == 0 || out[len(out)-1] != recs[i] {
+			out = append(out, recs[i])
+		}
+	}
+	return out
 }
 
 // legacyRawTail confirms repeated records that end the current object when
@@ -76,7 +117,7 @@ func (j *partitionJob) legacyRawTail(ctx context.Context, m *Meta, dups []*event
 	var want []byte
 	for _, r := range dups {
 		want = enc.Append(want, r)
-		if len(want) > j.cfg.readChunk {
+		if len(want) >= j.cfg.readChunk { // with the separator before: one read
 			return false, nil
 		}
 	}
@@ -101,11 +142,25 @@ func (j *partitionJob) legacyRawTail(ctx context.Context, m *Meta, dups []*event
 
 // location is where a record is stored: key == "" when nowhere.
 type location struct {
+	state     locState
 	key       string
-	enc       format.Encoder
+	encs      []format.Encoder // the object's encoding (legacy JSONL: both value encodings)
 	pos, size int64
-	legacy    bool
+	// minTS, maxTS: the Kafka timestamps of the append that holds the
+	// record (0: not known). Raw objects do not store timestamps, but the
+	// index does, per append.
+	minTS, maxTS int64
 }
+
+// locState is what the store says about a record's offset.
+type locState uint8
+
+const (
+	absent  locState = iota // no data object of the epoch starts at or before it
+	gap                     // the object that would hold it does not: never stored
+	stored                  // stored at key [pos, pos+size)
+	differs                 // a legacy raw object: no line holds the record (raw lines carry no offsets)
+)
 
 // locateAll finds where the records at the offsets of recs are stored:
 // in the current object, or in the object with the greatest first offset
@@ -164,7 +219,7 @@ func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Re
 		}
 		if t.legacy {
 			for _, i := range t.idx {
-				loc, err := j.locateLegacy(ctx, f, key, t.first, recs[i].Offset)
+				loc, err := j.locateLegacy(ctx, f, key, t.first, recs[i])
 				if err != nil {
 					return nil, err
 				}
@@ -201,17 +256,21 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	}
 	sc := objindex.NewScanner(newRangeReader(ctx, j.st, ikey, 0, indexEnd, j.cfg.readChunk), 0)
 	res := objindex.NewResolver(0, nil)
+	for _, i := range idx {
+		// Covered by this object: stored, unless no landed append has it.
+		locs[i] = location{state: gap, key: key}
+	}
 	look := func(as []*objindex.Append) {
 		for _, a := range as {
 			enc, _ := encoderFor(a.Enc)
 			for _, i := range idx {
 				x := recs[i].Offset
-				if locs[i].key != "" || x < a.First() || x > a.Last() {
+				if locs[i].state == stored || x < a.First() || x > a.Last() {
 					continue
 				}
 				for rec := range a.All() {
 					if rec.Offset == x {
-						locs[i] = location{key: key, enc: enc, pos: rec.Pos, size: rec.Size}
+						locs[i] = location{state: stored, key: key, encs: []format.Encoder{enc}, pos: rec.Pos, size: rec.Size, minTS: a.MinTS, maxTS: a.MaxTS}
 						break
 					}
 				}
@@ -220,7 +279,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	}
 	for sc.Scan() {
 		if err := res.Add(sc.Entry()); err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+			return resolveErr(ikey, err)
 		}
 		look(res.Landed())
 	}
@@ -242,7 +301,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	}
 	fin, err := res.Finish(end)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+		return resolveErr(ikey, err)
 	}
 	look(fin.Landed)
 	return nil
@@ -261,18 +320,26 @@ func (j *partitionJob) objectFor(ctx context.Context, epoch, x, span int64) (str
 	k := max(1, len(strconv.FormatInt(span, 10))-1)
 	for ; k <= len(xs); k++ {
 		best, at := "", int64(-1)
-		err := listAll(ctx, j.st, base+xs[:len(xs)-k], func(info store.Info) bool {
+		prefix := base + xs[:len(xs)-k]
+		infos, ok := j.listCache[prefix]
+		if !ok {
+			var err error
+			if infos, err = j.st.List(ctx, prefix); err != nil {
+				return "", 0, fmt.Errorf("list %s*: %w", prefix, err)
+			}
+			if j.listCache == nil {
+				j.listCache = map[string][]store.Info{}
+			}
+			j.listCache[prefix] = infos
+		}
+		for _, info := range infos {
 			p, off, ok := ParseObjectName(path.Base(info.Key))
 			if !ok || p != j.partition || off > x || off <= at || ObjectKey(j.cfg.prefix, j.topic, "", j.partition, off, epoch) != info.Key {
-				return true
+				continue
 			}
 			if k == len(xs) || len(strconv.FormatInt(off, 10)) == len(xs) {
 				best, at = info.Key, off
 			}
-			return true
-		})
-		if err != nil {
-			return "", 0, err
 		}
 		if best != "" {
 			return best, at, nil
@@ -281,13 +348,18 @@ func (j *partitionJob) objectFor(ctx context.Context, epoch, x, span int64) (str
 	return "", 0, nil
 }
 
-// locateLegacy finds offset x in a legacy object: JSONL lines carry their
-// offset; raw lines do not, so the record is taken to be line x-first,
-// which is exact only without offset gaps and newlines in values — a
-// mismatch there fails the check rather than guess.
-func (j *partitionJob) locateLegacy(ctx context.Context, f *Folder, key string, first, x int64) (location, error) {
-	end := int64(-1)
-	encID := encodingID(j.cfg.enc)
+// locateLegacy finds the record r in a legacy object (no index), reading
+// it in chunks. Its encoding is the meta object's for the current object;
+// a sealed legacy object's is recorded nowhere, so it is told by its first
+// line (JSONL lines open with {"topic":). JSONL lines carry their offset:
+// exact. Raw lines do not, and offset gaps make line numbers run behind
+// offsets, so the record is looked for among the lines up to the one its
+// offset would have without gaps: found there it is taken as stored, not
+// found it differs.
+func (j *partitionJob) locateLegacy(ctx context.Context, f *Folder, key string, first int64, r *events.Record) (location, error) {
+	x := r.Offset
+	var end int64
+	encID := ""
 	if f != nil && f.Object == key {
 		end, encID = f.Size, f.Encoding
 	} else {
@@ -297,34 +369,59 @@ func (j *partitionJob) locateLegacy(ctx context.Context, f *Folder, key string, 
 		}
 		end = info.Size
 	}
-	enc, ok := encoderFor(encID)
-	if !ok {
-		return location{}, fmt.Errorf("%w: %s: unknown encoding %q", ErrConflict, key, encID)
-	}
-	src := newByteSource(ctx, j.st, key, 0, end, j.cfg.readChunk)
-	for n := first; src.pos < end; n++ {
+	src := j.source(ctx, key, 0, end)
+	var encs []format.Encoder
+	if e, ok := encoderFor(encID); ok {
+		encs = []format.Encoder{e}
+	} else {
 		head, err := src.peek()
 		if err != nil {
 			return location{}, fmt.Errorf("read %s: %w", key, err)
 		}
-		off := n
-		if enc.Format == format.JSONL {
-			if off, ok = jsonlOffset(head); !ok {
-				return location{}, fmt.Errorf("%w: %s: the line at %d is not a record of this sink", ErrConflict, key, src.pos)
-			}
+		if bytes.HasPrefix(head, []byte(`{"topic":`)) {
+			encs = []format.Encoder{{Format: format.JSONL, ValueEncoding: j.cfg.enc.ValueEncoding}, {Format: format.JSONL, ValueEncoding: 1 - j.cfg.enc.ValueEncoding}}
+		} else {
+			encs = []format.Encoder{{Format: format.Raw, ValueEncoding: j.cfg.enc.ValueEncoding}}
+		}
+	}
+	jsonl := encs[0].Format == format.JSONL
+	var want []byte
+	if !jsonl {
+		want = encs[0].Append(nil, r)
+	}
+	for n := first; src.pos < end && (jsonl || n <= x); n++ {
+		head, err := src.peek()
+		if err != nil {
+			return location{}, fmt.Errorf("read %s: %w", key, err)
 		}
 		start := src.pos
+		if jsonl {
+			off, ok := jsonlOffset(head)
+			if !ok {
+				return location{}, fmt.Errorf("%w: %s: the line at %d is not a record of this sink", ErrConflict, key, src.pos)
+			}
+			if off > x {
+				break
+			}
+			if err := src.skipLine(); err != nil {
+				return location{}, fmt.Errorf("read %s: %w", key, err)
+			}
+			if off == x {
+				return location{state: stored, key: key, encs: encs, pos: start, size: src.pos - start}, nil
+			}
+			continue
+		}
+		if len(head) >= len(want) && bytes.Equal(head[:len(want)], want) {
+			return location{state: stored, key: key, encs: encs, pos: start, size: int64(len(want))}, nil
+		}
 		if err := src.skipLine(); err != nil {
 			return location{}, fmt.Errorf("read %s: %w", key, err)
 		}
-		switch {
-		case off == x:
-			return location{key: key, enc: enc, pos: start, size: src.pos - start, legacy: true}, nil
-		case off > x:
-			return location{}, nil
-		}
 	}
-	return location{}, nil
+	if jsonl {
+		return location{state: gap, key: key}, nil
+	}
+	return location{state: differs, key: key}, nil
 }
 
 // jsonlOffset reads the offset of a JSONL line from its fixed opening
@@ -362,34 +459,50 @@ func (j *partitionJob) diagnose(ctx context.Context, key string, want int64, err
 }
 
 // sameAsStored reports, for each record, whether the bytes at its
-// location are its encoding in the object's encoding. Locations in one
-// object within a read chunk of each other are read at once.
+// location are its encoding in the object's encoding (and, where the index
+// has them, its timestamp is among those of the append that holds it: raw
+// objects hold values only, and a recreated topic may repeat values).
+// Locations in one object within a read chunk of each other are read at
+// once.
 func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs []*events.Record) ([]bool, error) {
 	same := make([]bool, len(recs))
 	done := make([]bool, len(recs))
+	matches := func(l location, r *events.Record, equal func(want []byte) (bool, error)) (bool, error) {
+		if ts := r.Timestamp; l.minTS > 0 && ts > 0 && (ts < l.minTS || ts > l.maxTS) {
+			return false, nil
+		}
+		for _, enc := range l.encs {
+			want := enc.Append(nil, r)
+			if int64(len(want)) != l.size {
+				continue
+			}
+			if ok, err := equal(want); err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
 	for i := range recs {
-		if done[i] || locs[i].key == "" {
+		if done[i] || locs[i].state != stored {
 			continue
 		}
 		lo, hi := locs[i].pos, locs[i].pos+locs[i].size
 		group := []int{i}
 		for k := i + 1; k < len(recs); k++ {
 			l := locs[k]
-			if l.key == locs[i].key && max(hi, l.pos+l.size)-min(lo, l.pos) <= int64(j.cfg.readChunk) {
+			if l.state == stored && l.key == locs[i].key && max(hi, l.pos+l.size)-min(lo, l.pos) <= int64(j.cfg.readChunk) {
 				lo, hi = min(lo, l.pos), max(hi, l.pos+l.size)
 				group = append(group, k)
 			}
 		}
 		if hi-lo > int64(j.cfg.readChunk) {
 			// One record larger than a chunk: compare it piece by piece.
-			src := newByteSource(ctx, j.st, locs[i].key, lo, hi, j.cfg.readChunk)
-			want := locs[i].enc.Append(nil, recs[i])
-			eq := int64(len(want)) == locs[i].size
-			if eq {
-				var err error
-				if eq, err = src.equal(want, nil); err != nil {
-					return nil, fmt.Errorf("read %s: %w", locs[i].key, err)
-				}
+			l := locs[i]
+			eq, err := matches(l, recs[i], func(want []byte) (bool, error) {
+				return j.source(ctx, l.key, l.pos, l.pos+l.size).equal(want, nil)
+			})
+			if err != nil {
+				return nil, j.diagnose(ctx, l.key, l.pos+l.size, fmt.Errorf("read %s: %w", l.key, err))
 			}
 			same[i], done[i] = eq, true
 			continue
@@ -400,8 +513,8 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 		}
 		for _, k := range group {
 			l := locs[k]
-			want := l.enc.Append(nil, recs[k])
-			same[k] = int64(len(want)) == l.size && bytes.Equal(b[l.pos-lo:l.pos-lo+l.size], want)
+			got := b[l.pos-lo : l.pos-lo+l.size]
+			same[k], _ = matches(l, recs[k], func(want []byte) (bool, error) { return bytes.Equal(got, want), nil })
 			done[k] = true
 		}
 	}

@@ -38,6 +38,21 @@ type folderWriter struct {
 	stalls        int
 	recordSeal    func(ctx context.Context) error
 
+	// pendingFrom is the index position of announced appends at the
+	// current data end that had not landed when last resolved (-1: none).
+	// A request cut by a deadline may land later: every later resolution,
+	// and the meta object's index_size, start there so that they see it.
+	pendingFrom int64
+
+	// emptyChecked: the current object, announced for a later record than
+	// the next one, was replayed once in this call.
+	emptyChecked bool
+
+	// trustAdopted: land does not read appends that hold none of the
+	// batch's records (rebuild, whose cost must not be the data's size);
+	// the last append of an object is still checked by the resolver.
+	trustAdopted bool
+
 	// dataLen is the current object's length when it was last looked up
 	// and nothing has been written to it since (unknownLength otherwise):
 	// replay may use it with an index length learned later.
@@ -53,7 +68,7 @@ func (w *folderWriter) write(ctx context.Context, recs []*events.Record) error {
 		var err error
 		switch {
 		case !w.has:
-			err = w.chainStart(ctx, recs[0])
+			err = w.chainStart(ctx, recs[0], recs[len(recs)-1].Offset)
 		case w.f.Legacy:
 			n, err = w.legacy(ctx, recs)
 			if err == nil && w.lagging {
@@ -78,10 +93,29 @@ func (w *folderWriter) write(ctx context.Context, recs []*events.Record) error {
 func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, error) {
 	j := w.job
 	r := recs[0]
-	if reason := w.sealReason(r); reason != "" {
-		if w.f.Records == 0 && r.Offset < w.f.FirstOffset {
-			return 0, fmt.Errorf("%w: record %d precedes %d, the offset %s was opened for after %d", ErrConflict, r.Offset, w.f.FirstOffset, w.f.Object, w.prev)
+	if w.f.Records == 0 && r.Offset < w.f.FirstOffset {
+		// The object was announced for a later record by an attempt whose
+		// batch did not hold these: the trigger gave up on them (they are
+		// in its dead-letter queue) and this redelivery reaches back. First
+		// learn what the object holds; then what precedes it is skipped, as
+		// it was, never sealed backwards.
+		if !w.emptyChecked {
+			w.emptyChecked = true
+			return w.replay(ctx, recs, unknownLength, unknownLength)
 		}
+		n := 0
+		for n < len(recs) && recs[n].Offset < w.f.FirstOffset {
+			n++
+		}
+		j.skipped += n
+		j.log.Warn().Int64("first_offset", r.Offset).Int("records", n).Str("object", w.f.Object).
+			Msg("records an earlier attempt passed over (given up on by the trigger): not written")
+		return n, nil
+	}
+	if reason := w.sealReason(r); reason != "" {
+		// (An object with no records known, named for another offset, is
+		// sealed at 0 — unless its index holds more than the state knows,
+		// which the seal's fence reveals and replay reads.)
 		next := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, j.epoch)
 		idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: next, NextOffset: r.Offset}})
 		if err != nil {
@@ -167,6 +201,8 @@ func (w *folderWriter) openNext(key string, first int64) {
 	w.f = Folder{Object: key, Encoding: w.encID, FirstOffset: first, LastOffset: first - 1, OpenedAt: w.now.UTC()}
 	w.has = true
 	w.dataLen = unknownLength
+	w.pendingFrom = -1
+	w.emptyChecked = false
 }
 
 // sealReason says why the current object must take no more records before
@@ -247,9 +283,20 @@ func (w *folderWriter) add(recs []*events.Record, n int64) {
 		}
 	}
 	w.f.Size += n
+	w.pendingFrom = -1
 	j.written += len(recs)
 	j.bytes += n
 	j.noteObject(w.f.Object)
+}
+
+// recorded returns the current object as the meta object records it: its
+// index_size goes back to unresolved announcements, if any.
+func (w *folderWriter) recorded() Folder {
+	f := w.f
+	if w.pendingFrom >= 0 {
+		f.IndexSize = w.pendingFrom
+	}
+	return f
 }
 
 // note accounts for one record stored in the current object.
@@ -265,15 +312,19 @@ func (w *folderWriter) note(offset, ts int64) {
 	w.prev = offset
 }
 
-// chainStart finds the object for r when the folder has no current one:
-// a new partition or epoch, or after a legacy object. No index entry can
-// announce it, so what an earlier attempt may have left is looked for: an
-// object starting inside the gap before r (records the state does not know
-// of), or r's own object.
-func (w *folderWriter) chainStart(ctx context.Context, r *events.Record) error {
+// chainStart finds the object for r, the first of records up to offset
+// last, when the folder has no current one: a new partition or epoch, or
+// after a legacy object. No index entry can announce it, so what an earlier
+// attempt may have left is looked for: an object starting after the last
+// record known written and up to last (records the state does not know of),
+// or r's own object.
+func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last int64) error {
 	j := w.job
-	if lo := w.prev + 1; r.Offset > lo {
-		stray, first, err := w.findStray(ctx, lo, r.Offset-1)
+	if lo := w.prev + 1; r.Offset > lo || last > r.Offset {
+		// Before r, and within the batch after it: a redelivery may reach
+		// back before what a failed attempt stored (records the trigger gave
+		// up on), and that attempt's object starts later than r.
+		stray, first, err := w.findStray(ctx, lo, last)
 		if err != nil {
 			return err
 		}
@@ -324,8 +375,17 @@ func (w *folderWriter) adoptExisting(ctx context.Context, key string, first int6
 // prefix, so the listing is bounded by the gap, not by the partition's age.
 func (w *folderWriter) findStray(ctx context.Context, lo, hi int64) (string, int64, error) {
 	j := w.job
-	base := objectPrefix(j.cfg.prefix, j.topic, w.name, j.partition)
 	stray, at := "", int64(0)
+	if j.listed != nil {
+		// The partition was listed moments ago (no meta object).
+		for key := range j.listed {
+			if off, ok := w.ownObject(key); ok && off >= lo && off <= hi && (stray == "" || off < at) {
+				stray, at = key, off
+			}
+		}
+		return stray, at, nil
+	}
+	base := objectPrefix(j.cfg.prefix, j.topic, w.name, j.partition)
 	for a := lo; a <= hi; {
 		b := min(hi, nextPow10(a)-1)
 		as, bs := strconv.FormatInt(a, 10), strconv.FormatInt(b, 10)

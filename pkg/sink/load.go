@@ -11,11 +11,17 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// maxRebuildObjects bounds the data objects loadMeta reads to rebuild a
-// missing meta object within one invocation. A batch the trigger gave up on
-// before the partition's first meta write leaves one or two; a lost meta
-// object of a long-lived partition leaves many, and needs an operator.
-const maxRebuildObjects = 64
+// maxRebuildObjects bounds the data objects whose indexes loadMeta reads to
+// rebuild a missing meta object within one invocation (one ranged read
+// each; the data is not read). A batch the trigger gave up on before the
+// partition's first meta write leaves one object per cut, a few or, with
+// small SINK_FLUSH_* settings, hundreds; a lost meta object of a long-lived
+// partition leaves more, and needs an operator.
+const maxRebuildObjects = 1000
+
+// maxLostEpoch bounds the epochs tried when naming objects without a meta
+// object.
+const maxLostEpoch = 64
 
 // loadMeta reads the partition's meta object. When there is none, it lists
 // the partition's data objects (only those whose full name is the one the
@@ -47,35 +53,65 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 	type obj struct {
 		key   string
 		first int64
+		epoch int64
 	}
-	var objs, others []obj
-	found := false
+	var all, others []obj
 	err = listAll(ctx, j.st, objectPrefix(prefix, topic, "", partition), func(info store.Info) bool {
 		p, off, ok := ParseObjectName(path.Base(info.Key))
 		if !ok || p != partition {
 			return true
 		}
-		if ObjectKey(prefix, topic, "", partition, off, 0) != info.Key {
-			others = append(others, obj{info.Key, off})
+		// Without the meta object the epoch is not known: a name is the
+		// sink's if some epoch derives it.
+		e, ok := ObjectEpoch(prefix, topic, "", partition, off, info.Key, maxLostEpoch)
+		if !ok {
+			others = append(others, obj{info.Key, off, 0})
 			return true
 		}
-		objs = append(objs, obj{info.Key, off})
-		found = found || off == first
+		all = append(all, obj{info.Key, off, e})
 		return true
 	})
-	j.listed = map[string]bool{}
-	for _, o := range objs {
-		j.listed[o.key] = true
-	}
 	if err != nil {
 		return nil, false, fmt.Errorf("meta object %s absent; list data objects: %w", key, err)
 	}
 	if len(others) > 0 {
 		j.log.Warn().Str("object", others[0].key).Int("count", len(others)).Msg("objects named like data objects that this sink did not write (ignored)")
 	}
+	// The newest epoch with objects is the partition's current one; the
+	// history of earlier ones is lost with the meta object.
+	epoch := int64(0)
+	for _, o := range all {
+		epoch = max(epoch, o.epoch)
+	}
+	j.epoch = epoch
+	var objs []obj
+	found := false
+	var history []EpochInfo
+	seen := map[int64]bool{}
+	for _, o := range all {
+		if o.epoch != epoch {
+			if !seen[o.epoch] {
+				seen[o.epoch] = true
+				history = append(history, EpochInfo{Epoch: o.epoch, Committed: -1, Reason: "meta object lost; rebuilt without this epoch's history"})
+			}
+			continue
+		}
+		objs = append(objs, o)
+		found = found || o.first == first
+	}
+	slices.SortFunc(history, func(a, b EpochInfo) int { return int(min(max(a.Epoch-b.Epoch, -1), 1)) })
+	freshMeta := func() *Meta {
+		m := newMeta(topic, partition, epoch)
+		m.Epochs = history
+		return m
+	}
+	j.listed = map[string]bool{}
+	for _, o := range objs {
+		j.listed[o.key] = true
+	}
 	slices.SortFunc(objs, func(a, b obj) int { return int(min(max(a.first-b.first, -1), 1)) })
 	if len(objs) == 0 {
-		return newMeta(topic, partition, 0), true, nil
+		return freshMeta(), true, nil
 	}
 	if objs[0].first >= first {
 		if !found {
@@ -85,7 +121,7 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 				"start after this batch's first offset %d; the partition cannot continue until the batch is redelivered from where that attempt began, "+
 				"or those objects are moved away", key, ErrMetaMissing, objs[0].key, first)
 		}
-		return newMeta(topic, partition, 0), true, nil
+		return freshMeta(), true, nil
 	}
 	if len(objs) > maxRebuildObjects {
 		return nil, false, fmt.Errorf("meta object %s: %w (%d data objects, e.g. %s, and this batch starts at offset %d); "+
@@ -97,35 +133,49 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 		keys[i] = o.key
 	}
 	m, err = j.rebuild(ctx, keys)
-	if err != nil {
+	if err == nil {
+		m.Epochs = history
+	}
+	var bad *rebuildError
+	if errors.As(err, &bad) || errors.Is(err, ErrConflict) {
 		return nil, false, fmt.Errorf("meta object %s: %w: %d data objects (e.g. %s) start before this batch (offset %d), and the state cannot be rebuilt from them: %w; "+
 			"restore the meta object, or move the data objects away to start the partition afresh", key, ErrMetaMissing, len(objs), objs[0].key, first, err)
 	}
+	if err != nil {
+		// A read that failed (or the deadline): the next attempt rebuilds.
+		return nil, false, fmt.Errorf("meta object %s absent; rebuild the state from %d data objects: %w", key, len(objs), err)
+	}
 	j.log.Warn().Int("objects", len(objs)).Int64("committed_offset", m.Committed).Msg("meta object missing: state rebuilt from the data objects' indexes")
+	j.rebuilt = true
 	return m, false, nil
 }
 
-// errLegacyObject: an object without a record index, whose records cannot
-// be counted exactly.
-var errLegacyObject = errors.New("an object has no record index (written by an earlier version)")
+// rebuildError says why the objects cannot be rebuilt into a state: an
+// object without an index (written by an earlier version), or objects that
+// do not form one chain. No retry changes that.
+type rebuildError struct{ msg string }
+
+func (e *rebuildError) Error() string { return e.msg }
+
+func rebuildErrorf(format string, a ...any) error { return &rebuildError{fmt.Sprintf(format, a...)} }
 
 // rebuild replays the indexes of the partition's data objects (keys, in
 // offset order) into a state: the committed offset is the last record
 // stored, the current object the last one (or the one its seal names).
 func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error) {
-	m := newMeta(j.topic, j.partition, 0)
-	w := &folderWriter{job: j, now: j.cfg.now(), encID: encodingID(j.cfg.enc), prev: -1, dataLen: unknownLength}
+	m := newMeta(j.topic, j.partition, j.epoch)
+	w := &folderWriter{job: j, now: j.cfg.now(), encID: encodingID(j.cfg.enc), prev: -1, dataLen: unknownLength, pendingFrom: -1, trustAdopted: true}
 	for i, key := range keys {
 		if err := w.followEmpty(ctx, key); err != nil {
 			return nil, err
 		}
 		if _, err := j.st.Stat(ctx, objindex.Key(key)); store.IsNotFound(err) {
-			return nil, fmt.Errorf("%s: %w", key, errLegacyObject)
+			return nil, rebuildErrorf("%s has no record index (written by an earlier version)", key)
 		} else if err != nil {
 			return nil, err
 		}
 		if w.has && w.f.Object != key {
-			return nil, fmt.Errorf("%s does not follow %s (no seal names it)", key, w.f.Object)
+			return nil, rebuildErrorf("%s does not follow %s (no seal names it)", key, w.f.Object)
 		}
 		if !w.has {
 			_, first, _ := ParseObjectName(path.Base(key))
@@ -135,14 +185,15 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 			return nil, err
 		}
 		if w.f.Object == key && i < len(keys)-1 {
-			return nil, fmt.Errorf("%s is not sealed, yet %s follows it", key, keys[i+1])
+			return nil, rebuildErrorf("%s is not sealed, yet %s follows it", key, keys[i+1])
 		}
 	}
 	if err := w.followEmpty(ctx, ""); err != nil {
 		return nil, err
 	}
 	m.Committed = w.prev
-	m.Folders[""] = &w.f
+	f := w.recorded()
+	m.Folders[""] = &f
 	// Every record found is adopted (none was written by this batch), and
 	// counted into records_written when the meta object is written.
 	j.objects = nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // ErrConflict: a data object or its index disagrees with the partition's
@@ -88,6 +89,7 @@ type partitionJob struct {
 	written    int
 	recovered  int
 	adopted    int // stored records found that were not in the batch
+	skipped    int // records of the batch an earlier attempt skipped (see land)
 	duplicates int
 	separators int // raw values holding the separator
 	bytes      int64
@@ -98,6 +100,10 @@ type partitionJob struct {
 	listed map[string]bool
 	// br is the read buffer of recovery's byte sources, one at a time.
 	br *bufio.Reader
+	// rebuilt: loadMeta rebuilt the state from the data objects.
+	rebuilt bool
+	// listCache: listings made by the duplicate check, by prefix.
+	listCache map[string][]store.Info
 }
 
 // source returns a byteSource over key's bytes [off, end), reusing the
@@ -133,6 +139,15 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 	pending := j.recs[first:]
 	if len(pending) == 0 {
+		if j.rebuilt {
+			// Nothing to write, but the rebuilt state must be kept, or
+			// every batch rebuilds it again and readers find no state.
+			m.Records += int64(j.adopted)
+			m.UpdatedAt, m.Writer = j.cfg.now().UTC(), requestID(ctx)
+			if err := j.putMeta(ctx, m); err != nil {
+				return err
+			}
+		}
 		j.log.Info().Int64("committed_offset", m.Committed).Int("duplicates", j.duplicates).Msg("batch already written")
 		return nil
 	}
@@ -151,7 +166,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 	// folders, which the meta schema and the folder writer handle
 	// independently.
 	const folder = ""
-	w := &folderWriter{job: j, name: folder, now: now, buf: buf, encID: encodingID(j.cfg.enc), prev: m.Committed, dataLen: unknownLength}
+	w := &folderWriter{job: j, name: folder, now: now, buf: buf, encID: encodingID(j.cfg.enc), prev: m.Committed, dataLen: unknownLength, pendingFrom: -1}
 	if fresh {
 		// loadMeta's listing found no object before the batch.
 		w.prev = max(w.prev, pending[0].Offset-1)
@@ -166,7 +181,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		return err
 	}
 	if w.has {
-		f := w.f
+		f := w.recorded()
 		m.Folders[folder] = &f
 	} else {
 		delete(m.Folders, folder)
@@ -226,7 +241,7 @@ func (j *partitionJob) recordSeal(ctx context.Context, m *Meta, w *folderWriter)
 func (j *partitionJob) summary(err error) PartitionSummary {
 	s := PartitionSummary{
 		Topic: j.topic, Partition: j.partition,
-		Records: j.batchLen, Written: j.written, Recovered: j.recovered, Adopted: j.adopted, Duplicates: j.duplicates,
+		Records: j.batchLen, Written: j.written, Recovered: j.recovered, Adopted: j.adopted, Skipped: j.skipped, Duplicates: j.duplicates,
 		SeparatorValues: j.separators,
 		FirstOffset:     j.recs[0].Offset, LastOffset: j.recs[len(j.recs)-1].Offset, Committed: j.committed,
 		Bytes: j.bytes, Objects: j.objects, Requests: j.st.requests,

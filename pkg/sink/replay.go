@@ -46,19 +46,21 @@ func (w *folderWriter) replay(ctx context.Context, recs []*events.Record, dataLe
 type writerState struct {
 	f                  Folder
 	has                bool
-	prev               int64
+	prev, pendingFrom  int64
 	recovered, adopted int
+	skipped            int
 	objects            int
 }
 
 func (w *folderWriter) snapshot() writerState {
 	j := w.job
-	return writerState{w.f, w.has, w.prev, j.recovered, j.adopted, len(j.objects)}
+	return writerState{w.f, w.has, w.prev, w.pendingFrom, j.recovered, j.adopted, j.skipped, len(j.objects)}
 }
 
 func (w *folderWriter) restore(s writerState) {
 	j := w.job
-	w.f, w.has, w.prev, j.recovered, j.adopted, j.objects = s.f, s.has, s.prev, s.recovered, s.adopted, j.objects[:s.objects]
+	w.f, w.has, w.prev, w.pendingFrom = s.f, s.has, s.prev, s.pendingFrom
+	j.recovered, j.adopted, j.skipped, j.objects = s.recovered, s.adopted, s.skipped, j.objects[:s.objects]
 }
 
 func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, dataLen, idxLen int64) (int, error) {
@@ -97,7 +99,11 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		return 0, fmt.Errorf("%w: %s is %d bytes but the meta object records %d written: the object was truncated, replaced or deleted",
 			ErrConflict, key, max(dataLen, 0), w.f.Size)
 	}
-	if idxLen == w.f.IndexSize {
+	from := w.f.IndexSize
+	if w.pendingFrom >= 0 && w.pendingFrom < from {
+		from = w.pendingFrom
+	}
+	if idxLen == w.f.IndexSize && from == idxLen {
 		if max(dataLen, 0) > w.f.Size {
 			return 0, fmt.Errorf("%w: %s holds %d bytes after position %d that its index does not announce: something other than the sink appended to it",
 				ErrConflict, key, dataLen-w.f.Size, w.f.Size)
@@ -110,8 +116,8 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		return 0, nil
 	}
 
-	rd := newRangeReader(ctx, j.st, ikey, w.f.IndexSize, idxLen, j.cfg.readChunk)
-	sc := objindex.NewScanner(rd, w.f.IndexSize)
+	rd := newRangeReader(ctx, j.st, ikey, from, idxLen, j.cfg.readChunk)
+	sc := objindex.NewScanner(rd, from)
 	res := objindex.NewResolver(w.f.Size, func(a *objindex.Append) (bool, error) { return w.crcMatches(ctx, a) })
 	at := 0 // recs[at:] are not yet found stored
 	land := func(as []*objindex.Append) error {
@@ -125,7 +131,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	for sc.Scan() {
 		if err := res.Add(sc.Entry()); err != nil {
-			return 0, fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+			return 0, resolveErr(ikey, err)
 		}
 		if err := land(res.Landed()); err != nil {
 			return 0, err
@@ -139,17 +145,18 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	fin, err := res.Finish(dataLen)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+		return 0, resolveErr(ikey, err)
 	}
 	if err := land(fin.Landed); err != nil {
 		return 0, err
 	}
 	w.f.IndexSize = idxLen
+	w.pendingFrom = fin.Pending
 	if fin.Void > 0 {
 		j.log.Warn().Str("object", key).Int("entries", fin.Void).Msg("index entries of appends that never landed")
 	}
 	if s := fin.Seal; s != nil {
-		if s.NextOffset <= w.prev || s.Next != ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, s.NextOffset, j.epoch) {
+		if s.NextOffset <= w.prev || s.NextOffset <= w.f.FirstOffset || s.Next != ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, s.NextOffset, j.epoch) {
 			return 0, fmt.Errorf("%w: %s: sealed with next object %q for offset %d, which is not the object this partition's protocol names after offset %d",
 				ErrConflict, ikey, s.Next, s.NextOffset, w.prev)
 		}
@@ -157,6 +164,16 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		w.openNext(s.Next, s.NextOffset)
 	}
 	return at, nil
+}
+
+// resolveErr wraps an error of the resolver: an index inconsistent with
+// its data is a conflict; anything else (the CRC check's reads failing) is
+// the transient failure it was, for the trigger's retry.
+func resolveErr(ikey string, err error) error {
+	if errors.Is(err, objindex.ErrInconsistent) {
+		return fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+	}
+	return fmt.Errorf("%s: %w", ikey, err)
 }
 
 // land accounts for one append that landed in the current object, beyond
@@ -184,14 +201,27 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	if w.f.Records == 0 {
 		w.f.Encoding = a.Enc
 	}
+	if w.trustAdopted && (at >= len(recs) || recs[at].Offset > a.Last()) {
+		for rec := range a.All() {
+			j.adopted++
+			w.note(rec.Offset, 0)
+		}
+		w.landed(a)
+		return at, nil
+	}
 	src := j.source(ctx, key, a.Pos, a.Pos+a.Bytes)
 	var crc uint32
 	sum := func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }
 	var tmp []byte
 	for rec := range a.All() {
-		if at < len(recs) && recs[at].Offset < rec.Offset {
-			return 0, fmt.Errorf("%w: %s: an earlier attempt stored offsets %d-%d without offset %d, which this batch carries: "+
-				"the topic was probably recreated (see `sinkctl new-epoch`)", ErrOffsetsReset, key, a.First(), a.Last(), recs[at].Offset)
+		for at < len(recs) && recs[at].Offset < rec.Offset {
+			// A record of this batch that the attempt which stored the
+			// later ones did not carry: the trigger gave up on it (with
+			// ErrorsTolerance ALL it is in the dead-letter queue), and this
+			// redelivery reaches back to it. Storing it now would break
+			// offset order; it stays where the trigger put it.
+			j.skipped++
+			at++
 		}
 		if at < len(recs) && recs[at].Offset == rec.Offset {
 			tmp = enc.Append(tmp[:0], recs[at])
@@ -219,6 +249,12 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	if crc != a.CRC32C {
 		return 0, fmt.Errorf("%w: bytes %d-%d of %s do not match the CRC its index announced", ErrConflict, a.Pos, a.Pos+a.Bytes, key)
 	}
+	w.landed(a)
+	return at, nil
+}
+
+// landed accounts for the object-level effects of a landed append.
+func (w *folderWriter) landed(a *objindex.Append) {
 	if a.MinTS > 0 && (w.f.MinTimestamp == 0 || a.MinTS < w.f.MinTimestamp) {
 		w.f.MinTimestamp = a.MinTS
 	}
@@ -226,10 +262,9 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 		w.f.FirstTimestamp = a.MinTS
 	}
 	w.f.Size += a.Bytes
-	j.noteObject(key)
-	j.log.Warn().Str("object", key).Int64("first_offset", a.First()).Int64("last_offset", a.Last()).Int64("bytes", a.Bytes).
+	w.job.noteObject(w.f.Object)
+	w.job.log.Warn().Str("object", w.f.Object).Int64("first_offset", a.First()).Int64("last_offset", a.Last()).Int64("bytes", a.Bytes).
 		Msg("found records written by an earlier attempt")
-	return at, nil
 }
 
 // crcMatches reports whether the current object's bytes announced by a have

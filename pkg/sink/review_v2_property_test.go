@@ -33,7 +33,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -242,6 +244,13 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 		case err == nil:
 			tr.acked, tr.e, tr.fails, tr.lastDead = max(tr.acked, e), 0, 0, false
 			_ = sum
+		case p.reachBack && v2ReachBackLimit(err, tr.dead):
+			// The documented limit (doc.go, "The assumption"): a redelivery
+			// that reaches back before every stored record, into a batch the
+			// trigger gave up on, cannot be told from records the sink never
+			// saw, and stops the partition rather than drop them.
+			logf("   stopped at the documented reach-back limit")
+			return log, ""
 		case v2Permanent(err):
 			return log, "permanent error: " + err.Error()
 		case errors.Is(err, rvErrInjected) || errors.Is(err, rvErrKilled) || own.expected(err):
@@ -413,4 +422,17 @@ func TestReviewV2PropertyOSS(t *testing.T) {
 			t.Errorf("seed %d: %s\n%s", seed, v, strings.Join(log, "\n"))
 		}
 	}
+}
+
+var v2ReachBackOffset = regexp.MustCompile(`the one at offset (\d+) is not stored: it precedes every data object`)
+
+// v2ReachBackLimit reports whether err is ErrOffsetsReset for a record the
+// trigger gave up on that precedes every stored record.
+func v2ReachBackLimit(err error, dead map[int64]bool) bool {
+	m := v2ReachBackOffset.FindStringSubmatch(fmt.Sprint(err))
+	if !errors.Is(err, sink.ErrOffsetsReset) || m == nil {
+		return false
+	}
+	off, _ := strconv.ParseInt(m[1], 10, 64)
+	return dead[off]
 }

@@ -39,6 +39,7 @@ type Summary struct {
 	Written    int `json:"written"`    // appended by this call
 	Recovered  int `json:"recovered"`  // found already written by an earlier, failed attempt
 	Adopted    int `json:"adopted"`    // found stored although not in this batch (see PartitionSummary)
+	Skipped    int `json:"skipped"`    // in this batch, passed over by an earlier attempt (see PartitionSummary)
 	Duplicates int `json:"duplicates"` // at or below the committed offset, or repeated in the batch
 	// SeparatorValues counts the raw values written that hold '\n', which
 	// only the record index tells apart from record boundaries.
@@ -60,7 +61,13 @@ type PartitionSummary struct {
 	// Adopted counts records an earlier attempt stored that this batch did
 	// not carry: a batch the trigger gave up on after its appends landed,
 	// or records beyond a shorter redelivery. They are now in the state.
-	Adopted         int      `json:"adopted"`
+	Adopted int `json:"adopted"`
+	// Skipped counts records of this batch that an earlier attempt passed
+	// over, storing records after them: the trigger gave up on a batch
+	// holding them (they are in its dead-letter queue) and a redelivery
+	// reached back to them. They are not written: that would break offset
+	// order.
+	Skipped         int      `json:"skipped"`
 	Duplicates      int      `json:"duplicates"`
 	SeparatorValues int      `json:"separator_values"`
 	FirstOffset     int64    `json:"first_offset"` // smallest offset in the batch
@@ -134,6 +141,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sum.Written += p.Written
 		sum.Recovered += p.Recovered
 		sum.Adopted += p.Adopted
+		sum.Skipped += p.Skipped
 		sum.SeparatorValues += p.SeparatorValues
 		sum.Duplicates += p.Duplicates
 		sum.Bytes += p.Bytes
