@@ -196,7 +196,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 	j.committed = m.Committed
 	j.log.Info().
 		Int64("first_offset", pending[0].Offset).Int64("last_offset", pending[len(pending)-1].Offset).Int64("committed_offset", m.Committed).
-		Int("written", j.written).Int("recovered", j.recovered).Int("adopted", j.adopted).Int("duplicates", j.duplicates).
+		Int("written", j.written).Int("recovered", j.recovered).Int("adopted", j.adopted).Int("skipped", j.skipped).Int("duplicates", j.duplicates).
 		Int64("bytes", j.bytes).Strs("objects", j.objects).Int("oss_requests", j.st.requests).
 		Dur("took", time.Since(j.start)).Msg("partition written")
 	return nil
