@@ -99,6 +99,13 @@ func TestEntryGolden(t *testing.T) {
 	if !bytes.Equal(AppendEntry(nil, got[0]), out[:got[0].Len]) {
 		t.Error("re-encoding a parsed entry differs")
 	}
+	all, err := ParseAll(out)
+	if err != nil || len(all) != len(got) || all[2].Off != got[2].Off || all[0].Append.CRC32C != got[0].Append.CRC32C {
+		t.Errorf("ParseAll: %d entries, %v", len(all), err)
+	}
+	if _, err := ParseAll(out[:len(out)-1]); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseAll of a torn index: %v", err)
+	}
 }
 
 func TestParseEntryRefuses(t *testing.T) {

@@ -2,6 +2,7 @@ package objindex
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,31 @@ type Scanner struct {
 // of the index object.
 func NewScanner(r io.Reader, off int64) *Scanner {
 	return &Scanner{r: bufio.NewReaderSize(r, 64<<10), off: off}
+}
+
+// NewScannerSize is NewScanner for r holding about n bytes: the read
+// buffer is no larger than it needs to be.
+func NewScannerSize(r io.Reader, off, n int64) *Scanner {
+	return &Scanner{r: bufio.NewReaderSize(r, int(min(max(n, 16), 64<<10))), off: off}
+}
+
+// ParseAll parses a whole index held in memory.
+func ParseAll(b []byte) ([]Entry, error) {
+	var out []Entry
+	for off := 0; off < len(b); {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return nil, fmt.Errorf("%w: index ends inside an entry at position %d", ErrInvalid, off)
+		}
+		e, err := ParseEntry(b[off : off+i+1])
+		if err != nil {
+			return nil, fmt.Errorf("index position %d: %w", off, err)
+		}
+		e.Off, e.Len = int64(off), int64(i+1)
+		out = append(out, e)
+		off += i + 1
+	}
+	return out, nil
 }
 
 // Scan advances to the next entry; false at the end or on an error (Err).

@@ -254,7 +254,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 		}
 		indexEnd = info.Size
 	}
-	sc := objindex.NewScanner(newRangeReader(ctx, j.st, ikey, 0, indexEnd, j.cfg.readChunk), 0)
+	sc := objindex.NewScannerSize(newRangeReader(ctx, j.st, ikey, 0, indexEnd, j.cfg.readChunk), 0, indexEnd)
 	res := objindex.NewResolver(0, nil)
 	for _, i := range idx {
 		// Covered by this object: stored, unless no landed append has it.

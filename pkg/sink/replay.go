@@ -117,7 +117,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 
 	rd := newRangeReader(ctx, j.st, ikey, from, idxLen, j.cfg.readChunk)
-	sc := objindex.NewScanner(rd, from)
+	sc := objindex.NewScannerSize(rd, from, idxLen-from)
 	res := objindex.NewResolver(w.f.Size, func(a *objindex.Append) (bool, error) { return w.crcMatches(ctx, a) })
 	at := 0 // recs[at:] are not yet found stored
 	land := func(as []*objindex.Append) error {

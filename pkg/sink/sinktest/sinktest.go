@@ -207,13 +207,9 @@ func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen i
 	if err != nil {
 		return objindex.Result{}, err
 	}
-	sc := objindex.NewScanner(bytes.NewReader(b), 0)
-	var entries []objindex.Entry
-	for sc.Scan() {
-		entries = append(entries, sc.Entry())
-	}
-	if sc.Err() != nil {
-		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, sc.Err())
+	entries, err := objindex.ParseAll(b)
+	if err != nil {
+		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, err)
 	}
 	res, err := objindex.Resolve(entries, 0, dataLen, nil)
 	if err != nil {
