@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -286,4 +287,21 @@ func TestResolvePending(t *testing.T) {
 			t.Errorf("%s: pending %d, %v; want %d", tc.name, res.Pending, err, tc.pending)
 		}
 	}
+}
+
+// TestResolveTooManyAlternatives: an index announcing more different
+// appends at one position than retries ever do is inconsistent, not held
+// in memory without bound.
+func TestResolveTooManyAlternatives(t *testing.T) {
+	r := NewResolver(0, nil)
+	for i := 0; i <= MaxAlternatives; i++ {
+		a := build("raw/text", 0, []int64{1}, []string{fmt.Sprint(i)})
+		if err := r.Add(Entry{Append: a}); err != nil {
+			if i != MaxAlternatives || !errors.Is(err, ErrInconsistent) {
+				t.Fatalf("entry %d: %v", i, err)
+			}
+			return
+		}
+	}
+	t.Fatal("no error")
 }

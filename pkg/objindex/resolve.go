@@ -46,13 +46,13 @@ func (r *Resolver) Add(e Entry) error {
 		a := e.Append
 		switch {
 		case a.Pos == r.end:
-			r.addCand(a, e.Off)
+			return r.addCand(a, e.Off)
 		case a.Pos > r.end:
 			if err := r.settle(a.Pos, fmt.Sprintf("an append at %d", a.Pos), false); err != nil {
 				return err
 			}
 			r.cands, r.runOff = r.cands[:0], -1
-			r.addCand(a, e.Off)
+			return r.addCand(a, e.Off)
 		default:
 			r.void++
 		}
@@ -73,20 +73,30 @@ func (r *Resolver) Add(e Entry) error {
 // the same bytes (size and CRC) as an earlier one replaces it: they cannot
 // be told apart by the data, the later one wins ties anyway, and a run of
 // retries of one failing append costs memory once.
-func (r *Resolver) addCand(a *Append, off int64) {
+func (r *Resolver) addCand(a *Append, off int64) error {
 	if r.runOff < 0 {
 		r.runOff = off
+	}
+	if len(r.cands) >= MaxAlternatives {
+		return fmt.Errorf("%w: more than %d different appends announced at position %d (the sink's retries announce a handful)", ErrInconsistent, MaxAlternatives, r.end)
 	}
 	for i, c := range r.cands {
 		if c.Bytes == a.Bytes && c.CRC32C == a.CRC32C {
 			copy(r.cands[i:], r.cands[i+1:])
 			r.cands[len(r.cands)-1] = a
 			r.void++
-			return
+			return nil
 		}
 	}
 	r.cands = append(r.cands, a)
+	return nil
 }
+
+// MaxAlternatives bounds the different appends an index may announce at
+// one position before Resolve calls it inconsistent: each is held until
+// the position is settled, and retries of one failing append announce the
+// same bytes again (kept once).
+const MaxAlternatives = 1024
 
 // settle decides which alternative at r.end landed, given that the data
 // object is known to be at least at (or, for a seal, exactly) pos.
