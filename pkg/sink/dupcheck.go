@@ -279,7 +279,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	}
 	for sc.Scan() {
 		if err := res.Add(sc.Entry()); err != nil {
-			return resolveErr(ikey, err)
+			return resolveErr(key, err)
 		}
 		look(res.Landed())
 	}
@@ -301,7 +301,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	}
 	fin, err := res.Finish(end)
 	if err != nil {
-		return resolveErr(ikey, err)
+		return resolveErr(key, err)
 	}
 	look(fin.Landed)
 	return nil

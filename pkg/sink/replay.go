@@ -131,7 +131,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	for sc.Scan() {
 		if err := res.Add(sc.Entry()); err != nil {
-			return 0, resolveErr(ikey, err)
+			return 0, resolveErr(key, err)
 		}
 		if err := land(res.Landed()); err != nil {
 			return 0, err
@@ -145,7 +145,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	fin, err := res.Finish(dataLen)
 	if err != nil {
-		return 0, resolveErr(ikey, err)
+		return 0, resolveErr(key, err)
 	}
 	if err := land(fin.Landed); err != nil {
 		return 0, err
@@ -169,9 +169,10 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 // resolveErr wraps an error of the resolver: an index inconsistent with
 // its data is a conflict; anything else (the CRC check's reads failing) is
 // the transient failure it was, for the trigger's retry.
-func resolveErr(ikey string, err error) error {
+func resolveErr(key string, err error) error {
+	ikey := objindex.Key(key)
 	if errors.Is(err, objindex.ErrInconsistent) {
-		return fmt.Errorf("%w: %s: %w", ErrConflict, ikey, err)
+		return fmt.Errorf("%w: %s and its index %s: %w", ErrConflict, key, ikey, err)
 	}
 	return fmt.Errorf("%s: %w", ikey, err)
 }

@@ -525,3 +525,61 @@ func dataSnapshot(st *memstore.Store) string {
 	}
 	return b.String()
 }
+
+// TestPoisonedIndex: an index or data object changed behind the sink's
+// back stops the partition with a permanent error that names it; the data
+// objects and the meta object stay as they were.
+func TestPoisonedIndex(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 10)
+	obj := sink.ObjectKey("backup/", topic, "", 0, all[0].Offset, 0)
+	idx := objindex.Key(obj)
+	appendTo := func(key string, b []byte) func(*memstore.Store) {
+		return func(st *memstore.Store) {
+			info, _ := st.Stat(ctx, key)
+			if _, err := st.Append(ctx, key, info.Size, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		poison func(*memstore.Store)
+		want   error
+		names  string
+	}{
+		{"garbage appended to the index", appendTo(idx, []byte("{not an entry}\n")), sink.ErrConflict, idx},
+		{"index cut inside an entry", appendTo(idx, []byte(`{"op":"append","enc":"raw/text"`)), sink.ErrConflict, idx},
+		{"index replaced by a normal object", func(st *memstore.Store) { _ = st.Put(ctx, idx, []byte("x\n")) }, store.ErrNotAppendable, idx},
+		{"a seal naming a foreign object", func(st *memstore.Store) {
+			size, _ := st.Stat(ctx, obj)
+			appendTo(idx, objindex.AppendEntry(nil, objindex.Entry{Seal: &objindex.Seal{At: size.Size, Next: "elsewhere/partition_0_offset_99_00000000", NextOffset: 99}}))(st)
+		}, sink.ErrConflict, "elsewhere/"},
+		{"an entry whose bytes do not match its CRC", func(st *memstore.Store) {
+			info, _ := st.Stat(ctx, obj)
+			e := objindex.AppendEntry(nil, objindex.Entry{Append: &objindex.Append{Enc: "raw/text", Pos: info.Size, Bytes: 2, CRC32C: 7, Offsets: []objindex.Run{{First: 99, Count: 1}}, Sizes: []int64{2}}})
+			appendTo(idx, e)(st)
+			appendTo(obj, []byte("x\n"))(st)
+		}, sink.ErrConflict, "matches the data"},
+		{"data object replaced by a normal object", func(st *memstore.Store) {
+			b, _ := st.Object(obj)
+			_ = st.Put(ctx, obj, b)
+		}, store.ErrNotAppendable, obj},
+		{"bytes appended to the data object", appendTo(obj, []byte("p0-o99-\n")), sink.ErrConflict, obj},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memstore.New()
+			sk := newSink(t, setups[2])
+			mustWrite(t, sk, st, all[:5])
+			tc.poison(st)
+			before := dataSnapshot(st)
+			_, err := sk.Write(ctx, st, all[5:])
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.names) {
+				t.Fatalf("got %v, want %v naming %q", err, tc.want, tc.names)
+			}
+			if after := dataSnapshot(st); after != before {
+				t.Fatalf("store changed:\n%s\n---\n%s", before, after)
+			}
+		})
+	}
+}
