@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -17,6 +16,9 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
@@ -28,12 +30,7 @@ const testTopic = "t"
 
 func newCluster(t *testing.T, topics ...string) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topics...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return kafkatest.NewCluster(t, kfake.SeedTopics(4, topics...))
 }
 
 type produced struct {
@@ -46,124 +43,43 @@ type produced struct {
 // the partitions and returns them by partition and offset.
 func produce(t *testing.T, addrs []string, topic string, n int) map[int32]map[int64]produced {
 	t.Helper()
-	p := newProducer(t, addrs)
-	defer p.Close()
-	out := map[int32]map[int64]produced{}
 	base := time.UnixMilli(1700000000000)
+	prs := make([]produced, n)
+	msgs := make([]kafkatest.Message, n)
 	for i := range n {
-		pr := produced{
+		prs[i] = produced{
 			key:    fmt.Sprintf("k%d", i),
 			value:  fmt.Sprintf("value %d \"quoted\" <&>", i),
 			ts:     base.Add(time.Duration(i) * time.Millisecond).UnixMilli(),
 			header: fmt.Sprintf("h%d", i),
 		}
-		part, off, err := p.SendMessage(&sarama.ProducerMessage{
-			Topic: topic, Partition: int32(i % 4),
-			Key: sarama.StringEncoder(pr.key), Value: sarama.StringEncoder(pr.value),
-			Timestamp: time.UnixMilli(pr.ts),
-			Headers:   []sarama.RecordHeader{{Key: []byte("trace"), Value: []byte(pr.header)}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out[part] == nil {
-			out[part] = map[int64]produced{}
-		}
-		out[part][off] = pr
+		msgs[i] = prs[i].message(int32(i % 4))
 	}
-	return out
+	return byOffset(msgs, prs, kafkatest.Produce(t, addrs, topic, msgs))
 }
 
-// newProducer returns a producer that writes to the partition each message
-// names.
-func newProducer(t *testing.T, addrs []string) sarama.SyncProducer {
-	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
+// message is pr to produce to partition p.
+func (pr produced) message(p int32) kafkatest.Message {
+	return kafkatest.Message{Partition: p, Key: []byte(pr.key), Value: []byte(pr.value), Timestamp: time.UnixMilli(pr.ts),
+		Headers: []sarama.RecordHeader{{Key: []byte("trace"), Value: []byte(pr.header)}}}
+}
+
+// byOffset files prs, produced as msgs at offsets offs, by partition and
+// offset.
+func byOffset(msgs []kafkatest.Message, prs []produced, offs []int64) map[int32]map[int64]produced {
+	out := map[int32]map[int64]produced{}
+	for i, m := range msgs {
+		if out[m.Partition] == nil {
+			out[m.Partition] = map[int64]produced{}
+		}
+		out[m.Partition][offs[i]] = prs[i]
 	}
-	return p
+	return out
 }
 
 func newHandler(t *testing.T, dir string) *handler.Handler {
 	t.Helper()
-	return handlerFromEnv(t, envOf(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "warn"))
-}
-
-// envOf returns a lookup of the pairs kv.
-func envOf(kv ...string) func(string) string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return func(k string) string { return m[k] }
-}
-
-// handlerFromEnv returns the handler that the environment getenv configures,
-// credentials included.
-func handlerFromEnv(t *testing.T, getenv func(string) string) *handler.Handler {
-	t.Helper()
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
-// committed returns the group's committed next offsets of topic (none
-// while the group does not exist yet).
-func committed(t *testing.T, addrs []string, group, topic string) map[int32]int64 {
-	t.Helper()
-	out := map[int32]int64{}
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	adm, err := sarama.NewClusterAdmin(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	resp, err := adm.ListConsumerGroupOffsets(group, map[string][]int32{topic: {0, 1, 2, 3}})
-	if errors.Is(err, sarama.ErrGroupIDNotFound) {
-		return out
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, b := range resp.Blocks[topic] {
-		out[p] = b.Offset
-	}
-	return out
-}
-
-// waitCommitted polls until every partition's committed offset reaches
-// want (next offsets), or fails after timeout.
-func waitCommitted(t *testing.T, addrs []string, group, topic string, want map[int32]int64, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := committed(t, addrs, group, topic)
-		done := true
-		for p, w := range want {
-			if got[p] < w {
-				done = false
-			}
-		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed offsets %v, want %v within %v", got, want, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return handlertest.New(t, testkit.Env(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "warn"))
 }
 
 func nextOffsets(recs map[int32]map[int64]produced) map[int32]int64 {
@@ -280,7 +196,7 @@ func TestConsumeAll(t *testing.T) {
 	recs := produce(t, addrs, testTopic, 200)
 	dir := t.TempDir()
 	stop, _ := start(t, newHandler(t, dir), baseOpts(addrs, "g1")...)
-	waitCommitted(t, addrs, "g1", testTopic, nextOffsets(recs), 15*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g1", testTopic, nextOffsets(recs), 15*time.Second)
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -304,14 +220,11 @@ func TestRestartMidway(t *testing.T) {
 		return err
 	}
 	stop, _ := start(t, h, baseOpts(addrs, "g2", withInvoke(slow))...)
-	deadline := time.Now().Add(15 * time.Second)
-	for calls.Load() < 5 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 15*time.Second, "5 invocations", func() bool { return calls.Load() >= 5 })
 	if err := stop(); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
-	mid := committed(t, addrs, "g2", testTopic)
+	mid := kafkatest.Committed(t, addrs, "g2", testTopic)
 	t.Logf("committed after the first run: %v", mid)
 
 	// Second run: the first attempts fail (retried with backoff), and the
@@ -326,7 +239,7 @@ func TestRestartMidway(t *testing.T) {
 		return err
 	}
 	stop, _ = start(t, h, append(baseOpts(addrs, "g2", withInvoke(flaky)), CountBasedWindow(11))...)
-	waitCommitted(t, addrs, "g2", testTopic, nextOffsets(recs), 20*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g2", testTopic, nextOffsets(recs), 20*time.Second)
 	if err := stop(); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
@@ -388,18 +301,18 @@ func TestRetryLimit(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Run did not stop")
 	}
-	if got := committed(t, addrs, "g3", testTopic)[2]; got > 0 {
+	if got := kafkatest.Committed(t, addrs, "g3", testTopic)[2]; got > 0 {
 		t.Fatalf("partition 2 committed at %d", got)
 	}
 
 	// With one: the batch lands there, the rest goes on.
 	stop, _ := start(t, h, baseOpts(addrs, "g3", withInvoke(poison), DeadLetterTopic("dlq"))...)
-	waitCommitted(t, addrs, "g3", testTopic, nextOffsets(recs), 15*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g3", testTopic, nextOffsets(recs), 15*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	// The dead letters: partition 2's first batch.
-	dead := readTopic(t, addrs, "dlq")
+	dead := kafkatest.ReadAll(t, addrs, "dlq")
 	// Normally 7 (the count window); fewer if the time window cut first.
 	if len(dead) == 0 || len(dead) > 7 {
 		t.Fatalf("%d dead letters, want 1..7", len(dead))
@@ -461,7 +374,7 @@ func TestZeroWindow(t *testing.T) {
 	recs := produce(t, addrs, testTopic, 40)
 	dir := t.TempDir()
 	stop, _ := start(t, newHandler(t, dir), append(baseOpts(addrs, "g0"), TimeBasedWindow(0))...)
-	waitCommitted(t, addrs, "g0", testTopic, nextOffsets(recs), 15*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g0", testTopic, nextOffsets(recs), 15*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

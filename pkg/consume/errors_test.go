@@ -15,6 +15,10 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
@@ -31,49 +35,15 @@ const (
 
 func newOSS(t *testing.T) *osstest.Server {
 	t.Helper()
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials(ossAK, ossSK, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials(ossAK, ossSK, ""))
 }
 
 // ossHandler returns a handler writing jsonl to endpoint; kv overrides the
 // defaults.
 func ossHandler(t *testing.T, endpoint string, kv ...string) *handler.Handler {
 	t.Helper()
-	return handlerFromEnv(t, envOf(append([]string{config.EnvBucket, "sink", config.EnvEndpoint, endpoint, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error",
+	return handlertest.New(t, testkit.Env(append([]string{config.EnvBucket, "sink", config.EnvEndpoint, endpoint, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID", ossAK, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", ossSK}, kv...)...))
-}
-
-// readTopic returns every record of topic (all partitions, up to their
-// high-water marks at the time of the call).
-func readTopic(t *testing.T, addrs []string, topic string) []*sarama.ConsumerMessage {
-	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cons, err := sarama.NewConsumer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	parts, err := cons.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*sarama.ConsumerMessage
-	for _, p := range parts {
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range pc.HighWaterMarkOffset() {
-			out = append(out, <-pc.Messages())
-		}
-		pc.Close()
-	}
-	return out
 }
 
 // runUntilStopped runs Run until it returns on its own (a safety net of a
@@ -130,10 +100,10 @@ func TestStoreCheck(t *testing.T) {
 			if strings.Contains(err.Error(), ossSK) {
 				t.Fatalf("error shows the secret: %v", err)
 			}
-			if got := committed(t, addrs, "g", testTopic); !noneCommitted(got) {
+			if got := kafkatest.Committed(t, addrs, "g", testTopic); !noneCommitted(got) {
 				t.Fatalf("committed %v", got)
 			}
-			if dead := readTopic(t, addrs, dlqTopic); len(dead) != 0 {
+			if dead := kafkatest.ReadAll(t, addrs, dlqTopic); len(dead) != 0 {
 				t.Fatalf("%d dead letters", len(dead))
 			}
 		})
@@ -183,10 +153,10 @@ func TestSetupErrorMidRun(t *testing.T) {
 				}
 			}
 			t.Log(err)
-			if got := committed(t, addrs, "g", testTopic); !noneCommitted(got) {
+			if got := kafkatest.Committed(t, addrs, "g", testTopic); !noneCommitted(got) {
 				t.Fatalf("committed %v", got)
 			}
-			if dead := readTopic(t, addrs, dlqTopic); len(dead) != 0 {
+			if dead := kafkatest.ReadAll(t, addrs, dlqTopic); len(dead) != 0 {
 				t.Fatalf("%d dead letters", len(dead))
 			}
 			// One attempt per partition claim at most: no retries.
@@ -208,16 +178,13 @@ func TestStateConflictStops(t *testing.T) {
 	recs := produce(t, addrs, testTopic, 40)
 	h := ossHandler(t, srv.Endpoint())
 	stop, _ := start(t, h, baseOpts(addrs, "g")...)
-	waitCommitted(t, addrs, "g", testTopic, nextOffsets(recs), 15*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g", testTopic, nextOffsets(recs), 15*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	before := committed(t, addrs, "g", testTopic)
+	before := kafkatest.Committed(t, addrs, "g", testTopic)
 
-	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: "sink"}, ossstore.Credentials{AccessKeyID: ossAK, AccessKeySecret: ossSK})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := osskit.Store(t, srv.Endpoint(), "sink", ossstore.Credentials{AccessKeyID: ossAK, AccessKeySecret: ossSK})
 	for _, k := range srv.Keys("sink", "") {
 		if info, _ := srv.ObjectInfo("sink", k); info.Appendable {
 			data, err := st.Get(t.Context(), k)
@@ -230,15 +197,15 @@ func TestStateConflictStops(t *testing.T) {
 		}
 	}
 	produce(t, addrs, testTopic, 40)
-	err = runUntilStopped(t, h, append(baseOpts(addrs, "g"), DeadLetterTopic(dlqTopic))...)
+	err := runUntilStopped(t, h, append(baseOpts(addrs, "g"), DeadLetterTopic(dlqTopic))...)
 	var sc *handler.StateConflictError
 	if !errors.As(err, &sc) || handler.SetupError(err) || !strings.Contains(err.Error(), "overwritten by a normal PUT") {
 		t.Fatalf("err = %v; want a BatchError wrapping a StateConflictError", err)
 	}
-	if got := committed(t, addrs, "g", testTopic); !equalOffsets(got, before) {
+	if got := kafkatest.Committed(t, addrs, "g", testTopic); !equalOffsets(got, before) {
 		t.Fatalf("committed %v, was %v", got, before)
 	}
-	if dead := readTopic(t, addrs, dlqTopic); len(dead) != 0 {
+	if dead := kafkatest.ReadAll(t, addrs, dlqTopic); len(dead) != 0 {
 		t.Fatalf("%d dead letters", len(dead))
 	}
 }
@@ -275,18 +242,13 @@ type sent struct {
 // produceRecords writes recs to partition 0 of topic, at offsets 0, 1, ...
 func produceRecords(t *testing.T, addrs []string, topic string, recs []sent) {
 	t.Helper()
-	p := newProducer(t, addrs)
-	defer p.Close()
+	msgs := make([]kafkatest.Message, len(recs))
 	for i, r := range recs {
-		m := &sarama.ProducerMessage{Topic: topic, Partition: 0, Headers: r.headers, Timestamp: time.UnixMilli(1700000000000 + int64(i))}
-		if r.key != nil {
-			m.Key = sarama.ByteEncoder(r.key)
-		}
-		if r.value != nil {
-			m.Value = sarama.ByteEncoder(r.value)
-		}
-		if _, off, err := p.SendMessage(m); err != nil || off != int64(i) {
-			t.Fatalf("record %d: offset %d, %v", i, off, err)
+		msgs[i] = kafkatest.Message{Key: r.key, Value: r.value, Headers: r.headers, Timestamp: time.UnixMilli(1700000000000 + int64(i))}
+	}
+	for i, off := range kafkatest.Produce(t, addrs, topic, msgs) {
+		if off != int64(i) {
+			t.Fatalf("record %d: offset %d", i, off)
 		}
 	}
 }
@@ -326,7 +288,7 @@ func readStored(t *testing.T, st store.Store, want []int64) []stored {
 
 func localHandler(t *testing.T, dir, encoding string) *handler.Handler {
 	t.Helper()
-	return handlerFromEnv(t, envOf(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error", "SINK_VALUE_ENCODING", encoding))
+	return handlertest.New(t, testkit.Env(config.EnvLocalDir, dir, "SINK_FORMAT", "jsonl", "LOG_LEVEL", "error", "SINK_VALUE_ENCODING", encoding))
 }
 
 // TestUnrenderableRecords: a record whose value (with the text encoding),
@@ -380,7 +342,7 @@ func TestUnrenderableRecords(t *testing.T) {
 			switch {
 			case tt.field == "": // stored exactly
 				stop, _ := start(t, h, opts...)
-				waitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
+				kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
 				if err := stop(); err != nil {
 					t.Fatal(err)
 				}
@@ -394,12 +356,12 @@ func TestUnrenderableRecords(t *testing.T) {
 				}
 			case tt.dlq: // dead-lettered alone, the rest stored
 				stop, _ := start(t, h, opts...)
-				waitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
+				kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
 				if err := stop(); err != nil {
 					t.Fatal(err)
 				}
 				lines = readStored(t, st, []int64{0, 1, 2, 3, 5, 6, 7, 8, 9})
-				dead := readTopic(t, addrs, dlqTopic)
+				dead := kafkatest.ReadAll(t, addrs, dlqTopic)
 				if len(dead) != 1 || !bytes.Equal(dead[0].Key, tt.bad.key) || !bytes.Equal(dead[0].Value, tt.bad.value) {
 					t.Fatalf("dead letters %v, want the one bad record", dead)
 				}
@@ -427,7 +389,7 @@ func TestUnrenderableRecords(t *testing.T) {
 					}
 				}
 				t.Log(err)
-				if got := committed(t, addrs, "g", testTopic); got[0] != 4 {
+				if got := kafkatest.Committed(t, addrs, "g", testTopic); got[0] != 4 {
 					t.Fatalf("committed %v, want partition 0 at 4", got)
 				}
 				lines = readStored(t, st, all[:4])
@@ -458,7 +420,7 @@ func TestTombstones(t *testing.T) {
 			})
 			dir := t.TempDir()
 			stop, _ := start(t, localHandler(t, dir, enc), baseOpts(addrs, "g")...)
-			waitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 4}, 15*time.Second)
+			kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 4}, 15*time.Second)
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -15,12 +19,8 @@ import (
 // midway, and a restart on the same group: every record exactly once.
 func TestRestartWithFailingOSS(t *testing.T) {
 	t.Parallel()
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""), osstest.WithSeed(7))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	h := handlerFromEnv(t, envOf(config.EnvBucket, "sink", config.EnvEndpoint, srv.Endpoint(), "SINK_FORMAT", "jsonl",
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""), osstest.WithSeed(7))
+	h := handlertest.New(t, testkit.Env(config.EnvBucket, "sink", config.EnvEndpoint, srv.Endpoint(), "SINK_FORMAT", "jsonl",
 		"SINK_FLUSH_RECORDS", "13", "LOG_LEVEL", "error",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID", "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sk"))
 
@@ -41,25 +41,18 @@ func TestRestartWithFailingOSS(t *testing.T) {
 	}
 	opts := baseOpts(addrs, "g-oss", withInvoke(count), Retries(100, 5*time.Millisecond, 20*time.Millisecond))
 	stop, _ := start(t, h, opts...)
-	deadline := time.Now().Add(15 * time.Second)
-	for ok.Load() < 6 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 15*time.Second, "6 batches stored", func() bool { return ok.Load() >= 6 })
 	if err := stop(); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
-	t.Logf("first run: %d batches stored, committed %v, OSS stats %+v", ok.Load(), committed(t, addrs, "g-oss", testTopic), srv.Stats())
+	t.Logf("first run: %d batches stored, committed %v, OSS stats %+v", ok.Load(), kafkatest.Committed(t, addrs, "g-oss", testTopic), srv.Stats())
 
 	stop, _ = start(t, h, append(opts, CountBasedWindow(9))...)
 	time.Sleep(500 * time.Millisecond)
 	srv.ClearFaults()
-	waitCommitted(t, addrs, "g-oss", testTopic, nextOffsets(recs), 20*time.Second)
+	kafkatest.WaitCommitted(t, addrs, "g-oss", testTopic, nextOffsets(recs), 20*time.Second)
 	if err := stop(); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
-	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: "sink"}, ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRecords(t, st, recs)
+	checkRecords(t, osskit.Store(t, srv.Endpoint(), "sink", ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"}), recs)
 }

@@ -1,8 +1,12 @@
 package consume
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 )
 
 // TestRebalance: two consumers of one group, each with its own handler on
@@ -21,21 +25,14 @@ func TestRebalance(t *testing.T) {
 	for _, m := range recs {
 		total += int64(len(m))
 	}
-	sum := func() int64 {
-		var n int64
-		for _, o := range committed(t, addrs, "g-rb", testTopic) {
-			n += max(o, 0)
-		}
-		return n
-	}
+	sum := func() int64 { return kafkatest.CommittedSum(t, addrs, "g-rb", testTopic) }
 	waitSum := func(what string, cond func(int64) bool) {
-		deadline := time.Now().Add(30 * time.Second)
-		for n := sum(); !cond(n); n = sum() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d of %d committed", what, n, total)
+		testkit.WaitUntil(t, 30*time.Second, what, func() error {
+			if n := sum(); !cond(n) {
+				return fmt.Errorf("%d of %d committed", n, total)
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 
 	stopA, _ := start(t, newHandler(t, dir), baseOpts(addrs, "g-rb", CountBasedWindow(5))...)

@@ -10,33 +10,21 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 )
 
 func TestSASL(t *testing.T) {
 	t.Parallel()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, testTopic), kfake.EnableSASL(),
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(1, testTopic), kfake.EnableSASL(),
 		kfake.Superuser("PLAIN", "plain", "pw-plain"),
 		kfake.Superuser("SCRAM-SHA-256", "s256", "pw-256"),
 		kfake.Superuser("SCRAM-SHA-512", "s512", "pw-512"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	addrs := c.ListenAddrs()
-
-	pc := sarama.NewConfig()
-	pc.Version = sarama.V2_1_0_0
-	pc.Producer.Return.Successes = true
-	pc.Net.SASL.Enable, pc.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
-	pc.Net.SASL.User, pc.Net.SASL.Password = "plain", "pw-plain"
-	p, err := sarama.NewSyncProducer(addrs, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: testTopic, Value: sarama.StringEncoder("v")}); err != nil {
-		t.Fatal(err)
-	}
-	p.Close()
+	kafkatest.Produce(t, addrs, testTopic, []kafkatest.Message{{Value: []byte("v")}}, func(c *sarama.Config) {
+		c.Net.SASL.Enable, c.Net.SASL.Mechanism = true, sarama.SASLTypePlaintext
+		c.Net.SASL.User, c.Net.SASL.Password = "plain", "pw-plain"
+	})
 
 	h := newHandler(t, t.TempDir())
 	for _, tc := range []struct{ mech, user, pass string }{

@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 )
 
 // testPKI makes a CA and a server certificate for 127.0.0.1 signed by it.
@@ -58,12 +59,8 @@ func testPKI(t *testing.T) (server tls.Certificate, caPEM []byte, pool *x509.Cer
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	cert, caPEM, pool := testPKI(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, testTopic),
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(4, testTopic),
 		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
 	addrs := c.ListenAddrs()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
@@ -71,36 +68,18 @@ func TestTLS(t *testing.T) {
 	}
 
 	// Produce over TLS.
-	kcfg := sarama.NewConfig()
-	kcfg.Version = sarama.V2_1_0_0
-	kcfg.Producer.Return.Successes = true
-	kcfg.Producer.Partitioner = sarama.NewManualPartitioner
-	kcfg.Net.TLS.Enable = true
-	kcfg.Net.TLS.Config = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	prod, err := sarama.NewSyncProducer(addrs, kcfg)
-	if err != nil {
-		t.Fatal(err)
+	overTLS := kafkatest.TLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	prs := make([]produced, 60)
+	msgs := make([]kafkatest.Message, len(prs))
+	for i := range prs {
+		prs[i] = produced{key: fmt.Sprint(i), value: fmt.Sprintf("tls %d", i), ts: 1700000000000 + int64(i), header: fmt.Sprintf("h%d", i)}
+		msgs[i] = prs[i].message(int32(i % 4))
 	}
-	recs := map[int32]map[int64]produced{}
-	for i := 0; i < 60; i++ {
-		p := int32(i % 4)
-		r := produced{key: fmt.Sprint(i), value: fmt.Sprintf("tls %d", i), ts: 1700000000000 + int64(i), header: fmt.Sprintf("h%d", i)}
-		_, off, err := prod.SendMessage(&sarama.ProducerMessage{Topic: testTopic, Partition: p, Key: sarama.StringEncoder(r.key),
-			Value: sarama.StringEncoder(r.value), Timestamp: time.UnixMilli(r.ts),
-			Headers: []sarama.RecordHeader{{Key: []byte("trace"), Value: []byte(r.header)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if recs[p] == nil {
-			recs[p] = map[int64]produced{}
-		}
-		recs[p][off] = r
-	}
-	prod.Close()
+	recs := byOffset(msgs, prs, kafkatest.Produce(t, addrs, testTopic, msgs, overTLS))
 
 	// Without the CA: the broker's certificate is not trusted.
 	began := time.Now()
-	err = Run(t.Context(), newHandler(t, t.TempDir()), baseOpts(addrs, "g-tls", TLS(""))...)
+	err := Run(t.Context(), newHandler(t, t.TempDir()), baseOpts(addrs, "g-tls", TLS(""))...)
 	var ce *ConnectError
 	if !errors.As(err, &ce) || time.Since(began) > 15*time.Second {
 		t.Fatalf("without the CA: %v after %v, want a ConnectError in time", err, time.Since(began))
@@ -110,39 +89,9 @@ func TestTLS(t *testing.T) {
 	// directory; checkStore compares each record.)
 	dir := t.TempDir()
 	stop, _ := start(t, newHandler(t, dir), baseOpts(addrs, "g-tls", TLS(caFile))...)
-	deadline := time.Now().Add(30 * time.Second)
-	for !allCommittedTLS(t, addrs, pool, recs) {
-		if time.Now().After(deadline) {
-			t.Fatal("not everything committed over TLS")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	kafkatest.WaitCommitted(t, addrs, "g-tls", testTopic, nextOffsets(recs), 30*time.Second, overTLS)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	checkStore(t, dir, recs)
-}
-
-// allCommittedTLS reports whether the group committed every produced record.
-func allCommittedTLS(t *testing.T, addrs []string, pool *x509.CertPool, recs map[int32]map[int64]produced) bool {
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Net.TLS.Enable = true
-	cfg.Net.TLS.Config = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	adm, err := sarama.NewClusterAdmin(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	resp, err := adm.ListConsumerGroupOffsets("g-tls", map[string][]int32{testTopic: {0, 1, 2, 3}})
-	if err != nil {
-		return false
-	}
-	for p, m := range recs {
-		b := resp.GetBlock(testTopic, p)
-		if b == nil || b.Offset < int64(len(m)) {
-			return false
-		}
-	}
-	return true
 }
