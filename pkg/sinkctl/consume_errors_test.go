@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 )
@@ -22,51 +23,13 @@ import (
 // 20 records, and an empty topic "dlq".
 func kafkaWithBacklog(t *testing.T) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t", "dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addrs := c.ListenAddrs()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(2, "t", "dlq")).ListenAddrs()
+	var msgs []kafkatest.Message
 	for i := range 20 {
-		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder(fmt.Sprintf("v%d", i))}); err != nil {
-			t.Fatal(err)
-		}
+		msgs = append(msgs, kafkatest.Message{Partition: int32(i % 2), Value: fmt.Appendf(nil, "v%d", i)})
 	}
+	kafkatest.Produce(t, addrs, "t", msgs)
 	return addrs
-}
-
-// topicLen returns how many records topic holds.
-func topicLen(t *testing.T, addrs []string, topic string) int64 {
-	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	c, err := sarama.NewClient(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	parts, err := c.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, p := range parts {
-		hw, err := c.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += hw
-	}
-	return n
 }
 
 // TestConsumeCommandSetupErrors runs the sinkctl binary with a dead-letter
@@ -75,20 +38,9 @@ func topicLen(t *testing.T, addrs []string, topic string) int64 {
 // batch; the dead-letter topic stays empty, no offset is committed, and no
 // output shows a secret.
 func TestConsumeCommandSetupErrors(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "sinkctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sinkctl").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "right-secret", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	silent, err := osstest.NewServer(osstest.WithBucket("sink")) // accepts connections, never answers
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
+	bin := bintest.Build(t, "./cmd/sinkctl")
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak", "right-secret", ""))
+	silent := osskit.NewServer(t, osstest.WithBucket("sink")) // accepts connections, never answers
 	silent.SetUnresponsive(true)
 	const pw = "endpoint-Pa55word"
 	base := []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + srv.Endpoint(), "SINK_FORMAT=jsonl", "ALIBABA_CLOUD_ACCESS_KEY_ID=ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=right-secret"}
@@ -145,10 +97,10 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 					t.Fatalf("the output shows %q: %s", secret, out)
 				}
 			}
-			if n := topicLen(t, addrs, "dlq"); n != 0 {
+			if n := kafkatest.TopicLen(t, addrs, "dlq"); n != 0 {
 				t.Fatalf("%d dead letters", n)
 			}
-			if n := groupCommitted(t, addrs, "g", "t", 2); n != 0 {
+			if n := kafkatest.CommittedSum(t, addrs, "g", "t"); n != 0 {
 				t.Fatalf("committed %d", n)
 			}
 		})

@@ -5,58 +5,26 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 )
 
-// syncBuffer is a bytes.Buffer safe for the command's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestConsumeCommand(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	addrs := c.ListenAddrs()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(2, "t")).ListenAddrs()
+	var msgs []kafkatest.Message
 	for i := range 20 {
-		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Key: sarama.StringEncoder(fmt.Sprint(i)),
-			Value: sarama.StringEncoder(fmt.Sprintf("secret-value-%d", i))}); err != nil {
-			t.Fatal(err)
-		}
+		msgs = append(msgs, kafkatest.Message{Partition: int32(i % 2), Key: fmt.Append(nil, i), Value: fmt.Appendf(nil, "secret-value-%d", i)})
 	}
-	p.Close()
+	kafkatest.Produce(t, addrs, "t", msgs)
 
 	dir := t.TempDir()
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	env := sinkctl.Env{Stderr: &stderr, Getenv: func(k string) string {
 		return map[string]string{"SINK_FORMAT": "jsonl", "KPASS": "pw"}[k]
 	}}
@@ -66,10 +34,7 @@ func TestConsumeCommand(t *testing.T) {
 		done <- sinkctl.Main(ctx, []string{"consume", "--brokers", strings.Join(addrs, ","), "--group", "g",
 			"--topic", "t", "--batch-count", "5", "--batch-window", "100ms", "--dir", dir}, env)
 	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for strings.Count(stderr.String(), `"invocation done"`) < 4 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 15*time.Second, "4 invocations logged", func() bool { return strings.Count(stderr.String(), `"invocation done"`) >= 4 })
 	cancel()
 	if code := <-done; code != sinkctl.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())

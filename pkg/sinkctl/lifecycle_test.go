@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,9 +12,10 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
@@ -35,81 +35,35 @@ type lcRecord struct {
 // record by record with what was produced.
 func TestLifeOfABackup(t *testing.T) {
 	const parts, perPart = 3, 80
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "src", "dst"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	addrs := cluster.ListenAddrs()
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "src", "dst")).ListenAddrs()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
 	// Produce.
-	kcfg := sarama.NewConfig()
-	kcfg.Version = sarama.V2_1_0_0
-	kcfg.Producer.Return.Successes = true
-	kcfg.Producer.Partitioner = sarama.NewManualPartitioner
-	prod, err := sarama.NewSyncProducer(addrs, kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sent := map[int32][]lcRecord{}
+	var msgs []kafkatest.Message
 	base := time.UnixMilli(1764000000000)
 	for i := 0; i < parts*perPart; i++ {
 		p := int32(i % parts)
 		r := lcRecord{key: fmt.Sprintf("key-%d", i), value: fmt.Sprintf("value %d \"é\"", i), header: fmt.Sprintf("trace-%d", i), ts: base.Add(time.Duration(i) * time.Second).UnixMilli()}
-		_, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "src", Partition: p, Key: sarama.StringEncoder(r.key),
-			Value: sarama.StringEncoder(r.value), Headers: []sarama.RecordHeader{{Key: []byte("trace"), Value: []byte(r.header)}},
-			Timestamp: time.UnixMilli(r.ts)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		msgs = append(msgs, kafkatest.Message{Partition: p, Key: []byte(r.key), Value: []byte(r.value),
+			Headers: []sarama.RecordHeader{{Key: []byte("trace"), Value: []byte(r.header)}}, Timestamp: time.UnixMilli(r.ts)})
 		sent[p] = append(sent[p], r)
 	}
-	prod.Close()
+	kafkatest.Produce(t, addrs, "src", msgs)
 
 	// Consume into a jsonl store, stopped midway and restarted.
 	dir := filepath.Join(t.TempDir(), "oss-local")
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"SINK_FORMAT": "jsonl", "SINK_LOCAL_DIR": dir, "SINK_FLUSH_RECORDS": "50", "LOG_LEVEL": "warn"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := handlertest.New(t, testkit.Env("SINK_FORMAT", "jsonl", "SINK_LOCAL_DIR", dir, "SINK_FLUSH_RECORDS", "50", "LOG_LEVEL", "warn"))
+	committed := func() int64 { return kafkatest.CommittedSum(t, addrs, "backup", "src") }
 	consumeUntil := func(stop func() bool) {
-		cctx, ccancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			done <- consume.Run(cctx, h, consume.Brokers(addrs...), consume.Group("backup"), consume.Topics("src"),
+		err := testkit.RunUntil(t, time.Minute, "consume", func(ctx context.Context) error {
+			return consume.Run(ctx, h, consume.Brokers(addrs...), consume.Group("backup"), consume.Topics("src"),
 				consume.StartAt(consume.StartEarliest), consume.CountBasedWindow(15), consume.TimeBasedWindow(100*time.Millisecond))
-		}()
-		for !stop() && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
-		ccancel()
-		if err := <-done; err != nil {
+		}, stop)
+		if err != nil {
 			t.Fatalf("consume: %v", err)
 		}
-	}
-	committed := func() int64 {
-		adm, err := sarama.NewClusterAdmin(addrs, kcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer adm.Close()
-		resp, err := adm.ListConsumerGroupOffsets("backup", map[string][]int32{"src": {0, 1, 2}})
-		if err != nil {
-			return 0
-		}
-		var n int64
-		for _, b := range resp.Blocks["src"] {
-			n += max(b.Offset, 0)
-		}
-		return n
 	}
 	consumeUntil(func() bool { return committed() > 0 }) // stopped midway
 	if c := committed(); c >= parts*perPart {
@@ -150,24 +104,15 @@ func TestLifeOfABackup(t *testing.T) {
 		t.Fatalf("the resumed restore skipped nothing: the interruption did not take (summary %+v)", sum)
 	}
 
-	// Read dst and compare record by record.
-	cons, err := sarama.NewConsumer(addrs, kcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
+	// Read dst and compare record by record: all of it, so that a
+	// duplicate shows as an extra record.
 	for p := int32(0); p < parts; p++ {
-		pc, err := cons.ConsumePartition("dst", p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ms := kafkatest.ReadPartition(t, addrs, "dst", p)
 		for i, want := range sent[p] {
-			var m *sarama.ConsumerMessage
-			select {
-			case m = <-pc.Messages():
-			case <-time.After(10 * time.Second):
-				t.Fatalf("dst/%d: only %d of %d records", p, i, len(sent[p]))
+			if i >= len(ms) {
+				t.Fatalf("dst/%d: only %d of %d records", p, len(ms), len(sent[p]))
 			}
+			m := ms[i]
 			hdr := ""
 			for _, h := range m.Headers {
 				if string(h.Key) == "trace" {
@@ -178,11 +123,9 @@ func TestLifeOfABackup(t *testing.T) {
 				t.Fatalf("dst/%d record %d: got key %q value %q header %q ts %d; want %+v", p, i, m.Key, m.Value, hdr, m.Timestamp.UnixMilli(), want)
 			}
 		}
-		select {
-		case m := <-pc.Messages():
+		if len(ms) > len(sent[p]) {
+			m := ms[len(sent[p])]
 			t.Fatalf("dst/%d: an extra record (offset %d, value %q): duplicated", p, m.Offset, bytes.Clone(m.Value))
-		case <-time.After(300 * time.Millisecond):
 		}
-		pc.Close()
 	}
 }

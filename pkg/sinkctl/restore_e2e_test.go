@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 )
 
@@ -29,25 +27,8 @@ import (
 func TestRestoreRawEndToEnd(t *testing.T) {
 	t.Parallel()
 	const parts = 2
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "src", "dst", "range"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	addrs := cluster.ListenAddrs()
-
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	cfg.Producer.Idempotent = true
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	cfg.Net.MaxOpenRequests = 1
-	cfg.Producer.Transaction.ID = "restore-e2e"
-	prod, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "src", "dst", "range")).ListenAddrs()
+	prod := kafkatest.NewProducer(t, addrs, kafkatest.Transactional("restore-e2e"))
 	type sent struct {
 		offset int64
 		value  []byte
@@ -69,21 +50,13 @@ func TestRestoreRawEndToEnd(t *testing.T) {
 			case 4:
 				v = []byte{}
 			}
-			pm := &sarama.ProducerMessage{Topic: "src", Partition: p}
-			if v != nil {
-				pm.Value = sarama.ByteEncoder(v)
-			}
-			_, off, err := prod.SendMessage(pm)
-			if err != nil {
-				t.Fatal(err)
-			}
+			off := kafkatest.Send(t, prod, "src", kafkatest.Message{Partition: p, Value: v})[0]
 			produced[p] = append(produced[p], sent{off, v})
 		}
 		if err := prod.CommitTxn(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	prod.Close()
 	var want int64
 	gaps := false
 	for p := range int32(parts) {
@@ -98,37 +71,18 @@ func TestRestoreRawEndToEnd(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "store")
-	hcfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"SINK_FORMAT": "raw", "SINK_VALUE_ENCODING": "base64", "SINK_LOCAL_DIR": dir, "SINK_FLUSH_RECORDS": "6", "LOG_LEVEL": "warn"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(hcfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- consume.Run(ctx, h, consume.Brokers(addrs...), consume.Group("e2e"), consume.Topics("src"),
+	h := handlertest.New(t, testkit.Env("SINK_FORMAT", "raw", "SINK_VALUE_ENCODING", "base64", "SINK_LOCAL_DIR", dir, "SINK_FLUSH_RECORDS", "6", "LOG_LEVEL", "warn"))
+	err := testkit.RunUntil(t, time.Minute, "consume to commit everything", func(ctx context.Context) error {
+		return consume.Run(ctx, h, consume.Brokers(addrs...), consume.Group("e2e"), consume.Topics("src"),
 			consume.StartAt(consume.StartEarliest), consume.CountBasedWindow(4), consume.TimeBasedWindow(50*time.Millisecond))
-	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for groupCommitted(t, addrs, "e2e", "src", parts) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("consume: committed %d of %d", groupCommitted(t, addrs, "e2e", "src", parts), want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	}, func() bool { return kafkatest.CommittedSum(t, addrs, "e2e", "src") >= want })
+	if err != nil {
 		t.Fatal(err)
 	}
 
 	check := func(topic string, p int32, ss []sent) {
 		t.Helper()
-		ms := restoretest.ReadPartition(t, addrs, topic, p)
+		ms := kafkatest.ReadPartition(t, addrs, topic, p)
 		if len(ms) != len(ss) {
 			t.Fatalf("%s/%d: %d records, want %d", topic, p, len(ms), len(ss))
 		}

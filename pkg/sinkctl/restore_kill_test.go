@@ -7,18 +7,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
@@ -28,20 +27,6 @@ type killRecord struct {
 	key, value []byte // nil: none, a tombstone
 	header     string // "": no header
 	ts         int64  // -1: not compared (raw: the producer's clock)
-}
-
-// endOffsets sums the end offsets of a topic's partitions.
-func endOffsets(t *testing.T, client sarama.Client, topic string, parts int32) int64 {
-	t.Helper()
-	var n int64
-	for p := range parts {
-		o, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += o
-	}
-	return n
 }
 
 // TestRestoreProcessKilled runs the sinkctl binary's restore command and
@@ -56,10 +41,7 @@ func TestRestoreProcessKilled(t *testing.T) {
 		t.Skip("builds and kills the sinkctl binary")
 	}
 	const parts, perPart = 3, 300
-	bin := filepath.Join(t.TempDir(), "sinkctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sinkctl").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := bintest.Build(t, "./cmd/sinkctl")
 	for i, format := range []string{"jsonl", "raw"} {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
@@ -73,77 +55,52 @@ func TestRestoreProcessKilled(t *testing.T) {
 			} else {
 				want = killRaw(t, st, parts, perPart)
 			}
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "dst"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cluster.Close()
-			addrs := cluster.ListenAddrs()
-			cfg := sarama.NewConfig()
-			cfg.Version = sarama.V2_1_0_0
-			client, err := sarama.NewClient(addrs, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-
-			start := func() (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
-				cmd := exec.Command(bin, "restore", "--dir", dir, "--prefix", "bk", "--topic", "src", "--target-topic", "dst",
-					"--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json")
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				return cmd, &stdout, &stderr
+			addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "dst")).ListenAddrs()
+			restored := func() int64 { return kafkatest.TopicLen(t, addrs, "dst") }
+			start := func() *bintest.Proc {
+				return bintest.Start(t, exec.Command(bin, "restore", "--dir", dir, "--prefix", "bk", "--topic", "src", "--target-topic", "dst",
+					"--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json"))
 			}
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			total := int64(parts * perPart)
 			killed := 0
 			for k := 0; k < 5; k++ {
-				before := endOffsets(t, client, "dst", parts)
+				before := restored()
 				if before >= total {
 					break
 				}
-				cmd, _, stderr := start()
-				exited := make(chan error, 1)
-				go func() { exited <- cmd.Wait() }()
+				proc := start()
 				// Wait until it produced something, then kill it a random
 				// moment later (or let it be if it finished first).
-				deadline := time.Now().Add(60 * time.Second)
-				var done error
 				finished := false
-			wait:
-				for endOffsets(t, client, "dst", parts) <= before {
+				testkit.WaitUntil(t, time.Minute, fmt.Sprintf("run %d to produce", k), func() error {
 					select {
-					case done = <-exited:
+					case <-proc.Done():
 						finished = true
-						break wait
+						return nil
 					default:
 					}
-					if time.Now().After(deadline) {
-						t.Fatalf("run %d produced nothing within a minute\n%s", k, stderr)
+					if restored() <= before {
+						return errors.New("nothing produced yet")
 					}
-					time.Sleep(5 * time.Millisecond)
-				}
+					return nil
+				})
 				if !finished {
-					time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-					_ = cmd.Process.Signal(syscall.SIGKILL)
-					done = <-exited
+					time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond) // a random moment to kill at, not a synchronization
+					proc.Kill(t)
 				}
-				var ee *exec.ExitError
-				switch {
-				case errors.As(done, &ee) && ee.Sys().(syscall.WaitStatus).Signaled():
+				switch done := proc.Err(); {
+				case bintest.Killed(done):
 					killed++
 				case done != nil:
-					t.Fatalf("run %d: %v\n%s", k, done, stderr)
+					t.Fatalf("run %d: %v\n%s", k, done, proc.Stderr)
 				}
 			}
-			cmd, stdout, stderr := start()
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("the run after %d kills: %v\n%s", killed, err, stderr)
+			proc := start()
+			if err := proc.Wait(t, 2*time.Minute); err != nil {
+				t.Fatalf("the run after %d kills: %v\n%s", killed, err, proc.Stderr)
 			}
-			t.Logf("%s: %d kills before completion; last run: %s", format, killed, compact(stdout.String()))
+			t.Logf("%s: %d kills before completion; last run: %s", format, killed, compact(proc.Stdout.String()))
 
 			checkRestored(t, addrs, parts, want)
 		})
@@ -156,7 +113,7 @@ func compact(s string) string { return strings.Join(strings.Fields(s), " ") }
 func checkRestored(t *testing.T, addrs []string, parts int32, want map[int32][]killRecord) {
 	t.Helper()
 	for p := range parts {
-		ms := restoretest.ReadPartition(t, addrs, "dst", p)
+		ms := kafkatest.ReadPartition(t, addrs, "dst", p)
 		if len(ms) != len(want[p]) {
 			t.Fatalf("dst/%d holds %d records, want %d (duplicates or gaps)", p, len(ms), len(want[p]))
 		}
@@ -210,17 +167,22 @@ func killJSONL(t *testing.T, st *localstore.Store, parts int32, perPart int) map
 	return want
 }
 
-// killRaw stores raw objects with record indexes, values holding newlines
-// and binary bytes (raw/base64 for partition 1), tombstones and gaps.
+// killRaw stores raw objects with record indexes with the sink engine,
+// values holding newlines and binary bytes (raw/base64 for partition 1),
+// tombstones and gaps.
 func killRaw(t *testing.T, st *localstore.Store, parts int32, perPart int) map[int32][]killRecord {
 	t.Helper()
 	want := map[int32][]killRecord{}
 	for p := range parts {
-		enc := "raw/text"
+		enc := format.Encoder{Format: format.Raw}
 		if p == 1 {
-			enc = "raw/base64"
+			enc.ValueEncoding = events.Base64
 		}
-		var recs []restoretest.Record
+		s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(60))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []events.Record
 		off := int64(0)
 		for i := range perPart {
 			v := fmt.Appendf(nil, "line %d\nof %d", i, p)
@@ -232,16 +194,24 @@ func killRaw(t *testing.T, st *localstore.Store, parts int32, perPart int) map[i
 			case p == 1:
 				v = []byte{byte(i), 0x0a, 0x00, 0xff, byte(i >> 8)}
 			}
-			recs = append(recs, restoretest.Record{Offset: off, Value: v})
+			r := events.Record{Topic: "src", Partition: p, Offset: off, Value: v}
+			if v == nil {
+				r.ValueKind = events.ValueNull
+			}
+			recs = append(recs, r)
 			want[p] = append(want[p], killRecord{value: v, ts: -1})
 			off++
 			if i%17 == 0 {
 				off += 3 // a gap
 			}
 		}
-		const perObject = 60
-		keys := restoretest.WriteIndexed(t, st, "bk", "src", p, 0, enc, recs, restoretest.Layout{PerObject: perObject, PerAppend: 7})
-		restoretest.WriteMeta(t, st, "bk", "src", p, 0, enc, keys[len(keys)-1], recs[(len(recs)-1)/perObject*perObject:], int64(len(recs)), nil)
+		for len(recs) > 0 {
+			n := min(7, len(recs))
+			if _, err := s.Write(context.Background(), st, recs[:n]); err != nil {
+				t.Fatal(err)
+			}
+			recs = recs[n:]
+		}
 	}
 	return want
 }

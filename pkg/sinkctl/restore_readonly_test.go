@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
@@ -22,11 +23,7 @@ import (
 func TestRestoreReadOnlyBucket(t *testing.T) {
 	t.Parallel()
 	const secret, token = "very-secret-key-value", "sts-token-value"
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", secret, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", secret, token))
 	fill(t, ossStore(t, srv.Endpoint(), secret, token), format.Encoder{Format: format.JSONL})
 	for _, op := range []osstest.Op{osstest.OpPut, osstest.OpAppend, osstest.OpDelete} {
 		srv.SetFault(op, osstest.Fault{Before: 1, Status: 403, Code: "AccessDenied"})
@@ -35,22 +32,9 @@ func TestRestoreReadOnlyBucket(t *testing.T) {
 		"OSS_BUCKET": "sink", "OSS_ENDPOINT": srv.Endpoint(), "OSS_PREFIX": "backup",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "ALIBABA_CLOUD_SECURITY_TOKEN": token,
 	}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "restored"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	args := []string{"restore", "--topic", "orders", "--target-topic", "restored", "--brokers", strings.Join(cluster.ListenAddrs(), ","), "--chunk", "3"}
-	ends := func() int64 {
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V2_1_0_0
-		c, err := sarama.NewClient(cluster.ListenAddrs(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return endOffsets(t, c, "restored", 2)
-	}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(2, "restored")).ListenAddrs()
+	args := []string{"restore", "--topic", "orders", "--target-topic", "restored", "--brokers", strings.Join(addrs, ","), "--chunk", "3"}
+	ends := func() int64 { return kafkatest.TopicLen(t, addrs, "restored") }
 
 	r := run(env, false, args...)
 	if r.code != sinkctl.ExitFailed || !strings.Contains(r.stderr, "--checkpoint-dir") || !strings.Contains(r.stderr, "nothing was produced") ||

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
@@ -55,26 +54,16 @@ func TestRestoreCommand(t *testing.T) {
 		t.Fatalf("dry run: %+v", r)
 	}
 
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "dst", "dst2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(2, "dst", "dst2"))
 	brokers := strings.Join(c.ListenAddrs(), ",")
 	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--chunk", "3")
 	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "restored 20 records") || !strings.Contains(r.stdout, "checkpoints: next to the data") {
 		t.Fatalf("restore: %+v", r)
 	}
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	client, err := sarama.NewClient(c.ListenAddrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	ends := kafkatest.EndOffsets(t, c.ListenAddrs(), "dst")
 	for p := int32(0); p < 2; p++ {
-		if hw, err := client.GetOffset("dst", p, sarama.OffsetNewest); err != nil || hw != 10 {
-			t.Fatalf("dst/%d: high water mark %d, %v", p, hw, err)
+		if hw, ok := ends[p]; !ok || hw != 10 {
+			t.Fatalf("dst/%d: high water mark %d", p, hw)
 		}
 	}
 	// Again: everything is skipped by the checkpoints.
@@ -180,11 +169,7 @@ func TestRestoreEpochs(t *testing.T) {
 	}
 	write("new life", 6)
 
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "dst"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(1, "dst"))
 	args := []string{"restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", strings.Join(c.ListenAddrs(), ",")}
 	r := run(nil, false, args...)
 	if r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, "partition 0 has objects of epochs 0, 1") || !strings.Contains(r.stderr, "--epoch") {
@@ -199,7 +184,7 @@ func TestRestoreEpochs(t *testing.T) {
 			t.Fatalf("--epoch %s: %+v", tc.epoch, r)
 		}
 	}
-	ms := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
+	ms := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
 	if len(ms) != 16 || string(ms[0].Value) != "new life" || string(ms[6].Value) != "old life" {
 		t.Fatalf("%d records", len(ms))
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
@@ -189,11 +190,7 @@ func TestVerifyUsage(t *testing.T) {
 // Secrets never appear in the output.
 func TestVerifyOSS(t *testing.T) {
 	const secret, token = "very-secret-key-value", "sts-token-value"
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", secret, token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", secret, token))
 	env := map[string]string{
 		"OSS_BUCKET": "sink", "OSS_ENDPOINT": srv.Endpoint(), "OSS_PREFIX": "backup",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "ALIBABA_CLOUD_SECURITY_TOKEN": token,

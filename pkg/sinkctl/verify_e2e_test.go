@@ -12,6 +12,9 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -32,56 +35,28 @@ type e2eSource struct {
 
 func newE2ESource(t *testing.T, binary bool, perPart int) *e2eSource {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders"), kfake.SeedTopics(1, "quiet"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(2, "orders"), kfake.SeedTopics(1, "quiet"))
 	s := &e2eSource{addrs: c.ListenAddrs(), offsets: map[int32][]int64{}}
-	cfg := func(txn bool) *sarama.Config {
-		c := sarama.NewConfig()
-		c.Version = sarama.V2_1_0_0
-		c.Producer.Return.Successes = true
-		c.Producer.Partitioner = sarama.NewManualPartitioner
-		c.Producer.RequiredAcks = sarama.WaitForAll
-		if txn {
-			c.Producer.Idempotent = true
-			c.Producer.Transaction.ID = "e2e-producer"
-			c.Net.MaxOpenRequests = 1
-		}
-		return c
-	}
-	plain, err := sarama.NewSyncProducer(s.addrs, cfg(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
-	txn, err := sarama.NewSyncProducer(s.addrs, cfg(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer txn.Close()
-	msg := func(p int32, i int) *sarama.ProducerMessage {
-		m := &sarama.ProducerMessage{Topic: "orders", Partition: p}
+	acks := func(c *sarama.Config) { c.Producer.RequiredAcks = sarama.WaitForAll }
+	plain := kafkatest.NewProducer(t, s.addrs, acks)
+	txn := kafkatest.NewProducer(t, s.addrs, acks, kafkatest.Transactional("e2e-producer"))
+	msg := func(p int32, i int) kafkatest.Message {
+		m := kafkatest.Message{Partition: p}
 		if i%3 != 1 {
-			m.Key = sarama.StringEncoder(fmt.Sprintf("key-%d-%d", p, i))
+			m.Key = fmt.Appendf(nil, "key-%d-%d", p, i)
 		}
 		switch {
 		case i%5 == 3:
 			// A tombstone: no value at all.
 		case binary:
-			m.Value = sarama.ByteEncoder{'V', 0x0a, 0x00, 0xff, byte(i), 0x0a, '\n', 0x0a}
+			m.Value = []byte{'V', 0x0a, 0x00, 0xff, byte(i), 0x0a, '\n', 0x0a}
 		default:
-			m.Value = sarama.StringEncoder(fmt.Sprintf("VALUE %d of %d\nsecond line\n\nlast line", i, p))
+			m.Value = fmt.Appendf(nil, "VALUE %d of %d\nsecond line\n\nlast line", i, p)
 		}
 		return m
 	}
 	send := func(prod sarama.SyncProducer, p int32, i int) {
-		_, off, err := prod.SendMessage(msg(p, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.offsets[p] = append(s.offsets[p], off)
+		s.offsets[p] = append(s.offsets[p], kafkatest.Send(t, prod, "orders", msg(p, i))...)
 	}
 	for p := range int32(2) {
 		for i := 0; i < perPart; i++ {
@@ -121,26 +96,24 @@ func consumeAll(t *testing.T, src *e2eSource, env map[string]string, group strin
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- sinkctl.Main(ctx, []string{"consume", "--brokers", strings.Join(src.addrs, ","), "--group", group, "--topic", "orders",
 			"--batch-count", "8", "--batch-window", "20ms"}, sinkctl.Env{Stderr: &stderr, Getenv: func(k string) string { return env[k] }})
 	}()
 	want := src.highWatermark(0) + src.highWatermark(1)
-	deadline := time.Now().Add(60 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for groupCommitted(t, src.addrs, group, "orders", 2) < want {
+	testkit.WaitUntil(t, time.Minute, "consume to commit every record", func() error {
 		select {
 		case code := <-done:
 			t.Fatalf("consume exited early with %d:\n%s", code, stderr.String())
-		case <-tick.C:
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed %d of %d:\n%s", groupCommitted(t, src.addrs, group, "orders", 2), want, stderr.String())
+		if n := kafkatest.CommittedSum(t, src.addrs, group, "orders"); n < want {
+			return fmt.Errorf("committed %d of %d:\n%s", n, want, stderr.String())
 		}
-	}
+		return nil
+	})
 	cancel()
 	if code := <-done; code != sinkctl.ExitOK {
 		t.Fatalf("consume exit %d:\n%s", code, stderr.String())
@@ -184,11 +157,7 @@ func TestVerifyEndToEnd(t *testing.T) {
 			t.Parallel() // each has its own cluster and bucket, and mostly waits
 			const bucket, secret, token = "sink", "e2e-secret", "e2e-token"
 			src := newE2ESource(t, tc.binary, 32)
-			srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", secret, token), osstest.WithSeed(7))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv := osskit.NewServer(t, osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", secret, token), osstest.WithSeed(7))
 			env := map[string]string{
 				"OSS_BUCKET": bucket, "OSS_ENDPOINT": srv.Endpoint(), "OSS_PREFIX": "backup",
 				"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret, "ALIBABA_CLOUD_SECURITY_TOKEN": token,
