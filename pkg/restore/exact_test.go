@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
@@ -159,7 +160,7 @@ func TestRawIndexed(t *testing.T) {
 	}
 	check := func(topic string, p int32, want []restoretest.Record) {
 		t.Helper()
-		gs := restoretest.ReadPartition(t, c.ListenAddrs(), topic, p)
+		gs := kafkatest.ReadPartition(t, c.ListenAddrs(), topic, p)
 		if len(gs) != len(want) {
 			t.Fatalf("%s/%d: %d records, want %d", topic, p, len(gs), len(want))
 		}
@@ -201,7 +202,7 @@ func TestRawIndexedDamaged(t *testing.T) {
 	if !errors.Is(err, restore.ErrPartial) || !strings.Contains(err.Error(), keys[1]) || !strings.Contains(err.Error(), "CRC") {
 		t.Fatalf("err = %v", err)
 	}
-	if gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0); len(gs) != 4 {
+	if gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0); len(gs) != 4 {
 		t.Fatalf("%d records produced, want the 4 of the first object", len(gs))
 	}
 }
@@ -235,11 +236,9 @@ func TestLegacyRaw(t *testing.T) {
 			}
 			keys := restoretest.WriteLegacyRaw(t, st, "bk", "src", 0, tc.objs, tc.cur, tc.last)
 			target := "dst-" + strings.ReplaceAll(tc.name, " ", "-")
-			if err := createTopic(c, target); err != nil {
-				t.Fatal(err)
-			}
+			kafkatest.CreateTopic(t, c.ListenAddrs(), target, 1)
 			sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic(target), restore.ChunkRecords(1))
-			gs := restoretest.ReadPartition(t, c.ListenAddrs(), target, 0)
+			gs := kafkatest.ReadPartition(t, c.ListenAddrs(), target, 0)
 			if tc.bad < 0 {
 				if err != nil || sum.Records != int64(len(tc.wantValues)) || len(gs) != len(tc.wantValues) {
 					t.Fatalf("%+v, %v, %d records in the target", sum, err, len(gs))
@@ -300,7 +299,7 @@ func TestJSONLIndexedFolders(t *testing.T) {
 		t.Fatalf("rest: %+v, %v", sum, err)
 	}
 	want := append(append(append([]restoretest.Record{}, all[5:13]...), all[:5]...), all[13:]...)
-	gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
+	gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
 	if len(gs) != len(want) {
 		t.Fatalf("%d records, want %d", len(gs), len(want))
 	}

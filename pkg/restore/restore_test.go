@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
@@ -24,12 +25,7 @@ const parts = 3
 
 func newCluster(t *testing.T, topics ...string) *kfake.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, topics...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return kafkatest.NewCluster(t, kfake.SeedTopics(parts, topics...))
 }
 
 type msg struct {
@@ -57,40 +53,42 @@ func ptr(s string) *string { return &s }
 // headers, timestamps, a tombstone and a null key, and returns them.
 func produceSrc(t *testing.T, addrs []string, topic string, n int) []msg {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	p, err := sarama.NewSyncProducer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	base := time.UnixMilli(1700000000000)
 	var out []msg
 	for i := range n {
 		m := msg{partition: int32(i % parts), ts: base.Add(time.Duration(i) * time.Second).UnixMilli()}
-		pm := &sarama.ProducerMessage{Topic: topic, Partition: m.partition, Timestamp: time.UnixMilli(m.ts)}
 		if i%7 != 3 {
 			m.key = ptr(fmt.Sprintf("k%d", i))
-			pm.Key = sarama.StringEncoder(*m.key)
 		}
 		if i%11 != 5 {
 			m.value = ptr(fmt.Sprintf("value %d \"quoted\"\ttab é", i))
-			pm.Value = sarama.StringEncoder(*m.value)
 		}
 		if i%2 == 0 {
 			m.headers = [][2]string{{"h", fmt.Sprintf("v%d", i)}, {"trace", "x"}}
-			for _, h := range m.headers {
-				pm.Headers = append(pm.Headers, sarama.RecordHeader{Key: []byte(h[0]), Value: []byte(h[1])})
-			}
 		}
-		_, off, err := p.SendMessage(pm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.offset = off
 		out = append(out, m)
+	}
+	for i, off := range kafkatest.Produce(t, addrs, topic, messages(out)) {
+		out[i].offset = off
+	}
+	return out
+}
+
+// messages returns ms to produce, each to its partition.
+func messages(ms []msg) []kafkatest.Message {
+	out := make([]kafkatest.Message, len(ms))
+	for i, m := range ms {
+		km := kafkatest.Message{Partition: m.partition, Timestamp: time.UnixMilli(m.ts)}
+		if m.key != nil {
+			km.Key = []byte(*m.key)
+		}
+		if m.value != nil {
+			km.Value = []byte(*m.value)
+		}
+		for _, h := range m.headers {
+			km.Headers = append(km.Headers, sarama.RecordHeader{Key: []byte(h[0]), Value: []byte(h[1])})
+		}
+		out[i] = km
 	}
 	return out
 }
@@ -133,39 +131,21 @@ func backup(t *testing.T, st store.Store, topic string, f format.Format, ms []ms
 // readTopic reads every record of topic, per partition in order.
 func readTopic(t *testing.T, addrs []string, topic string) map[int32][]msg {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cons, err := sarama.NewConsumer(addrs, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
 	out := map[int32][]msg{}
-	for p := int32(0); p < parts; p++ {
-		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hw := pc.HighWaterMarkOffset()
-		for int64(len(out[p])) < hw {
-			select {
-			case cm := <-pc.Messages():
-				m := msg{partition: cm.Partition, offset: cm.Offset, ts: cm.Timestamp.UnixMilli()}
-				if cm.Key != nil {
-					m.key = ptr(string(cm.Key))
-				}
-				if cm.Value != nil {
-					m.value = ptr(string(cm.Value))
-				}
-				for _, h := range cm.Headers {
-					m.headers = append(m.headers, [2]string{string(h.Key), string(h.Value)})
-				}
-				out[p] = append(out[p], m)
-			case <-time.After(5 * time.Second):
-				t.Fatalf("partition %d: timed out after %d of %d records", p, len(out[p]), hw)
+	for p, cms := range kafkatest.ReadTopic(t, addrs, topic) {
+		for _, cm := range cms {
+			m := msg{partition: cm.Partition, offset: cm.Offset, ts: cm.Timestamp.UnixMilli()}
+			if cm.Key != nil {
+				m.key = ptr(string(cm.Key))
 			}
+			if cm.Value != nil {
+				m.value = ptr(string(cm.Value))
+			}
+			for _, h := range cm.Headers {
+				m.headers = append(m.headers, [2]string{string(h.Key), string(h.Value)})
+			}
+			out[p] = append(out[p], m)
 		}
-		pc.Close()
 	}
 	return out
 }

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
@@ -103,7 +103,7 @@ func TestEpochs(t *testing.T) {
 	if !errors.Is(err, restore.ErrEpochs) || !strings.Contains(err.Error(), "partition 0 has objects of epochs 0, 1") || !strings.Contains(err.Error(), "--epoch") {
 		t.Fatalf("err = %v", err)
 	}
-	if gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0); len(gs) != 0 {
+	if gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0); len(gs) != 0 {
 		t.Fatalf("%d records produced", len(gs))
 	}
 	for _, tc := range []struct {
@@ -115,7 +115,7 @@ func TestEpochs(t *testing.T) {
 			t.Fatalf("epoch %d: %+v, %v", tc.epoch, sum, err)
 		}
 	}
-	gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
+	gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
 	want := append(append([]restoretest.Record{}, e1...), e0...)
 	if len(gs) != len(want) {
 		t.Fatalf("%d records, want %d", len(gs), len(want))
@@ -151,7 +151,7 @@ func TestReadOnlyBackup(t *testing.T) {
 		t.Fatalf("%+v, %v", sum, err)
 	}
 	for p := int32(0); p < parts; p++ {
-		if gs := restoretest.ReadPartition(t, c.ListenAddrs(), "dst", p); len(gs) != 0 {
+		if gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", p); len(gs) != 0 {
 			t.Fatalf("dst/%d: %d records produced", p, len(gs))
 		}
 	}
@@ -208,35 +208,17 @@ func resumeFixture(t *testing.T) (store.Store, []msg) {
 
 func producer(t *testing.T, c *kfake.Cluster) sarama.SyncProducer {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.V2_1_0_0
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	p, err := sarama.NewSyncProducer(c.ListenAddrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
+	return kafkatest.NewProducer(t, c.ListenAddrs())
 }
 
+// produceMsgs produces ms to partition 0 of topic.
 func produceMsgs(t *testing.T, p sarama.SyncProducer, topic string, ms []msg) {
 	t.Helper()
-	for _, m := range ms {
-		pm := &sarama.ProducerMessage{Topic: topic, Partition: 0, Timestamp: time.UnixMilli(m.ts)}
-		if m.key != nil {
-			pm.Key = sarama.StringEncoder(*m.key)
-		}
-		if m.value != nil {
-			pm.Value = sarama.StringEncoder(*m.value)
-		}
-		for _, h := range m.headers {
-			pm.Headers = append(pm.Headers, sarama.RecordHeader{Key: []byte(h[0]), Value: []byte(h[1])})
-		}
-		if _, _, err := p.SendMessage(pm); err != nil {
-			t.Fatal(err)
-		}
+	kms := messages(ms)
+	for i := range kms {
+		kms[i].Partition = 0
 	}
+	kafkatest.Send(t, p, topic, kms...)
 }
 
 // TestResumeInterruptedChunk: a run that stops between producing a chunk
@@ -304,7 +286,7 @@ func TestResumeInterruptedChunk(t *testing.T) {
 				if !errors.Is(err, restore.ErrRefused) || !strings.Contains(err.Error(), "another producer") {
 					t.Fatalf("err = %v", err)
 				}
-				if n := len(restoretest.ReadPartition(t, c.ListenAddrs(), tc.target, 0)); n != len(tc.before) {
+				if n := len(kafkatest.ReadPartition(t, c.ListenAddrs(), tc.target, 0)); n != len(tc.before) {
 					t.Fatalf("%d records in the target, want the %d there before", n, len(tc.before))
 				}
 				return
@@ -341,19 +323,8 @@ func TestRecreatedTarget(t *testing.T) {
 			if _, err := restore.Run(t.Context(), st, kafka(c), opts...); err != nil {
 				t.Fatal(err)
 			}
-			cfg := sarama.NewConfig()
-			cfg.Version = sarama.V2_1_0_0
-			adm, err := sarama.NewClusterAdmin(c.ListenAddrs(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer adm.Close()
-			if err := adm.DeleteTopic("dst"); err != nil {
-				t.Fatal(err)
-			}
-			if err := adm.CreateTopic("dst", &sarama.TopicDetail{NumPartitions: parts, ReplicationFactor: 1}, false); err != nil {
-				t.Fatal(err)
-			}
+			kafkatest.DeleteTopic(t, c.ListenAddrs(), "dst")
+			kafkatest.CreateTopic(t, c.ListenAddrs(), "dst", parts)
 			var other []msg
 			for range tc.other {
 				other = append(other, msg{value: ptr("someone else's")})
@@ -432,7 +403,7 @@ func TestDryRunCheckpoints(t *testing.T) {
 	if err != nil || sum.Checkpoints || sum.Records != 10 {
 		t.Fatalf("without brokers: %+v, %v", sum, err)
 	}
-	if n := len(restoretest.ReadPartition(t, c.ListenAddrs(), "dst", 0)); n != 4 {
+	if n := len(kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)); n != 4 {
 		t.Fatalf("%d records in the target after dry runs", n)
 	}
 	sameOrder(t, "dst", readTopic(t, c.ListenAddrs(), "dst")[0], ms[:4])

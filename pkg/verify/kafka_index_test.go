@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
@@ -24,7 +25,7 @@ func kafkaSource(t *testing.T, perPart int) (addrs []string, recs map[int32][]ev
 	t.Helper()
 	addrs = newCluster(t, map[string]int32{topic: 2, "quiet": 1})
 	recs = produce(t, addrs, topic, 2, perPart, func(p int32, i int) string { return fmt.Sprintf("VALUE %d\nof partition %d\n", i, p) })
-	commitGroup(t, addrs, "backup", topic, map[int32]int64{0: int64(perPart), 1: int64(perPart)})
+	kafkatest.CommitGroup(t, addrs, "backup", topic, map[int32]int64{0: int64(perPart), 1: int64(perPart)})
 	return addrs, recs
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
@@ -28,57 +27,20 @@ import (
 
 // kafkaBackup produces records to a kfake cluster and consumes them into a
 // local JSONL store with group "backup", until all are committed.
-func kafkaBackup(t *testing.T, ctx context.Context, format string, parts, perPart int) (addrs []string, dir string) {
+func kafkaBackup(t *testing.T, format string, parts, perPart int) (addrs []string, dir string) {
 	t.Helper()
 	addrs = newCluster(t, map[string]int32{"src": int32(parts)})
 	produce(t, addrs, "src", parts, perPart, func(p int32, i int) string { return fmt.Sprintf("value %d", i*parts+int(p)) })
-	kcfg := saramaConfig()
-
 	dir = filepath.Join(t.TempDir(), "oss-local")
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"SINK_FORMAT": format, "SINK_LOCAL_DIR": dir, "SINK_FLUSH_RECORDS": "10", "LOG_LEVEL": "warn"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	committed := func() int64 {
-		adm, err := sarama.NewClusterAdmin(addrs, kcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer adm.Close()
-		ps := make([]int32, parts)
-		for i := range ps {
-			ps[i] = int32(i)
-		}
-		resp, err := adm.ListConsumerGroupOffsets("backup", map[string][]int32{"src": ps})
-		if err != nil {
-			return 0
-		}
-		var n int64
-		for _, b := range resp.Blocks["src"] {
-			n += max(b.Offset, 0)
-		}
-		return n
-	}
-	cctx, ccancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- consume.Run(cctx, h, consume.Brokers(addrs...), consume.Group("backup"), consume.Topics("src"),
+	h := handlertest.New(t, testkit.Env("SINK_FORMAT", format, "SINK_LOCAL_DIR", dir, "SINK_FLUSH_RECORDS", "10", "LOG_LEVEL", "warn"))
+	err := testkit.RunUntil(t, time.Minute, "consume to commit everything", func(ctx context.Context) error {
+		return consume.Run(ctx, h, consume.Brokers(addrs...), consume.Group("backup"), consume.Topics("src"),
 			consume.StartAt(consume.StartEarliest), consume.CountBasedWindow(7), consume.TimeBasedWindow(100*time.Millisecond))
-	}()
-	for committed() < int64(parts*perPart) && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	ccancel()
-	if err := <-done; err != nil {
+	}, func() bool { return kafkatest.CommittedSum(t, addrs, "backup", "src") >= int64(parts*perPart) })
+	if err != nil {
 		t.Fatalf("consume: %v", err)
 	}
 	return addrs, dir
@@ -88,7 +50,7 @@ func TestKafkaComparison(t *testing.T) {
 	const parts, perPart = 2, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	addrs, dir := kafkaBackup(t, ctx, "jsonl", parts, perPart)
+	addrs, dir := kafkaBackup(t, "jsonl", parts, perPart)
 	st, err := localstore.New(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +118,7 @@ func TestKafkaComparison(t *testing.T) {
 	t.Log(miss)
 
 	// A group that committed less: the store is ahead of it.
-	commitGroup(t, addrs, "behind", "src", map[int32]int64{0: 10})
+	kafkatest.CommitGroup(t, addrs, "behind", "src", map[int32]int64{0: 10})
 	k2, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "behind"})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +160,7 @@ func TestKafkaComparison(t *testing.T) {
 func TestKafkaRaw(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	addrs, dir := kafkaBackup(t, ctx, "raw", 1, 40)
+	addrs, dir := kafkaBackup(t, "raw", 1, 40)
 	st, err := localstore.New(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +238,7 @@ func TestKafkaLegacyRaw(t *testing.T) {
 	const perPart = 40
 	addrs := newCluster(t, map[string]int32{"src": 1})
 	recs := produce(t, addrs, "src", 1, perPart, func(_ int32, i int) string { return fmt.Sprintf("value %d", i) })
-	commitGroup(t, addrs, "backup", "src", map[int32]int64{0: perPart})
+	kafkatest.CommitGroup(t, addrs, "backup", "src", map[int32]int64{0: perPart})
 	dir := t.TempDir()
 	st, err := localstore.New(dir, localstore.WithoutFsync())
 	if err != nil {
@@ -337,28 +299,15 @@ func TestKafkaBadBroker(t *testing.T) {
 	}
 }
 
-func saramaConfig() *sarama.Config {
-	c := sarama.NewConfig()
-	c.Version = sarama.V2_1_0_0
-	c.Producer.Return.Successes = true
-	c.Producer.Partitioner = sarama.NewManualPartitioner
-	return c
-}
-
 // newCluster starts a kfake cluster with the given topics (name ->
 // partitions) and returns its addresses.
 func newCluster(t *testing.T, topics map[string]int32) []string {
 	t.Helper()
-	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	var opts []kfake.Opt
 	for name, n := range topics {
 		opts = append(opts, kfake.SeedTopics(n, name))
 	}
-	cluster, err := kfake.NewCluster(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	return cluster.ListenAddrs()
+	return kafkatest.NewCluster(t, opts...).ListenAddrs()
 }
 
 // produce sends perPart records to each of parts partitions of topic,
@@ -366,50 +315,16 @@ func newCluster(t *testing.T, topics map[string]int32) []string {
 // Kafka gave them.
 func produce(t *testing.T, addrs []string, topic string, parts, perPart int, value func(p int32, i int) string) map[int32][]events.Record {
 	t.Helper()
-	prod, err := sarama.NewSyncProducer(addrs, saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	recs := map[int32][]events.Record{}
+	var msgs []kafkatest.Message
 	for i := range perPart {
 		for p := range int32(parts) {
-			v := value(p, i)
-			_, off, err := prod.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p,
-				Key: sarama.StringEncoder(fmt.Sprintf("k%d", i)), Value: sarama.StringEncoder(v)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs[p] = append(recs[p], events.Record{Topic: topic, Partition: p, Offset: off, Value: []byte(v), Timestamp: 1_700_000_000_000 + off})
+			msgs = append(msgs, kafkatest.Message{Partition: p, Key: fmt.Appendf(nil, "k%d", i), Value: []byte(value(p, i))})
 		}
+	}
+	recs := map[int32][]events.Record{}
+	for i, off := range kafkatest.Produce(t, addrs, topic, msgs) {
+		m := msgs[i]
+		recs[m.Partition] = append(recs[m.Partition], events.Record{Topic: topic, Partition: m.Partition, Offset: off, Value: m.Value, Timestamp: 1_700_000_000_000 + off})
 	}
 	return recs
-}
-
-// commitGroup commits offsets of topic's partitions for group, as a
-// consumer outside any generation does.
-func commitGroup(t *testing.T, addrs []string, group, topic string, offsets map[int32]int64) {
-	t.Helper()
-	client, err := sarama.NewClient(addrs, saramaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	coord, err := client.Coordinator(group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: group, ConsumerGroupGeneration: -1, RetentionTime: -1}
-	for p, off := range offsets {
-		req.AddBlock(topic, p, off, 0, "")
-	}
-	resp, err := coord.CommitOffset(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, e := range resp.Errors[topic] {
-		if e != sarama.ErrNoError {
-			t.Fatalf("commit %s/%d for group %s: %v", topic, p, group, e)
-		}
-	}
 }
