@@ -246,14 +246,9 @@ var (
 // tests' figures the binary's). It lives until the test binary exits.
 func externalOSS(tb testing.TB) string {
 	ossOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "osstest-server")
+		bin, err := bins.Path("../pkg/osstest/cmd/osstest-server")
 		if err != nil {
 			ossErr = err
-			return
-		}
-		bin := filepath.Join(dir, "osstest-server")
-		if out, err := exec.Command("go", "build", "-o", bin, "../pkg/osstest/cmd/osstest-server").CombinedOutput(); err != nil {
-			ossErr = fmt.Errorf("build osstest-server: %v\n%s", err, out)
 			return
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -13,19 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-func envOf(kv ...string) func(string) string {
-	m := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return func(k string) string { return m[k] }
-}
 
 type cliResult struct {
 	code           int
@@ -95,7 +89,7 @@ func TestInvokeSamples(t *testing.T) {
 				enc = "base64"
 			}
 			for _, format := range []string{"raw", "jsonl"} {
-				getenv := envOf("SINK_FORMAT", format, "SINK_VALUE_ENCODING", enc, "OSS_PREFIX", format)
+				getenv := testkit.Env("SINK_FORMAT", format, "SINK_VALUE_ENCODING", enc, "OSS_PREFIX", format)
 				r := invokeCLI(t, getenv, "-dir", dir, sample)
 				if r.code != 0 {
 					t.Fatalf("%s: exit %d\n%s", format, r.code, r.stderr)
@@ -138,7 +132,7 @@ func TestInvokeMalformed(t *testing.T) {
 			if strings.Contains(sample, "base64") {
 				enc = "base64"
 			}
-			r := invokeCLI(t, envOf("SINK_VALUE_ENCODING", enc), "-dir", dir, sample)
+			r := invokeCLI(t, testkit.Env("SINK_VALUE_ENCODING", enc), "-dir", dir, sample)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
 			}
@@ -160,10 +154,10 @@ func TestInvokeUsageErrors(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"bad config", envOf("SINK_FLUSH_BYTES", "lots", "SINK_FORMAT", "xml"), []string{"../testdata/cloudevents.json"}, 2, "SINK_FLUSH_BYTES"},
-		{"missing file", envOf(), []string{"no-such-file.json"}, 2, "no-such-file.json"},
-		{"two files", envOf(), []string{"a.json", "b.json"}, 2, "one event file"},
-		{"no credentials", envOf("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:1"), []string{"../testdata/cloudevents.json"}, 2, "ALIBABA_CLOUD_ACCESS_KEY_ID"},
+		{"bad config", testkit.Env("SINK_FLUSH_BYTES", "lots", "SINK_FORMAT", "xml"), []string{"../testdata/cloudevents.json"}, 2, "SINK_FLUSH_BYTES"},
+		{"missing file", testkit.Env(), []string{"no-such-file.json"}, 2, "no-such-file.json"},
+		{"two files", testkit.Env(), []string{"a.json", "b.json"}, 2, "one event file"},
+		{"no credentials", testkit.Env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:1"), []string{"../testdata/cloudevents.json"}, 2, "ALIBABA_CLOUD_ACCESS_KEY_ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +168,7 @@ func TestInvokeUsageErrors(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if code := runCLI(nil, nil, &out, &out, envOf()); code != 2 || !strings.Contains(out.String(), "Usage") {
+	if code := runCLI(nil, nil, &out, &out, testkit.Env()); code != 2 || !strings.Contains(out.String(), "Usage") {
 		t.Fatalf("no command: exit %d %q", code, out.String())
 	}
 }
@@ -182,20 +176,16 @@ func TestInvokeUsageErrors(t *testing.T) {
 // TestLogsKeepSecrets: at the default level the logs carry neither the
 // credentials nor any record content, through success and failure.
 func TestLogsKeepSecrets(t *testing.T) {
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("AKID-visible", "SECRET-must-not-leak", "TOKEN-must-not-leak"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("AKID-visible", "SECRET-must-not-leak", "TOKEN-must-not-leak"))
 	env := []string{"OSS_BUCKET", "sink", "OSS_ENDPOINT", srv.Endpoint(), "ALIBABA_CLOUD_ACCESS_KEY_ID", "AKID-visible",
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "SECRET-must-not-leak", "ALIBABA_CLOUD_SECURITY_TOKEN", "TOKEN-must-not-leak"}
 	var logs strings.Builder
-	ok := invokeCLI(t, envOf(env...), "../testdata/keys-and-headers.json")
+	ok := invokeCLI(t, testkit.Env(env...), "../testdata/keys-and-headers.json")
 	logs.WriteString(ok.stderr)
 	srv.SetFault(osstest.OpAppend, osstest.Fault{Before: 1})
-	failed := invokeCLI(t, envOf(env...), "../testdata/multi-partition.json")
+	failed := invokeCLI(t, testkit.Env(env...), "../testdata/multi-partition.json")
 	logs.WriteString(failed.stderr)
-	bad := invokeCLI(t, envOf(append(env[:len(env)-2:len(env)-2], "ALIBABA_CLOUD_SECURITY_TOKEN", "TOKEN-wrong")...), "../testdata/cloudevents.json")
+	bad := invokeCLI(t, testkit.Env(append(env[:len(env)-2:len(env)-2], "ALIBABA_CLOUD_SECURITY_TOKEN", "TOKEN-wrong")...), "../testdata/cloudevents.json")
 	logs.WriteString(bad.stderr)
 	if ok.code != 0 || failed.code != 1 || bad.code != 2 {
 		t.Fatalf("exits %d %d %d, want 0 1 2\n%s", ok.code, failed.code, bad.code, logs.String())
@@ -234,12 +224,8 @@ func TestLogsKeepSecrets(t *testing.T) {
 // invocation's time, the handler stops early with an error that makes the
 // trigger redeliver, and the redelivery writes every record once.
 func TestSlowOSSMeetsDeadline(t *testing.T) {
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	getenv := envOf("OSS_BUCKET", "sink", "OSS_ENDPOINT", srv.Endpoint(), "ALIBABA_CLOUD_ACCESS_KEY_ID", "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sk", "SINK_FORMAT", "jsonl")
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""))
+	getenv := testkit.Env("OSS_BUCKET", "sink", "OSS_ENDPOINT", srv.Endpoint(), "ALIBABA_CLOUD_ACCESS_KEY_ID", "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sk", "SINK_FORMAT", "jsonl")
 	srv.SetFault(osstest.OpAppend, osstest.Fault{Latency: 4 * time.Second})
 	start := time.Now()
 	r := invokeCLI(t, getenv, "-timeout", "3500ms", "../testdata/multi-partition.json")

@@ -8,13 +8,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -24,30 +24,14 @@ var (
 	// externalProcs are helper processes to stop when the tests end.
 	externalProcs []*os.Process
 
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	// bins holds the binaries built for these tests, once per run.
+	bins bintest.Cache
 )
 
 // binary builds ./function once per test run, as it is deployed.
 func binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kafka-oss-sink-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "main")
-		out, err := exec.Command("go", "build", "-trimpath", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return bins.Build(t, ".", "-trimpath")
 }
 
 func TestMain(m *testing.M) {
@@ -55,9 +39,7 @@ func TestMain(m *testing.M) {
 	for _, p := range externalProcs {
 		_ = p.Kill()
 	}
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	bins.Remove()
 	os.Exit(code)
 }
 
@@ -119,11 +101,7 @@ func TestBinaryExactlyOnceUnderFaults(t *testing.T) {
 
 func runTrigger(t *testing.T, bin, format string, partitions, perPartition int) {
 	const topic = "orders"
-	srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithCredentials("ak-test", "sk-test", "sts-token"), osstest.WithSeed(7))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak-test", "sk-test", "sts-token"), osstest.WithSeed(7))
 	for _, op := range osstest.Ops() {
 		srv.SetFault(op, osstest.Fault{Before: 0.1, After: 0.1})
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcemu"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -115,11 +116,8 @@ func TestFCObjectNotAppendable(t *testing.T) {
 // normal objects of the same bytes, through the SDK, as a careless user would.
 func overwriteOpenObject(t *testing.T, srv *osstest.Server, prefix string) {
 	t.Helper()
-	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: fcBucket},
+	st := osskit.Store(t, srv.Endpoint(), fcBucket,
 		ossstore.Credentials{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	for _, k := range srv.Keys(fcBucket, prefix) {
 		if info, _ := srv.ObjectInfo(fcBucket, k); !strings.Contains(k, ".oss_meta_file_") && info.Appendable {
@@ -158,7 +156,7 @@ func TestFCEndpointPassword(t *testing.T) {
 	if r, err := inst.PreStop(ctx); err != nil || r.Status != fcemu.StatusOK {
 		t.Fatalf("PreStop: %s, %v", r, err)
 	}
-	out := strings.Join(append(replies, h.logs.tail(1<<30)), "\n")
+	out := strings.Join(append(replies, h.logs.Tail(1<<30)), "\n")
 	if !strings.Contains(out, "configuration invalid") {
 		t.Fatalf("the log does not report the configuration:\n%s", out)
 	}
@@ -189,11 +187,7 @@ func invokeBinary(t *testing.T, endpoint string, extra []string, file string) (c
 // no output shows a secret.
 func TestInvokeExitCodes(t *testing.T) {
 	const pw = "Pa55-w0rd-in-the-endpoint"
-	srv, err := osstest.NewServer(osstest.WithBucket(fcBucket), osstest.WithCredentials(fcCreds.AccessKeyID, fcCreds.AccessKeySecret, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := osskit.NewServer(t, osstest.WithBucket(fcBucket), osstest.WithCredentials(fcCreds.AccessKeyID, fcCreds.AccessKeySecret, ""))
 	creds := []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=" + fcCreds.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + fcCreds.AccessKeySecret, "LOG_LEVEL=info"}
 	// Two partitions: their errors, joined, must still make one line.
 	batch := func(from, to int64) [][2]int64 {

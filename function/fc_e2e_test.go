@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcemu"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
@@ -53,7 +54,7 @@ type fcHarness struct {
 	oss    *osstest.Server
 	emu    *fcemu.Emulator
 	sup    *fcemu.Supervisor
-	logs   *fcLogs
+	logs   *testkit.SyncBuffer
 }
 
 func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
@@ -62,12 +63,8 @@ func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
 	if s.format == "" {
 		s.format = "raw"
 	}
-	srv, err := osstest.NewServer(append([]osstest.Opt{osstest.WithBucket(fcBucket), osstest.WithSeed(11),
+	srv := osskit.NewServer(t, append([]osstest.Opt{osstest.WithBucket(fcBucket), osstest.WithSeed(11),
 		osstest.WithCredentials(fcCreds.AccessKeyID, fcCreds.AccessKeySecret, fcCreds.SecurityToken)}, s.oss...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
 	emu, err := fcemu.New(append([]fcemu.Opt{fcemu.WithCredentials(fcCreds.AccessKeyID, fcCreds.AccessKeySecret, fcCreds.SecurityToken),
 		fcemu.WithFunction("kafka-oss-sink", "main", 512), fcemu.WithTimeout(30 * time.Second), fcemu.WithInstanceConcurrency(4)}, s.emu...)...)
 	if err != nil {
@@ -76,7 +73,7 @@ func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
 	t.Cleanup(func() { emu.Close() })
 
 	env := fcProcessEnv(srv.Endpoint(), s.format, s.env)
-	logs := &fcLogs{}
+	logs := &testkit.SyncBuffer{}
 	sup, err := emu.Supervise(func() *exec.Cmd {
 		cmd := exec.Command(bin)
 		cmd.Env = env
@@ -90,7 +87,7 @@ func newFCHarness(t *testing.T, s fcSetup) *fcHarness {
 	t.Cleanup(func() {
 		sup.Stop()
 		if t.Failed() {
-			t.Logf("function logs (last 8 KB):\n%s", logs.tail(8<<10))
+			t.Logf("function logs (last 8 KB):\n%s", logs.Tail(8<<10))
 		}
 	})
 	return &fcHarness{t: t, format: s.format, oss: srv, emu: emu, sup: sup, logs: logs}
@@ -112,25 +109,6 @@ func fcProcessEnv(endpoint, format string, extra []string) []string {
 	env = append(env, "OSS_BUCKET="+fcBucket, "OSS_ENDPOINT="+endpoint, "OSS_PREFIX="+fcPrefix,
 		"SINK_FORMAT="+format, "SINK_FLUSH_BYTES=4KiB", "SINK_FLUSH_RECORDS=70", "SINK_FLUSH_INTERVAL=0", "LOG_LEVEL=warn")
 	return append(env, extra...) // exec keeps the last value of a repeated name
-}
-
-// fcLogs collects the processes' stderr.
-type fcLogs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *fcLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *fcLogs) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.b.Bytes()
-	return string(b[max(0, len(b)-n):])
 }
 
 // fcRender is the trigger's payload: a CloudEvents array.
@@ -161,11 +139,7 @@ func fcStreams(seed uint64, partitions, perPartition int) map[int32][]int64 {
 func (h *fcHarness) check(want map[int32][]int64) {
 	h.t.Helper()
 	h.oss.ClearFaults()
-	st, err := ossstore.New(ossstore.Config{Endpoint: h.oss.Endpoint(), Bucket: fcBucket},
-		ossstore.Credentials{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	st := h.store()
 	offsetOf := sinktest.RawOffset
 	if h.format == "jsonl" {
 		offsetOf = sinktest.JSONLOffset
@@ -173,6 +147,13 @@ func (h *fcHarness) check(want map[int32][]int64) {
 	if err := sinktest.Check(context.Background(), st, fcPrefix, fcTopic, offsetOf, want); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// store opens the bucket through the SDK with the emulator's credentials.
+func (h *fcHarness) store() *ossstore.Store {
+	h.t.Helper()
+	return osskit.Store(h.t, h.oss.Endpoint(), fcBucket,
+		ossstore.Credentials{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
 }
 
 // dataWrites counts the OSS requests that could have changed the bucket.
@@ -535,11 +516,7 @@ func (h *fcHarness) invokeBoth(ctx context.Context, a, b []fcemu.Record) (fcemu.
 func (h *fcHarness) checkAtMostOnce(streams map[int32][]int64, acked map[int32]int, stopped map[int32]bool) {
 	h.t.Helper()
 	h.oss.ClearFaults()
-	st, err := ossstore.New(ossstore.Config{Endpoint: h.oss.Endpoint(), Bucket: fcBucket},
-		ossstore.Credentials{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	st := h.store()
 	parts, err := sinktest.Read(context.Background(), st, fcPrefix, fcTopic, sinktest.RawOffset)
 	if err != nil {
 		h.t.Fatal(err)
@@ -692,7 +669,7 @@ func TestFCPreStop(t *testing.T) {
 	batch := append(append(fcBatch(streams, 0, 0, 30), fcBatch(streams, 1, 0, 30)...), fcBatch(streams, 2, 0, 30)...)
 	running := make(chan fcemu.Result, 1)
 	go func() { running <- h.invoke(ctx, batch) }()
-	waitForFC(t, 10*time.Second, "the appends to start", func() bool { return h.oss.Requests(osstest.OpAppend) > 0 })
+	testkit.WaitFor(t, 10*time.Second, "the appends to start", func() bool { return h.oss.Requests(osstest.OpAppend) > 0 })
 
 	ps, err := inst.PreStop(ctx)
 	if err != nil || ps.Status != fcemu.StatusOK {
@@ -715,17 +692,6 @@ func TestFCPreStop(t *testing.T) {
 		t.Errorf("the redelivery went to the stopped instance")
 	}
 	h.check(streams)
-}
-
-func waitForFC(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestFCCredentials: the process has no credentials of its own; each
@@ -789,7 +755,7 @@ func TestFCCredentials(t *testing.T) {
 		}
 	}
 	h.check(map[int32][]int64{0: streams[0][:acked]})
-	logs := h.logs.tail(1 << 30)
+	logs := h.logs.Tail(1 << 30)
 	for _, secret := range []string{fcCreds.AccessKeySecret, fcCreds.SecurityToken, other.AccessKeySecret, other.SecurityToken, "stolen", "guess"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the function's logs contain the secret %q", secret)

@@ -13,7 +13,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
 // giveUpPhase makes the meta PUTs of partition p fail during its next n
@@ -174,11 +173,7 @@ func runGiveUp(t *testing.T, format string, identical bool, seed uint64) {
 func (h *fcHarness) checkGiveUp(streams map[int32][]int64, dls []fcemu.DeadLetter, identical bool) {
 	h.t.Helper()
 	h.oss.ClearFaults()
-	st, err := ossstore.New(ossstore.Config{Endpoint: h.oss.Endpoint(), Bucket: fcBucket},
-		ossstore.Credentials{AccessKeyID: fcCreds.AccessKeyID, AccessKeySecret: fcCreds.AccessKeySecret, SecurityToken: fcCreds.SecurityToken})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	st := h.store()
 	var offsetOf sinktest.OffsetFunc // identical raw values: the index's offsets alone
 	switch {
 	case h.format == "jsonl":

@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcemu"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
 // TestRecoveryMemory is issue 7 item 5: a meta object far behind its
@@ -45,10 +46,7 @@ func TestRecoveryMemory(t *testing.T) {
 		t.Skip("no /proc to read a process's peak RSS from")
 	}
 	endpoint := externalOSS(t)
-	st, err := ossstore.New(ossstore.Config{Endpoint: endpoint, Bucket: "bench"}, benchCreds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := osskit.Store(t, endpoint, "bench", benchCreds)
 	const (
 		mib   = 1 << 20
 		slack = 16 * mib // runtime and allocator noise between two processes
@@ -118,7 +116,7 @@ func measureRecovery(t *testing.T, st store.Store, endpoint string, legacy bool,
 	cmd := exec.Command(binary(t))
 	cmd.Env = fcProcessEnv(endpoint, "raw", []string{"OSS_BUCKET=bench", fmt.Sprintf("SINK_FLUSH_BYTES=%d", int64(sink.MaxFlushBytes)),
 		"SINK_FLUSH_RECORDS=0", "GOGC=100", "GOMEMLIMIT=off"})
-	logs := &fcLogs{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stderr = logs
 	inst, err := emu.StartProcess(cmd)
 	if err != nil {
@@ -134,7 +132,7 @@ func measureRecovery(t *testing.T, st store.Store, endpoint string, legacy bool,
 		t.Fatal(err)
 	}
 	if res.Failed() {
-		t.Fatalf("%d MB: %s\n%s", mb, res, logs.tail(4<<10))
+		t.Fatalf("%d MB: %s\n%s", mb, res, logs.Tail(4<<10))
 	}
 	var resp struct{ Recovered, Adopted, Written int }
 	if err := json.Unmarshal(res.Body, &resp); err != nil {

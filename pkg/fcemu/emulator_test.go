@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -171,7 +173,7 @@ func TestInvokeOutcomes(t *testing.T) {
 				if ps, err := inst.PreStop(ctx); err != nil || ps.Status != StatusOK {
 					t.Fatalf("PreStop: %s, %v", ps, err)
 				}
-				waitFor(t, 10*time.Second, "the late answer", func() bool {
+				testkit.WaitFor(t, 10*time.Second, "the late answer", func() bool {
 					for _, r := range e.Requests() {
 						if r.RequestID == res.RequestID && r.Op == OpResponse {
 							return r.Late && r.Status == 410
@@ -249,7 +251,7 @@ func TestLostInstance(t *testing.T) {
 			r, _ := e.Invoke(context.Background(), []byte(`{"sleep_ms":60000}`))
 			done <- r
 		}()
-		waitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
+		testkit.WaitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
 		if err := inst.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +269,7 @@ func TestLostInstance(t *testing.T) {
 			r, _ := e.Invoke(context.Background(), []byte(`{}`))
 			res <- r
 		}()
-		waitFor(t, 10*time.Second, "queued invocation", func() bool { return e.Pending() == 1 })
+		testkit.WaitFor(t, 10*time.Second, "queued invocation", func() bool { return e.Pending() == 1 })
 		inst2 := startTestfunc(t, e)
 		if r := <-res; r.Status != StatusOK || r.Instance != inst2.ID() {
 			t.Fatalf("got %s on instance %d, want ok on %d", r, r.Instance, inst2.ID())
@@ -289,10 +291,10 @@ func TestLostInstance(t *testing.T) {
 			r, _ := e.Invoke(context.Background(), []byte(`{"sleep_ms":60000}`))
 			done <- r
 		}()
-		waitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
+		testkit.WaitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
 		// The SDK polls again right after a dispatch: the kill must abort
 		// that poll, so it must have arrived.
-		waitFor(t, 10*time.Second, "the next poll", func() bool { return inst.Polls() == 1 })
+		testkit.WaitFor(t, 10*time.Second, "the next poll", func() bool { return inst.Polls() == 1 })
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		select {
@@ -386,7 +388,7 @@ func TestPreStop(t *testing.T) {
 	ctx := ctxFor(t, 30*time.Second)
 	running := make(chan Result, 1)
 	go func() { running <- must(e.Invoke(ctx, []byte(`{"until_stop":true}`))) }()
-	waitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
+	testkit.WaitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
 
 	ps, err := inst.PreStop(ctx)
 	if err != nil || ps.Status != StatusOK || ps.Kind != KindPreStop || ps.Header.Get("x-fc-function-type") != "2" {
@@ -492,7 +494,7 @@ func TestClose(t *testing.T) {
 		_, err := e.Invoke(context.Background(), []byte(`{"sleep_ms":60000}`))
 		done <- err
 	}()
-	waitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
+	testkit.WaitFor(t, 10*time.Second, "dispatch", func() bool { return inst.InFlight() == 1 })
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}

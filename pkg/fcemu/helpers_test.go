@@ -1,16 +1,16 @@
 package fcemu
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
 )
 
 // testfuncPath is the compiled internal/testfunc, built once in TestMain.
@@ -33,24 +33,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's stderr for failure reports.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newEmu returns an emulator closed at the end of the test.
 func newEmu(t *testing.T, opts ...Opt) *Emulator {
 	t.Helper()
@@ -67,7 +49,7 @@ func newEmu(t *testing.T, opts ...Opt) *Emulator {
 func testfuncCmd(t *testing.T) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(testfuncPath)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stderr = logs
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -121,16 +103,4 @@ func decodeReply(t *testing.T, r Result) reply {
 		t.Fatalf("reply %q: %v", r.Body, err)
 	}
 	return rep
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

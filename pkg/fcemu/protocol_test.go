@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
 )
 
 // TestProtocol drives an instance with raw HTTP, for what the SDK never
@@ -83,7 +85,7 @@ func TestProtocol(t *testing.T) {
 		_, err := http.DefaultClient.Do(req)
 		polled <- err
 	}()
-	waitFor(t, 10*time.Second, "the poll to wait", func() bool { return b.Polls() == 1 })
+	testkit.WaitFor(t, 10*time.Second, "the poll to wait", func() bool { return b.Polls() == 1 })
 	cancel()
 	if err := <-polled; !errors.Is(err, context.Canceled) {
 		t.Fatalf("poll: %v", err)

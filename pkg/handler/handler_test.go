@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
@@ -27,35 +29,15 @@ const (
 
 func newServer(t *testing.T) *osstest.Server {
 	t.Helper()
-	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials(ak, sk, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	return osskit.NewServer(t, osstest.WithBucket(bucket), osstest.WithCredentials(ak, sk, ""))
 }
 
 // newHandler returns a handler on OSS at endpoint; env overrides the
 // defaults (bucket, right credentials, raw format).
 func newHandler(t *testing.T, endpoint string, kv ...string) *handler.Handler {
 	t.Helper()
-	env := map[string]string{
-		config.EnvBucket: bucket, config.EnvEndpoint: endpoint, config.EnvPrefix: "p",
-		"ALIBABA_CLOUD_ACCESS_KEY_ID": ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": sk,
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		env[kv[i]] = kv[i+1]
-	}
-	getenv := func(k string) string { return env[k] }
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return handlertest.New(t, testkit.Env(append([]string{config.EnvBucket, bucket, config.EnvEndpoint, endpoint, config.EnvPrefix, "p",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID", ak, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", sk}, kv...)...))
 }
 
 func batch(from, to int64) []byte { return batchOf("t", "value", from, to) }
@@ -156,10 +138,7 @@ func TestInvokeObjectNotAppendable(t *testing.T) {
 	if _, err := h.Invoke(t.Context(), "first", batch(0, 3)); err != nil {
 		t.Fatal(err)
 	}
-	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: bucket}, ossstore.Credentials{AccessKeyID: ak, AccessKeySecret: sk})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := osskit.Store(t, srv.Endpoint(), bucket, ossstore.Credentials{AccessKeyID: ak, AccessKeySecret: sk})
 	var data string
 	for _, k := range srv.Keys(bucket, "p/") {
 		if !strings.Contains(k, ".oss_meta_file_") {
@@ -252,19 +231,11 @@ func TestInvokeExpiredToken(t *testing.T) {
 func TestInvokeLocalDirGone(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "store")
-	getenv := func(k string) string { return map[string]string{config.EnvLocalDir: dir}[k] }
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := handler.New(cfg, io.Discard, handler.EnvCredentials(getenv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := handlertest.New(t, testkit.Env(config.EnvLocalDir, dir))
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.Invoke(t.Context(), "req", batch(0, 3))
+	_, err := h.Invoke(t.Context(), "req", batch(0, 3))
 	errorCase{"NoSuchBucketError", true, false, []string{"store directory", "SINK_LOCAL_DIR"}}.check(t, err)
 	errorCase{"NoSuchBucketError", true, false, []string{"store directory"}}.check(t, h.Check(t.Context()))
 }

@@ -42,12 +42,10 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
 type v2Params struct {
@@ -394,26 +392,7 @@ func TestReviewV2PropertyReachBack(t *testing.T) {
 func TestReviewV2PropertyOSS(t *testing.T) {
 	n := rvN(24, 6)
 	for seed := uint64(1); seed <= uint64(n); seed++ {
-		srv, err := osstest.NewServer(osstest.WithBucket("sink"), osstest.WithSeed(int64(seed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		set := func(on bool) {
-			f := osstest.Fault{}
-			if on {
-				f = osstest.Fault{Before: 0.03, After: 0.03}
-			}
-			for _, op := range []osstest.Op{osstest.OpAppend, osstest.OpPut, osstest.OpGet, osstest.OpHead, osstest.OpList} {
-				srv.SetFault(op, f)
-			}
-		}
-		set(true)
-		st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: "sink"},
-			ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"},
-			ossstore.WithRetry(3, time.Millisecond, 2*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv, st, set := rvOSS(t, seed, 0.03)
 		own := &v2OwnFaults{expected: func(err error) bool { return strings.Contains(err.Error(), "osstest: injected") }, set: set}
 		p := v2Params{dlq: true, settings: seed%2 == 0, metaLoss: seed%3 == 0}
 		log, v := v2SimulateOn(t, seed, p, st, own)

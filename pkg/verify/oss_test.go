@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -18,17 +19,9 @@ import (
 // record index's back, then wrong credentials.
 func TestOSS(t *testing.T) {
 	const bucket = "sink"
-	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cfg := ossstore.Config{Endpoint: srv.Endpoint(), Bucket: bucket}
+	srv := osskit.NewServer(t, osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
 	fast := ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond)
-	st, err := ossstore.New(cfg, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"}, fast)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := osskit.Store(t, srv.Endpoint(), bucket, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"}, fast)
 	ctx := context.Background()
 	s := setups[1] // jsonl
 	w := fill(t, st, s)
@@ -58,10 +51,7 @@ func TestOSS(t *testing.T) {
 		t.Errorf("planted duplicate: %v", codes(rep))
 	}
 
-	bad, err := ossstore.New(cfg, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "wrong-secret", SecurityToken: "token"}, fast)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bad := osskit.Store(t, srv.Endpoint(), bucket, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "wrong-secret", SecurityToken: "token"}, fast)
 	_, err = verify.Run(ctx, bad, verify.WithPrefix(prefix))
 	if !errors.Is(err, store.ErrAccessDenied) {
 		t.Errorf("wrong credentials: %v", err)
@@ -74,17 +64,9 @@ func TestOSS(t *testing.T) {
 // named by its offsets.
 func TestOSSIndexed(t *testing.T) {
 	const bucket = "sink"
-	srv, err := osstest.NewServer(osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	st, err := ossstore.New(ossstore.Config{Endpoint: srv.Endpoint(), Bucket: bucket},
-		ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"},
+	srv := osskit.NewServer(t, osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
+	st := osskit.Store(t, srv.Endpoint(), bucket, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"},
 		ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	v2fill(t, st, v2setups[0], true) // raw, values holding '\n'
 	rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(100))
