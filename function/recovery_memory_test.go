@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
@@ -170,25 +171,11 @@ func buildIndexed(t *testing.T, ctx context.Context, st store.Store, topic strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	metaKey := sink.MetaKey(sink.NormalizePrefix(fcPrefix), topic, 0)
-	var recorded []byte
-	var last int64
-	for k := 0; k <= batches; k++ {
-		recs := shape.records(topic, k)
+	return buildMetaLost(t, ctx, st, topic, shape, batches, func(k int, recs []events.Record) {
 		if _, err := sk.Write(ctx, st, recs); err != nil {
 			t.Fatalf("batch %d: %v", k, err)
 		}
-		last = recs[len(recs)-1].Offset
-		if k == 0 {
-			if recorded, err = st.Get(ctx, metaKey); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := st.Put(ctx, metaKey, recorded); err != nil {
-		t.Fatal(err)
-	}
-	return last
+	})
 }
 
 // buildLegacy writes what a sink of meta schema version 1 leaves when the
@@ -197,36 +184,30 @@ func buildIndexed(t *testing.T, ctx context.Context, st store.Store, topic strin
 // object recording batch 0 only. It returns the last offset stored.
 func buildLegacy(t *testing.T, ctx context.Context, st store.Store, topic string, shape memShape, batches int) int64 {
 	t.Helper()
-	prefix := sink.NormalizePrefix(fcPrefix)
-	key := sink.ObjectKey(prefix, topic, "", 0, 0, 0)
-	enc := format.Encoder{Format: format.Raw, ValueEncoding: events.Text}
-	var pos, recordedSize int64
+	w := &fixture.LegacyWriter{St: st, Prefix: fcPrefix, Enc: format.Encoder{Format: format.Raw, ValueEncoding: events.Text}} // no limit: one object
+	return buildMetaLost(t, ctx, st, topic, shape, batches, func(_ int, recs []events.Record) { w.Write(t, topic, 0, recs) })
+}
+
+// buildMetaLost writes batches 0 to batches of topic with write, then puts
+// back the meta object as it was after batch 0, and returns the last
+// offset stored.
+func buildMetaLost(t *testing.T, ctx context.Context, st store.Store, topic string, shape memShape, batches int, write func(k int, recs []events.Record)) int64 {
+	t.Helper()
+	metaKey := sink.MetaKey(sink.NormalizePrefix(fcPrefix), topic, 0)
+	var recorded []byte
 	var last int64
-	var buf []byte
 	for k := 0; k <= batches; k++ {
 		recs := shape.records(topic, k)
-		buf = buf[:0]
-		for i := range recs {
-			buf = enc.Append(buf, &recs[i])
-		}
-		var err error
-		if pos, err = st.Append(ctx, key, pos, buf); err != nil {
-			t.Fatalf("batch %d: %v", k, err)
-		}
-		if k == 0 {
-			recordedSize = pos
-		}
+		write(k, recs)
 		last = recs[len(recs)-1].Offset
+		if k == 0 {
+			var err error
+			if recorded, err = st.Get(ctx, metaKey); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	first := shape.records(topic, 0)
-	meta := fmt.Sprintf(`{"version":1,"topic":%q,"partition":0,"epoch":0,"committed_offset":%d,"records_written":%d,`+
-		`"folders":{"":{"object":%q,"encoding":"raw/text","first_offset":0,"last_offset":%d,"size":%d,"index_size":0,"records":%d,`+
-		`"first_timestamp":%d,"opened_at":"2026-11-25T01:02:03Z"}},"updated_at":"2026-11-25T01:05:00Z","writer":"v1"}`,
-		topic, shape.batch-1, shape.batch, key, shape.batch-1, recordedSize, shape.batch, first[0].Timestamp)
-	if _, err := sink.DecodeMeta([]byte(meta), prefix, topic, 0); err != nil {
-		t.Fatalf("the legacy meta object is not one the sink reads: %v", err)
-	}
-	if err := st.Put(ctx, sink.MetaKey(prefix, topic, 0), []byte(meta)); err != nil {
+	if err := st.Put(ctx, metaKey, recorded); err != nil {
 		t.Fatal(err)
 	}
 	return last

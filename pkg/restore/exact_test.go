@@ -9,10 +9,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
@@ -127,15 +128,24 @@ func TestTimestampZero(t *testing.T) {
 // rawFixture is a raw partition with everything the raw format cannot
 // show by itself: values holding newlines, empty values, tombstones,
 // binary bytes and offset gaps.
-func rawFixture() []restoretest.Record {
+func rawFixture(p int32) []events.Record {
 	values := [][]byte{[]byte("first"), []byte("two\nlines"), {}, nil, []byte("\n"), {0x00, 0x0a, 0xff, 0x0a}, []byte("after gap"),
 		nil, []byte("x\n\ny"), []byte("plain"), {0x0a}, []byte("last")}
 	offs := []int64{0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 20}
-	var out []restoretest.Record
+	var out []events.Record
 	for i, v := range values {
-		out = append(out, restoretest.Record{Offset: offs[i], Value: v, Timestamp: 1700000000000 + offs[i]})
+		out = append(out, record(p, offs[i], nil, v, 1700000000000+offs[i]))
 	}
 	return out
+}
+
+// record is a record of topic "src"; value nil is a tombstone.
+func record(p int32, off int64, key, value []byte, ts int64) events.Record {
+	r := events.Record{Topic: "src", Partition: p, Offset: off, Key: key, HasKey: key != nil, Value: value, Timestamp: ts}
+	if value == nil {
+		r.ValueKind = events.ValueNull
+	}
+	return r
 }
 
 // TestRawIndexed: raw objects restore exactly from their record index:
@@ -149,16 +159,17 @@ func TestRawIndexed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := rawFixture()
-	for p, enc := range []string{"raw/text", "raw/base64"} {
-		keys := restoretest.WriteIndexed(t, st, "bk", "src", int32(p), 0, enc, recs, restoretest.Layout{PerObject: 5, PerAppend: 2})
-		restoretest.WriteMeta(t, st, "bk", "src", int32(p), 0, enc, keys[len(keys)-1], recs[10:], int64(len(recs)), nil)
+	recs := rawFixture(0)
+	for p, enc := range []format.Encoder{{}, {ValueEncoding: events.Base64}} {
+		w := &fixture.Writer{St: st, Prefix: "bk", Enc: enc, Flush: 5, PerAppend: 2}
+		w.Write(t, "src", int32(p), rawFixture(int32(p)))
+		w.Unlanded(t, "src", int32(p))
 	}
 	sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(4))
 	if err != nil || sum.Records != 2*int64(len(recs)) || !sum.ValuesOnly {
 		t.Fatalf("%+v, %v", sum, err)
 	}
-	check := func(topic string, p int32, want []restoretest.Record) {
+	check := func(topic string, p int32, want []events.Record) {
 		t.Helper()
 		gs := kafkatest.ReadPartition(t, c.ListenAddrs(), topic, p)
 		if len(gs) != len(want) {
@@ -193,11 +204,12 @@ func TestRawIndexedDamaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := rawFixture()
 	// Objects of 4 records in appends of 2: append 3 is the first of the
 	// second object.
-	keys := restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "raw/text", recs, restoretest.Layout{PerObject: 4, PerAppend: 2, Damage: 3})
-	restoretest.WriteMeta(t, st, "bk", "src", 0, 0, "raw/text", keys[len(keys)-1], recs[8:], int64(len(recs)), nil)
+	w := &fixture.Writer{St: st, Prefix: "bk", Flush: 4, PerAppend: 2, Damage: 3}
+	w.Write(t, "src", 0, rawFixture(0))
+	w.Unlanded(t, "src", 0)
+	keys := w.Objects("src", 0)
 	_, err = restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(2))
 	if !errors.Is(err, restore.ErrPartial) || !strings.Contains(err.Error(), keys[1]) || !strings.Contains(err.Error(), "CRC") {
 		t.Fatalf("err = %v", err)
@@ -216,17 +228,18 @@ func TestLegacyRaw(t *testing.T) {
 	c := newCluster(t, "dst")
 	for _, tc := range []struct {
 		name       string
-		objs       []restoretest.LegacyObject
-		cur, last  int64 // the meta's current object: records, last offset
-		bad        int   // index of the refused object; -1: restores
+		offsets    []int64  // of the records stored, ...
+		values     []string // ... holding these values,
+		flush      int64    // in objects of this many records (0: one object)
+		bad        int      // index of the refused object; -1: restores
 		why        string
 		wantValues []string
 	}{
-		{"exact", []restoretest.LegacyObject{{First: 0, Values: []string{"a", "b", "c"}}, {First: 3, Values: []string{"d", "e"}}}, 2, 4, -1, "", []string{"a", "b", "c", "d", "e"}},
-		{"gap before the next object", []restoretest.LegacyObject{{First: 0, Values: []string{"a", "b"}}, {First: 3, Values: []string{"d"}}}, 1, 3, 0, "offset gaps", nil},
-		{"newline before the next object", []restoretest.LegacyObject{{First: 0, Values: []string{"a\nb", "c"}}, {First: 2, Values: []string{"d"}}}, 1, 2, 0, "newlines", nil},
-		{"gap in the current object", []restoretest.LegacyObject{{First: 0, Values: []string{"a", "b", "c"}}}, 3, 4, 0, "offset gaps", nil},
-		{"newline in the current object", []restoretest.LegacyObject{{First: 0, Values: []string{"x\ny"}}}, 1, 0, 0, "newlines", nil},
+		{"exact", []int64{0, 1, 2, 3, 4}, []string{"a", "b", "c", "d", "e"}, 3, -1, "", []string{"a", "b", "c", "d", "e"}},
+		{"gap before the next object", []int64{0, 1, 3}, []string{"a", "b", "d"}, 2, 0, "offset gaps", nil},
+		{"newline before the next object", []int64{0, 1, 2}, []string{"a\nb", "c", "d"}, 2, 0, "newlines", nil},
+		{"gap in the current object", []int64{0, 1, 4}, []string{"a", "b", "c"}, 0, 0, "offset gaps", nil},
+		{"newline in the current object", []int64{0}, []string{"x\ny"}, 0, 0, "newlines", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -234,7 +247,13 @@ func TestLegacyRaw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			keys := restoretest.WriteLegacyRaw(t, st, "bk", "src", 0, tc.objs, tc.cur, tc.last)
+			var recs []events.Record
+			for i, off := range tc.offsets {
+				recs = append(recs, record(0, off, nil, []byte(tc.values[i]), 0))
+			}
+			w := &fixture.LegacyWriter{St: st, Prefix: "bk", FlushRecords: tc.flush}
+			w.Write(t, "src", 0, recs)
+			keys := w.Objects("src", 0)
 			target := "dst-" + strings.ReplaceAll(tc.name, " ", "-")
 			kafkatest.CreateTopic(t, c.ListenAddrs(), target, 1)
 			sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic(target), restore.ChunkRecords(1))
@@ -271,24 +290,41 @@ func TestJSONLIndexedFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all, even, odd []restoretest.Record
+	var all []events.Record
 	for o := range int64(20) {
-		r := restoretest.Record{Offset: o, Key: fmt.Appendf(nil, "k%d", o), Value: []byte{byte(o), 0x0a, 0x00, '"', 0xff}, Timestamp: 1700000000000 + o}
+		key, value, ts := fmt.Appendf(nil, "k%d", o), []byte{byte(o), 0x0a, 0x00, '"', 0xff}, 1700000000000+o
 		switch o % 7 {
 		case 2:
-			r.Value = nil
+			value = nil
 		case 3:
-			r.Key, r.Timestamp = nil, 0
+			key, ts = nil, 0
 		}
-		all = append(all, r)
-		if o%2 == 0 {
-			even = append(even, r)
-		} else {
-			odd = append(odd, r)
+		all = append(all, record(0, o, key, value, ts))
+	}
+	// Even offsets in one folder, odd in the other, written as batches
+	// come: in offset order, each folder cut its own way.
+	w := &fixture.Writer{St: st, Prefix: "bk", Enc: format.Encoder{Format: format.JSONL, ValueEncoding: events.Base64}}
+	folders := []struct {
+		name             string
+		flush, perAppend int64
+	}{{"even/", 4, 3}, {"odd/", 3, 2}}
+	for i := 0; i < len(all); i += 6 {
+		batch := all[i:min(i+6, len(all))]
+		for k, f := range folders {
+			var part []events.Record
+			for _, r := range batch {
+				if r.Offset%2 == int64(k) {
+					part = append(part, r)
+				}
+			}
+			w.Folder, w.Flush, w.PerAppend = f.name, f.flush, f.perAppend
+			w.Write(t, "src", 0, part)
 		}
 	}
-	restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "jsonl/base64", even, restoretest.Layout{PerObject: 4, PerAppend: 3, Folder: "even/"})
-	restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "jsonl/base64", odd, restoretest.Layout{PerObject: 3, PerAppend: 2, Folder: "odd/"})
+	for _, f := range folders {
+		w.Folder = f.name
+		w.Unlanded(t, "src", 0)
+	}
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.Partitions(0), restore.ChunkRecords(3)}
 	sum, err := restore.Run(t.Context(), st, kafka(c), append(common, restore.OffsetRange(5, 12))...)
 	if err != nil || sum.Records != 8 || sum.ValuesOnly {
@@ -298,7 +334,7 @@ func TestJSONLIndexedFolders(t *testing.T) {
 	if err != nil || sum.Records != 12 || sum.Skipped != 8 {
 		t.Fatalf("rest: %+v, %v", sum, err)
 	}
-	want := append(append(append([]restoretest.Record{}, all[5:13]...), all[:5]...), all[13:]...)
+	want := append(append(append([]events.Record{}, all[5:13]...), all[:5]...), all[13:]...)
 	gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
 	if len(gs) != len(want) {
 		t.Fatalf("%d records, want %d", len(gs), len(want))

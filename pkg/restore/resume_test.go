@@ -7,14 +7,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore/restoretest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
@@ -87,16 +89,31 @@ func TestEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e0, e1 []restoretest.Record
+	var e0, e1 []events.Record
 	for o := range int64(6) {
-		e0 = append(e0, restoretest.Record{Offset: o, Key: []byte("k"), Value: []byte("old life " + string(rune('a'+o))), Timestamp: 1700000000000 + o})
+		e0 = append(e0, record(0, o, []byte("k"), []byte("old life "+string(rune('a'+o))), 1700000000000+o))
 	}
 	for o := range int64(4) {
-		e1 = append(e1, restoretest.Record{Offset: o, Value: []byte("new life " + string(rune('a'+o))), Timestamp: 1800000000000 + o})
+		e1 = append(e1, record(0, o, nil, []byte("new life "+string(rune('a'+o))), 1800000000000+o))
 	}
-	restoretest.WriteIndexed(t, st, "bk", "src", 0, 0, "jsonl/text", e0, restoretest.Layout{PerObject: 4, PerAppend: 2})
-	k1 := restoretest.WriteIndexed(t, st, "bk", "src", 0, 1, "jsonl/text", e1, restoretest.Layout{PerObject: 3, PerAppend: 3})
-	restoretest.WriteMeta(t, st, "bk", "src", 0, 1, "jsonl/text", k1[len(k1)-1], e1[3:], int64(len(e1)), []int64{5})
+	// Written by the engine: epoch 0, a new epoch (the topic recreated),
+	// epoch 1, each in its own objects.
+	write := func(flush int64, batch int, recs []events.Record) {
+		s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(flush))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(recs); i += batch {
+			if _, err := s.Write(t.Context(), st, recs[i:min(i+batch, len(recs))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(4, 2, e0)
+	if _, err := sink.StartEpoch(t.Context(), st, "bk", "src", 0, "topic recreated", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	write(3, 3, e1)
 
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst")}
 	_, err = restore.Run(t.Context(), st, kafka(c), common...)
@@ -108,7 +125,7 @@ func TestEpochs(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		epoch int64
-		want  []restoretest.Record
+		want  []events.Record
 	}{{1, e1}, {0, e0}} {
 		sum, err := restore.Run(t.Context(), st, kafka(c), append(common, restore.Epoch(tc.epoch))...)
 		if err != nil || sum.Records != int64(len(tc.want)) || sum.Partitions[0].Epoch != tc.epoch {
@@ -116,7 +133,7 @@ func TestEpochs(t *testing.T) {
 		}
 	}
 	gs := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0)
-	want := append(append([]restoretest.Record{}, e1...), e0...)
+	want := append(append([]events.Record{}, e1...), e0...)
 	if len(gs) != len(want) {
 		t.Fatalf("%d records, want %d", len(gs), len(want))
 	}

@@ -41,6 +41,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
@@ -178,7 +179,7 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 		if _, err := mk(cur).Write(ctx, mem, stream[:k]); err != nil {
 			t.Fatal(err)
 		}
-		makeLegacy(t, mem.(*memstore.Store), "backup/", 0)
+		fixture.Downgrade(t, mem, "backup/", topic, 0)
 		tr.acked, tr.floor = k, k
 		logf("legacy state with %d records", k)
 	}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
@@ -163,7 +164,7 @@ func TestReviewV2RedeliveryIntoDeadLetteredBatchDuplicates(t *testing.T) {
 		sk := newSink(t, setups[2])
 		all := stream(0, 20)
 		mustWrite(t, sk, st, all[:5])
-		makeLegacy(t, st, "backup/", 0)
+		fixture.Downgrade(t, st, "backup/", topic, 0)
 		// all[5:7] dead-lettered; all[7:10]: the legacy object is sealed
 		// (Put 0), all[7:10] appended to a new object, the meta PUT (Put 1)
 		// fails.
@@ -274,7 +275,7 @@ func TestReviewV2LegacyRawGapsRedeliveryOffsetsReset(t *testing.T) {
 			st := memstore.New()
 			sk := newSink(t, setups[2]) // raw, one object
 			mustWrite(t, sk, st, all[:8])
-			makeLegacy(t, st, "backup/", 0)
+			fixture.Downgrade(t, st, "backup/", topic, 0)
 			if err := tc.upgrade(sk, st); err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +299,7 @@ func TestReviewV2LegacyFormatChangedReplayConflict(t *testing.T) {
 	}
 	st := memstore.New()
 	mustWrite(t, newSink(t, setups[2]), st, all[:8])
-	makeLegacy(t, st, "backup/", 0)
+	fixture.Downgrade(t, st, "backup/", topic, 0)
 	jsonl := newSink(t, setups[1])
 	mustWrite(t, jsonl, st, all[8:12]) // upgrade: the raw legacy object is sealed
 	if _, err := jsonl.Write(ctx, st, all[6:15]); err != nil {
@@ -473,7 +474,7 @@ func TestReviewV2LegacyTailReadBeyondChunk(t *testing.T) {
 	mem := memstore.New()
 	sk := newSink(t, setups[2], sink.WithReadChunk(chunk))
 	mustWrite(t, sk, mem, all[:8])
-	makeLegacy(t, mem, "backup/", 0)
+	fixture.Downgrade(t, mem, "backup/", topic, 0)
 	rr := &readRecorder{Store: mem}
 	if _, err := sk.Write(ctx, rr, all[5:12]); err != nil {
 		t.Fatal(err)

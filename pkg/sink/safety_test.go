@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
@@ -350,7 +351,7 @@ func TestRecoveryReadsBounded(t *testing.T) {
 				}
 			}
 			if legacy {
-				makeLegacy(t, mem, "backup/", 0)
+				fixture.Downgrade(t, mem, "backup/", topic, 0)
 			}
 			rr := &readRecorder{Store: mem}
 			sum, err := sk.Write(ctx, rr, all[10:])
@@ -375,34 +376,6 @@ func TestRecoveryReadsBounded(t *testing.T) {
 	}
 }
 
-// makeLegacy turns partition p's state into what the previous version
-// wrote: no record indexes, a version 1 meta object.
-func makeLegacy(t *testing.T, st *memstore.Store, prefix string, p int32) {
-	t.Helper()
-	ctx := context.Background()
-	for _, k := range st.Keys() {
-		if _, ok := objindex.DataKey(k); ok {
-			_ = st.Delete(ctx, k)
-		}
-	}
-	key := sink.MetaKey(prefix, topic, p)
-	b, _ := st.Object(key)
-	m := map[string]any{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["version"] = 1
-	delete(m, "epoch")
-	for _, f := range m["folders"].(map[string]any) {
-		fo := f.(map[string]any)
-		delete(fo, "index_size")
-		delete(fo, "min_timestamp")
-	}
-	if err := st.Put(ctx, key, mustJSON(t, m)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestLegacyUpgrade: a partition written by the previous version (no
 // indexes, meta version 1) continues exactly once: the legacy object is
 // sealed and new records go to indexed objects.
@@ -414,7 +387,7 @@ func TestLegacyUpgrade(t *testing.T) {
 			st := memstore.New()
 			sk := newSink(t, s)
 			mustWrite(t, sk, st, all[:12])
-			makeLegacy(t, st, "backup/", 0)
+			fixture.Downgrade(t, st, "backup/", topic, 0)
 			mustWrite(t, sk, st, all[9:20])
 			mustWrite(t, sk, st, all[18:])
 			if err := sinktest.Check(ctx, st, "backup", topic, s.offsetOf, offsets(all)); err != nil {

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // TestVerifyIndexedEpochs runs `sinkctl verify` on a directory written with
@@ -25,15 +26,23 @@ func TestVerifyIndexedEpochs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &verifytest.Writer{St: st, Prefix: "backup/", Enc: format.Encoder{}, Flush: 5}
+	// Written by the engine, in batches of 4 records, 5 records per object.
+	sk, err := sink.New(sink.WithPrefix("backup"), sink.WithEncoder(format.Encoder{}), sink.WithFlushRecords(5))
+	if err != nil {
+		t.Fatal(err)
+	}
 	write := func(n int) {
-		recs := verifytest.Records("orders", 0, 100, n, false)
+		recs := fixture.Records("orders", 0, 100, n, false)
 		for i := 0; i < len(recs); i += 4 {
-			w.Write(t, "orders", 0, recs[i:min(i+4, len(recs))])
+			if _, err := sk.Write(context.Background(), st, recs[i:min(i+4, len(recs))]); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	write(17)
-	w.NewEpoch(t, "orders", 0)
+	if _, err := sink.StartEpoch(context.Background(), st, "backup", "orders", 0, "topic recreated", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	write(8)
 
 	r := run(nil, false, "verify", "--dir", dir, "--prefix", "backup")
@@ -110,8 +119,8 @@ func TestVerifyInexactOffsets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lw := &verifytest.LegacyWriter{St: st, Prefix: "backup/", FlushRecords: 3}
-		recs := verifytest.Records("orders", 0, 100, 10, false)
+		lw := &fixture.LegacyWriter{St: st, Prefix: "backup/", FlushRecords: 3}
+		recs := fixture.Records("orders", 0, 100, 10, false)
 		for i := 0; i < len(recs); i += 4 {
 			lw.Write(t, "orders", 0, recs[i:min(i+4, len(recs))])
 		}

@@ -6,13 +6,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // faultStore fails one request, the one numbered at (0-based, over every
@@ -99,7 +99,7 @@ func TestEngineFaults(t *testing.T) {
 		var batches [][]events.Record
 		want := map[int32][]events.Record{}
 		for p := range int32(2) {
-			want[p] = verifytest.Records(topic, p, 100, 21, binary)
+			want[p] = fixture.Records(topic, p, 100, 21, binary)
 		}
 		for i := 0; i < 21; i += 4 {
 			var b []events.Record

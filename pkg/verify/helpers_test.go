@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 const (
@@ -115,7 +115,7 @@ func fill(t *testing.T, st store.Store, s setup) written {
 // did: data objects without an index, meta objects of schema version 1.
 func fillLegacy(t *testing.T, st store.Store, s setup) written {
 	t.Helper()
-	lw := &verifytest.LegacyWriter{St: st, Prefix: prefix, Enc: s.enc, FlushRecords: s.flushRecords, FlushBytes: s.flushBytes}
+	lw := &fixture.LegacyWriter{St: st, Prefix: prefix, Enc: s.enc, FlushRecords: s.flushRecords, FlushBytes: s.flushBytes}
 	bs, w := batches()
 	for _, batch := range bs {
 		// The sink writes each partition of a batch on its own.

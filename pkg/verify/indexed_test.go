@@ -8,17 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // appendOf returns the index entry of an append of recs at pos.
-func appendOf(w *verifytest.Writer, pos int64, recs []events.Record) *objindex.Append {
+func appendOf(w *fixture.Writer, pos int64, recs []events.Record) *objindex.Append {
 	a, _ := w.Append(pos, recs)
 	return a
 }
@@ -44,7 +44,7 @@ func TestIndexedClean(t *testing.T) {
 						t.Fatalf("defects in a clean store: %v", rep.AllDefects())
 					}
 					pr := partition(rep, topic, 0)
-					recs := verifytest.Records(topic, 0, 100, 23, s.binary())
+					recs := fixture.Records(topic, 0, 100, 23, s.binary())
 					m := w.Meta(topic, 0)
 					wantFormat := strings.Split(s.name, "-")[0]
 					if wantFormat == "raw" && s.binary() {
@@ -82,9 +82,9 @@ type v2plant struct {
 	// do plants the defect and returns the code and object expected (code
 	// "" for none: the store must stay clean), and the other codes
 	// allowed as its consequences.
-	do func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (code verify.Code, object string, also []verify.Code)
+	do func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (code verify.Code, object string, also []verify.Code)
 	// check, if set, looks at the defect found.
-	check func(t *testing.T, d verify.Defect, l v2layout, w *verifytest.Writer)
+	check func(t *testing.T, d verify.Defect, l v2layout, w *fixture.Writer)
 }
 
 // flipValueByte changes one byte inside the first value of an object
@@ -147,25 +147,25 @@ func rangeOf(t *testing.T, st store.Store, dataKey string) verify.Range {
 
 var v2plants = []v2plant{
 	{name: "stale entry announced past the recorded state",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			f := l.meta.Folders[""]
-			recs := verifytest.Records(topic, 0, l.meta.Committed+1, 2, false)
+			recs := fixture.Records(topic, 0, l.meta.Committed+1, 2, false)
 			a := appendOf(w, f.Size, recs)
 			appendTo(t, st, indexOf(l.open), objindex.AppendEntry(nil, objindex.Entry{Append: a}))
 			return "", "", nil
 		}},
 	{name: "crash after sealing and announcing the next object",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			f := l.meta.Folders[""]
 			off := l.meta.Committed + 1
 			next := keyFor(off, 0)
 			appendTo(t, st, indexOf(l.open), objindex.AppendEntry(nil, objindex.Entry{Seal: &objindex.Seal{At: f.Size, Next: next, NextOffset: off}}))
-			a := appendOf(w, 0, verifytest.Records(topic, 0, off, 3, false))
+			a := appendOf(w, 0, fixture.Records(topic, 0, off, 3, false))
 			appendTo(t, st, indexOf(next), objindex.AppendEntry(nil, objindex.Entry{Append: a}))
 			return "", "", nil
 		}},
 	{name: "index sealed at 0 without data",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			// The record sealed[1] was named for vanished (compacted)
 			// before its data landed: an index at its name, sealed at 0,
 			// handing on to sealed[1] renamed for its second record.
@@ -183,14 +183,14 @@ var v2plants = []v2plant{
 			put(t, st, indexOf(l.sealed[0]), b)
 			// ... which announced a record that never landed, then sealed
 			// at 0 handing on to sealed[1].
-			a := appendOf(w, 0, verifytest.Records(topic, 0, r.First-1, 1, false))
+			a := appendOf(w, 0, fixture.Records(topic, 0, r.First-1, 1, false))
 			b = objindex.AppendEntry(nil, objindex.Entry{Append: a})
 			b = objindex.AppendEntry(b, objindex.Entry{Seal: &objindex.Seal{At: 0, Next: l.sealed[1], NextOffset: r.First}})
 			put(t, st, indexOf(gone), b)
 			return "", "", nil
 		}},
 	{name: "index holding only a seal at the data's length",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			// No sink writes that (a legacy object is sealed in the meta
 			// object, without an index): the data has bytes that no
 			// append announced, whatever it holds.
@@ -204,12 +204,12 @@ var v2plants = []v2plant{
 			return verify.CodeIndexInconsistent, l.sealed[1], []verify.Code{verify.CodeRawUnverifiable}
 		}},
 	{name: "crc mismatch in a sealed object",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			flipValueByte(t, st, l.sealed[1])
 			return verify.CodeCRCMismatch, l.sealed[1], nil
 		}},
 	{name: "crc mismatch in the open object's last append",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			b := get(t, st, l.open)
 			es := entries(t, st, indexOf(l.open))
 			last := es[len(es)-1].Append
@@ -222,7 +222,7 @@ var v2plants = []v2plant{
 			return verify.CodeCRCMismatch, l.open, nil
 		}},
 	{name: "jsonl line offset differs from the index", formats: []string{"jsonl", "jsonl-base64"},
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			r := rangeOf(t, st, l.sealed[1])
 			b := get(t, st, l.sealed[1])
 			from := fmt.Sprintf(`"offset":%d,`, r.First)
@@ -234,31 +234,31 @@ var v2plants = []v2plant{
 			return verify.CodeOffsetMismatch, l.sealed[1], []verify.Code{verify.CodeCRCMismatch}
 		}},
 	{name: "bytes past the seal: inconsistent index",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			b := get(t, st, l.sealed[1])
 			put(t, st, l.sealed[1], append(b, "extra\n"...))
 			return verify.CodeIndexInconsistent, l.sealed[1],
 				[]verify.Code{verify.CodeRawUnverifiable, verify.CodeBadRecord, verify.CodeRecordsMismatch}
 		}},
 	{name: "data cut short: inconsistent index",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			b := get(t, st, l.sealed[1])
 			put(t, st, l.sealed[1], b[:len(b)-3])
 			return verify.CodeIndexInconsistent, l.sealed[1],
 				[]verify.Code{verify.CodeTornTail, verify.CodeRawUnverifiable, verify.CodeRecordsMismatch, verify.CodeDuplicateOffset}
 		}},
 	{name: "index not parseable",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			b := get(t, st, indexOf(l.sealed[1]))
 			put(t, st, indexOf(l.sealed[1]), append(b, "{not json}\n"...))
 			return verify.CodeIndexInvalid, l.sealed[1], []verify.Code{verify.CodeRawUnverifiable}
 		}},
 	{name: "data object deleted, index left",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			del(t, st, l.sealed[1])
 			return verify.CodeDataMissing, l.sealed[1], nil
 		},
-		check: func(t *testing.T, d verify.Defect, l v2layout, _ *verifytest.Writer) {
+		check: func(t *testing.T, d verify.Defect, l v2layout, _ *fixture.Writer) {
 			// The records it held, exactly, with the offset gaps inside.
 			if d.Offset == nil || *d.Offset != nameOffset(l.sealed[1]) || len(d.Ranges) == 0 ||
 				d.Ranges[0].First != nameOffset(l.sealed[1]) || d.Ranges[len(d.Ranges)-1].Last != nameOffset(l.sealed[2])-1 && d.Ranges[len(d.Ranges)-1].Last >= nameOffset(l.sealed[2]) {
@@ -266,63 +266,63 @@ var v2plants = []v2plant{
 			}
 		}},
 	{name: "data object and index deleted",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			del(t, st, l.sealed[1])
 			del(t, st, indexOf(l.sealed[1]))
 			return verify.CodeObjectMissing, l.sealed[1], []verify.Code{verify.CodeRecordsMismatch}
 		},
-		check: func(t *testing.T, d verify.Defect, l v2layout, _ *verifytest.Writer) {
+		check: func(t *testing.T, d verify.Defect, l v2layout, _ *fixture.Writer) {
 			want := verify.Range{First: nameOffset(l.sealed[1]), Last: nameOffset(l.sealed[2]) - 1}
 			if len(d.Ranges) != 1 || d.Ranges[0] != want || !strings.Contains(d.Message, "Kafka gaps") {
 				t.Errorf("ranges %v, want %v: %s", d.Ranges, want, d.Message)
 			}
 		}},
 	{name: "index deleted, data left",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			del(t, st, indexOf(l.sealed[1]))
 			return verify.CodeIndexMissing, l.sealed[1], []verify.Code{verify.CodeRawUnverifiable, verify.CodeRecordsMismatch}
 		}},
 	{name: "open data object deleted, index left",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			del(t, st, l.open)
 			return verify.CodeOpenObjectMissing, l.open, nil
 		},
-		check: func(t *testing.T, d verify.Defect, l v2layout, _ *verifytest.Writer) {
+		check: func(t *testing.T, d verify.Defect, l v2layout, _ *fixture.Writer) {
 			f := l.meta.Folders[""]
 			if len(d.Ranges) == 0 || d.Ranges[0].First != f.FirstOffset || d.Ranges[len(d.Ranges)-1].Last != f.LastOffset || d.Other != indexOf(l.open) {
 				t.Errorf("ranges %v, other %q", d.Ranges, d.Other)
 			}
 		}},
 	{name: "unrecorded append",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			f := l.meta.Folders[""]
-			recs := verifytest.Records(topic, 0, l.meta.Committed+1, 1, w.Enc.ValueEncoding == events.Base64)
+			recs := fixture.Records(topic, 0, l.meta.Committed+1, 1, w.Enc.ValueEncoding == events.Base64)
 			a := appendOf(w, f.Size, recs)
 			appendTo(t, st, indexOf(l.open), objindex.AppendEntry(nil, objindex.Entry{Append: a}))
 			appendTo(t, st, l.open, w.Enc.Append(nil, &recs[0]))
 			return verify.CodeUnrecordedTail, l.open, nil
 		}},
 	{name: "meta index_size beyond the index",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			w.Meta(topic, 0).Folders[""].IndexSize += 1000
 			w.PutMeta(t, topic, 0)
 			return verify.CodeOpenObjectSize, l.open, nil
 		}},
 	{name: "meta records differ from the index",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			w.Meta(topic, 0).Folders[""].Records--
 			w.Meta(topic, 0).Records--
 			w.PutMeta(t, topic, 0)
 			return verify.CodeOpenObjectRecords, l.open, []verify.Code{verify.CodeRecordsMismatch}
 		}},
 	{name: "meta last offset differs from the index",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			w.Meta(topic, 0).Folders[""].LastOffset--
 			w.PutMeta(t, topic, 0)
 			return verify.CodeOpenObjectOffsets, l.open, nil
 		}},
 	{name: "seal names another next object",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			var b []byte
 			for _, e := range entries(t, st, indexOf(l.sealed[1])) {
 				if e.Seal != nil {
@@ -334,18 +334,18 @@ var v2plants = []v2plant{
 			return verify.CodeSealMismatch, l.sealed[1], nil
 		}},
 	{name: "look-alike name",
-		do: func(t *testing.T, st store.Store, l v2layout, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 			to := l.sealed[1][:len(l.sealed[1])-8] + "deadbeef"
 			rename(t, st, l.sealed[1], to)
 			rename(t, st, indexOf(l.sealed[1]), indexOf(to))
 			return verify.CodeNameSuffix, to, []verify.Code{verify.CodeObjectMissing, verify.CodeSealMismatch}
 		}},
 	{name: "duplicate record across objects",
-		do: func(t *testing.T, st store.Store, l v2layout, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		do: func(t *testing.T, st store.Store, l v2layout, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 			// An object named inside sealed[2]'s range holding a copy of
 			// the open object's last record, indexed as the sink would.
 			f := l.meta.Folders[""]
-			recs := verifytest.Records(topic, 0, 100, 23, w.Enc.ValueEncoding == events.Base64)
+			recs := fixture.Records(topic, 0, 100, 23, w.Enc.ValueEncoding == events.Base64)
 			last := recs[len(recs)-1]
 			if last.Offset != f.LastOffset {
 				t.Fatalf("last record %d, the meta object says %d", last.Offset, f.LastOffset)
@@ -420,11 +420,11 @@ func TestIndexedPlanted(t *testing.T) {
 // epochFill writes partition 0 of topic in epoch 0 (offsets from 100),
 // starts epoch 1 (the topic was recreated) and writes it again from offset
 // 100: the same offsets in objects of other names.
-func epochFill(t *testing.T, st store.Store, s v2setup) *verifytest.Writer {
+func epochFill(t *testing.T, st store.Store, s v2setup) *fixture.Writer {
 	t.Helper()
 	w := v2fill(t, st, s, false)
 	w.NewEpoch(t, topic, 0)
-	recs := verifytest.Records(topic, 0, 100, 13, s.binary())
+	recs := fixture.Records(topic, 0, 100, 13, s.binary())
 	for i := 0; i < len(recs); i += 4 {
 		w.Write(t, topic, 0, recs[i:min(i+4, len(recs))])
 	}
@@ -448,26 +448,26 @@ func TestEpochs(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		do   func(t *testing.T, st store.Store, w *verifytest.Writer) (verify.Code, string, []verify.Code)
+		do   func(t *testing.T, st store.Store, w *fixture.Writer) (verify.Code, string, []verify.Code)
 	}{
-		{name: "clean", do: func(*testing.T, store.Store, *verifytest.Writer) (verify.Code, string, []verify.Code) {
+		{name: "clean", do: func(*testing.T, store.Store, *fixture.Writer) (verify.Code, string, []verify.Code) {
 			return "", "", nil
 		}},
 		{name: "ended epoch's object deleted with its index",
-			do: func(t *testing.T, st store.Store, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+			do: func(t *testing.T, st store.Store, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 				k := epoch0(t, st)[1]
 				del(t, st, k)
 				del(t, st, indexOf(k))
 				return verify.CodeObjectMissing, k, []verify.Code{verify.CodeRecordsMismatch}
 			}},
 		{name: "ended epoch's records_written wrong",
-			do: func(t *testing.T, st store.Store, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+			do: func(t *testing.T, st store.Store, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 				w.Meta(topic, 0).Epochs[0].Records++
 				w.PutMeta(t, topic, 0)
 				return verify.CodeRecordsMismatch, sink.MetaKey(prefix, topic, 0), nil
 			}},
 		{name: "name of an epoch the meta object does not have",
-			do: func(t *testing.T, st store.Store, _ *verifytest.Writer) (verify.Code, string, []verify.Code) {
+			do: func(t *testing.T, st store.Store, _ *fixture.Writer) (verify.Code, string, []verify.Code) {
 				k := epoch0(t, st)[1]
 				to := keyFor(nameOffset(k), 7)
 				rename(t, st, k, to)
@@ -476,7 +476,7 @@ func TestEpochs(t *testing.T) {
 					verify.CodeDuplicateOffset, verify.CodeOutOfOrder, verify.CodeSealMismatch, verify.CodeNameOffset, verify.CodeCommittedMismatch}
 			}},
 		{name: "epoch missing from the history",
-			do: func(t *testing.T, st store.Store, w *verifytest.Writer) (verify.Code, string, []verify.Code) {
+			do: func(t *testing.T, st store.Store, w *fixture.Writer) (verify.Code, string, []verify.Code) {
 				w.Meta(topic, 0).Epochs = nil
 				w.PutMeta(t, topic, 0)
 				return verify.CodeUnknownEpoch, epoch0(t, st)[0], nil
@@ -545,7 +545,7 @@ func TestIndexedLiveWrites(t *testing.T) {
 			raw := memstore.New()
 			w := v2fill(t, raw, s, true)
 			l := v2layoutOf(t, raw)
-			more := verifytest.Records(topic, 0, 100, 30, s.binary())[23:]
+			more := fixture.Records(topic, 0, 100, 30, s.binary())[23:]
 			st := &hookStore{Store: raw, key: indexOf(l.open), fn: func() { w.Write(t, topic, 0, more) }}
 			rep, err := verify.Run(context.Background(), st, verify.WithPrefix(prefix), verify.WithTopics(topic), verify.WithPartitions(0), verify.WithChunkSize(32))
 			if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // kafkaSource is a kfake cluster holding topic "orders" (2 partitions)
@@ -45,10 +44,16 @@ func TestKafkaIndexed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &verifytest.Writer{St: st, Prefix: prefix, Flush: 7}
+	// Written by the engine, in batches of 4 records, 7 records per object.
+	sk, err := sink.New(sink.WithPrefix(prefix), sink.WithFlushRecords(7))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for p := range int32(2) {
 		for i := 0; i < perPart; i += 4 {
-			w.Write(t, topic, p, recs[p][i:min(i+4, perPart)])
+			if _, err := sk.Write(ctx, st, recs[p][i:min(i+4, perPart)]); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
@@ -22,7 +23,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sinkctl"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // kafkaBackup produces records to a kfake cluster and consumes them into a
@@ -244,7 +244,7 @@ func TestKafkaLegacyRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lw := &verifytest.LegacyWriter{St: st, FlushRecords: 10}
+	lw := &fixture.LegacyWriter{St: st, FlushRecords: 10}
 	for i := 0; i < perPart; i += 7 {
 		lw.Write(t, "src", 0, recs[0][i:min(i+7, perPart)])
 	}

@@ -5,12 +5,12 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // TestRawNewlines: raw values holding '\n', binary values holding 0x0A,
@@ -21,7 +21,7 @@ import (
 // wrote correctly.
 func TestRawNewlines(t *testing.T) {
 	for _, enc := range []format.Encoder{{}, {ValueEncoding: events.Base64}} {
-		recs := verifytest.Records(topic, 0, 100, 23, enc.ValueEncoding == events.Base64)
+		recs := fixture.Records(topic, 0, 100, 23, enc.ValueEncoding == events.Base64)
 		t.Run("engine/"+enc.ValueEncoding.String(), func(t *testing.T) {
 			st := memstore.New()
 			sk, err := sink.New(sink.WithPrefix(prefix), sink.WithEncoder(enc), sink.WithFlushRecords(5))
@@ -45,7 +45,7 @@ func TestRawNewlines(t *testing.T) {
 		})
 		t.Run("legacy/"+enc.ValueEncoding.String(), func(t *testing.T) {
 			st := memstore.New()
-			lw := &verifytest.LegacyWriter{St: st, Prefix: prefix, Enc: enc, FlushRecords: 5}
+			lw := &fixture.LegacyWriter{St: st, Prefix: prefix, Enc: enc, FlushRecords: 5}
 			for i := 0; i < len(recs); i += 4 {
 				lw.Write(t, topic, 0, recs[i:min(i+4, len(recs))])
 			}
@@ -77,7 +77,7 @@ func TestUpgradeFromLegacy(t *testing.T) {
 			st := memstore.New()
 			bs, _ := batches()
 			half := len(bs) / 2
-			lw := &verifytest.LegacyWriter{St: st, Prefix: prefix, Enc: s.enc, FlushRecords: s.flushRecords, FlushBytes: s.flushBytes}
+			lw := &fixture.LegacyWriter{St: st, Prefix: prefix, Enc: s.enc, FlushRecords: s.flushRecords, FlushBytes: s.flushBytes}
 			var legacy []string
 			for _, b := range bs[:half] {
 				for _, r := range b {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // heapWatch samples the live heap at every ranged read: the points where
@@ -44,7 +44,10 @@ func TestIndexedMemoryBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := &verifytest.Writer{St: st, Prefix: prefix, Enc: enc, Flush: 4000}
+			sk, err := sink.New(sink.WithPrefix(prefix), sink.WithEncoder(enc), sink.WithFlushRecords(4000))
+			if err != nil {
+				t.Fatal(err)
+			}
 			value := bytes.Repeat([]byte("0123456789abcdef"), 128) // 2 KiB
 			const n, batch = 24000, 1000
 			recs := make([]events.Record, batch)
@@ -53,7 +56,9 @@ func TestIndexedMemoryBounded(t *testing.T) {
 					off := int64(i + j)
 					recs[j] = events.Record{Topic: topic, Partition: 0, Offset: off, Timestamp: 1_700_000_000_000 + off, Value: value}
 				}
-				w.Write(t, topic, 0, recs)
+				if _, err := sk.Write(context.Background(), st, recs); err != nil {
+					t.Fatal(err)
+				}
 			}
 			recs = nil
 			runtime.GC()

@@ -3,12 +3,12 @@ package verify_test
 import (
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify/verifytest"
 )
 
 // v2setup is one encoding written with record indexes.
@@ -31,15 +31,15 @@ func (s v2setup) binary() bool { return s.enc.ValueEncoding == events.Base64 }
 // object, so that objects are sealed mid-batch; the last object of each
 // partition stays open with records in it. Offsets have gaps at object
 // boundaries and inside objects.
-func v2fill(t *testing.T, st store.Store, s v2setup, stale bool) *verifytest.Writer {
+func v2fill(t *testing.T, st store.Store, s v2setup, stale bool) *fixture.Writer {
 	t.Helper()
-	w := &verifytest.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 5, Stale: stale}
+	w := &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 5, Stale: stale}
 	for _, tp := range []struct {
 		topic string
 		p     int32
 		n     int
 	}{{topic, 0, 23}, {topic, 1, 12}, {"payments", 0, 6}} {
-		recs := verifytest.Records(tp.topic, tp.p, 100, tp.n, s.binary())
+		recs := fixture.Records(tp.topic, tp.p, 100, tp.n, s.binary())
 		for i := 0; i < len(recs); i += 4 {
 			w.Write(t, tp.topic, tp.p, recs[i:min(i+4, len(recs))])
 		}

@@ -33,17 +33,17 @@ var stores = []struct {
 	}},
 }
 
-// fixture is a way of filling a store: the real engine (every object with
+// filler is a way of filling a store: the real engine (every object with
 // a record index), or the version before indexes (no index, meta objects of
 // schema version 1), which sinks upgraded from it leave behind.
-type fixture struct {
+type filler struct {
 	name string
 	fill func(t *testing.T, st store.Store, s setup) written
 }
 
-var fixtures = []fixture{{"engine", fill}, {"legacy", fillLegacy}}
+var fixtures = []filler{{"engine", fill}, {"legacy", fillLegacy}}
 
-func (fx fixture) legacy() bool { return fx.name == "legacy" }
+func (fx filler) legacy() bool { return fx.name == "legacy" }
 
 // TestClean fills every local store in every format, with the engine and
 // as the version before indexes wrote, and expects a clean report with the
