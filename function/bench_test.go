@@ -20,6 +20,7 @@ import (
 
 	sdkevents "github.com/aliyun/fc-runtime-go-sdk/events"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
@@ -151,10 +152,7 @@ func BenchmarkInvoke(b *testing.B) {
 			return h
 		}, func(b *testing.B) {
 			// Keep the server's memory to about one batch.
-			st, err := ossstore.New(ossstore.Config{Endpoint: externalOSS(b), Bucket: "bench"}, benchCreds)
-			if err != nil {
-				b.Fatal(err)
-			}
+			st := osskit.Store(b, externalOSS(b), "bench", benchCreds)
 			infos, err := st.List(context.Background(), "")
 			if err != nil {
 				b.Fatal(err)

@@ -128,6 +128,18 @@ func start(t *testing.T, h *handler.Handler, opts ...Option) (stop func() error,
 	}, ch
 }
 
+// runUntilCommitted runs Run until group committed want (next offsets) of
+// testTopic, failing after timeout (a safety net), then stops it: Run must
+// end without an error.
+func runUntilCommitted(t *testing.T, h *handler.Handler, addrs []string, group string, want map[int32]int64, timeout time.Duration, opts ...Option) {
+	t.Helper()
+	stop, _ := start(t, h, opts...)
+	kafkatest.WaitCommitted(t, addrs, group, testTopic, want, timeout)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
 func baseOpts(addrs []string, group string, extra ...Option) []Option {
 	return append([]Option{Brokers(addrs...), Group(group), Topics(testTopic),
 		CountBasedWindow(7), TimeBasedWindow(50 * time.Millisecond), ConnectTimeout(3 * time.Second),
@@ -195,11 +207,7 @@ func TestConsumeAll(t *testing.T) {
 	addrs := c.ListenAddrs()
 	recs := produce(t, addrs, testTopic, 200)
 	dir := t.TempDir()
-	stop, _ := start(t, newHandler(t, dir), baseOpts(addrs, "g1")...)
-	kafkatest.WaitCommitted(t, addrs, "g1", testTopic, nextOffsets(recs), 15*time.Second)
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	runUntilCommitted(t, newHandler(t, dir), addrs, "g1", nextOffsets(recs), 15*time.Second, baseOpts(addrs, "g1")...)
 	checkStore(t, dir, recs)
 }
 
@@ -238,11 +246,7 @@ func TestRestartMidway(t *testing.T) {
 		_, err := h.Invoke(ctx, id, p)
 		return err
 	}
-	stop, _ = start(t, h, append(baseOpts(addrs, "g2", withInvoke(flaky)), CountBasedWindow(11))...)
-	kafkatest.WaitCommitted(t, addrs, "g2", testTopic, nextOffsets(recs), 20*time.Second)
-	if err := stop(); err != nil {
-		t.Fatalf("second run: %v", err)
-	}
+	runUntilCommitted(t, h, addrs, "g2", nextOffsets(recs), 20*time.Second, append(baseOpts(addrs, "g2", withInvoke(flaky)), CountBasedWindow(11))...)
 	checkStore(t, dir, recs)
 }
 
@@ -306,11 +310,7 @@ func TestRetryLimit(t *testing.T) {
 	}
 
 	// With one: the batch lands there, the rest goes on.
-	stop, _ := start(t, h, baseOpts(addrs, "g3", withInvoke(poison), DeadLetterTopic("dlq"))...)
-	kafkatest.WaitCommitted(t, addrs, "g3", testTopic, nextOffsets(recs), 15*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	runUntilCommitted(t, h, addrs, "g3", nextOffsets(recs), 15*time.Second, baseOpts(addrs, "g3", withInvoke(poison), DeadLetterTopic("dlq"))...)
 	// The dead letters: partition 2's first batch.
 	dead := kafkatest.ReadAll(t, addrs, "dlq")
 	// Normally 7 (the count window); fewer if the time window cut first.
@@ -373,10 +373,6 @@ func TestZeroWindow(t *testing.T) {
 	addrs := c.ListenAddrs()
 	recs := produce(t, addrs, testTopic, 40)
 	dir := t.TempDir()
-	stop, _ := start(t, newHandler(t, dir), append(baseOpts(addrs, "g0"), TimeBasedWindow(0))...)
-	kafkatest.WaitCommitted(t, addrs, "g0", testTopic, nextOffsets(recs), 15*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	runUntilCommitted(t, newHandler(t, dir), addrs, "g0", nextOffsets(recs), 15*time.Second, append(baseOpts(addrs, "g0"), TimeBasedWindow(0))...)
 	checkStore(t, dir, recs)
 }

@@ -177,11 +177,7 @@ func TestStateConflictStops(t *testing.T) {
 	addrs := c.ListenAddrs()
 	recs := produce(t, addrs, testTopic, 40)
 	h := ossHandler(t, srv.Endpoint())
-	stop, _ := start(t, h, baseOpts(addrs, "g")...)
-	kafkatest.WaitCommitted(t, addrs, "g", testTopic, nextOffsets(recs), 15*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	runUntilCommitted(t, h, addrs, "g", nextOffsets(recs), 15*time.Second, baseOpts(addrs, "g")...)
 	before := kafkatest.Committed(t, addrs, "g", testTopic)
 
 	st := osskit.Store(t, srv.Endpoint(), "sink", ossstore.Credentials{AccessKeyID: ossAK, AccessKeySecret: ossSK})
@@ -341,11 +337,7 @@ func TestUnrenderableRecords(t *testing.T) {
 			var lines []stored
 			switch {
 			case tt.field == "": // stored exactly
-				stop, _ := start(t, h, opts...)
-				kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
-				if err := stop(); err != nil {
-					t.Fatal(err)
-				}
+				runUntilCommitted(t, h, addrs, "g", map[int32]int64{0: 10}, 15*time.Second, opts...)
 				lines = readStored(t, st, all)
 				var s string
 				if err := json.Unmarshal(lines[4].Value, &s); err != nil {
@@ -355,11 +347,7 @@ func TestUnrenderableRecords(t *testing.T) {
 					t.Fatalf("stored %q, want %q", got, binary)
 				}
 			case tt.dlq: // dead-lettered alone, the rest stored
-				stop, _ := start(t, h, opts...)
-				kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 10}, 15*time.Second)
-				if err := stop(); err != nil {
-					t.Fatal(err)
-				}
+				runUntilCommitted(t, h, addrs, "g", map[int32]int64{0: 10}, 15*time.Second, opts...)
 				lines = readStored(t, st, []int64{0, 1, 2, 3, 5, 6, 7, 8, 9})
 				dead := kafkatest.ReadAll(t, addrs, dlqTopic)
 				if len(dead) != 1 || !bytes.Equal(dead[0].Key, tt.bad.key) || !bytes.Equal(dead[0].Value, tt.bad.value) {
@@ -419,11 +407,7 @@ func TestTombstones(t *testing.T) {
 				{key: []byte(""), value: []byte("")},
 			})
 			dir := t.TempDir()
-			stop, _ := start(t, localHandler(t, dir, enc), baseOpts(addrs, "g")...)
-			kafkatest.WaitCommitted(t, addrs, "g", testTopic, map[int32]int64{0: 4}, 15*time.Second)
-			if err := stop(); err != nil {
-				t.Fatal(err)
-			}
+			runUntilCommitted(t, localHandler(t, dir, enc), addrs, "g", map[int32]int64{0: 4}, 15*time.Second, baseOpts(addrs, "g")...)
 			st, err := localstore.New(dir)
 			if err != nil {
 				t.Fatal(err)

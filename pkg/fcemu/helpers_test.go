@@ -6,30 +6,25 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
 )
 
 // testfuncPath is the compiled internal/testfunc, built once in TestMain.
 var testfuncPath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fcemu-testfunc")
-	if err != nil {
+	var bins bintest.Cache
+	var err error
+	if testfuncPath, err = bins.Path("./internal/testfunc"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testfuncPath = filepath.Join(dir, "testfunc")
-	if out, err := exec.Command("go", "build", "-o", testfuncPath, "./internal/testfunc").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build ./internal/testfunc: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	bins.Remove()
 	os.Exit(code)
 }
 

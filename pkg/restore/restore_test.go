@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -97,10 +98,6 @@ func messages(ms []msg) []kafkatest.Message {
 // objects, as the trigger would deliver them.
 func backup(t *testing.T, st store.Store, topic string, f format.Format, ms []msg) {
 	t.Helper()
-	s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: f}), sink.WithFlushRecords(4))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var recs []events.Record
 	for _, m := range ms {
 		r := events.Record{Topic: topic, Partition: m.partition, Offset: m.offset, Timestamp: m.ts, ValueKind: events.ValueNull}
@@ -119,13 +116,7 @@ func backup(t *testing.T, st store.Store, topic string, f format.Format, ms []ms
 		}
 		recs = append(recs, r)
 	}
-	for len(recs) > 0 {
-		n := min(5, len(recs))
-		if _, err := s.Write(t.Context(), st, recs[:n]); err != nil {
-			t.Fatal(err)
-		}
-		recs = recs[n:]
-	}
+	fixture.ByEngine(t, st, 5, recs, sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: f}), sink.WithFlushRecords(4))
 }
 
 // readTopic reads every record of topic, per partition in order.

@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -98,22 +99,12 @@ func TestEpochs(t *testing.T) {
 	}
 	// Written by the engine: epoch 0, a new epoch (the topic recreated),
 	// epoch 1, each in its own objects.
-	write := func(flush int64, batch int, recs []events.Record) {
-		s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(flush))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < len(recs); i += batch {
-			if _, err := s.Write(t.Context(), st, recs[i:min(i+batch, len(recs))]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	write(4, 2, e0)
+	jsonl := sink.WithEncoder(format.Encoder{Format: format.JSONL})
+	fixture.ByEngine(t, st, 2, e0, sink.WithPrefix("bk"), jsonl, sink.WithFlushRecords(4))
 	if _, err := sink.StartEpoch(t.Context(), st, "bk", "src", 0, "topic recreated", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	write(3, 3, e1)
+	fixture.ByEngine(t, st, 3, e1, sink.WithPrefix("bk"), jsonl, sink.WithFlushRecords(3))
 
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst")}
 	_, err = restore.Run(t.Context(), st, kafka(c), common...)

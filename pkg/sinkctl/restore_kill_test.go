@@ -2,7 +2,6 @@ package sinkctl_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -135,10 +135,6 @@ func checkRestored(t *testing.T, addrs []string, parts int32, want map[int32][]k
 // killJSONL stores JSONL records with the sink engine.
 func killJSONL(t *testing.T, st *localstore.Store, parts int32, perPart int) map[int32][]killRecord {
 	t.Helper()
-	s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(40))
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[int32][]killRecord{}
 	var recs []events.Record
 	for o := range int64(perPart) {
@@ -157,13 +153,7 @@ func killJSONL(t *testing.T, st *localstore.Store, parts int32, perPart int) map
 			want[p] = append(want[p], w)
 		}
 	}
-	for len(recs) > 0 {
-		n := min(50, len(recs))
-		if _, err := s.Write(context.Background(), st, recs[:n]); err != nil {
-			t.Fatal(err)
-		}
-		recs = recs[n:]
-	}
+	fixture.ByEngine(t, st, 50, recs, sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(40))
 	return want
 }
 
@@ -177,10 +167,6 @@ func killRaw(t *testing.T, st *localstore.Store, parts int32, perPart int) map[i
 		enc := format.Encoder{Format: format.Raw}
 		if p == 1 {
 			enc.ValueEncoding = events.Base64
-		}
-		s, err := sink.New(sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(60))
-		if err != nil {
-			t.Fatal(err)
 		}
 		var recs []events.Record
 		off := int64(0)
@@ -205,13 +191,7 @@ func killRaw(t *testing.T, st *localstore.Store, parts int32, perPart int) map[i
 				off += 3 // a gap
 			}
 		}
-		for len(recs) > 0 {
-			n := min(7, len(recs))
-			if _, err := s.Write(context.Background(), st, recs[:n]); err != nil {
-				t.Fatal(err)
-			}
-			recs = recs[n:]
-		}
+		fixture.ByEngine(t, st, 7, recs, sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(60))
 	}
 	return want
 }

@@ -27,17 +27,8 @@ func TestVerifyIndexedEpochs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Written by the engine, in batches of 4 records, 5 records per object.
-	sk, err := sink.New(sink.WithPrefix("backup"), sink.WithEncoder(format.Encoder{}), sink.WithFlushRecords(5))
-	if err != nil {
-		t.Fatal(err)
-	}
 	write := func(n int) {
-		recs := fixture.Records("orders", 0, 100, n, false)
-		for i := 0; i < len(recs); i += 4 {
-			if _, err := sk.Write(context.Background(), st, recs[i:min(i+4, len(recs))]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		fixture.ByEngine(t, st, 4, fixture.Records("orders", 0, 100, n, false), sink.WithPrefix("backup"), sink.WithFlushRecords(5))
 	}
 	write(17)
 	if _, err := sink.StartEpoch(context.Background(), st, "backup", "orders", 0, "topic recreated", time.Now()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -45,16 +46,8 @@ func TestKafkaIndexed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Written by the engine, in batches of 4 records, 7 records per object.
-	sk, err := sink.New(sink.WithPrefix(prefix), sink.WithFlushRecords(7))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for p := range int32(2) {
-		for i := 0; i < perPart; i += 4 {
-			if _, err := sk.Write(ctx, st, recs[p][i:min(i+4, perPart)]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		fixture.ByEngine(t, st, 4, recs[p], sink.WithPrefix(prefix), sink.WithFlushRecords(7))
 	}
 	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -44,22 +45,14 @@ func TestIndexedMemoryBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sk, err := sink.New(sink.WithPrefix(prefix), sink.WithEncoder(enc), sink.WithFlushRecords(4000))
-			if err != nil {
-				t.Fatal(err)
-			}
 			value := bytes.Repeat([]byte("0123456789abcdef"), 128) // 2 KiB
 			const n, batch = 24000, 1000
-			recs := make([]events.Record, batch)
-			for i := 0; i < n; i += batch {
-				for j := range recs {
-					off := int64(i + j)
-					recs[j] = events.Record{Topic: topic, Partition: 0, Offset: off, Timestamp: 1_700_000_000_000 + off, Value: value}
-				}
-				if _, err := sk.Write(context.Background(), st, recs); err != nil {
-					t.Fatal(err)
-				}
+			recs := make([]events.Record, n)
+			for i := range recs {
+				off := int64(i)
+				recs[i] = events.Record{Topic: topic, Partition: 0, Offset: off, Timestamp: 1_700_000_000_000 + off, Value: value}
 			}
+			fixture.ByEngine(t, st, batch, recs, sink.WithPrefix(prefix), sink.WithEncoder(enc), sink.WithFlushRecords(4000))
 			recs = nil
 			runtime.GC()
 			var ms runtime.MemStats
