@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcemu"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
@@ -171,14 +170,8 @@ func invokeBinary(t *testing.T, endpoint string, extra []string, file string) (c
 	t.Helper()
 	cmd := exec.Command(binary(t), "invoke", file)
 	cmd.Env = fcProcessEnv(endpoint, "jsonl", extra)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
-	return cmd.ProcessState.ExitCode(), o.String(), e.String()
+	r := bintest.Run(t, time.Minute, cmd)
+	return r.Code, r.Stdout, r.Stderr
 }
 
 // TestInvokeExitCodes: `function invoke` exits 2 with one line on stderr

@@ -1,9 +1,6 @@
 package sinkctl_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -65,23 +62,16 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 				defer srv.SetDenies()
 			}
 			addrs := kafkaWithBacklog(t)
-			// The deadline is only a safety net: a consume that does not stop
-			// would otherwise hang the test.
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
+			cmd := exec.Command(bin, "consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
 				"--dead-letter-topic", "dlq", "--connect-timeout", "1s")
 			cmd.Env = append(append([]string{}, base...), tt.env...)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != sinkctl.ExitUsage {
-				t.Fatalf("exit: %v; want %d\n%s", err, sinkctl.ExitUsage, stderr.String())
+			r := bintest.Run(t, time.Minute, cmd) // the deadline is only a safety net against a consume that does not stop
+			if r.Code != sinkctl.ExitUsage {
+				t.Fatalf("exit %d; want %d\n%s", r.Code, sinkctl.ExitUsage, r.Stderr)
 			}
 			// Failing the store check, the command says nothing else;
 			// failing a batch, its last line says why it stopped.
-			out := stderr.String()
+			out := r.Stderr
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 			last := lines[len(lines)-1]
 			if (!tt.deny && len(lines) != 1) || !strings.HasPrefix(last, "sinkctl consume: ") {
@@ -93,7 +83,7 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 				}
 			}
 			for _, secret := range []string{"right-secret", "guess", pw} {
-				if strings.Contains(stdout.String()+out, secret) {
+				if strings.Contains(r.Stdout+out, secret) {
 					t.Fatalf("the output shows %q: %s", secret, out)
 				}
 			}

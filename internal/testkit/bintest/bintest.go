@@ -202,3 +202,30 @@ func Killed(err error) bool {
 	ws, ok := ee.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled()
 }
+
+// Result is how a process run by Run ended.
+type Result struct {
+	Code           int // the exit code; -1 if a signal ended it
+	Stdout, Stderr string
+}
+
+// Run runs cmd to its end and returns its exit code and output. It fails
+// the test if cmd cannot start, or still runs after timeout (a safety
+// net: the process is killed).
+func Run(tb testing.TB, timeout time.Duration, cmd *exec.Cmd) Result {
+	tb.Helper()
+	p := Start(tb, cmd)
+	err := p.Wait(tb, timeout)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		tb.Fatalf("%s: %v", filepath.Base(cmd.Path), err)
+	}
+	r := Result{Code: cmd.ProcessState.ExitCode()}
+	if p.Stdout != nil {
+		r.Stdout = p.Stdout.String()
+	}
+	if p.Stderr != nil {
+		r.Stderr = p.Stderr.String()
+	}
+	return r
+}
