@@ -5,9 +5,9 @@
 //     it, read it back and look at consumer groups.
 //   - osskit: the OSS test server (pkg/osstest) and stores opened on it
 //     through the real SDK (pkg/store/ossstore).
-//   - fixture: objects of a backup written by hand, as the sink writes them
-//     or as earlier versions did, for shapes the engine leaves only after
-//     failures.
+//   - fixture: stores as the sink writes them (by the engine itself, or by
+//     hand for shapes the engine leaves only after failures) and as earlier
+//     versions did.
 //   - bintest: the module's commands compiled and run as processes, as a
 //     user or Function Compute runs them.
 //   - handlertest: the handler configured from an environment, as the

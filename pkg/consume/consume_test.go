@@ -17,13 +17,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
 const testTopic = "t"
@@ -158,10 +158,7 @@ type line struct {
 // checkStore checks exactly once and compares every record's content.
 func checkStore(t *testing.T, dir string, recs map[int32]map[int64]produced) {
 	t.Helper()
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	checkRecords(t, st, recs)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
@@ -24,7 +25,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
@@ -329,10 +329,7 @@ func TestUnrenderableRecords(t *testing.T) {
 			if tt.dlq {
 				opts = append(opts, DeadLetterTopic(dlqTopic))
 			}
-			st, err := localstore.New(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, dir)
 			all := []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 			var lines []stored
 			switch {
@@ -408,10 +405,7 @@ func TestTombstones(t *testing.T) {
 			})
 			dir := t.TempDir()
 			runUntilCommitted(t, localHandler(t, dir, enc), addrs, "g", map[int32]int64{0: 4}, 15*time.Second, baseOpts(addrs, "g")...)
-			st, err := localstore.New(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, dir)
 			lines := readStored(t, st, []int64{0, 1, 2, 3})
 			noKey := base64.StdEncoding.EncodeToString([]byte("no key"))
 			if enc == "text" {

@@ -48,10 +48,7 @@ func TestPartialThenFull(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "src", "dst")
 	ms := produceSrc(t, c.ListenAddrs(), "src", 60)
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	backup(t, st, "src", format.JSONL, ms)
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(3)}
 	sum, err := restore.Run(t.Context(), st, kafka(c), append(common, restore.Partitions(0), restore.OffsetRange(5, 9))...)
@@ -88,10 +85,7 @@ func TestAnotherCluster(t *testing.T) {
 			a := newClusterID(t, ids[0], parts, "src", "dst")
 			b := newClusterID(t, ids[1], parts, "dst")
 			ms := produceSrc(t, a.ListenAddrs(), "src", 30)
-			st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 			backup(t, st, "src", format.JSONL, ms)
 			for _, c := range []*kfake.Cluster{a, b} {
 				sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"))
@@ -113,10 +107,7 @@ func TestAnotherCluster(t *testing.T) {
 func TestTimestampZero(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "dst")
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	ms := []msg{{partition: 0, offset: 0, value: ptr("zero"), ts: 0}, {partition: 0, offset: 1, value: ptr("one"), ts: 1}, {partition: 0, offset: 2, value: ptr("now"), ts: 1700000000000}}
 	backup(t, st, "src", format.JSONL, ms)
 	if _, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst")); err != nil {
@@ -155,10 +146,7 @@ func record(p int32, off int64, key, value []byte, ts int64) events.Record {
 func TestRawIndexed(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "dst", "part")
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	recs := rawFixture(0)
 	for p, enc := range []format.Encoder{{}, {ValueEncoding: events.Base64}} {
 		w := &fixture.Writer{St: st, Prefix: "bk", Enc: enc, Flush: 5, PerAppend: 2}
@@ -200,17 +188,14 @@ func TestRawIndexed(t *testing.T) {
 func TestRawIndexedDamaged(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "dst")
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	// Objects of 4 records in appends of 2: append 3 is the first of the
 	// second object.
 	w := &fixture.Writer{St: st, Prefix: "bk", Flush: 4, PerAppend: 2, Damage: 3}
 	w.Write(t, "src", 0, rawFixture(0))
 	w.Unlanded(t, "src", 0)
 	keys := w.Objects("src", 0)
-	_, err = restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(2))
+	_, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(2))
 	if !errors.Is(err, restore.ErrPartial) || !strings.Contains(err.Error(), keys[1]) || !strings.Contains(err.Error(), "CRC") {
 		t.Fatalf("err = %v", err)
 	}
@@ -243,10 +228,7 @@ func TestLegacyRaw(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 			var recs []events.Record
 			for i, off := range tc.offsets {
 				recs = append(recs, record(0, off, nil, []byte(tc.values[i]), 0))
@@ -286,10 +268,7 @@ func TestLegacyRaw(t *testing.T) {
 func TestJSONLIndexedFolders(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "dst")
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	var all []events.Record
 	for o := range int64(20) {
 		key, value, ts := fmt.Appendf(nil, "k%d", o), []byte{byte(o), 0x0a, 0x00, '"', 0xff}, 1700000000000+o

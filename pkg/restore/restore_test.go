@@ -19,7 +19,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
 const parts = 3
@@ -151,10 +150,7 @@ func TestLifeOfABackup(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "src", "dst")
 	ms := produceSrc(t, c.ListenAddrs(), "src", 60)
-	st, err := localstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir())
 	backup(t, st, "src", format.JSONL, ms)
 
 	// First run: cancelled after the first chunk was confirmed.
@@ -227,10 +223,7 @@ func TestDryRunAndRanges(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "src")
 	ms := produceSrc(t, c.ListenAddrs(), "src", 30)
-	st, err := localstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir())
 	backup(t, st, "src", format.JSONL, ms)
 	// No brokers at all: a dry run does not connect.
 	sum, err := restore.Run(t.Context(), st, restore.Kafka{}, restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"),
@@ -263,10 +256,7 @@ func TestRawValuesOnly(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "src", "dst")
 	ms := produceSrc(t, c.ListenAddrs(), "src", 12)
-	st, err := localstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir())
 	backup(t, st, "src", format.Raw, ms)
 	sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"))
 	if err != nil {
@@ -296,13 +286,10 @@ func TestRawValuesOnly(t *testing.T) {
 
 func TestBadBroker(t *testing.T) {
 	t.Parallel()
-	st, err := localstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir())
 	backup(t, st, "src", format.JSONL, []msg{{partition: 0, offset: 0, value: ptr("v")}})
 	begin := time.Now()
-	_, err = restore.Run(t.Context(), st, restore.Kafka{Brokers: []string{"127.0.0.1:1"}, ConnectTimeout: time.Second},
+	_, err := restore.Run(t.Context(), st, restore.Kafka{Brokers: []string{"127.0.0.1:1"}, ConnectTimeout: time.Second},
 		restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"))
 	var ce *restore.ConnectError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "could not connect to any broker") {

@@ -51,10 +51,7 @@ func (f *failPut) Put(ctx context.Context, key string, b []byte) error {
 
 func TestTargetTopicRules(t *testing.T) {
 	t.Parallel()
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	backup(t, st, "src", format.JSONL, []msg{{partition: 0, offset: 0, value: ptr("v")}})
 	for _, tc := range []struct {
 		name string
@@ -86,10 +83,7 @@ func TestTargetTopicRules(t *testing.T) {
 func TestEpochs(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "dst")
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	var e0, e1 []events.Record
 	for o := range int64(6) {
 		e0 = append(e0, record(0, o, []byte("k"), []byte("old life "+string(rune('a'+o))), 1700000000000+o))
@@ -107,7 +101,7 @@ func TestEpochs(t *testing.T) {
 	fixture.ByEngine(t, st, 3, e1, sink.WithPrefix("bk"), jsonl, sink.WithFlushRecords(3))
 
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst")}
-	_, err = restore.Run(t.Context(), st, kafka(c), common...)
+	_, err := restore.Run(t.Context(), st, kafka(c), common...)
 	if !errors.Is(err, restore.ErrEpochs) || !strings.Contains(err.Error(), "partition 0 has objects of epochs 0, 1") || !strings.Contains(err.Error(), "--epoch") {
 		t.Fatalf("err = %v", err)
 	}
@@ -146,10 +140,7 @@ func TestReadOnlyBackup(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "src", "dst")
 	ms := produceSrc(t, c.ListenAddrs(), "src", 45)
-	dir, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	backup(t, dir, "src", format.JSONL, ms)
 	ro := readOnly{dir}
 	common := []restore.Option{restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"), restore.ChunkRecords(4)}
@@ -165,10 +156,7 @@ func TestReadOnlyBackup(t *testing.T) {
 	}
 
 	cdir := t.TempDir()
-	cst, err := localstore.New(cdir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cst := fixture.Local(t, cdir, localstore.WithoutFsync())
 	elsewhere := restore.Checkpoints(cst, "", "dir:backup")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -197,10 +185,7 @@ func TestReadOnlyBackup(t *testing.T) {
 // and timestamps, restored in chunks of 4.
 func resumeFixture(t *testing.T) (store.Store, []msg) {
 	t.Helper()
-	st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 	var ms []msg
 	for o := range int64(10) {
 		m := msg{partition: 0, offset: o, key: ptr("k"), value: ptr("value " + string(rune('a'+o))), ts: 1700000000000 + o,

@@ -15,9 +15,9 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/bintest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
 // TestConsumeProcessKilled runs the sinkctl binary's consume command and
@@ -80,10 +80,7 @@ func TestConsumeProcessKilled(t *testing.T) {
 	if err := proc.Interrupt(t, time.Minute); err != nil {
 		t.Fatalf("clean stop: %v\n%s", err, proc.Stderr)
 	}
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	if err := sinktest.Check(context.Background(), st, "", "events", sinktest.JSONLOffset, want); err != nil {
 		t.Fatalf("after %d kills: %v", kills, err)
 	}

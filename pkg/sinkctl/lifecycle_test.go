@@ -13,11 +13,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/handlertest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
 )
 
@@ -72,10 +72,7 @@ func TestLifeOfABackup(t *testing.T) {
 	consumeUntil(func() bool { return committed() >= parts*perPart }) // restarted: the rest
 
 	// Verify: complete, nothing duplicated.
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	rep, err := verify.Run(ctx, st)
 	if err != nil {
 		t.Fatal(err)

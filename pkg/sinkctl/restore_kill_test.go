@@ -45,10 +45,7 @@ func TestRestoreProcessKilled(t *testing.T) {
 	for i, format := range []string{"jsonl", "raw"} {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := localstore.New(dir, localstore.WithoutFsync())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, dir, localstore.WithoutFsync())
 			var want map[int32][]killRecord
 			if format == "jsonl" {
 				want = killJSONL(t, st, parts, perPart)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -22,10 +23,7 @@ import (
 func restoreStore(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	s, err := sink.New(sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
 	if err != nil {
 		t.Fatal(err)
@@ -145,10 +143,7 @@ func hasRow(out string, fields ...string) bool {
 func TestRestoreEpochs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	st, err := localstore.New(dir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir, localstore.WithoutFsync())
 	write := func(life string, n int64) {
 		s, err := sink.New(sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -74,10 +75,7 @@ func run(env map[string]string, terminal bool, args ...string) result {
 // and the JSON report.
 func TestVerifyDir(t *testing.T) {
 	dir := t.TempDir()
-	st, err := localstore.New(dir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir, localstore.WithoutFsync())
 	objs := fill(t, st, format.Encoder{Format: format.JSONL})
 
 	r := run(nil, false, "verify", "--dir", dir, "--prefix", "backup")

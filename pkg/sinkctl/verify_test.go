@@ -22,10 +22,7 @@ import (
 // for a selection that matches nothing.
 func TestVerifyIndexedEpochs(t *testing.T) {
 	dir := t.TempDir()
-	st, err := localstore.New(dir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir, localstore.WithoutFsync())
 	// Written by the engine, in batches of 4 records, 5 records per object.
 	write := func(n int) {
 		fixture.ByEngine(t, st, 4, fixture.Records("orders", 0, 100, n, false), sink.WithPrefix("backup"), sink.WithFlushRecords(5))
@@ -106,10 +103,7 @@ func TestVerifyInexactOffsets(t *testing.T) {
 	unreadNote := "? some objects could not be read, or their index could not be used"
 	t.Run("legacy", func(t *testing.T) {
 		dir := t.TempDir()
-		st, err := localstore.New(dir, localstore.WithoutFsync())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := fixture.Local(t, dir, localstore.WithoutFsync())
 		lw := &fixture.LegacyWriter{St: st, Prefix: "backup/", FlushRecords: 3}
 		recs := fixture.Records("orders", 0, 100, 10, false)
 		for i := 0; i < len(recs); i += 4 {
@@ -124,10 +118,7 @@ func TestVerifyInexactOffsets(t *testing.T) {
 	})
 	t.Run("engine", func(t *testing.T) {
 		dir := t.TempDir()
-		st, err := localstore.New(dir, localstore.WithoutFsync())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := fixture.Local(t, dir, localstore.WithoutFsync())
 		objs := fill(t, st, format.Encoder{})
 		r := run(nil, false, "verify", "--dir", dir, "--prefix", "backup")
 		if r.code != sinkctl.ExitOK || strings.Contains(r.stdout, "*") || strings.Contains(r.stdout, "?") ||

@@ -41,10 +41,7 @@ func TestKafkaIndexed(t *testing.T) {
 	defer cancel()
 	addrs, recs := kafkaSource(t, perPart)
 	dir := t.TempDir()
-	st, err := localstore.New(dir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir, localstore.WithoutFsync())
 	// Written by the engine, in batches of 4 records, 7 records per object.
 	for p := range int32(2) {
 		fixture.ByEngine(t, st, 4, recs[p], sink.WithPrefix(prefix), sink.WithFlushRecords(7))

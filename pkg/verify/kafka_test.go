@@ -51,10 +51,7 @@ func TestKafkaComparison(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	addrs, dir := kafkaBackup(t, "jsonl", parts, perPart)
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -161,10 +158,7 @@ func TestKafkaRaw(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	addrs, dir := kafkaBackup(t, "raw", 1, 40)
-	st, err := localstore.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir)
 	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup"})
 	if err != nil {
 		t.Fatal(err)
@@ -240,10 +234,7 @@ func TestKafkaLegacyRaw(t *testing.T) {
 	recs := produce(t, addrs, "src", 1, perPart, func(_ int32, i int) string { return fmt.Sprintf("value %d", i) })
 	kafkatest.CommitGroup(t, addrs, "backup", "src", map[int32]int64{0: perPart})
 	dir := t.TempDir()
-	st, err := localstore.New(dir, localstore.WithoutFsync())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := fixture.Local(t, dir, localstore.WithoutFsync())
 	lw := &fixture.LegacyWriter{St: st, FlushRecords: 10}
 	for i := 0; i < perPart; i += 7 {
 		lw.Write(t, "src", 0, recs[0][i:min(i+7, perPart)])

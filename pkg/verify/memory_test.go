@@ -41,10 +41,7 @@ func TestIndexedMemoryBounded(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	for _, enc := range []format.Encoder{{}, {Format: format.JSONL}} {
 		t.Run(enc.Format.String(), func(t *testing.T) {
-			st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 			value := bytes.Repeat([]byte("0123456789abcdef"), 128) // 2 KiB
 			const n, batch = 24000, 1000
 			recs := make([]events.Record, n)

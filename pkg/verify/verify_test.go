@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -25,10 +26,7 @@ var stores = []struct {
 }{
 	{"memstore", func(*testing.T) store.Store { return memstore.New() }},
 	{"localstore", func(t *testing.T) store.Store {
-		st, err := localstore.New(t.TempDir(), localstore.WithoutFsync())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
 		return st
 	}},
 }
