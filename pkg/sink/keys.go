@@ -23,8 +23,15 @@ func MetaKey(prefix, topic string, partition int32) string {
 }
 
 // ObjectKey returns the key of the data object of a topic-partition whose
-// smallest offset is first, in the given folder ("" or a path ending in '/')
-// and epoch: {prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 chars}.
+// smallest offset is first, in the given folder and epoch:
+// {prefix}{dir}partition_{p}_offset_{first}_{8 chars}, dir being
+// FolderDir(topic, folder).
+//
+// A folder is named relative to the topic's own directory ("" is
+// {prefix}{topic}/ itself, "dt=2026-11-24/" a folder inside it), or, for a
+// directory elsewhere under the prefix (a routing template that does not
+// start with the topic, invalidRuleData/), by that directory with a leading
+// '/' ("/tenant-a/orders/"). FolderName maps a directory to its folder name.
 //
 // The 8 characters are derived from topic, partition, folder, first offset
 // and epoch (the first 8 hex digits of a SHA-256), not drawn at random: a
@@ -36,7 +43,25 @@ func MetaKey(prefix, topic string, partition int32) string {
 func ObjectKey(prefix, topic, folder string, partition int32, first, epoch int64) string {
 	p := strconv.FormatInt(int64(partition), 10)
 	o := strconv.FormatInt(first, 10)
-	return prefix + topic + "/" + folder + "partition_" + p + "_offset_" + o + "_" + nameSuffix(topic, p, folder, o, epoch)
+	return prefix + FolderDir(topic, folder) + "partition_" + p + "_offset_" + o + "_" + nameSuffix(topic, p, folder, o, epoch)
+}
+
+// FolderDir returns the directory, relative to the prefix and ending in
+// '/', of a folder name (see ObjectKey).
+func FolderDir(topic, folder string) string {
+	if dir, ok := strings.CutPrefix(folder, "/"); ok {
+		return dir
+	}
+	return topic + "/" + folder
+}
+
+// FolderName returns the folder name (see ObjectKey) of dir, a directory
+// relative to the prefix ending in '/'.
+func FolderName(topic, dir string) string {
+	if rest, ok := strings.CutPrefix(dir, topic+"/"); ok {
+		return rest
+	}
+	return "/" + dir
 }
 
 func nameSuffix(topic, p, folder, o string, epoch int64) string {
@@ -53,8 +78,8 @@ func nameSuffix(topic, p, folder, o string, epoch int64) string {
 
 // ObjectEpoch returns the epoch, among 0..maxEpoch, whose derived name key
 // is (see ObjectKey), or false if key is not the name of any of them: a
-// look-alike that the sink did not write. folder is the part of key between
-// {prefix}{topic}/ and the base name.
+// look-alike that the sink did not write. folder is the folder name of the
+// key's directory (see FolderName).
 func ObjectEpoch(prefix, topic, folder string, partition int32, first int64, key string, maxEpoch int64) (int64, bool) {
 	for e := int64(0); e <= maxEpoch; e++ {
 		if ObjectKey(prefix, topic, folder, partition, first, e) == key {
@@ -67,7 +92,7 @@ func ObjectEpoch(prefix, topic, folder string, partition int32, first int64, key
 // objectPrefix is the key prefix that every data object of a partition in
 // the given folder starts with.
 func objectPrefix(prefix, topic, folder string, partition int32) string {
-	return prefix + topic + "/" + folder + "partition_" + strconv.FormatInt(int64(partition), 10) + "_offset_"
+	return prefix + FolderDir(topic, folder) + "partition_" + strconv.FormatInt(int64(partition), 10) + "_offset_"
 }
 
 // ParseObjectName splits the base name of a data object key

@@ -178,12 +178,14 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 }
 
 // checkFolderName accepts "" and relative paths of non-empty segments each
-// followed by '/', without "." or ".." segments or control characters: a
-// folder can never leave the topic's directory.
+// followed by '/', without "." or ".." segments or control characters, with
+// a leading '/' for a directory outside the topic's (see ObjectKey): a
+// folder can never leave the prefix.
 func checkFolderName(name string) error {
 	if name == "" {
 		return nil
 	}
+	name = strings.TrimPrefix(name, "/")
 	if !strings.HasSuffix(name, "/") {
 		return errors.New("a folder must end with '/'")
 	}
