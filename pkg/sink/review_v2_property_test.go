@@ -186,6 +186,10 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 	stored := func(r *events.Record) bool {
 		return !p.routed || keepUnmarked(r) && (r.HasKey || invalid == sink.InvalidFolder)
 	}
+	folderOf := func(*events.Record) string { return "" }
+	if p.routed {
+		folderOf = keyFolder
+	}
 	st := &v2MaxRead{Store: mem}
 	if own == nil {
 		own = &v2OwnFaults{expected: func(error) bool { return false }, set: func(bool) {}}
@@ -289,7 +293,7 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 			return log, "unexpected error: " + err.Error()
 		}
 		own.set(false)
-		v := v2Invariant(ctx, mem, stream, tr, offsetOf, stored)
+		v := v2Invariant(ctx, mem, stream, tr, offsetOf, stored, folderOf)
 		own.set(true)
 		if v != "" {
 			return log, v
@@ -303,7 +307,7 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 	if tr.acked < len(stream) {
 		return log, "not every record acknowledged after 300 invocations"
 	}
-	if v := v2Invariant(ctx, mem, stream, tr, offsetOf, stored); v != "" {
+	if v := v2Invariant(ctx, mem, stream, tr, offsetOf, stored, folderOf); v != "" {
 		return log, v
 	}
 	if !tr.lastDead {
@@ -338,7 +342,7 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 // v2Invariant: nothing stored twice, in order within each folder (and in
 // the folder its key names), every acknowledged record that was not
 // dead-lettered present, unless the settings store it nowhere.
-func v2Invariant(ctx context.Context, st store.Store, stream []events.Record, tr *v2Trigger, offsetOf sinktest.OffsetFunc, stored func(*events.Record) bool) string {
+func v2Invariant(ctx context.Context, st store.Store, stream []events.Record, tr *v2Trigger, offsetOf sinktest.OffsetFunc, stored func(*events.Record) bool, folderOf func(*events.Record) string) string {
 	parts, err := sinktest.Read(ctx, st, "backup", topic, offsetOf)
 	if err != nil {
 		return "read back: " + err.Error()
@@ -365,7 +369,7 @@ func v2Invariant(ctx context.Context, st store.Store, stream []events.Record, tr
 				if r == nil || !stored(r) {
 					return fmt.Sprintf("offset %d stored, but the settings store it nowhere", off)
 				}
-				if want := keyFolder(r); o.Folder != want {
+				if want := folderOf(r); o.Folder != want {
 					return fmt.Sprintf("offset %d in folder %q, want %q", off, o.Folder, want)
 				}
 				seen[off], last[o.Folder] = true, off
