@@ -105,10 +105,25 @@ func TestInvokeRouted(t *testing.T) {
 		}
 	})
 
+	t.Run("filter", func(t *testing.T) {
+		recs := []events.Record{mk("beats", 0, midnight, `{"kind":"heartbeat"}`), mk("beats", 1, midnight, `{"kind":"order"}`),
+			mk("beats", 2, midnight, `{"kind":"heartbeat"}`)}
+		env := append([]string{`SINK_FILTER=drop value:kind = "heartbeat"`, "LOG_LEVEL=info"}, creds...)
+		code, _, stderr := invokeBinary(t, srv.Endpoint(), env, write(t, recs))
+		if code != 0 || !strings.Contains(stderr, `"filtered":2`) {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		w := sinktest.Want{Offsets: map[int32][]int64{0: {1}}, Committed: map[int32]int64{0: 2}}
+		if err := sinktest.CheckWith(ctx, st, fcPrefix, "beats", sinktest.JSONLOffset, w); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	for _, tc := range []struct{ name, env, words string }{
 		{"unknown token", "SINK_FOLDER={topic}/{hour}/", "SINK_FOLDER|position 9|{hour}"},
 		{"bad zone", "SINK_TIMEZONE=Asia/Atlantis", "SINK_TIMEZONE|Asia/Atlantis"},
 		{"bad policy", "SINK_INVALID=skip", "SINK_INVALID"},
+		{"bad filter", `SINK_FILTER=keep value ~ "("`, "SINK_FILTER|rule 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := invokeBinary(t, srv.Endpoint(), append([]string{tc.env}, creds...), write(t, []events.Record{mk("bad", 0, midnight, "x")}))

@@ -37,6 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/filter"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -86,8 +87,10 @@ type Config struct {
 	FlushInterval time.Duration
 	// Router places records in folders (SINK_FOLDER, SINK_TIMEZONE); nil
 	// for the default {topic}/.
-	Router   *route.Router
-	Invalid  sink.InvalidPolicy
+	Router  *route.Router
+	Invalid sink.InvalidPolicy
+	// Filter keeps or drops records (SINK_FILTER); nil keeps every one.
+	Filter   *filter.Filter
 	LocalDir string
 	LogLevel zerolog.Level
 	Region   string
@@ -107,6 +110,9 @@ func (c Config) SinkOptions() []sink.Option {
 	}
 	if c.Router != nil {
 		opts = append(opts, sink.WithRouter(c.Router), sink.WithInvalid(c.Invalid))
+	}
+	if c.Filter != nil {
+		opts = append(opts, sink.WithFilter(c.Filter.Keep))
 	}
 	return opts
 }
@@ -175,7 +181,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.FlushInterval = d
 	}
-	c.Router, c.Invalid, errs = routing(getenv, c.Prefix, errs)
+	c.Router, c.Invalid, c.Filter, errs = routing(getenv, c.Prefix, errs)
 	if v := getenv(EnvLocalDir); v != "" {
 		c.LocalDir = v
 	}
@@ -227,7 +233,7 @@ const maxObjectName = len(".oss_index_partition_2147483647_offset_92233720368547
 
 // routing reads SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID and SINK_FILTER.
 // The default template gives a nil Router: today's layout, at no cost.
-func routing(getenv func(string) string, prefix string, errs []error) (*route.Router, sink.InvalidPolicy, []error) {
+func routing(getenv func(string) string, prefix string, errs []error) (*route.Router, sink.InvalidPolicy, *filter.Filter, []error) {
 	var r *route.Router
 	loc, err := route.LoadZone(strings.TrimSpace(getenv(EnvTimezone)))
 	if err != nil {
@@ -254,7 +260,14 @@ func routing(getenv func(string) string, prefix string, errs []error) (*route.Ro
 	default:
 		errs = append(errs, fmt.Errorf("%s=%q: want folder, fail or drop", EnvInvalid, getenv(EnvInvalid)))
 	}
-	return r, inv, errs
+	var f *filter.Filter
+	if v := getenv(EnvFilter); strings.TrimSpace(v) != "" {
+		var err error
+		if f, err = filter.Parse(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return r, inv, f, errs
 }
 
 // Error lists every problem of a configuration. Its message is one line:

@@ -60,6 +60,12 @@ func TestFromEnv(t *testing.T) {
 		{"routing errors at once", env("SINK_FOLDER", "{topic}/{hour}/", "SINK_TIMEZONE", "Mars/Olympus", "SINK_INVALID", "ignore"), nil,
 			[]string{"SINK_FOLDER", "position 9", "{hour}", "SINK_TIMEZONE", "Mars/Olympus", `SINK_INVALID="ignore"`}},
 		{"local time zone refused", env("SINK_TIMEZONE", "Local"), nil, []string{"SINK_TIMEZONE", "Local"}},
+		{"filter", env("SINK_FILTER", `drop value contains "heartbeat"`), func(t *testing.T, c Config) {
+			if c.Filter == nil || len(c.SinkOptions()) != 6 {
+				t.Fatalf("filter %v, %d options", c.Filter, len(c.SinkOptions()))
+			}
+		}, nil},
+		{"bad filter", env("SINK_FILTER", `keep value ~ "(" ; drop key == "x"`), nil, []string{"SINK_FILTER", "rule 1", "column"}},
 		{"template with a dot-dot segment", env("SINK_FOLDER", "{topic}/../x/"), nil, []string{"SINK_FOLDER", "position"}},
 		{"keys too long", env("OSS_PREFIX", strings.Repeat("p", 500), "SINK_FOLDER", "{topic}/{key}/{header:a}/{header:b}/"), nil,
 			[]string{"SINK_FOLDER", "1,023"}},
