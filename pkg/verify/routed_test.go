@@ -1,0 +1,292 @@
+package verify_test
+
+import (
+	"context"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
+)
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+// routedStore is what routedFill wrote.
+type routedStore struct {
+	w       *fixture.Writer
+	tm      fixture.Template
+	records map[string]int // by topic/partition
+	invalid map[string]int
+}
+
+// routedFill writes partitions 0 and 1 of topic and 0 of "payments" as
+// the sink does with routing template tm (fixture.RoutedRecords: records
+// across midnight in Shanghai, late ones, tenants, some without one), in
+// batches of 6 records, 3 records per object.
+func routedFill(t *testing.T, st store.Store, s v2setup, tm fixture.Template, maxOpen int) routedStore {
+	t.Helper()
+	rs := routedStore{w: &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 3, Route: tm.Route, MaxOpen: maxOpen}, tm: tm,
+		records: map[string]int{}, invalid: map[string]int{}}
+	for _, tp := range []struct {
+		topic string
+		p     int32
+		n     int
+	}{{topic, 0, 40}, {topic, 1, 30}, {"payments", 0, 23}} {
+		recs := fixture.RoutedRecords(tp.topic, tp.p, 100, tp.n, shanghai)
+		for i := 0; i < len(recs); i += 6 {
+			rs.w.Write(t, tp.topic, tp.p, recs[i:min(i+6, len(recs))])
+		}
+		for _, r := range recs {
+			if tm.Drop != nil && tm.Drop(&r) {
+				continue
+			}
+			k := tp.topic + "/" + string(rune('0'+tp.p))
+			rs.records[k]++
+			if _, invalid := tm.Dir(&r); invalid {
+				rs.invalid[k]++
+			}
+		}
+	}
+	return rs
+}
+
+// keysUnder lists the data and index keys of topic's objects under dir.
+func keysUnder(t *testing.T, st store.Store, dir, tpc string) []string {
+	t.Helper()
+	infos, err := st.List(context.Background(), prefix+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, in := range infos {
+		data := in.Key
+		if dk, ok := objindex.DataKey(in.Key); ok {
+			data = dk
+		}
+		d, base := path.Split(strings.TrimPrefix(data, prefix))
+		p, first, ok := sink.ParseObjectName(base)
+		if ok && sink.ObjectKey(prefix, tpc, sink.FolderName(tpc, d), p, first, 0) == data {
+			out = append(out, in.Key)
+		}
+	}
+	return out
+}
+
+// TestRoutedClean: routed stores, read back clean: time folders across
+// midnight (inside the topic's directory, or under tenant directories that
+// topics share), invalidRuleData/, closed folders. Every run finds every
+// record once, counts the invalid ones apart, and with a topic asked for
+// counts the other topic's objects of the shared directories as others.
+func TestRoutedClean(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		tm      fixture.Template
+		maxOpen int
+	}{
+		{"topic-day", fixture.Template{Loc: shanghai}, 0},
+		{"tenant-day", fixture.Template{Shared: true, Loc: shanghai}, 0},
+		{"tenant-day-closed", fixture.Template{Shared: true, Loc: shanghai}, 2},
+	} {
+		for _, s := range []v2setup{v2setups[0], v2setups[2]} {
+			t.Run(tc.name+"/"+s.name, func(t *testing.T) {
+				ctx := context.Background()
+				st := memstore.New()
+				rs := routedFill(t, st, s, tc.tm, tc.maxOpen)
+
+				rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(64))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Partitions != 3 || rep.OtherObjects != 0 {
+					t.Fatalf("whole prefix: total %+v, others %d, defects %v", rep.Total, rep.OtherObjects, rep.AllDefects())
+				}
+				for _, p := range rep.Partitions {
+					k := p.Topic + "/" + string(rune('0'+p.Partition))
+					if p.Records != int64(rs.records[k]) || p.InvalidRecords != int64(rs.invalid[k]) || p.Folders < 2 || !p.ExactOffsets {
+						t.Errorf("%s: records %d (want %d), invalid %d (want %d), folders %d", k, p.Records, rs.records[k],
+							p.InvalidRecords, rs.invalid[k], p.Folders)
+					}
+				}
+				if tc.tm.Shared && rep.Total.InvalidRecords == 0 {
+					t.Errorf("no invalid records counted: %+v", rep.Total)
+				}
+
+				// One topic: its own directories, and the template's.
+				rep, err = verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithTopics(topic),
+					verify.WithDirFunc(func(tpc string, _ int32) []string { return []string{tc.tm.StaticDir(tpc)} }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				others := 0
+				for _, k := range keysUnder(t, st, "", "payments") {
+					if !strings.HasPrefix(k, prefix+"payments/") && !strings.Contains(k, "/.oss_index_") {
+						others++
+					}
+				}
+				if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Partitions != 2 || rep.OtherObjects != others {
+					t.Fatalf("topic %s: total %+v, others %d (want %d), dirs %q, defects %v", topic, rep.Total, rep.OtherObjects, others, rep.Dirs, rep.AllDefects())
+				}
+				if tc.tm.Shared && !slices.Equal(rep.Dirs, []string{topic + "/", "invalidRuleData/" + topic + "/", ""}) {
+					t.Errorf("listed %q", rep.Dirs)
+				}
+			})
+		}
+	}
+}
+
+// TestRoutedClosedThenNewer: a folder closed past the bound (its object
+// unsealed, no longer named by the meta object) that takes records again
+// opens a newer object named by its offset: both are fine, no defect.
+func TestRoutedClosedThenNewer(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	folders := []string{"dt=2026-11-24/", "/tenant-a/" + topic + "/"}
+	var which []string
+	w := &fixture.Writer{St: st, Prefix: prefix, Enc: v2setups[2].enc, Flush: 10,
+		Route: func(r *events.Record) (string, bool) { return which[r.Offset%int64(len(which))], true }}
+	recs := fixture.Records(topic, 0, 0, 30, false)
+	which = folders
+	w.Write(t, topic, 0, recs[:6])
+	w.Close(t, topic, 0, folders[0])
+	w.Write(t, topic, 0, recs[6:12])
+	closed := w.Objects(topic, 0)[0]
+	if w.Meta(topic, 0).Folders[folders[0]].Object == closed {
+		t.Fatalf("the closed object %s is named again", closed)
+	}
+	rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithObjectDetails())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := partition(rep, topic, 0)
+	if !rep.OK() || len(rep.AllDefects()) != 0 || p == nil || p.Objects != 3 || p.Records != 12 || p.Folders != 2 {
+		t.Fatalf("total %+v, defects %v", rep.Total, rep.AllDefects())
+	}
+	for _, o := range p.ObjectList {
+		if o.Key == closed && (o.Open || o.Sealed || o.Folder != folders[0]) {
+			t.Errorf("closed object: %+v", o)
+		}
+	}
+}
+
+// TestRoutedDefects: what goes wrong in a routed store is found, and
+// named by folder: an offset stored in two folders, a deleted object in
+// one folder (its offsets exactly, those of the other folders left out),
+// a folder the run did not search.
+func TestRoutedDefects(t *testing.T) {
+	ctx := context.Background()
+	tm := fixture.Template{Shared: true, Loc: shanghai}
+
+	t.Run("duplicate-across-folders", func(t *testing.T) {
+		st := memstore.New()
+		rs := routedFill(t, st, v2setups[2], tm, 0)
+		// A retry routed offset 120 elsewhere (the template changed in
+		// between): it is stored twice, in two folders.
+		r := fixture.RoutedRecords(topic, 0, 120, 1, shanghai)
+		rs.w.Route = func(*events.Record) (string, bool) { return "/tenant-z/", true }
+		rs.w.Write(t, topic, 0, r)
+		rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dup *verify.Defect
+		for _, d := range rep.AllDefects() {
+			if d.Code == verify.CodeDuplicateOffset {
+				dup = &d
+			}
+		}
+		if rep.OK() || dup == nil || dup.Offset == nil || *dup.Offset != 120 || dup.Other == "" ||
+			path.Dir(dup.Object) == path.Dir(dup.Other) || !strings.Contains(dup.Object+dup.Other, "/tenant-z/") {
+			t.Fatalf("defects %v", rep.AllDefects())
+		}
+	})
+
+	t.Run("deleted-object", func(t *testing.T) {
+		st := memstore.New()
+		rs := routedFill(t, st, v2setups[0], tm, 0)
+		// A sealed object of one folder, with its index, that the one
+		// before it is sealed with.
+		var gone string
+		var held []int64
+		objs := rs.w.Objects(topic, 0)
+		same := func(o string) func(string) bool { return func(n string) bool { return path.Dir(n) == path.Dir(o) } }
+		for i, o := range objs {
+			if strings.Contains(o, "/tenant-a/") && slices.ContainsFunc(objs[:i], same(o)) && slices.ContainsFunc(objs[i+1:], same(o)) {
+				gone = o
+				break
+			}
+		}
+		if gone == "" {
+			t.Fatal("no sealed object in a tenant folder")
+		}
+		for _, r := range fixture.RoutedRecords(topic, 0, 100, 40, shanghai) {
+			if f, _ := tm.Route(&r); prefix+sink.FolderDir(topic, f) == path.Dir(gone)+"/" && r.Offset >= nameOffset(gone) {
+				held = append(held, r.Offset)
+			}
+		}
+		del(t, st, gone)
+		del(t, st, objindex.Key(gone))
+		rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ok := find(rep, verify.CodeObjectMissing, gone)
+		if !ok || rep.OK() {
+			t.Fatalf("no object_missing for %s: %v", gone, codes(rep))
+		}
+		// The records of the next object of the folder come after the
+		// range; those of other folders are left out of it.
+		var got []int64
+		for _, rg := range d.Ranges {
+			for o := rg.First; o <= rg.Last; o++ {
+				got = append(got, o)
+			}
+		}
+		// A sealed object is full: 3 records.
+		if len(held) < 3 || !slices.Equal(got, held[:3]) {
+			t.Fatalf("object_missing ranges %v, want the first 3 offsets of %v", d.Ranges, held)
+		}
+		// The meta object's count locates the same records in the union
+		// of the folders.
+		rm, ok := find(rep, verify.CodeRecordsMismatch, sink.MetaKey(prefix, topic, 0))
+		if !ok || !slices.Equal(rm.Ranges, d.Ranges) {
+			t.Errorf("records_mismatch %+v, want ranges %v", rm, d.Ranges)
+		}
+		for _, x := range rep.AllDefects() {
+			if x.Code != verify.CodeObjectMissing && x.Code != verify.CodeRecordsMismatch {
+				t.Errorf("unexpected %s", x)
+			}
+		}
+	})
+
+	t.Run("folder-not-listed", func(t *testing.T) {
+		st := memstore.New()
+		routedFill(t, st, v2setups[2], tm, 0)
+		rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithTopics(topic))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range rep.AllDefects() {
+			if d.Code == verify.CodeFolderNotListed {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("no folder_not_listed: %v", codes(rep))
+		}
+	})
+}
