@@ -11,12 +11,15 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -194,4 +197,24 @@ func TestRoutedDuplicateAcrossFolders(t *testing.T) {
 		t.Fatalf("after removing the copy: %+v, %v", sum, err)
 	}
 	sameRecords(t, "dst/0", kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", 0), recs, false)
+}
+
+// TestRoutedOSS: the merge through the SDK against the OSS test server;
+// the listing of the shared directories holds the other topic's objects
+// too.
+func TestRoutedOSS(t *testing.T) {
+	t.Parallel()
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak", "sk", ""))
+	st := osskit.Store(t, srv.Endpoint(), "sink", ossstore.Credentials{AccessKeyID: "ak", AccessKeySecret: "sk"})
+	c := newCluster(t, "dst")
+	tm := fixture.Template{Shared: true, Loc: shanghai}
+	want := routedBackup(t, st, format.Encoder{Format: format.JSONL}, tm)
+	sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"),
+		restore.ChunkRecords(10), restore.Dirs(""))
+	if err != nil || sum.Records != 65 || sum.OtherObjects == 0 {
+		t.Fatalf("%+v: %v", sum, err)
+	}
+	for p := range int32(2) {
+		sameRecords(t, "dst/"+string(rune('0'+p)), kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", p), want[p], false)
+	}
 }

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -289,4 +292,89 @@ func TestRoutedDefects(t *testing.T) {
 			t.Fatalf("no folder_not_listed: %v", codes(rep))
 		}
 	})
+}
+
+// TestRoutedKafkaExpected: records a filter dropped are stored nowhere;
+// compared with Kafka they are missing unless WithExpected says the sink
+// was configured not to store them: then they are counted as filtered,
+// and the routed store (shared tenant folders, invalidRuleData/) is clean.
+func TestRoutedKafkaExpected(t *testing.T) {
+	const perPart = 30
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	addrs := newCluster(t, map[string]int32{topic: 2})
+	drop := func(r *events.Record) bool { return r.Offset%4 == 3 }
+	tm := fixture.Template{Shared: true, Loc: shanghai, Drop: drop}
+	var msgs []kafkatest.Message
+	var recs []events.Record
+	for p := range int32(2) {
+		for _, r := range fixture.RoutedRecords(topic, p, 0, perPart, shanghai) {
+			m := kafkatest.Message{Partition: p, Key: r.Key, Value: r.Value, Timestamp: time.UnixMilli(r.Timestamp)}
+			if tenant, ok := fixture.Tenant(&r); ok {
+				m.Headers = []sarama.RecordHeader{{Key: []byte("tenant"), Value: []byte(tenant)}}
+			}
+			msgs = append(msgs, m)
+			recs = append(recs, r)
+		}
+	}
+	for i, off := range kafkatest.Produce(t, addrs, topic, msgs) {
+		if off != recs[i].Offset {
+			t.Fatalf("record %d got offset %d in Kafka, want %d", i, off, recs[i].Offset)
+		}
+	}
+	kafkatest.CommitGroup(t, addrs, "backup", topic, map[int32]int64{0: perPart, 1: perPart})
+	st := memstore.New()
+	w := &fixture.Writer{St: st, Prefix: prefix, Enc: v2setups[2].enc, Flush: 4, Route: tm.Route}
+	for p := range 2 {
+		part := recs[p*perPart : (p+1)*perPart]
+		for i := 0; i < len(part); i += 5 {
+			w.Write(t, topic, int32(p), part[i:min(i+5, len(part))])
+		}
+	}
+	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	// The predicate sees the record as the trigger delivers it: the
+	// tenant header in the trigger's JSON shape.
+	headers := 0
+	expected := func(r *events.Record) bool {
+		if _, ok := fixture.Tenant(r); ok {
+			headers++
+		}
+		return !drop(r)
+	}
+
+	rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithKafka(k), verify.WithExpected(expected), verify.WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Filtered != 2*(perPart/4) || rep.Total.InvalidRecords == 0 || headers == 0 {
+		t.Fatalf("with the filter: total %+v, headers seen %d, defects %v", rep.Total, headers, rep.AllDefects())
+	}
+
+	rep, err = verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithKafka(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(2) {
+		var missing []int64
+		for _, d := range partition(rep, topic, p).Defects {
+			if d.Code == verify.CodeMissingInStore {
+				for _, rg := range d.Ranges {
+					for o := rg.First; o <= rg.Last; o++ {
+						missing = append(missing, o)
+					}
+				}
+			}
+		}
+		var want []int64
+		for o := int64(3); o < perPart; o += 4 {
+			want = append(want, o)
+		}
+		if !slices.Equal(missing, want) || rep.OK() {
+			t.Errorf("without the filter, partition %d: missing %v, want %v", p, missing, want)
+		}
+	}
 }
