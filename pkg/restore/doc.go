@@ -31,8 +31,8 @@
 // spans the offset reached, so time folders cost one or two objects, many
 // folders interleaved (a folder per key) one each. An offset stored in two
 // folders fails the partition (ErrRefused, naming both objects) when the
-// merge reaches it: records before it are produced once and checkpointed,
-// none twice. Records in invalidRuleData/{topic}/ are restored with the
+// merge reaches it, before either copy is produced: records before it are
+// produced once and checkpointed. Records in invalidRuleData/{topic}/ are restored with the
 // others unless ExcludeInvalid; a checkpoint range written by a run that
 // left them out says so (valid_only), so that a later run that includes
 // them produces exactly those.

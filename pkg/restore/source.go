@@ -335,10 +335,10 @@ func (h *cursors) Pop() any {
 // current object spans the offset reached: with time folders, one or two;
 // with a folder per key, interleaved everywhere, one per folder.
 //
-// An offset that two folders hold is an error (ErrRefused): the sink
-// stores each record once, so the store is damaged or was written with two
-// routings, and guessing which copy is right could produce a record twice
-// or a wrong one.
+// An offset that two folders hold is an error (ErrRefused), found before
+// either copy is handed out: the sink stores each record once, so the
+// store is damaged or was written with two routings, and guessing which
+// copy is right could produce a record twice or a wrong one.
 type iter struct {
 	ctx    context.Context
 	st     store.Store
@@ -399,13 +399,27 @@ func (it *iter) next() (record, bool, error) {
 			continue
 		}
 		if it.last >= 0 && r.offset <= it.last {
-			return record{}, false, it.conflict(r, c)
+			return record{}, false, it.conflict(r.offset, it.lastObj, c.ob.key)
 		}
 		c.last, it.last, it.lastObj = r.offset, r.offset, c.ob.key
 		it.fix(c)
+		// Another folder's next record at the same offset (an object is
+		// named for its first record) is found before r is handed out, so
+		// that neither copy is produced.
+		if len(it.h) > 0 && it.h[0] != c && it.h[0].bound() == r.offset {
+			return record{}, false, it.conflict(r.offset, c.ob.key, it.h[0].current())
+		}
 		return r, true, nil
 	}
 	return record{}, false, nil
+}
+
+// current returns the key of the object c yields from next.
+func (c *cursor) current() string {
+	if c.recs != nil {
+		return c.ob.key
+	}
+	return c.objs[c.i].key
 }
 
 // fix restores the heap after c, its top, moved on, dropping c when it is
@@ -444,15 +458,15 @@ func (it *iter) load(c *cursor) error {
 	return nil
 }
 
-// conflict is the error for a record of c at or below the last offset
-// yielded, from another folder.
-func (it *iter) conflict(r record, c *cursor) error {
-	if r.offset == it.last {
+// conflict is the error for offset off, found in object other after
+// object first (or at or below it).
+func (it *iter) conflict(off int64, first, other string) error {
+	if off == it.last {
 		return refused("offset %d is stored twice: in %s and in %s (two folders; the sink stores each record in one): "+
 			"the store is damaged or was written with two routings, and which copy to restore cannot be told. sinkctl verify reports it (duplicate_offset); "+
 			"remove one copy, then run again: what was produced is in the checkpoint",
-			r.offset, it.lastObj, c.ob.key)
+			off, first, other)
 	}
 	return refused("offset %d in %s comes after offset %d of %s: an object holds offsets below the one it is named for, so the folders cannot be merged in offset order (sinkctl verify reports it)",
-		r.offset, c.ob.key, it.last, it.lastObj)
+		off, other, it.last, first)
 }

@@ -76,6 +76,7 @@ type restoreFlags struct {
 	ckDir          string
 	ckPrefix       string
 	ckPrefixSet    bool
+	excludeInvalid bool
 }
 
 func runRestore(ctx context.Context, args []string, env Env) int {
@@ -97,6 +98,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 		f.ckPrefix, f.ckPrefixSet = s, true
 		return nil
 	})
+	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
@@ -212,7 +214,7 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	}
 	opts := []restore.Option{restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
 		restore.ChunkRecords(f.chunk), restore.OffsetRange(f.fromOffset, f.toOffset), restore.AllowSourceTopic(f.allowSource),
-		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset)}
+		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset), restore.ExcludeInvalid(f.excludeInvalid)}
 	for _, s := range f.partitions {
 		p, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || p < 0 {
@@ -359,7 +361,9 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	var landed, foreign int64
 	var reset []string
+	folders := 0
 	for _, p := range s.Partitions {
+		folders = max(folders, p.Folders)
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", p.Partition, p.Epoch, p.Objects, p.Records,
 			offset(p.FirstOffset, ""), offset(p.LastOffset, ""), p.Skipped, p.Filtered, orDash(p.Error))
 		landed += p.Landed
@@ -382,6 +386,19 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	if s.ValuesOnly {
 		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
+	}
+	if folders > 1 {
+		fmt.Fprintf(w, "note: each partition's records were merged into offset order from its folders (up to %d)\n", folders)
+	}
+	switch {
+	case s.ExcludeInvalid:
+		fmt.Fprintln(w, "note: the records in invalidRuleData/ were left out (--exclude-invalid); a run without it produces them")
+	case s.InvalidRecords > 0:
+		fmt.Fprintf(w, "note: %s %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
+			verb, count(int(s.InvalidRecords), "record"))
+	}
+	if s.OtherObjects > 0 {
+		fmt.Fprintf(w, "note: %s of other topics in the directories searched left alone\n", count(s.OtherObjects, "object"))
 	}
 	if len(s.Partitions) == 0 {
 		fmt.Fprintln(w, "nothing stored for this topic under the prefix")

@@ -138,6 +138,8 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 		return fail("write report: %v", err)
 	} else if err := writeEpochTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
+	} else if err := writeFolderTable(env.Stdout, rep); err != nil {
+		return fail("write report: %v", err)
 	} else if err := writeKafkaTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
 	} else {
