@@ -599,10 +599,11 @@ func expiredForGood(err error) error {
 func retryable(err error) bool {
 	var (
 		be *handler.BadEventError
+		ue *handler.UnroutableError
 		se *handler.StateConflictError
 		re *RecordError
 	)
-	return !errors.As(err, &be) && !errors.As(err, &se) && !errors.As(err, &re) && !handler.SetupError(err)
+	return !errors.As(err, &be) && !errors.As(err, &ue) && !errors.As(err, &se) && !errors.As(err, &re) && !handler.SetupError(err)
 }
 
 // deadLetterable reports whether a batch that failed for good with err

@@ -11,7 +11,7 @@ import (
 // The error types an invocation fails with. Function Compute reports the
 // type name as errorType, so the name says what failed, and every message
 // says whether a retry can help: only a *WriteError is transient. The others
-// are permanent for the batch (BadEventError), for its partition
+// are permanent for the batch (BadEventError, UnroutableError), for its partition
 // (StateConflictError) or for every batch until the setup is fixed
 // (ConfigError, AccessDeniedError, NoSuchBucketError, InvalidKeyError; see
 // SetupError).
@@ -31,6 +31,18 @@ func (e *BadEventError) Error() string {
 	return "bad event, nothing written (permanent for this batch, retrying cannot help): " + e.Err.Error()
 }
 func (e *BadEventError) Unwrap() error { return e.Err }
+
+// UnroutableError: a record's folder cannot be computed from it (a field
+// SINK_FOLDER names is missing, say) and SINK_INVALID is fail. Nothing was
+// written for its partition; the record will not change, so retrying
+// cannot help: the batch belongs in a dead-letter queue, or the settings
+// must change (SINK_INVALID=folder or drop).
+type UnroutableError struct{ Err error }
+
+func (e *UnroutableError) Error() string {
+	return "record cannot be routed, nothing written for its partition (permanent for this batch, retrying cannot help): " + e.Err.Error()
+}
+func (e *UnroutableError) Unwrap() error { return e.Err }
 
 // WriteError: storing the batch failed part-way (OSS unreachable, throttled,
 // the invocation's time ran out, the process told to stop). The partitions'
@@ -172,6 +184,8 @@ func (h *Handler) classifyWrite(err error) error {
 	case errors.Is(err, sink.ErrConflict) || errors.Is(err, sink.ErrOffsetsReset) ||
 		errors.Is(err, sink.ErrMetaMissing) || errors.Is(err, sink.ErrMetaInvalid):
 		return &StateConflictError{err}
+	case errors.Is(err, sink.ErrUnroutable):
+		return &UnroutableError{err}
 	}
 	// Not permanent by design, whatever else: store.ErrCredentialsExpired
 	// (fresh credentials come with the next invocation), timeouts, 5xx.

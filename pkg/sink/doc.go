@@ -7,16 +7,18 @@
 // objects, each with a record index beside it:
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}
-//	{prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}
-//	{prefix}{topic}/{folder}.oss_index_partition_{p}_offset_{first}_{8 hex}
+//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}
+//
+// {dir} is the record's folder (see Routing): {topic}/ unless a Router
+// says otherwise.
 //
 // A data object holds the encodings (see package format) of records of one
 // partition, in offset order; {first} is its smallest offset and the 8 hex
 // digits are derived from topic, partition, folder, first offset and epoch
 // (ObjectKey), so every attempt that opens an object names it the same way,
 // and names in a meta object or an index can be checked against what the
-// protocol derives. {folder} is "" today; the schema keeps one current
-// object per folder so that time- and key-based folders need no new schema.
+// protocol derives.
 //
 // The record index (package objindex) is the object's write-ahead log: an
 // appendable object of entries, each written before what it describes.
@@ -138,6 +140,52 @@
 // legacy raw objects therefore fails the duplicate check (ErrOffsetsReset)
 // rather than drop records it cannot confirm.
 //
+// # Routing
+//
+// A Router (WithRouter, SINK_FOLDER) gives each record a directory; the
+// partition's records in one directory form that folder's chain of
+// objects, and the meta object records one open object per folder. A
+// record's folder depends on the record and the settings only, so a retry
+// routes every record where the failed attempt did. Per batch and
+// partition, Write first routes every pending record (a record that cannot
+// be routed fails the partition here under InvalidFail, before anything is
+// written; it goes to invalidRuleData/{topic}/ under InvalidFolder), drops
+// what the filter (WithFilter) and InvalidDrop leave out — counted, and
+// committed with the rest — then writes each folder's records as above, one
+// folder after the other, with one encoding buffer for all of them.
+//
+// The committed offset stays partition-wide: after a batch, every record up
+// to its last is stored (in some folder), filtered or dropped. Two rules
+// make folders that a batch does not touch safe:
+//
+//   - Before a batch writes to a folder the state has no open object for, the
+//     meta object announces the object it will open there (one more PUT per
+//     batch that opens folders). Whatever an attempt stores is then in an
+//     object the state names, and the folder's next record replays its
+//     index — also after later batches without records for the folder have
+//     committed past it (a batch the trigger gave up on, a shorter
+//     redelivery), which is why a folder's records are compared with its
+//     own last offset, not the committed one, and why a folder may hold
+//     records beyond the committed offset (the batch's records for it up to
+//     there are duplicates).
+//   - At most WithMaxOpenFolders folders (MaxOpenFolders, 100) stay open.
+//     Past the bound, after the batch is written, the folders whose last
+//     record has the smallest offset are closed: dropped from the meta
+//     object, without a seal entry. A closed object is never appended to
+//     again (every later record of the folder has a larger offset than its
+//     name, and nothing names it), so its next record opens a new object,
+//     also for late data: nothing is rewritten. A folder closes only when
+//     its state is complete: nothing adopted beyond the committed offset,
+//     nothing announced unresolved, and an index no longer than recorded
+//     (one lookup per folder closed that the batch did not touch). The
+//     meta object thus stays near 100 entries of a few hundred bytes.
+//
+// Without a meta object a routed partition starts afresh (there is no
+// narrow listing of every folder): a lost meta object cannot be rebuilt,
+// and the records the trigger redelivers after such a loss are written
+// again. Restore the meta object instead (OSS versioning), or start a new
+// epoch.
+//
 // # No meta object
 //
 // No meta object and no data objects: a new partition. Data objects that
@@ -175,7 +223,9 @@
 // recreated topic. One case stops the partition: records before every
 // stored record of the epoch (the first batch was given up on) cannot be
 // told from records the sink never saw, such as a replay from before where
-// the backup began, and fail with ErrOffsetsReset rather than be dropped.
+// the backup began, and fail with ErrOffsetsReset rather than be dropped;
+// routed, that is per folder: records before every stored record of their
+// folder.
 //
 // If two invocations race on one partition anyway, the index fence
 // decides every step: the loser's entry is refused, it replays the winner's
@@ -189,6 +239,8 @@
 // after a later writer sealed the object fails the next batch with
 // ErrConflict rather than be guessed at. Either way nothing is lost
 // silently: records are duplicated or a partition stops with an error.
+// Routed, a meta PUT landing late can also drop a folder that a later
+// batch announced; records stored there are then written again.
 //
 // Write also stops starting requests shortly before the context's deadline
 // (WithDeadlineMargin), and requests in flight are cut at that point, so that

@@ -21,15 +21,45 @@ import (
 // replay (the consumer group reset to earlier offsets), whose records are
 // the stored ones, from a topic recreated since (offsets starting again at
 // 0) or an old meta object restored, whose records are not.
+//
+// Each record is looked for in the folder it is routed to; records the
+// settings store nowhere (filtered, dropped) are no evidence either way.
 func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*events.Record) error {
-	if ok, err := j.legacyRawTail(ctx, m, dups); err != nil || ok {
-		return err
+	if !j.cfg.routed() {
+		if ok, err := j.legacyRawTail(ctx, m, dups); err != nil || ok {
+			return err
+		}
+	}
+	all := dups
+	var where map[*events.Record]string
+	if j.cfg.routed() || j.cfg.keep != nil {
+		all = nil
+		where = map[*events.Record]string{}
+		var buf []byte
+		for _, r := range dups {
+			var name string
+			var ok bool
+			if name, buf, ok = j.placeOf(r, buf); ok {
+				all = append(all, r)
+				where[r] = name
+			}
+		}
+		if len(all) == 0 {
+			j.log.Info().Int("duplicates", len(dups)).Msg("records at or below the committed offset are stored nowhere (filtered or dropped): skipped as duplicates")
+			return nil
+		}
+	}
+	folderOf := func(r *events.Record) string {
+		if where == nil {
+			return j.folder
+		}
+		return where[r]
 	}
 	// The first and the last, and a few evenly between: raw objects hold
 	// values only, and a recreated topic can repeat some (heartbeats).
-	check := sample(dups, 0, 8)
+	check := sample(all, 0, 8)
 	for round := 0; ; round++ {
-		locs, err := j.locateAll(ctx, m, check)
+		locs, err := j.locateAll(ctx, m, check, folderOf)
 		if err != nil {
 			return err
 		}
@@ -56,7 +86,7 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 					ErrOffsetsReset, len(dups), m.Committed, r.Offset, what, j.topic, j.partition)
 			}
 		}
-		if found > 0 || round > 0 || len(dups) <= 8 {
+		if found > 0 || round > 0 || len(all) <= 8 {
 			if found == 0 {
 				// Every record tried falls in a gap of the stored offsets:
 				// records the trigger gave up on (they are in its dead-letter
@@ -70,7 +100,7 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 		// Every one falls in a gap of the stored offsets (records the
 		// trigger gave up on, say): look at others between them for
 		// evidence either way.
-		check = sample(dups, 1, 16)
+		check = sample(all, 1, 16)
 	}
 	j.log.Info().Int("duplicates", len(dups)).Int64("first_offset", dups[0].Offset).Int64("last_offset", dups[len(dups)-1].Offset).
 		Msg("records at or below the committed offset match the stored ones: skipped as duplicates")
@@ -106,7 +136,7 @@ func sample(recs []*events.Record, round, n int) []*events.Record {
 // starting at a line boundary. That is what a redelivery right after an
 // upgrade looks like.
 func (j *partitionJob) legacyRawTail(ctx context.Context, m *Meta, dups []*events.Record) (bool, error) {
-	f := m.Folders[""]
+	f := m.Folders[j.folder]
 	if f == nil || !f.Legacy || dups[len(dups)-1].Offset != f.LastOffset || dups[0].Offset < f.FirstOffset || int64(len(dups)) > f.Records {
 		return false, nil
 	}
@@ -167,13 +197,13 @@ const (
 // <= the offset (found by a listing narrowed to the offset's leading
 // digits), then by the object's index (read once per object), or, for
 // legacy objects, by reading the object.
-func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Record) ([]location, error) {
-	f := m.Folders[""]
+func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Record, folderOf func(*events.Record) string) ([]location, error) {
 	type target struct {
 		first         int64
 		end, indexEnd int64 // -1: look up
 		legacy        bool
 		idx           []int // into recs
+		f             *Folder
 	}
 	var order []string
 	targets := map[string]*target{}
@@ -181,7 +211,9 @@ func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Re
 	for i, r := range recs {
 		x := r.Offset
 		var key string
-		t := &target{end: -1, indexEnd: -1}
+		folder := folderOf(r)
+		f := m.Folders[folder]
+		t := &target{end: -1, indexEnd: -1, f: f}
 		if f != nil && f.Records > 0 && x >= f.FirstOffset && x <= f.LastOffset {
 			key = f.Object
 			t.first, t.end, t.indexEnd, t.legacy = f.FirstOffset, f.Size, f.IndexSize, f.Legacy
@@ -191,7 +223,7 @@ func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Re
 				span = f.LastOffset - f.FirstOffset + 1
 			}
 			var err error
-			if key, t.first, err = j.objectFor(ctx, m.Epoch, x, span); err != nil {
+			if key, t.first, err = j.objectFor(ctx, folder, m.Epoch, x, span); err != nil {
 				return nil, err
 			}
 			if key == "" {
@@ -206,7 +238,7 @@ func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Re
 	}
 	for _, key := range order {
 		t := targets[key]
-		if !t.legacy && key != f.objectOrEmpty() {
+		if !t.legacy && key != t.f.objectOrEmpty() {
 			info, err := j.st.Stat(ctx, objindex.Key(key))
 			switch {
 			case store.IsNotFound(err):
@@ -219,7 +251,7 @@ func (j *partitionJob) locateAll(ctx context.Context, m *Meta, recs []*events.Re
 		}
 		if t.legacy {
 			for _, i := range t.idx {
-				loc, err := j.locateLegacy(ctx, f, key, t.first, recs[i])
+				loc, err := j.locateLegacy(ctx, t.f, key, t.first, recs[i])
 				if err != nil {
 					return nil, err
 				}
@@ -307,15 +339,15 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 	return nil
 }
 
-// objectFor returns the data object of this epoch with the greatest first
+// objectFor returns the data object of the folder and epoch with the greatest first
 // offset <= x, or "". Names sort as text, not as numbers, so it lists the
 // objects whose first offset shares x's leading digits, dropping one more
 // digit each round until an object with as many digits as x is found
 // (any object with a larger such first offset <= x shares those digits
 // too); the last round lists the whole partition. span, the offsets the
 // current object covers, hints where to begin.
-func (j *partitionJob) objectFor(ctx context.Context, epoch, x, span int64) (string, int64, error) {
-	base := objectPrefix(j.cfg.prefix, j.topic, "", j.partition)
+func (j *partitionJob) objectFor(ctx context.Context, folder string, epoch, x, span int64) (string, int64, error) {
+	base := objectPrefix(j.cfg.prefix, j.topic, folder, j.partition)
 	xs := strconv.FormatInt(x, 10)
 	k := max(1, len(strconv.FormatInt(span, 10))-1)
 	for ; k <= len(xs); k++ {
@@ -334,7 +366,7 @@ func (j *partitionJob) objectFor(ctx context.Context, epoch, x, span int64) (str
 		}
 		for _, info := range infos {
 			p, off, ok := ParseObjectName(path.Base(info.Key))
-			if !ok || p != j.partition || off > x || off <= at || ObjectKey(j.cfg.prefix, j.topic, "", j.partition, off, epoch) != info.Key {
+			if !ok || p != j.partition || off > x || off <= at || ObjectKey(j.cfg.prefix, j.topic, folder, j.partition, off, epoch) != info.Key {
 				continue
 			}
 			if k == len(xs) || len(strconv.FormatInt(off, 10)) == len(xs) {

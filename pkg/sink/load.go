@@ -50,20 +50,27 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 	if !store.IsNotFound(err) {
 		return nil, false, fmt.Errorf("read meta object %s: %w", key, err)
 	}
+	if j.cfg.routed() {
+		// Routed partitions spread over folders that no narrow listing
+		// finds: each folder's first record looks for what a failed
+		// attempt left in that folder (chainStart). A lost meta object
+		// cannot be rebuilt; see the package doc, "Routing".
+		return newMeta(topic, partition, 0), false, nil
+	}
 	type obj struct {
 		key   string
 		first int64
 		epoch int64
 	}
 	var all, others []obj
-	err = listAll(ctx, j.st, objectPrefix(prefix, topic, "", partition), func(info store.Info) bool {
+	err = listAll(ctx, j.st, objectPrefix(prefix, topic, j.folder, partition), func(info store.Info) bool {
 		p, off, ok := ParseObjectName(path.Base(info.Key))
 		if !ok || p != partition {
 			return true
 		}
 		// Without the meta object the epoch is not known: a name is the
 		// sink's if some epoch derives it.
-		e, ok := ObjectEpoch(prefix, topic, "", partition, off, info.Key, maxLostEpoch)
+		e, ok := ObjectEpoch(prefix, topic, j.folder, partition, off, info.Key, maxLostEpoch)
 		if !ok {
 			others = append(others, obj{info.Key, off, 0})
 			return true
@@ -164,7 +171,7 @@ func rebuildErrorf(format string, a ...any) error { return &rebuildError{fmt.Spr
 // stored, the current object the last one (or the one its seal names).
 func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error) {
 	m := newMeta(j.topic, j.partition, j.epoch)
-	w := &folderWriter{job: j, now: j.cfg.now(), encID: encodingID(j.cfg.enc), prev: -1, dataLen: unknownLength, pendingFrom: -1, trustAdopted: true}
+	w := &folderWriter{job: j, name: j.folder, now: j.cfg.now(), encID: encodingID(j.cfg.enc), prev: -1, dataLen: unknownLength, pendingFrom: -1, trustAdopted: true}
 	for i, key := range keys {
 		if err := w.followEmpty(ctx, key); err != nil {
 			return nil, err
@@ -193,7 +200,7 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 	}
 	m.Committed = w.prev
 	f := w.recorded()
-	m.Folders[""] = &f
+	m.Folders[j.folder] = &f
 	// Every record found is adopted (none was written by this batch), and
 	// counted into records_written when the meta object is written.
 	j.objects = nil

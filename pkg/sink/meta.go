@@ -160,12 +160,16 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 			return fmt.Errorf("folder %q: object %s: unknown encoding %q", name, f.Object, f.Encoding)
 		}
 		ok := f.Size >= 0 && f.IndexSize >= 0 && f.Records >= 0
+		// (A folder's last offset may be beyond the committed one: records
+		// adopted from an attempt whose batch a shorter one repeated, while
+		// other folders may still lack records below them. An announced
+		// object may be for a record the partition has moved past since,
+		// in a folder no later record went to.)
 		if f.Records == 0 {
-			// Announced for a record after the committed one (a seal named
-			// it), nothing of it known stored yet.
-			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1 && f.FirstOffset > m.Committed
+			// Announced (a seal named it), nothing of it known stored yet.
+			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1
 		} else {
-			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset && f.LastOffset <= m.Committed
+			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset
 		}
 		if m.Version == 1 || f.Legacy {
 			ok = ok && f.Records > 0 && f.IndexSize == 0

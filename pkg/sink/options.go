@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 )
 
@@ -25,6 +26,10 @@ type config struct {
 	readChunk      int
 	now            func() time.Time
 	log            zerolog.Logger
+	router         Router
+	keep           func(*events.Record) bool
+	invalid        InvalidPolicy
+	maxFolders     int
 }
 
 // Defaults, shared with the configuration package's documentation.
@@ -34,6 +39,9 @@ const (
 	DefaultConcurrency    = 8
 	DefaultDeadlineMargin = 2 * time.Second
 	DefaultBufferCache    = 64 << 20
+	// MaxOpenFolders bounds the folders whose open object a partition's
+	// meta object records (see WithMaxOpenFolders).
+	MaxOpenFolders = 100
 	// MaxFlushBytes keeps objects under OSS's 5 GB limit on appendable
 	// objects, with room for the record that crosses the threshold.
 	MaxFlushBytes = 4 << 30
@@ -47,6 +55,7 @@ func defaultCfg() config {
 		deadlineMargin: DefaultDeadlineMargin,
 		bufferCache:    DefaultBufferCache,
 		readChunk:      DefaultReadChunk,
+		maxFolders:     MaxOpenFolders,
 		now:            time.Now,
 		log:            zerolog.Nop(),
 	}
@@ -71,6 +80,12 @@ func (c *config) validate() error {
 	}
 	if c.readChunk < 1 {
 		errs = append(errs, fmt.Errorf("read chunk %d must be at least 1", c.readChunk))
+	}
+	if c.maxFolders < 1 {
+		errs = append(errs, fmt.Errorf("open folders %d must be at least 1", c.maxFolders))
+	}
+	if c.invalid > InvalidDrop {
+		errs = append(errs, fmt.Errorf("unknown invalid-record policy %d", c.invalid))
 	}
 	if c.deadlineMargin < 0 {
 		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
@@ -126,3 +141,23 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // fields of the logger in its context (zerolog.Ctx), such as a request id.
 // Default: no logging.
 func WithLogger(l zerolog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithRouter places each record in the folder r gives it (SINK_FOLDER).
+// Default: every record in its topic's own directory, {topic}/.
+func WithRouter(r Router) Option { return func(c *config) { c.router = r } }
+
+// WithFilter stores only the records keep returns true for; the others are
+// counted (Filtered in the summary) and committed, like written ones. keep
+// must be a pure function of the record (a retry must decide alike) and
+// safe for concurrent use. Default: every record is stored.
+func WithFilter(keep func(*events.Record) bool) Option { return func(c *config) { c.keep = keep } }
+
+// WithInvalid says what happens to a record whose folder the router cannot
+// compute (SINK_INVALID). Default: InvalidFolder.
+func WithInvalid(p InvalidPolicy) Option { return func(c *config) { c.invalid = p } }
+
+// WithMaxOpenFolders bounds the folders whose open object a partition's
+// meta object records; past it, the folders whose last record has the
+// smallest offset are closed (see package doc, "Routing"). Default:
+// MaxOpenFolders.
+func WithMaxOpenFolders(n int) Option { return func(c *config) { c.maxFolders = n } }

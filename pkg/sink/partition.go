@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,6 +81,9 @@ type partitionJob struct {
 	topic     string
 	partition int32
 	recs      []*events.Record // sorted by offset, no repeats
+	// folder: the partition's one folder when routing is static (see
+	// Router.Static); routed partitions have one per record.
+	folder    string
 	batchLen  int
 	batchDups int
 	log       zerolog.Logger
@@ -91,6 +95,9 @@ type partitionJob struct {
 	adopted    int // stored records found that were not in the batch
 	skipped    int // records of the batch an earlier attempt skipped (see land)
 	duplicates int
+	filtered   int // dropped by the filter
+	invalid    int // not routable: stored in invalidRuleData/
+	dropped    int // not routable: dropped (InvalidDrop)
 	separators int // raw values holding the separator
 	bytes      int64
 	objects    []string
@@ -118,6 +125,13 @@ func (j *partitionJob) run(ctx context.Context) error {
 	j.start = time.Now()
 	j.duplicates = j.batchDups
 	j.committed = -1
+	if r := j.cfg.router; r != nil && r.Static() {
+		dir, err := r.AppendFolder(nil, j.recs[0])
+		if err != nil {
+			return fmt.Errorf("folder of record at offset %d: %w", j.recs[0].Offset, err)
+		}
+		j.folder = folderNameBytes(j.topic, dir)
+	}
 	m, fresh, err := j.loadMeta(ctx, j.recs[0].Offset)
 	if err != nil {
 		return err
@@ -153,40 +167,103 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 
 	now := j.cfg.now()
-	size := 0
-	for _, r := range pending {
-		size += j.cfg.enc.Size(r)
-	}
-	// One buffer for the partition, reused by every append (the store does
-	// not keep it), so memory stays near the batch size.
-	buf := j.bufs.get(size)
-	defer func() { j.bufs.put(buf) }()
-
-	// Every record goes to the topic's own folder for now; routing adds
-	// folders, which the meta schema and the folder writer handle
-	// independently.
-	const folder = ""
-	w := &folderWriter{job: j, name: folder, now: now, buf: buf, encID: encodingID(j.cfg.enc), prev: m.Committed, dataLen: unknownLength, pendingFrom: -1}
-	if fresh {
-		// loadMeta's listing found no object before the batch.
-		w.prev = max(w.prev, pending[0].Offset-1)
-	}
-	if f := m.Folders[folder]; f != nil {
-		w.f, w.has = *f, true
-	}
-	w.recordSeal = func(ctx context.Context) error { return j.recordSeal(ctx, m, w) }
-	err = w.write(ctx, pending)
-	buf = w.buf
+	rt, err := j.route(pending)
 	if err != nil {
 		return err
 	}
-	if w.has {
-		f := w.recorded()
-		m.Folders[folder] = &f
-	} else {
-		delete(m.Folders, folder)
+	j.filtered, j.invalid, j.dropped = rt.filtered, rt.invalid, rt.dropped
+	routed := j.cfg.routed()
+	{
+		// A folder may hold records beyond the committed offset, adopted
+		// from an attempt whose batch this one repeats only in part; the
+		// batch's records for that folder up to there are stored already.
+		var more []*events.Record
+		for i, name := range rt.folders {
+			f := m.Folders[name]
+			if f == nil || f.LastOffset <= m.Committed {
+				continue
+			}
+			recs := rt.recs[i]
+			k := sort.Search(len(recs), func(x int) bool { return recs[x].Offset > f.LastOffset })
+			more = append(more, recs[:k]...)
+			rt.recs[i] = recs[k:]
+		}
+		if len(more) > 0 {
+			slices.SortFunc(more, byOffset)
+			if err := j.checkDuplicates(ctx, m, more); err != nil {
+				return err
+			}
+			j.duplicates += len(more)
+		}
 	}
-	m.Committed = max(m.Committed, w.prev)
+	if routed {
+		if err := j.announce(ctx, m, rt, now); err != nil {
+			return err
+		}
+	}
+	size := 0
+	for _, recs := range rt.recs {
+		for _, r := range recs {
+			size += j.cfg.enc.Size(r)
+		}
+	}
+	// One buffer for the partition, reused by every append of every folder
+	// (the store does not keep it), so memory stays near the batch size
+	// whatever the number of folders.
+	buf := j.bufs.get(size)
+	defer func() { j.bufs.put(buf) }()
+
+	// touched: folders this call wrote, true when their state is complete.
+	touched := map[string]bool{}
+	for i, name := range rt.folders {
+		recs := rt.recs[i]
+		if len(recs) == 0 {
+			continue
+		}
+		w := &folderWriter{job: j, name: name, now: now, buf: buf, encID: encodingID(j.cfg.enc), prev: m.Committed, dataLen: unknownLength, pendingFrom: -1}
+		f := m.Folders[name]
+		switch {
+		case f != nil && routed:
+			if f.Legacy {
+				return fmt.Errorf("%w: the partition's open object %s was written by an earlier version (no record index); "+
+					"run with the default SINK_FOLDER ({topic}/) until the object is sealed, then turn routing on", ErrConflict, f.Object)
+			}
+			// The folder's own last record: records after it that an
+			// attempt given up on stored there may be at or below the
+			// committed offset, which later batches moved past without
+			// touching this folder.
+			w.prev = f.LastOffset
+		case fresh:
+			// loadMeta's listing found no object before the batch.
+			w.prev = max(w.prev, recs[0].Offset-1)
+		}
+		if f != nil {
+			w.f, w.has = *f, true
+		}
+		w.recordSeal = func(ctx context.Context) error { return j.recordSeal(ctx, m, w) }
+		err = w.write(ctx, recs)
+		buf = w.buf
+		if err != nil {
+			return err
+		}
+		if w.has {
+			f := w.recorded()
+			m.Folders[name] = &f
+			touched[name] = w.pendingFrom < 0
+		} else {
+			delete(m.Folders, name)
+		}
+		if !routed {
+			m.Committed = max(m.Committed, w.prev)
+		}
+	}
+	// Every pending record is now stored, filtered or dropped. (Without
+	// routing the folder's last record may be beyond the batch: records
+	// adopted from an earlier attempt.)
+	m.Committed = max(m.Committed, pending[len(pending)-1].Offset)
+	if closed := j.closeFolders(ctx, m, touched); len(closed) > 0 {
+		j.log.Info().Strs("folders", closed).Int("open_folders", len(m.Folders)).Msg("folders closed: more open objects than the bound")
+	}
 	m.Records += int64(j.written + j.recovered + j.adopted)
 	m.UpdatedAt = now.UTC()
 	m.Writer = requestID(ctx)
@@ -197,8 +274,40 @@ func (j *partitionJob) run(ctx context.Context) error {
 	j.log.Info().
 		Int64("first_offset", pending[0].Offset).Int64("last_offset", pending[len(pending)-1].Offset).Int64("committed_offset", m.Committed).
 		Int("written", j.written).Int("recovered", j.recovered).Int("adopted", j.adopted).Int("skipped", j.skipped).Int("duplicates", j.duplicates).
+		Int("filtered", j.filtered).Int("invalid", j.invalid).Int("invalid_dropped", j.dropped).Int("folders", len(rt.folders)).
 		Int64("bytes", j.bytes).Strs("objects", j.objects).Int("oss_requests", j.st.requests).
 		Dur("took", time.Since(j.start)).Msg("partition written")
+	return nil
+}
+
+// announce records in the meta object, before anything is written to
+// them, the objects this batch opens in folders the state has no open
+// object for. A routed partition's folders are not all touched by every
+// batch, so an object that a failed attempt opened could otherwise hold
+// records beyond the committed offset unknown to the state, once later
+// batches without records for its folder commit past its first offset
+// (a batch the trigger gave up on, a shorter redelivery): announced, it is
+// the folder's current object, whose index the next record for the folder
+// replays. One PUT per batch that opens folders; none otherwise.
+func (j *partitionJob) announce(ctx context.Context, m *Meta, rt *routing, now time.Time) error {
+	n := 0
+	for i, name := range rt.folders {
+		recs := rt.recs[i]
+		if len(recs) == 0 || m.Folders[name] != nil {
+			continue
+		}
+		first := recs[0].Offset
+		m.Folders[name] = &Folder{Object: ObjectKey(j.cfg.prefix, j.topic, name, j.partition, first, j.epoch), Encoding: encodingID(j.cfg.enc),
+			FirstOffset: first, LastOffset: first - 1, OpenedAt: now.UTC()}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	m.UpdatedAt, m.Writer = now.UTC(), requestID(ctx)
+	if err := j.putMeta(ctx, m); err != nil {
+		return fmt.Errorf("announce %d new folders: %w", n, err)
+	}
 	return nil
 }
 
@@ -242,6 +351,7 @@ func (j *partitionJob) summary(err error) PartitionSummary {
 	s := PartitionSummary{
 		Topic: j.topic, Partition: j.partition,
 		Records: j.batchLen, Written: j.written, Recovered: j.recovered, Adopted: j.adopted, Skipped: j.skipped, Duplicates: j.duplicates,
+		Filtered: j.filtered, Invalid: j.invalid, InvalidDropped: j.dropped,
 		SeparatorValues: j.separators,
 		FirstOffset:     j.recs[0].Offset, LastOffset: j.recs[len(j.recs)-1].Offset, Committed: j.committed,
 		Bytes: j.bytes, Objects: j.objects, Requests: j.st.requests,

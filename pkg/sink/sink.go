@@ -41,6 +41,11 @@ type Summary struct {
 	Adopted    int `json:"adopted"`    // found stored although not in this batch (see PartitionSummary)
 	Skipped    int `json:"skipped"`    // in this batch, passed over by an earlier attempt (see PartitionSummary)
 	Duplicates int `json:"duplicates"` // at or below the committed offset, or repeated in the batch
+	Filtered   int `json:"filtered"`   // dropped by the filter (SINK_FILTER), committed
+	Invalid    int `json:"invalid"`    // not routable, stored in invalidRuleData/ (SINK_INVALID=folder)
+	// InvalidDropped counts records not routable and dropped
+	// (SINK_INVALID=drop), committed.
+	InvalidDropped int `json:"invalid_dropped"`
 	// SeparatorValues counts the raw values written that hold '\n', which
 	// only the record index tells apart from record boundaries.
 	SeparatorValues int                `json:"separator_values"`
@@ -69,6 +74,9 @@ type PartitionSummary struct {
 	// order.
 	Skipped         int      `json:"skipped"`
 	Duplicates      int      `json:"duplicates"`
+	Filtered        int      `json:"filtered"`
+	Invalid         int      `json:"invalid"`
+	InvalidDropped  int      `json:"invalid_dropped"`
 	SeparatorValues int      `json:"separator_values"`
 	FirstOffset     int64    `json:"first_offset"` // smallest offset in the batch
 	LastOffset      int64    `json:"last_offset"`  // largest offset in the batch
@@ -144,6 +152,9 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sum.Skipped += p.Skipped
 		sum.SeparatorValues += p.SeparatorValues
 		sum.Duplicates += p.Duplicates
+		sum.Filtered += p.Filtered
+		sum.Invalid += p.Invalid
+		sum.InvalidDropped += p.InvalidDropped
 		sum.Bytes += p.Bytes
 		sum.Requests += p.Requests
 		if errs[i] != nil {

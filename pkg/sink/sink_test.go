@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,12 +59,66 @@ type setup struct {
 	enc      format.Encoder
 	offsetOf sinktest.OffsetFunc
 	opts     []sink.Option
+	// stored, if set, says which records the settings store (routed
+	// setups filter some out).
+	stored func(*events.Record) bool
+}
+
+// check verifies that st holds every record of all the setup stores, once.
+func (s setup) check(ctx context.Context, st store.Store, all []events.Record) error {
+	if s.stored == nil {
+		return sinktest.Check(ctx, st, "backup", topic, s.offsetOf, offsets(all))
+	}
+	w := sinktest.Want{Offsets: map[int32][]int64{}, Committed: map[int32]int64{}, Folders: map[int32]map[int64]string{}}
+	for i := range all {
+		r := &all[i]
+		w.Committed[r.Partition] = r.Offset
+		if s.stored(r) {
+			w.Offsets[r.Partition] = append(w.Offsets[r.Partition], r.Offset)
+			if w.Folders[r.Partition] == nil {
+				w.Folders[r.Partition] = map[int64]string{}
+			}
+			w.Folders[r.Partition][r.Offset] = modFolder(r)
+		}
+	}
+	return sinktest.CheckWith(ctx, st, "backup", topic, s.offsetOf, w)
+}
+
+// modRouter routes by offset: {topic}/m={offset%3}/, and offsets that are
+// multiples of 7 cannot be routed (to invalidRuleData/). Records whose
+// offset is a multiple of 5 are filtered out (routedKeep).
+type modRouter struct{}
+
+func (modRouter) AppendFolder(dst []byte, r *events.Record) ([]byte, error) {
+	if r.Offset%7 == 0 {
+		return dst, errors.New("{value:m}: field missing")
+	}
+	return fmt.Appendf(dst, "%s/m=%d/", r.Topic, r.Offset%3), nil
+}
+
+func (modRouter) Static() bool { return false }
+
+func modFolder(r *events.Record) string {
+	if r.Offset%7 == 0 {
+		return sink.FolderName(r.Topic, sink.InvalidDir(r.Topic))
+	}
+	return fmt.Sprintf("m=%d/", r.Offset%3)
+}
+
+func routedKeep(r *events.Record) bool { return r.Offset%5 != 0 }
+
+// routedSetups run the fault matrix with records spread over folders.
+var routedSetups = []setup{
+	{"routed/raw/records=2", format.Encoder{}, rawOffset,
+		[]sink.Option{sink.WithFlushRecords(2), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep)}, routedKeep},
+	{"routed/jsonl/bytes=300/open=2", format.Encoder{Format: format.JSONL}, sinktest.JSONLOffset,
+		[]sink.Option{sink.WithFlushBytes(300), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(2)}, routedKeep},
 }
 
 var setups = []setup{
-	{"raw/records=3", format.Encoder{}, rawOffset, []sink.Option{sink.WithFlushRecords(3)}},
-	{"jsonl/bytes=300", format.Encoder{Format: format.JSONL}, sinktest.JSONLOffset, []sink.Option{sink.WithFlushBytes(300)}},
-	{"raw/unbounded", format.Encoder{}, rawOffset, nil},
+	{"raw/records=3", format.Encoder{}, rawOffset, []sink.Option{sink.WithFlushRecords(3)}, nil},
+	{"jsonl/bytes=300", format.Encoder{Format: format.JSONL}, sinktest.JSONLOffset, []sink.Option{sink.WithFlushBytes(300)}, nil},
+	{"raw/unbounded", format.Encoder{}, rawOffset, nil, nil},
 }
 
 func newSink(t testing.TB, s setup, extra ...sink.Option) *sink.Sink {
@@ -95,7 +150,7 @@ func TestFaultMatrix(t *testing.T) {
 		{"earlier", func(lo, hi int) int { return max(0, lo-2) }, func(lo, hi int) int { return hi }},
 	}
 	runs := 0
-	for _, su := range setups {
+	for _, su := range append(slices.Clone(setups), routedSetups...) {
 		t.Run(su.name, func(t *testing.T) {
 			sk := newSink(t, su)
 			for b := 0; b+1 < len(bounds); b++ {
@@ -132,7 +187,7 @@ func TestFaultMatrix(t *testing.T) {
 								mustWrite(t, sk, st, all[acked:e])
 								acked = e
 							}
-							if err := sinktest.Check(ctx, st, "backup", topic, su.offsetOf, offsets(all)); err != nil {
+							if err := su.check(ctx, st, all); err != nil {
 								t.Fatalf("batch %d, request %d %v, redelivered %s: %v\nkeys: %v", b, n, kind, sh.name, err, st.Keys())
 							}
 						}

@@ -29,6 +29,7 @@ type Object struct {
 	Data      []byte
 	Offsets   []int64 // offsets of its records, in order
 	Indexed   bool    // split by its record index
+	Folder    string  // its folder name (sink.FolderName)
 }
 
 // Partition is what one topic-partition holds.
@@ -64,10 +65,36 @@ func JSONLOffset(line []byte) (int64, error) {
 // object has an index: the offsets are then the index's alone, so values
 // need not name them (raw objects of identical values, say).
 func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc) (map[int32]*Partition, error) {
+	return ReadDirs(ctx, st, prefix, topic, nil, offsetOf)
+}
+
+// ReadDirs is Read for a routed layout: it also searches the directories
+// dirs (relative to the prefix, ending in '/'; routing templates that do
+// not start with the topic) and sink.InvalidDir(topic). There, keys that
+// are not the derived name of one of the topic's objects belong to other
+// topics and are skipped.
+func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []string, offsetOf OffsetFunc) (map[int32]*Partition, error) {
 	prefix = sink.NormalizePrefix(prefix)
 	infos, err := st.List(ctx, prefix+topic+"/")
 	if err != nil {
 		return nil, err
+	}
+	own := len(infos)
+	seen := map[string]bool{}
+	for _, info := range infos {
+		seen[info.Key] = true
+	}
+	for _, dir := range append(slices.Clone(dirs), sink.InvalidDir(topic)) {
+		more, err := st.List(ctx, prefix+dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range more {
+			if !seen[info.Key] {
+				seen[info.Key] = true
+				infos = append(infos, info)
+			}
+		}
 	}
 	parts := map[int32]*Partition{}
 	get := func(p int32) *Partition {
@@ -77,8 +104,23 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 		return parts[p]
 	}
 	var indexes []string
-	for _, info := range infos {
+	for i, info := range infos {
 		base := path.Base(info.Key)
+		folder := sink.FolderName(topic, strings.TrimPrefix(path.Dir(info.Key)+"/", prefix))
+		if i >= own {
+			// Outside the topic's directory: only the topic's own objects.
+			k := info.Key
+			if dk, ok := objindex.DataKey(k); ok {
+				k = dk
+			}
+			p, first, ok := sink.ParseObjectName(path.Base(k))
+			if !ok {
+				continue
+			}
+			if _, ok := sink.ObjectEpoch(prefix, topic, folder, p, first, k, 64); !ok {
+				continue
+			}
+		}
 		if dk, ok := objindex.DataKey(info.Key); ok {
 			indexes = append(indexes, dk)
 			continue
@@ -103,13 +145,11 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 		if !ok {
 			return nil, fmt.Errorf("unexpected object %s", info.Key)
 		}
-		folder := strings.TrimPrefix(path.Dir(info.Key)+"/", prefix+topic+"/")
-		o := Object{Key: info.Key, Partition: p, First: first, Data: data}
+		o := Object{Key: info.Key, Partition: p, First: first, Data: data, Folder: folder}
 		if len(data) == 0 || data[len(data)-1] != '\n' {
 			return nil, fmt.Errorf("object %s: does not end with a newline", info.Key)
 		}
 		get(p).Objects = append(get(p).Objects, o)
-		_ = folder
 	}
 	for _, part := range parts {
 		epoch := int64(0)
@@ -119,10 +159,9 @@ func Read(ctx context.Context, st store.Store, prefix, topic string, offsetOf Of
 		var current []Object
 		for i := range part.Objects {
 			o := &part.Objects[i]
-			folder := strings.TrimPrefix(path.Dir(o.Key)+"/", prefix+topic+"/")
-			e, ok := sink.ObjectEpoch(prefix, topic, folder, o.Partition, o.First, o.Key, epoch)
+			e, ok := sink.ObjectEpoch(prefix, topic, o.Folder, o.Partition, o.First, o.Key, epoch)
 			if !ok {
-				return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", o.Key, sink.ObjectKey(prefix, topic, folder, o.Partition, o.First, epoch))
+				return nil, fmt.Errorf("object %s: name suffix is not the derived one (%s)", o.Key, sink.ObjectKey(prefix, topic, o.Folder, o.Partition, o.First, epoch))
 			}
 			if err := o.split(ctx, st, slices.Contains(indexes, o.Key), offsetOf); err != nil {
 				return nil, err
@@ -223,10 +262,30 @@ func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen i
 // data: committed offset = last offset, records count, and the open object's
 // recorded size = its length (no unrecorded bytes left behind).
 func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc, want map[int32][]int64) error {
-	parts, err := Read(ctx, st, prefix, topic, offsetOf)
+	return CheckWith(ctx, st, prefix, topic, offsetOf, Want{Offsets: want})
+}
+
+// Want is what CheckWith expects of a topic.
+type Want struct {
+	// Offsets are the offsets stored, per partition.
+	Offsets map[int32][]int64
+	// Committed is each partition's committed offset, when it is not the
+	// last offset stored (records filtered or dropped after it).
+	Committed map[int32]int64
+	// Dirs are the directories outside the topic's to search (ReadDirs).
+	Dirs []string
+	// Folders, if set, gives the folder name each offset must be in.
+	Folders map[int32]map[int64]string
+}
+
+// CheckWith is Check for routed layouts: each offset once across all
+// folders, in offset order within each folder.
+func CheckWith(ctx context.Context, st store.Store, prefix, topic string, offsetOf OffsetFunc, w Want) error {
+	parts, err := ReadDirs(ctx, st, prefix, topic, w.Dirs, offsetOf)
 	if err != nil {
 		return err
 	}
+	want := w.Offsets
 	for p := range parts {
 		if _, ok := want[p]; !ok {
 			return fmt.Errorf("partition %d: present but not expected", p)
@@ -236,17 +295,30 @@ func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf O
 		got := parts[p]
 		if got == nil {
 			if len(offs) == 0 {
-				continue
+				if _, ok := w.Committed[p]; !ok {
+					continue
+				}
 			}
 			return fmt.Errorf("partition %d: nothing written, want %d records", p, len(offs))
 		}
 		var all []int64
+		last := map[string]int64{}
 		for _, o := range got.Objects {
 			if len(o.Offsets) == 0 || o.Offsets[0] != o.First {
 				return fmt.Errorf("partition %d: object %s named for offset %d starts with %v", p, o.Key, o.First, o.Offsets[:min(1, len(o.Offsets))])
 			}
+			for _, off := range o.Offsets {
+				if l, ok := last[o.Folder]; ok && off <= l {
+					return fmt.Errorf("partition %d: folder %q: offset %d in %s follows %d: out of order", p, o.Folder, off, o.Key, l)
+				}
+				last[o.Folder] = off
+				if want := w.Folders[p]; want != nil && want[off] != o.Folder {
+					return fmt.Errorf("partition %d: offset %d is in folder %q (%s), want %q", p, off, o.Folder, o.Key, want[off])
+				}
+			}
 			all = append(all, o.Offsets...)
 		}
+		slices.Sort(all)
 		if err := sameOffsets(all, offs); err != nil {
 			return fmt.Errorf("partition %d: %w", p, err)
 		}
@@ -254,8 +326,12 @@ func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf O
 		if m == nil {
 			return fmt.Errorf("partition %d: no meta object", p)
 		}
-		if last := offs[len(offs)-1]; m.Committed != last {
-			return fmt.Errorf("partition %d: meta committed_offset %d, last offset %d", p, m.Committed, last)
+		committed, ok := w.Committed[p]
+		if !ok {
+			committed = offs[len(offs)-1]
+		}
+		if m.Committed != committed {
+			return fmt.Errorf("partition %d: meta committed_offset %d, want %d", p, m.Committed, committed)
 		}
 		if m.Records != int64(len(offs)) {
 			return fmt.Errorf("partition %d: meta records_written %d, want %d", p, m.Records, len(offs))
@@ -281,9 +357,6 @@ func Check(ctx context.Context, st store.Store, prefix, topic string, offsetOf O
 			}
 			if obj == nil {
 				return fmt.Errorf("partition %d: folder %q: open object %s missing", p, name, f.Object)
-			}
-			if f.Records == 0 {
-				continue
 			}
 			if int64(len(obj.Data)) != f.Size || int64(len(obj.Offsets)) != f.Records || obj.Offsets[len(obj.Offsets)-1] != f.LastOffset {
 				return fmt.Errorf("partition %d: open object %s: %d bytes/%d records/last %d, meta says %d/%d/%d",

@@ -1,0 +1,201 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// Router places records in folders (package route implements SINK_FOLDER).
+type Router interface {
+	// AppendFolder appends to dst the directory of rec, relative to the
+	// prefix and ending in '/', with no empty, "." or ".." segment; or
+	// fails when it cannot be computed from the record (a missing field).
+	// It must be a pure function of the record, safe for concurrent use:
+	// a retry must place every record where the failed attempt did.
+	AppendFolder(dst []byte, rec *events.Record) ([]byte, error)
+	// Static reports that the directory depends on the topic and the
+	// partition only: one folder per partition.
+	Static() bool
+}
+
+// InvalidPolicy says what happens to a record the router cannot place.
+type InvalidPolicy uint8
+
+const (
+	// InvalidFolder stores it in {prefix}invalidRuleData/{topic}/, named
+	// like any data object of its partition.
+	InvalidFolder InvalidPolicy = iota
+	// InvalidFail fails the partition's batch (ErrUnroutable), writing
+	// nothing for it.
+	InvalidFail
+	// InvalidDrop counts it (InvalidDropped in the summary) and commits
+	// it without storing it.
+	InvalidDrop
+)
+
+// InvalidDir is the directory, relative to the prefix, of the records of
+// topic that the router cannot place (InvalidFolder).
+func InvalidDir(topic string) string { return "invalidRuleData/" + topic + "/" }
+
+// ErrUnroutable: a record's folder cannot be computed (SINK_INVALID=fail).
+// The record will not change: retrying cannot help; change SINK_INVALID or
+// SINK_FOLDER, or let the trigger's dead-letter queue take the batch.
+var ErrUnroutable = errors.New("record cannot be routed")
+
+// routing is where each of a partition's pending records goes.
+type routing struct {
+	folders []string           // folder names, in order of first record
+	recs    [][]*events.Record // per folder, in offset order
+	// nowhere: filtered or dropped records, by kind.
+	filtered, invalid, dropped int
+}
+
+// route splits recs (sorted by offset) by folder. With InvalidFail, a record
+// that cannot be placed fails the whole partition before anything is
+// written.
+func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
+	c := j.cfg
+	rt := &routing{}
+	if c.router == nil && c.keep == nil {
+		rt.folders, rt.recs = []string{""}, [][]*events.Record{recs}
+		return rt, nil
+	}
+	at := map[string]int{}
+	var buf []byte
+	invalidName := FolderName(j.topic, InvalidDir(j.topic))
+	for _, r := range recs {
+		if c.keep != nil && !c.keep(r) {
+			rt.filtered++
+			continue
+		}
+		name := j.folder
+		if c.routed() {
+			var err error
+			buf, err = c.router.AppendFolder(buf[:0], r)
+			switch {
+			case err == nil:
+				name = folderNameBytes(j.topic, buf)
+			case c.invalid == InvalidDrop:
+				rt.dropped++
+				continue
+			case c.invalid == InvalidFail:
+				return nil, fmt.Errorf("%w: record at offset %d (batch element %d): %w; nothing was written for this partition "+
+					"(SINK_INVALID=fail); the record will not change, so retrying cannot help: set SINK_INVALID=folder or drop, or fix SINK_FOLDER",
+					ErrUnroutable, r.Offset, r.Index, err)
+			default:
+				rt.invalid++
+				name = invalidName
+			}
+		}
+		i, ok := at[name]
+		if !ok {
+			i = len(rt.folders)
+			at[name] = i
+			rt.folders = append(rt.folders, name)
+			rt.recs = append(rt.recs, nil)
+		}
+		rt.recs[i] = append(rt.recs[i], r)
+	}
+	return rt, nil
+}
+
+// folderNameBytes is FolderName for a directory in a scratch buffer; the
+// common case (a folder seen before) costs no allocation beyond the map
+// lookup's.
+func folderNameBytes(topic string, dir []byte) string {
+	if len(dir) > len(topic) && dir[len(topic)] == '/' && string(dir[:len(topic)]) == topic {
+		return string(dir[len(topic)+1:])
+	}
+	return "/" + string(dir)
+}
+
+// placeOf returns the folder a record at or below the committed offset was
+// stored in, or false if it was stored nowhere (filtered, dropped), for
+// the duplicate check.
+func (j *partitionJob) placeOf(r *events.Record, buf []byte) (string, []byte, bool) {
+	c := j.cfg
+	if c.keep != nil && !c.keep(r) {
+		return "", buf, false
+	}
+	if !c.routed() {
+		return j.folder, buf, true
+	}
+	buf, err := c.router.AppendFolder(buf[:0], r)
+	if err != nil {
+		if c.invalid != InvalidFolder {
+			return "", buf, false
+		}
+		return FolderName(j.topic, InvalidDir(j.topic)), buf, true
+	}
+	return folderNameBytes(j.topic, buf), buf, true
+}
+
+// routed reports whether records of a partition may go to several folders.
+func (c *config) routed() bool { return c.router != nil && !c.router.Static() }
+
+// closeFolders drops from m the open objects of the folders beyond the
+// bound, those whose last record has the smallest offset first (ties by
+// name), so that attempts close alike. A closed object is never appended
+// to again — nothing names it any more, and every later record has a
+// larger offset than its first, so no search for a failed attempt's
+// object finds it — and the folder's next record opens a new object.
+//
+// Only a folder whose state is complete may close: none holding records
+// beyond the committed offset (adopted from an earlier attempt), none with
+// an announced append not yet resolved (touched[name] false), and none
+// whose index holds entries the state does not know (an attempt that
+// failed after appending there, which a later batch without records for
+// the folder committed past): an untouched folder's index is looked up
+// first, and one that grew stays open, for its next record to replay.
+func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[string]bool) []string {
+	if len(m.Folders) <= j.cfg.maxFolders {
+		return nil
+	}
+	var names []string
+	for name, f := range m.Folders {
+		if f.LastOffset <= m.Committed && (touched[name] || !hasKey(touched, name)) {
+			names = append(names, name)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		fa, fb := m.Folders[a], m.Folders[b]
+		switch {
+		case fa.LastOffset < fb.LastOffset:
+			return -1
+		case fa.LastOffset > fb.LastOffset:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var closed []string
+	for _, name := range names {
+		if len(m.Folders) <= j.cfg.maxFolders || ctx.Err() != nil {
+			break
+		}
+		f := m.Folders[name]
+		if !touched[name] && !f.Legacy {
+			info, err := j.st.Stat(ctx, objindex.Key(f.Object))
+			if store.IsNotFound(err) {
+				info.Size, err = 0, nil
+			}
+			if err != nil || info.Size != f.IndexSize {
+				continue
+			}
+		}
+		delete(m.Folders, name)
+		closed = append(closed, name)
+	}
+	return closed
+}
+
+func hasKey(m map[string]bool, k string) bool {
+	_, ok := m[k]
+	return ok
+}
