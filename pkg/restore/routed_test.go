@@ -17,6 +17,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
@@ -24,13 +25,14 @@ import (
 
 var shanghai = time.FixedZone("CST", 8*3600)
 
-// routedBackup writes partitions 0 and 1 of "src" and 0 of "other" as the
-// sink does with routing template tm (fixture.RoutedRecords: across
-// midnight, late records, tenants, records without one), in batches of 6,
-// 3 records per object, and returns the records of src by partition.
+// routedBackup writes partitions 0 and 1 of "src" and 0 of "other" with
+// the engine and the real router of template tm (fixture.RoutedRecords:
+// across midnight, late records, tenants, records without one), in
+// batches of 6, 3 records per object, and returns the records of src by
+// partition.
 func routedBackup(t *testing.T, st store.Store, enc format.Encoder, tm fixture.Template) map[int32][]events.Record {
 	t.Helper()
-	w := &fixture.Writer{St: st, Prefix: "bk", Enc: enc, Flush: 3, Route: tm.Route}
+	opts := append([]sink.Option{sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(3)}, tm.Engine(t)...)
 	out := map[int32][]events.Record{}
 	for _, tp := range []struct {
 		topic string
@@ -38,9 +40,7 @@ func routedBackup(t *testing.T, st store.Store, enc format.Encoder, tm fixture.T
 		n     int
 	}{{"src", 0, 45}, {"src", 1, 20}, {"other", 0, 30}} {
 		recs := fixture.RoutedRecords(tp.topic, tp.p, 10, tp.n, shanghai)
-		for i := 0; i < len(recs); i += 6 {
-			w.Write(t, tp.topic, tp.p, recs[i:min(i+6, len(recs))])
-		}
+		fixture.ByEngine(t, st, 6, recs, opts...)
 		if tp.topic == "src" {
 			out[tp.p] = recs
 		}

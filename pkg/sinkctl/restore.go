@@ -33,6 +33,12 @@ producer. JSONL objects restore key, value, headers and timestamp; raw
 objects hold values only (no key, no headers, the producer's timestamp).
 Restoring into SRC itself needs --allow-source-topic.
 
+Routed stores (SINK_FOLDER): each partition's records are merged from all
+its folders back into offset order; --folder gives the template (default
+$SINK_FOLDER), whose static leading directory is searched besides {topic}/
+and invalidRuleData/{topic}/. Records in invalidRuleData/{topic}/ are
+restored too unless --exclude-invalid.
+
 Resumable, exactly: before producing each chunk the restore writes a
 checkpoint announcing it, per source partition, epoch, target cluster (its
 cluster id), target topic and partition; a run started again after an
@@ -77,6 +83,7 @@ type restoreFlags struct {
 	ckPrefix       string
 	ckPrefixSet    bool
 	excludeInvalid bool
+	folder         folderFlag
 }
 
 func runRestore(ctx context.Context, args []string, env Env) int {
@@ -98,6 +105,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 		f.ckPrefix, f.ckPrefixSet = s, true
 		return nil
 	})
+	f.folder.register(fs, env)
 	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
@@ -212,7 +220,11 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	if f.chunk < 1 {
 		return k, nil, fmt.Errorf("--chunk %d: must be at least 1", f.chunk)
 	}
-	opts := []restore.Option{restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
+	dirs, err := f.folder.dirs()
+	if err != nil {
+		return k, nil, err
+	}
+	opts := []restore.Option{restore.DirFunc(dirs), restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
 		restore.ChunkRecords(f.chunk), restore.OffsetRange(f.fromOffset, f.toOffset), restore.AllowSourceTopic(f.allowSource),
 		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset), restore.ExcludeInvalid(f.excludeInvalid)}
 	for _, s := range f.partitions {

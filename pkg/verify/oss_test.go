@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path"
-	"strings"
 	"testing"
 	"time"
 
@@ -115,7 +113,7 @@ func TestOSSRouted(t *testing.T) {
 		ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond))
 	ctx := context.Background()
 	tm := fixture.Template{Shared: true, Loc: shanghai}
-	rs := routedFill(t, st, v2setups[1], tm, 2) // raw/base64, folders closed past 2
+	rs := routedFill(t, st, v2setups[1], tm, 2, true) // raw/base64, folders closed past 2
 	opts := []verify.Option{verify.WithPrefix(prefix), verify.WithTopics(topic), verify.WithDirs(tm.StaticDir(topic)), verify.WithChunkSize(100)}
 	rep, err := verify.Run(ctx, st, opts...)
 	if err != nil {
@@ -127,19 +125,11 @@ func TestOSSRouted(t *testing.T) {
 	}
 
 	// The second object of a tenant folder, sealed with the third.
-	var gone string
-	byDir := map[string]int{}
-	for _, o := range rs.w.Objects(topic, 0) {
-		if d := path.Dir(o); strings.Contains(d, "/tenant-b/") {
-			if byDir[d]++; byDir[d] == 2 {
-				gone = o
-				break
-			}
-		}
+	objs := objectsIn(t, st, "tenant-b/dt=2026-11-24/", 0)
+	if len(objs) < 3 {
+		t.Fatalf("objects of a tenant-b folder: %v", objs)
 	}
-	if gone == "" {
-		t.Fatal("no second object in a tenant-b folder")
-	}
+	gone := objs[1]
 	del(t, st, gone)
 	del(t, st, indexOf(gone))
 	rep, err = verify.Run(ctx, st, opts...)

@@ -30,28 +30,40 @@ var shanghai = func() *time.Location {
 
 // routedStore is what routedFill wrote.
 type routedStore struct {
-	w       *fixture.Writer
+	w       *fixture.Writer // nil: written by the engine
 	tm      fixture.Template
 	records map[string]int // by topic/partition
 	invalid map[string]int
 }
 
-// routedFill writes partitions 0 and 1 of topic and 0 of "payments" as
-// the sink does with routing template tm (fixture.RoutedRecords: records
-// across midnight in Shanghai, late ones, tenants, some without one), in
-// batches of 6 records, 3 records per object.
-func routedFill(t *testing.T, st store.Store, s v2setup, tm fixture.Template, maxOpen int) routedStore {
+// routedFill writes partitions 0 and 1 of topic and 0 of "payments" with
+// routing template tm (fixture.RoutedRecords: records across midnight in
+// Shanghai, late ones, tenants, some without one), in batches of 6
+// records, 3 records per object, folders closed past maxOpen (0: the
+// engine's bound): by the engine with the real router, or with the
+// fixture's Writer (for shapes the engine does not leave).
+func routedFill(t *testing.T, st store.Store, s v2setup, tm fixture.Template, maxOpen int, engine bool) routedStore {
 	t.Helper()
-	rs := routedStore{w: &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 3, Route: tm.Route, MaxOpen: maxOpen}, tm: tm,
-		records: map[string]int{}, invalid: map[string]int{}}
+	rs := routedStore{tm: tm, records: map[string]int{}, invalid: map[string]int{}}
+	opts := append([]sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(s.enc), sink.WithFlushRecords(3)}, tm.Engine(t)...)
+	if maxOpen > 0 {
+		opts = append(opts, sink.WithMaxOpenFolders(maxOpen))
+	}
+	if !engine {
+		rs.w = &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 3, Route: tm.Route, MaxOpen: maxOpen}
+	}
 	for _, tp := range []struct {
 		topic string
 		p     int32
 		n     int
 	}{{topic, 0, 40}, {topic, 1, 30}, {"payments", 0, 23}} {
 		recs := fixture.RoutedRecords(tp.topic, tp.p, 100, tp.n, shanghai)
-		for i := 0; i < len(recs); i += 6 {
-			rs.w.Write(t, tp.topic, tp.p, recs[i:min(i+6, len(recs))])
+		if engine {
+			fixture.ByEngine(t, st, 6, recs, opts...)
+		} else {
+			for i := 0; i < len(recs); i += 6 {
+				rs.w.Write(t, tp.topic, tp.p, recs[i:min(i+6, len(recs))])
+			}
 		}
 		for _, r := range recs {
 			if tm.Drop != nil && tm.Drop(&r) {
@@ -65,6 +77,22 @@ func routedFill(t *testing.T, st store.Store, s v2setup, tm fixture.Template, ma
 		}
 	}
 	return rs
+}
+
+// objectsIn returns the data objects of partition p of topic in dir (a
+// directory under the prefix), by name offset.
+func objectsIn(t *testing.T, st store.Store, dir string, p int32) []string {
+	t.Helper()
+	var out []string
+	for _, k := range keysUnder(t, st, dir, topic) {
+		if _, isIndex := objindex.DataKey(k); !isIndex && path.Dir(k)+"/" == prefix+dir {
+			if pp, _, _ := sink.ParseObjectName(path.Base(k)); pp == p {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return int(nameOffset(a) - nameOffset(b)) })
+	return out
 }
 
 // keysUnder lists the data and index keys of topic's objects under dir.
@@ -108,9 +136,9 @@ func TestRoutedClean(t *testing.T) {
 			t.Run(tc.name+"/"+s.name, func(t *testing.T) {
 				ctx := context.Background()
 				st := memstore.New()
-				rs := routedFill(t, st, s, tc.tm, tc.maxOpen)
+				rs := routedFill(t, st, s, tc.tm, tc.maxOpen, true)
 
-				rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(64))
+				rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithChunkSize(64), verify.WithObjectDetails())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -126,6 +154,9 @@ func TestRoutedClean(t *testing.T) {
 				}
 				if tc.tm.Shared && rep.Total.InvalidRecords == 0 {
 					t.Errorf("no invalid records counted: %+v", rep.Total)
+				}
+				if tc.maxOpen > 0 && !closedThenNewer(rep) {
+					t.Errorf("no closed object followed by a newer one in its folder")
 				}
 
 				// One topic: its own directories, and the template's.
@@ -149,6 +180,22 @@ func TestRoutedClean(t *testing.T) {
 			})
 		}
 	}
+}
+
+// closedThenNewer reports whether a partition of rep has a closed object
+// (neither open nor sealed) followed by a newer one in its folder.
+func closedThenNewer(rep *verify.Report) bool {
+	for _, p := range rep.Partitions {
+		for _, o := range p.ObjectList {
+			if o.Open || o.Sealed {
+				continue
+			}
+			if slices.ContainsFunc(p.ObjectList, func(n verify.ObjectReport) bool { return n.Folder == o.Folder && n.NameOffset > o.NameOffset }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestRoutedClosedThenNewer: a folder closed past the bound (its object
@@ -195,7 +242,7 @@ func TestRoutedDefects(t *testing.T) {
 
 	t.Run("duplicate-across-folders", func(t *testing.T) {
 		st := memstore.New()
-		rs := routedFill(t, st, v2setups[2], tm, 0)
+		rs := routedFill(t, st, v2setups[2], tm, 0, false)
 		// A retry routed offset 120 elsewhere (the template changed in
 		// between): it is stored twice, in two folders.
 		r := fixture.RoutedRecords(topic, 0, 120, 1, shanghai)
@@ -219,24 +266,21 @@ func TestRoutedDefects(t *testing.T) {
 
 	t.Run("deleted-object", func(t *testing.T) {
 		st := memstore.New()
-		rs := routedFill(t, st, v2setups[0], tm, 0)
+		routedFill(t, st, v2setups[0], tm, 0, true)
 		// A sealed object of one folder, with its index, that the one
 		// before it is sealed with.
 		var gone string
 		var held []int64
-		objs := rs.w.Objects(topic, 0)
-		same := func(o string) func(string) bool { return func(n string) bool { return path.Dir(n) == path.Dir(o) } }
-		for i, o := range objs {
-			if strings.Contains(o, "/tenant-a/") && slices.ContainsFunc(objs[:i], same(o)) && slices.ContainsFunc(objs[i+1:], same(o)) {
-				gone = o
-				break
+		for _, dir := range []string{"tenant-a/dt=2026-11-24/", "tenant-a/dt=2026-11-25/"} {
+			if objs := objectsIn(t, st, dir, 0); gone == "" && len(objs) >= 3 {
+				gone = objs[1]
 			}
 		}
 		if gone == "" {
-			t.Fatal("no sealed object in a tenant folder")
+			t.Fatal("no folder of tenant-a with 3 objects")
 		}
 		for _, r := range fixture.RoutedRecords(topic, 0, 100, 40, shanghai) {
-			if f, _ := tm.Route(&r); prefix+sink.FolderDir(topic, f) == path.Dir(gone)+"/" && r.Offset >= nameOffset(gone) {
+			if dir, _ := tm.Dir(&r); prefix+dir == path.Dir(gone)+"/" && r.Offset >= nameOffset(gone) {
 				held = append(held, r.Offset)
 			}
 		}
@@ -277,7 +321,7 @@ func TestRoutedDefects(t *testing.T) {
 
 	t.Run("folder-not-listed", func(t *testing.T) {
 		st := memstore.New()
-		routedFill(t, st, v2setups[2], tm, 0)
+		routedFill(t, st, v2setups[2], tm, 0, true)
 		rep, err := verify.Run(ctx, st, verify.WithPrefix(prefix), verify.WithTopics(topic))
 		if err != nil {
 			t.Fatal(err)
@@ -324,12 +368,9 @@ func TestRoutedKafkaExpected(t *testing.T) {
 	}
 	kafkatest.CommitGroup(t, addrs, "backup", topic, map[int32]int64{0: perPart, 1: perPart})
 	st := memstore.New()
-	w := &fixture.Writer{St: st, Prefix: prefix, Enc: v2setups[2].enc, Flush: 4, Route: tm.Route}
 	for p := range 2 {
-		part := recs[p*perPart : (p+1)*perPart]
-		for i := 0; i < len(part); i += 5 {
-			w.Write(t, topic, int32(p), part[i:min(i+5, len(part))])
-		}
+		fixture.ByEngine(t, st, 5, recs[p*perPart:(p+1)*perPart],
+			append([]sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(v2setups[2].enc), sink.WithFlushRecords(4)}, tm.Engine(t)...)...)
 	}
 	k, err := verify.NewSaramaKafka(ctx, verify.KafkaConfig{Brokers: addrs, Group: "backup", IdleTimeout: time.Second})
 	if err != nil {
