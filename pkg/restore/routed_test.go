@@ -32,20 +32,9 @@ var shanghai = time.FixedZone("CST", 8*3600)
 // partition.
 func routedBackup(t *testing.T, st store.Store, enc format.Encoder, tm fixture.Template) map[int32][]events.Record {
 	t.Helper()
-	opts := append([]sink.Option{sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(3)}, tm.Engine(t)...)
-	out := map[int32][]events.Record{}
-	for _, tp := range []struct {
-		topic string
-		p     int32
-		n     int
-	}{{"src", 0, 45}, {"src", 1, 20}, {"other", 0, 30}} {
-		recs := fixture.RoutedRecords(tp.topic, tp.p, 10, tp.n, shanghai)
-		fixture.ByEngine(t, st, 6, recs, opts...)
-		if tp.topic == "src" {
-			out[tp.p] = recs
-		}
-	}
-	return out
+	recs := fixture.RoutedByEngine(t, st, tm, 10, 6, []fixture.Part{{Topic: "src", P: 0, N: 45}, {Topic: "src", P: 1, N: 20}, {Topic: "other", P: 0, N: 30}},
+		sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(3))
+	return map[int32][]events.Record{0: recs[0], 1: recs[1]}
 }
 
 // sameRecords fails unless got holds exactly want, in order: values (nil

@@ -220,23 +220,22 @@ func TestRestoreRoutedProcessKilled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			st := fixture.Local(t, dir, localstore.WithoutFsync())
-			opts := append([]sink.Option{sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(8),
-				sink.WithMaxOpenFolders(3)}, tm.Engine(t)...)
-			want := map[int32][]killRecord{}
+			var ps []fixture.Part
 			for _, topic := range []string{"src", "other"} {
 				for p := range int32(parts) {
-					recs := fixture.RoutedRecords(topic, p, 0, perPart, loc)
-					fixture.ByEngine(t, st, 9, recs, opts...)
-					if topic != "src" {
-						continue
+					ps = append(ps, fixture.Part{Topic: topic, P: p, N: perPart})
+				}
+			}
+			stored := fixture.RoutedByEngine(t, st, tm, 0, 9, ps,
+				sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(8), sink.WithMaxOpenFolders(3))
+			want := map[int32][]killRecord{}
+			for p := range int32(parts) {
+				for _, r := range stored[p] {
+					k := killRecord{key: r.Key, value: r.Value, ts: r.Timestamp, header: "trace=x"}
+					if tenant, ok := fixture.Tenant(&r); ok {
+						k.header = "tenant=" + tenant
 					}
-					for _, r := range recs {
-						k := killRecord{key: r.Key, value: r.Value, ts: r.Timestamp, header: "trace=x"}
-						if tenant, ok := fixture.Tenant(&r); ok {
-							k.header = "tenant=" + tenant
-						}
-						want[p] = append(want[p], k)
-					}
+					want[p] = append(want[p], k)
 				}
 			}
 			addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "dst")).ListenAddrs()

@@ -31,21 +31,9 @@ var cst = time.FixedZone("CST", 8*3600)
 // partition.
 func routedStore(t *testing.T, st store.Store, tm fixture.Template) map[int32][]events.Record {
 	t.Helper()
-	opts := append([]sink.Option{sink.WithPrefix("backup"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4),
-		sink.WithMaxOpenFolders(3)}, tm.Engine(t)...)
-	out := map[int32][]events.Record{}
-	for _, tp := range []struct {
-		topic string
-		p     int32
-		n     int
-	}{{"orders", 0, 40}, {"orders", 1, 25}, {"payments", 0, 30}} {
-		recs := fixture.RoutedRecords(tp.topic, tp.p, 0, tp.n, cst)
-		fixture.ByEngine(t, st, 7, recs, opts...)
-		if tp.topic == "orders" {
-			out[tp.p] = recs
-		}
-	}
-	return out
+	recs := fixture.RoutedByEngine(t, st, tm, 0, 7, []fixture.Part{{Topic: "orders", P: 0, N: 40}, {Topic: "orders", P: 1, N: 25}, {Topic: "payments", P: 0, N: 30}},
+		sink.WithPrefix("backup"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4), sink.WithMaxOpenFolders(3))
+	return map[int32][]events.Record{0: recs[0], 1: recs[1]}
 }
 
 // TestVerifyRouted runs `sinkctl verify` on routed stores: with the

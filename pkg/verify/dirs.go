@@ -174,7 +174,8 @@ func (l *lister) classify(info store.Info) {
 // topics returns the topics to check: those asked for, or else every
 // first-level directory that holds a meta object, or a data object whose
 // name the sink derives for that topic (in its own directory or in
-// invalidRuleData/{topic}/; a partition whose meta object is missing).
+// invalidRuleData/{topic}/; a partition whose meta object is missing)
+// among its first names.
 func (l *lister) topics() []string {
 	if len(l.cfg.topics) > 0 {
 		return slices.Clone(l.cfg.topics)
@@ -183,6 +184,11 @@ func (l *lister) topics() []string {
 	for t := range l.metas {
 		is[t] = true
 	}
+	// A directory of other topics' objects (a shared one) is given up on
+	// after maxDiscoveryMisses names that do not derive for it, so that
+	// discovery costs a few hashes per directory, not per object.
+	const maxDiscoveryMisses = 16
+	misses := map[string]int{}
 	for _, e := range l.entries {
 		t, _, _ := strings.Cut(e.dir, "/")
 		if t == "invalidRuleData" {
@@ -190,11 +196,13 @@ func (l *lister) topics() []string {
 				t = inv
 			}
 		}
-		if is[t] {
+		if is[t] || misses[t] >= maxDiscoveryMisses {
 			continue
 		}
 		if _, ok := sink.ObjectEpoch(l.cfg.prefix, t, sink.FolderName(t, e.dir), e.p, e.off, e.key, maxEpochProbe); ok {
 			is[t] = true
+		} else {
+			misses[t]++
 		}
 	}
 	return slices.Sorted(maps.Keys(is))

@@ -165,9 +165,13 @@ func (c *checker) kafkaMissing(p *PartitionReport, ko KafkaOffsets, add func(Def
 		return err
 	}
 	if m.n > 0 {
+		also := ""
+		if p.Filtered > 0 {
+			also = fmt.Sprintf(" (%s that the sink was configured not to store are not counted)", plural(p.Filtered, "record"))
+		}
 		add(Defect{Code: CodeMissingInStore, Offset: ptr(m.l.list[0].First), Count: int(m.n), Ranges: m.l.ranges(),
-			Message: fmt.Sprintf("%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s",
-				plural(m.n, "record"), lo, hi, isAre(m.n), m.l.String())})
+			Message: fmt.Sprintf("%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s%s",
+				plural(m.n, "record"), lo, hi, isAre(m.n), m.l.String(), also)})
 	}
 	var short, inKafka, lines int64
 	var where rangeList

@@ -14,16 +14,18 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/kafkatest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/verify"
 )
 
+// shanghai is from the zone database the sink embeds (route.LoadZone).
 var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
+	loc, err := route.LoadZone("Asia/Shanghai")
 	if err != nil {
-		return time.FixedZone("CST", 8*3600)
+		panic(err)
 	}
 	return loc
 }()
@@ -45,31 +47,30 @@ type routedStore struct {
 func routedFill(t *testing.T, st store.Store, s v2setup, tm fixture.Template, maxOpen int, engine bool) routedStore {
 	t.Helper()
 	rs := routedStore{tm: tm, records: map[string]int{}, invalid: map[string]int{}}
-	opts := append([]sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(s.enc), sink.WithFlushRecords(3)}, tm.Engine(t)...)
-	if maxOpen > 0 {
-		opts = append(opts, sink.WithMaxOpenFolders(maxOpen))
-	}
-	if !engine {
-		rs.w = &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 3, Route: tm.Route, MaxOpen: maxOpen}
-	}
-	for _, tp := range []struct {
-		topic string
-		p     int32
-		n     int
-	}{{topic, 0, 40}, {topic, 1, 30}, {"payments", 0, 23}} {
-		recs := fixture.RoutedRecords(tp.topic, tp.p, 100, tp.n, shanghai)
-		if engine {
-			fixture.ByEngine(t, st, 6, recs, opts...)
-		} else {
-			for i := 0; i < len(recs); i += 6 {
-				rs.w.Write(t, tp.topic, tp.p, recs[i:min(i+6, len(recs))])
-			}
+	parts := []fixture.Part{{Topic: topic, P: 0, N: 40}, {Topic: topic, P: 1, N: 30}, {Topic: "payments", P: 0, N: 23}}
+	var written [][]events.Record
+	if engine {
+		opts := []sink.Option{sink.WithPrefix(prefix), sink.WithEncoder(s.enc), sink.WithFlushRecords(3)}
+		if maxOpen > 0 {
+			opts = append(opts, sink.WithMaxOpenFolders(maxOpen))
 		}
+		written = fixture.RoutedByEngine(t, st, tm, 100, 6, parts, opts...)
+	} else {
+		rs.w = &fixture.Writer{St: st, Prefix: prefix, Enc: s.enc, Flush: 3, Route: tm.Route, MaxOpen: maxOpen}
+		for _, pt := range parts {
+			recs := fixture.RoutedRecords(pt.Topic, pt.P, 100, pt.N, tm.Loc)
+			for i := 0; i < len(recs); i += 6 {
+				rs.w.Write(t, pt.Topic, pt.P, recs[i:min(i+6, len(recs))])
+			}
+			written = append(written, recs)
+		}
+	}
+	for i, recs := range written {
+		k := parts[i].Topic + "/" + string(rune('0'+parts[i].P))
 		for _, r := range recs {
 			if tm.Drop != nil && tm.Drop(&r) {
 				continue
 			}
-			k := tp.topic + "/" + string(rune('0'+tp.p))
 			rs.records[k]++
 			if _, invalid := tm.Dir(&r); invalid {
 				rs.invalid[k]++
