@@ -42,7 +42,7 @@ func writeTable(w io.Writer, where string, rep *verify.Report) error {
 		fmt.Fprintf(w, "(%s under the prefix outside any topic folder ignored)\n", count(rep.Ignored, "key"))
 	}
 	if t.InvalidRecords > 0 {
-		fmt.Fprintf(w, "(%s of them in invalidRuleData/: records whose folder the routing template could not compute; checked like the others, not an error)\n",
+		fmt.Fprintf(w, "(of them, %s in invalidRuleData/: records whose folder the routing template could not compute; checked like the others, not an error)\n",
 			count(int(t.InvalidRecords), "record"))
 	}
 	if rep.OtherObjects > 0 {

@@ -406,8 +406,8 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	case s.ExcludeInvalid:
 		fmt.Fprintln(w, "note: the records in invalidRuleData/ were left out (--exclude-invalid); a run without it produces them")
 	case s.InvalidRecords > 0:
-		fmt.Fprintf(w, "note: %s %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
-			verb, count(int(s.InvalidRecords), "record"))
+		fmt.Fprintf(w, "note: of them, %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
+			count(int(s.InvalidRecords), "record"))
 	}
 	if s.OtherObjects > 0 {
 		fmt.Fprintf(w, "note: %s of other topics in the directories searched left alone\n", count(s.OtherObjects, "object"))

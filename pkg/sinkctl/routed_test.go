@@ -59,7 +59,7 @@ func TestVerifyRouted(t *testing.T) {
 	args := []string{"verify", "--dir", dir, "--prefix", "backup", "--topic", "orders"}
 	r := run(nil, false, append(args, "--folder", tm.String())...)
 	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, ": OK\n") || !strings.Contains(r.stdout, "\nFOLDERS\n") ||
-		!strings.Contains(r.stdout, "of them in invalidRuleData/") || !strings.Contains(r.stdout, "belong to topics or partitions not checked") {
+		!strings.Contains(r.stdout, "in invalidRuleData/: records whose folder") || !strings.Contains(r.stdout, "belong to topics or partitions not checked") {
 		t.Fatalf("--folder: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	code, rep, _ := verifyJSON(t, map[string]string{"SINK_FOLDER": tm.String()}, append(args[1:], "--format", "auto")...)
