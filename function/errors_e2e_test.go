@@ -63,6 +63,12 @@ func TestFCPermanentErrors(t *testing.T) {
 		// A topic no Kafka can have (keys would pass 1,023 bytes, or leave the
 		// prefix): refused with the event, before any request.
 		{"topic too long", nil, nil, nil, strings.Repeat("t", 1100), "BadEventError", []string{"not a Kafka topic name", "1 to 249", "retrying cannot help"}},
+		{"bad routing settings", []string{"SINK_FOLDER={topic}/{hour}/", `SINK_FILTER=keep value ~ "("`}, nil, nil, "", "ConfigError",
+			[]string{"SINK_FOLDER", "position 9", "{hour}", "SINK_FILTER", "rule 1"}},
+		// Under SINK_INVALID=fail a record without the field fails its
+		// batch for good, writing nothing for its partition.
+		{"unroutable record", []string{"SINK_FOLDER={topic}/{value:user.id}/", "SINK_INVALID=fail"}, nil, nil, "", "UnroutableError",
+			[]string{"offset 0", "{value:user.id}", "SINK_INVALID"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,7 +67,8 @@ func (inst *instance) initialize(ctx context.Context) {
 	c := inst.h.Config()
 	inst.log.Info().Bool("oss", c.UseOSS()).Str("bucket", c.Bucket).Str("endpoint", c.Endpoint).Str("prefix", c.Prefix).
 		Str("format", c.Encoder.Format.String()).Int64("flush_bytes", c.FlushBytes).Int64("flush_records", c.FlushRecords).
-		Dur("flush_interval", c.FlushInterval).Msg("initializer: ready")
+		Dur("flush_interval", c.FlushInterval).Str("folder", c.Folder()).Str("timezone", timezone(c)).Bool("filter", c.Filter != nil).
+		Msg("initializer: ready")
 }
 
 // errStopping is the cause given to invocations still running at PreStop.
@@ -142,4 +143,11 @@ func fcCredentials(getenv func(string) string) handler.CredentialsFunc {
 		}
 		return c, nil
 	}
+}
+
+func timezone(c config.Config) string {
+	if c.Router == nil {
+		return "UTC"
+	}
+	return c.Router.Location().String()
 }

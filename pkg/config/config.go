@@ -12,6 +12,10 @@
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
 //	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
 //	SINK_FLUSH_INTERVAL  seal a data object before a record this much newer (Kafka timestamps) than its first (Go duration), default 10m; 0 = never
+//	SINK_FOLDER          folder template between OSS_PREFIX and the file name, default {topic}/ (package route)
+//	SINK_TIMEZONE        IANA zone of the folder's time tokens, default UTC
+//	SINK_INVALID         records the template cannot place: folder (default, invalidRuleData/{topic}/) | fail | drop
+//	SINK_FILTER          keep/drop rules (package filter), default: keep every record
 //	SINK_LOCAL_DIR       directory of the local store, default ./oss-local
 //	LOG_LEVEL            debug | info (default) | warn | error
 //
@@ -33,7 +37,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/filter"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 )
 
@@ -47,6 +53,10 @@ const (
 	EnvFlushBytes    = "SINK_FLUSH_BYTES"
 	EnvFlushRecords  = "SINK_FLUSH_RECORDS"
 	EnvFlushInterval = "SINK_FLUSH_INTERVAL"
+	EnvFolder        = "SINK_FOLDER"
+	EnvTimezone      = "SINK_TIMEZONE"
+	EnvInvalid       = "SINK_INVALID"
+	EnvFilter        = "SINK_FILTER"
 	EnvLocalDir      = "SINK_LOCAL_DIR"
 	EnvLogLevel      = "LOG_LEVEL"
 	EnvRegion        = "FC_REGION"
@@ -56,7 +66,7 @@ const (
 // files.
 func Known() []string {
 	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvValueEncoding, EnvFlushBytes,
-		EnvFlushRecords, EnvFlushInterval, EnvLocalDir, EnvLogLevel, EnvRegion}
+		EnvFlushRecords, EnvFlushInterval, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
 
 // MaxPrefixLen is the longest OSS_PREFIX: a key is the prefix, the topic
@@ -75,9 +85,15 @@ type Config struct {
 	FlushBytes    int64
 	FlushRecords  int64
 	FlushInterval time.Duration
-	LocalDir      string
-	LogLevel      zerolog.Level
-	Region        string
+	// Router places records in folders (SINK_FOLDER, SINK_TIMEZONE); nil
+	// for the default {topic}/.
+	Router  *route.Router
+	Invalid sink.InvalidPolicy
+	// Filter keeps or drops records (SINK_FILTER); nil keeps every one.
+	Filter   *filter.Filter
+	LocalDir string
+	LogLevel zerolog.Level
+	Region   string
 }
 
 // UseOSS reports whether the configuration selects OSS.
@@ -85,13 +101,28 @@ func (c Config) UseOSS() bool { return c.Bucket != "" }
 
 // SinkOptions returns the sink options this configuration implies.
 func (c Config) SinkOptions() []sink.Option {
-	return []sink.Option{
+	opts := []sink.Option{
 		sink.WithPrefix(c.Prefix),
 		sink.WithEncoder(c.Encoder),
 		sink.WithFlushBytes(c.FlushBytes),
 		sink.WithFlushRecords(c.FlushRecords),
 		sink.WithFlushInterval(c.FlushInterval),
 	}
+	if c.Router != nil {
+		opts = append(opts, sink.WithRouter(c.Router), sink.WithInvalid(c.Invalid))
+	}
+	if c.Filter != nil {
+		opts = append(opts, sink.WithFilter(c.Filter.Keep))
+	}
+	return opts
+}
+
+// Folder returns the folder template in effect (SINK_FOLDER).
+func (c Config) Folder() string {
+	if c.Router == nil {
+		return route.DefaultTemplate
+	}
+	return c.Router.String()
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in production).
@@ -150,6 +181,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.FlushInterval = d
 	}
+	c.Router, c.Invalid, c.Filter, errs = routing(getenv, c.Prefix, errs)
 	if v := getenv(EnvLocalDir); v != "" {
 		c.LocalDir = v
 	}
@@ -193,6 +225,49 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{Problems: errs}
 	}
 	return c, nil
+}
+
+// maxObjectName is the longest name a data object's index can have in its
+// folder: ".oss_index_partition_{p}_offset_{first}_{8 hex}".
+const maxObjectName = len(".oss_index_partition_2147483647_offset_9223372036854775807_12345678")
+
+// routing reads SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID and SINK_FILTER.
+// The default template gives a nil Router: today's layout, at no cost.
+func routing(getenv func(string) string, prefix string, errs []error) (*route.Router, sink.InvalidPolicy, *filter.Filter, []error) {
+	var r *route.Router
+	loc, err := route.LoadZone(strings.TrimSpace(getenv(EnvTimezone)))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if v := getenv(EnvFolder); v != "" {
+		var err error
+		if r, err = route.New(v, loc); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", EnvFolder, v, err))
+		} else if n := len(prefix) + r.MaxLen() + maxObjectName; n > 1023 {
+			errs = append(errs, fmt.Errorf("%s=%q: with %s (%d bytes) it can make keys of %d bytes; OSS allows 1,023 (values from data are at most %d bytes each)",
+				EnvFolder, v, EnvPrefix, len(prefix), n, route.MaxValue))
+		} else if r.String() == route.DefaultTemplate {
+			r = nil
+		}
+	}
+	inv := sink.InvalidFolder
+	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvInvalid))); v {
+	case "", "folder":
+	case "fail":
+		inv = sink.InvalidFail
+	case "drop":
+		inv = sink.InvalidDrop
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: want folder, fail or drop", EnvInvalid, getenv(EnvInvalid)))
+	}
+	var f *filter.Filter
+	if v := getenv(EnvFilter); strings.TrimSpace(v) != "" {
+		var err error
+		if f, err = filter.Parse(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return r, inv, f, errs
 }
 
 // Error lists every problem of a configuration. Its message is one line:

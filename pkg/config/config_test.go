@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 )
 
 func env(kv ...string) func(string) string {
@@ -46,6 +47,28 @@ func TestFromEnv(t *testing.T) {
 			"SINK_FLUSH_INTERVAL", "5 minutes", "LOG_LEVEL", "loud"), nil,
 			[]string{`SINK_FORMAT="csv"`, `SINK_VALUE_ENCODING="hex"`, `SINK_FLUSH_BYTES="lots"`, `SINK_FLUSH_RECORDS="-1"`, `SINK_FLUSH_INTERVAL="5 minutes"`, `LOG_LEVEL="loud"`}},
 		{"bucket without endpoint or region", env("OSS_BUCKET", "b-1"), nil, []string{"cannot choose an OSS endpoint"}},
+		{"default folder: no router", env("SINK_FOLDER", "{topic}"), func(t *testing.T, c Config) {
+			if c.Router != nil || c.Folder() != "{topic}/" {
+				t.Fatalf("router %v, folder %q", c.Router, c.Folder())
+			}
+		}, nil},
+		{"routing", env("SINK_FOLDER", "{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}", "SINK_TIMEZONE", "Asia/Shanghai", "SINK_INVALID", "drop"), func(t *testing.T, c Config) {
+			if c.Router == nil || c.Folder() != "{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}/" || c.Router.Location().String() != "Asia/Shanghai" || c.Invalid != sink.InvalidDrop {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"routing errors at once", env("SINK_FOLDER", "{topic}/{hour}/", "SINK_TIMEZONE", "Mars/Olympus", "SINK_INVALID", "ignore"), nil,
+			[]string{"SINK_FOLDER", "position 9", "{hour}", "SINK_TIMEZONE", "Mars/Olympus", `SINK_INVALID="ignore"`}},
+		{"local time zone refused", env("SINK_TIMEZONE", "Local"), nil, []string{"SINK_TIMEZONE", "Local"}},
+		{"filter", env("SINK_FILTER", `drop value contains "heartbeat"`), func(t *testing.T, c Config) {
+			if c.Filter == nil || len(c.SinkOptions()) != 6 {
+				t.Fatalf("filter %v, %d options", c.Filter, len(c.SinkOptions()))
+			}
+		}, nil},
+		{"bad filter", env("SINK_FILTER", `keep value ~ "(" ; drop key == "x"`), nil, []string{"SINK_FILTER", "rule 1", "column"}},
+		{"template with a dot-dot segment", env("SINK_FOLDER", "{topic}/../x/"), nil, []string{"SINK_FOLDER", "position"}},
+		{"keys too long", env("OSS_PREFIX", strings.Repeat("p", 500), "SINK_FOLDER", "{topic}/{key}/{header:a}/{header:b}/"), nil,
+			[]string{"SINK_FOLDER", "1,023"}},
 		{"endpoint without bucket", env("OSS_ENDPOINT", "http://127.0.0.1:1"), nil, []string{"OSS_BUCKET is not"}},
 		{"bad bucket", env("OSS_BUCKET", "My_Bucket", "OSS_ENDPOINT", "x"), nil, []string{`OSS_BUCKET="My_Bucket"`}},
 		{"flush bytes too big", env("SINK_FLUSH_BYTES", "5GiB"), nil, []string{"between 1 and"}},

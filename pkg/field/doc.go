@@ -30,8 +30,11 @@
 // gives ErrNotJSON, even when the field was found before the error. A field
 // that is not there gives ErrMissing. LookupValid trusts that the text is
 // valid JSON (as events.Decode guarantees for ValueJSON values) and stops as
-// soon as it finds the field; on invalid text it still never panics, but
-// what it returns is unspecified.
+// soon as it finds the field; on invalid text it never panics, and what it
+// returns depends on the bytes up to the field only (it is a pure function
+// of the text, so routing by it stays deterministic). LookupValue uses it
+// for record values that open with '{' or '[': a JSON document whose field
+// comes early is not read to its end.
 //
 // # Records
 //

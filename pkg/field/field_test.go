@@ -237,7 +237,9 @@ func TestLookupValue(t *testing.T) {
 	}{
 		{"json", events.Record{ValueKind: events.ValueJSON, Value: []byte(`{"user":{"id":"u1"}}`)}, "u1", nil},
 		{"text holding json", events.Record{ValueKind: events.ValueBytes, Value: []byte(`{"user":{"id":42}}`)}, "42", nil},
-		{"text holding broken json", events.Record{ValueKind: events.ValueBytes, Value: []byte(`{"user":{"id":42}`)}, "", field.ErrNotJSON},
+		// Read up to the field: what follows it is not looked at.
+		{"text holding json broken after the field", events.Record{ValueKind: events.ValueBytes, Value: []byte(`{"user":{"id":42}`)}, "42", nil},
+		{"text holding json broken before the field", events.Record{ValueKind: events.ValueBytes, Value: []byte(`{"a":tru,"user":{"id":42}}`)}, "", field.ErrNotJSON},
 		{"plain text", events.Record{ValueKind: events.ValueBytes, Value: []byte(`user.id=1`)}, "", field.ErrNotJSON},
 		{"missing", events.Record{ValueKind: events.ValueJSON, Value: []byte(`{"user":{}}`)}, "", field.ErrMissing},
 		{"tombstone", events.Record{ValueKind: events.ValueNull}, "", field.ErrNullValue},

@@ -22,14 +22,19 @@ func ValueJSON(rec *events.Record) ([]byte, bool) {
 
 // LookupValue finds p in rec's value: ErrNullValue for a null value,
 // ErrNotJSON if the value is not JSON, ErrMissing if it has no such field.
-// A ValueJSON value, valid JSON by events.Decode's contract, is read only up
-// to the field (LookupValid); the bytes of a ValueBytes value are validated
-// whole (Lookup).
+// An object or array is read only up to the field (LookupValid): a value
+// that is JSON up to there is taken as JSON — a 3 KB value whose field
+// comes first costs a few dozen bytes of scanning, not a validation of the
+// whole, and the answer is still a function of the value's bytes alone.
+// Other values (text, scalars) are validated whole (Lookup).
 func LookupValue(rec *events.Record, p Path) (Value, error) {
 	switch rec.ValueKind {
 	case events.ValueNull:
 		return Value{}, ErrNullValue
 	case events.ValueJSON:
+		return LookupValid(rec.Value, p)
+	}
+	if i := skipWS(rec.Value, 0); i < len(rec.Value) && (rec.Value[i] == '{' || rec.Value[i] == '[') {
 		return LookupValid(rec.Value, p)
 	}
 	return Lookup(rec.Value, p)

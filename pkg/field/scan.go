@@ -64,7 +64,7 @@ func scanString(b []byte, i int) (end int, escaped bool) {
 		// short, and a call costs about as much as their scan.
 		found := false
 		for i+8 <= len(b) {
-			if m := stringStop(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			if m := stringStop(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				found = true
 				break

@@ -56,7 +56,8 @@
 //	key is null                  {key} and a null or absent key
 //	header missing / header is null
 //	value is null                {value:..} and a tombstone
-//	value is not JSON            {value:..} and a value that is not one JSON value
+//	value is not JSON            {value:..} and a value that is not JSON up to the field
+//	                             (an object or array is read only up to the field)
 //	field missing / field is null / field is an object / field is an array
 //	empty value                  the token's value is ""
 //	value longer than 128 bytes  after escaping

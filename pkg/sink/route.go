@@ -67,7 +67,8 @@ func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
 		rt.folders, rt.recs = []string{""}, [][]*events.Record{recs}
 		return rt, nil
 	}
-	at := map[string]int{}
+	at := map[string]int{}     // by directory, as the router renders it
+	byName := map[string]int{} // by folder name
 	var buf []byte
 	invalidName := FolderName(j.topic, InvalidDir(j.topic))
 	for _, r := range recs {
@@ -81,6 +82,12 @@ func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
 			buf, err = c.router.AppendFolder(buf[:0], r)
 			switch {
 			case err == nil:
+				// (Indexing by the bytes costs no allocation; the name is
+				// made once per folder.)
+				if i, ok := at[string(buf)]; ok {
+					rt.recs[i] = append(rt.recs[i], r)
+					continue
+				}
 				name = folderNameBytes(j.topic, buf)
 			case c.invalid == InvalidDrop:
 				rt.dropped++
@@ -94,12 +101,15 @@ func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
 				name = invalidName
 			}
 		}
-		i, ok := at[name]
+		i, ok := byName[name]
 		if !ok {
 			i = len(rt.folders)
-			at[name] = i
+			byName[name] = i
 			rt.folders = append(rt.folders, name)
 			rt.recs = append(rt.recs, nil)
+		}
+		if c.routed() && name != invalidName {
+			at[string(buf)] = i
 		}
 		rt.recs[i] = append(rt.recs[i], r)
 	}

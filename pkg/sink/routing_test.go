@@ -267,3 +267,38 @@ func TestRoutedRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRoutedReplayAndRecreated: a replay of a routed partition (the group
+// reset to earliest) is all duplicates, each record checked in its own
+// folder, closed folders included; a recreated topic (offsets again from
+// the start, other records) stops with ErrOffsetsReset, writing nothing.
+func TestRoutedReplayAndRecreated(t *testing.T) {
+	ctx := context.Background()
+	var offs []int64
+	var keys []string
+	for i := 0; i < 30; i++ {
+		offs = append(offs, int64(10+i))
+		keys = append(keys, []string{"a", "b", "c", "", "d"}[i%5])
+	}
+	all := keyed(offs, keys)
+	st := memstore.New()
+	sk := routedSink(t, sink.WithMaxOpenFolders(2), sink.WithFlushRecords(2))
+	for i := 0; i < len(all); i += 4 {
+		mustWrite(t, sk, st, all[i:min(len(all), i+4)])
+	}
+	sum := mustWrite(t, sk, st, all)
+	if sum.Duplicates != len(all) || sum.Written != 0 {
+		t.Fatalf("replay: %+v", sum)
+	}
+	before := st.Keys()
+	again := recreated(all[:12])
+	if _, err := sk.Write(ctx, st, again); !errors.Is(err, sink.ErrOffsetsReset) {
+		t.Fatalf("recreated topic: err = %v", err)
+	}
+	if after := st.Keys(); len(after) != len(before) {
+		t.Fatalf("the refused batch wrote %d keys", len(after)-len(before))
+	}
+	if err := sinktest.CheckWith(ctx, st, "backup", topic, sinktest.JSONLOffset, sinktest.Want{Offsets: offsets(all)}); err != nil {
+		t.Fatal(err)
+	}
+}

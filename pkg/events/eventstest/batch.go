@@ -43,6 +43,11 @@ type BatchConfig struct {
 	// Note that the SDK's KafkaDataHeader cannot hold header objects, so
 	// leave Headers off for encoding/json baselines.
 	Headers bool
+	// JSONUsers, if positive, makes text values JSON objects,
+	// {"user":{"id":"user-N","tier":"gold"},"note":"..."} with N in
+	// [0, JSONUsers) and the note filling the value to about ValueSize: the
+	// values that routing by a JSON field ({value:user.id}) reads.
+	JSONUsers int
 	// Seed seeds the generator; every seed gives a different batch.
 	Seed uint64
 }
@@ -115,6 +120,10 @@ func Records(cfg BatchConfig) []events.Record {
 			for j := range r.Value {
 				r.Value[j] = byte(rng.Uint32())
 			}
+		} else if cfg.JSONUsers > 0 {
+			head := fmt.Appendf(nil, `{"user":{"id":"user-%d","tier":"gold"},"note":`, rng.IntN(cfg.JSONUsers))
+			note := text(rng, max(1, size-len(head)-4))
+			r.Value = append(AppendString(head, note), '}')
 		} else {
 			r.Value = text(rng, size)
 		}
