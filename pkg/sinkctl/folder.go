@@ -5,12 +5,9 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 )
-
-// envFolder is the function's routing template variable, the default of
-// --folder.
-const envFolder = "SINK_FOLDER"
 
 // folderFlag is --folder, the sink's routing template, which says where
 // verify and restore search for a partition's objects.
@@ -21,10 +18,10 @@ type folderFlag struct {
 
 func (f *folderFlag) register(fs *flag.FlagSet, env Env) {
 	f.template, f.fromEnv = route.DefaultTemplate, false
-	if v := env.Getenv(envFolder); v != "" {
+	if v := env.Getenv(config.EnvFolder); v != "" {
 		f.template, f.fromEnv = v, true
 	}
-	fs.Func("folder", "the sink's routing template (SINK_FOLDER): its static leading directory is searched too, besides {topic}/ and invalidRuleData/{topic}/ (default $"+envFolder+", else "+route.DefaultTemplate+")",
+	fs.Func("folder", "the sink's routing template (SINK_FOLDER): its static leading directory is searched too, besides {topic}/ and invalidRuleData/{topic}/ (default $"+config.EnvFolder+", else "+route.DefaultTemplate+")",
 		func(s string) error {
 			f.template, f.fromEnv = s, false
 			return nil
