@@ -74,12 +74,15 @@ type Checkpoint struct {
 }
 
 // Range covers the records with offsets First..Last and, when FromTS or
-// ToTS is set, a timestamp (ms) in [FromTS, ToTS].
+// ToTS is set, a timestamp (ms) in [FromTS, ToTS]; with ValidOnly, only
+// those not stored in invalidRuleData/{topic}/ (a run with
+// ExcludeInvalid).
 type Range struct {
-	First  int64  `json:"first"`
-	Last   int64  `json:"last"`
-	FromTS *int64 `json:"from_ts,omitempty"`
-	ToTS   *int64 `json:"to_ts,omitempty"`
+	First     int64  `json:"first"`
+	Last      int64  `json:"last"`
+	FromTS    *int64 `json:"from_ts,omitempty"`
+	ToTS      *int64 `json:"to_ts,omitempty"`
+	ValidOnly bool   `json:"valid_only,omitempty"`
 }
 
 // Anchor says that the target record at TargetOffset is the source record
@@ -99,32 +102,36 @@ type Pending struct {
 	Records      int64  `json:"records"`
 	FromTS       *int64 `json:"from_ts,omitempty"`
 	ToTS         *int64 `json:"to_ts,omitempty"`
+	ValidOnly    bool   `json:"valid_only,omitempty"`
 }
 
-func (r Range) covers(off, ts int64) bool {
-	return off >= r.First && off <= r.Last && inTS(ts, r.FromTS, r.ToTS)
+// covers reports whether r covers the record. A raw record has no
+// timestamp: only ranges without a time filter cover it.
+func (r Range) covers(off, ts int64, raw, invalid bool) bool {
+	return off >= r.First && off <= r.Last && (!raw || !r.timed()) && inTS(ts, r.FromTS, r.ToTS) && !(invalid && r.ValidOnly)
 }
 
 func inTS(ts int64, from, to *int64) bool {
 	return (from == nil || ts >= *from) && (to == nil || ts <= *to)
 }
 
-func (r Range) filtered() bool { return r.FromTS != nil || r.ToTS != nil }
+func (r Range) timed() bool { return r.FromTS != nil || r.ToTS != nil }
+
+func (r Range) filtered() bool { return r.timed() || r.ValidOnly }
 
 func sameFilter(a, b Range) bool {
 	eq := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return eq(a.FromTS, b.FromTS) && eq(a.ToTS, b.ToTS)
+	return eq(a.FromTS, b.FromTS) && eq(a.ToTS, b.ToTS) && a.ValidOnly == b.ValidOnly
 }
 
 func newCheckpoint(id CheckpointID, next int64) *Checkpoint {
 	return &Checkpoint{Version: CheckpointVersion, ID: id, Produced: []Range{}, NextTargetOffset: next}
 }
 
-// covered reports whether a range covers the record. A raw record has no
-// timestamp: only ranges without a time filter cover it.
-func (c *Checkpoint) covered(off, ts int64, raw bool) bool {
+// covered reports whether a range covers the record.
+func (c *Checkpoint) covered(off, ts int64, raw, invalid bool) bool {
 	for _, r := range c.Produced {
-		if (!raw || !r.filtered()) && r.covers(off, ts) {
+		if r.covers(off, ts, raw, invalid) {
 			return true
 		}
 	}
@@ -175,7 +182,11 @@ func filterKey(r Range) string {
 	if !r.filtered() {
 		return ""
 	}
-	return s(r.FromTS) + ":" + s(r.ToTS)
+	k := s(r.FromTS) + ":" + s(r.ToTS)
+	if r.ValidOnly {
+		k += ":valid"
+	}
+	return k
 }
 
 // hasProduced reports whether the checkpoint records any produced record.

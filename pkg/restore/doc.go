@@ -2,10 +2,40 @@
 // exactly once, resumably.
 //
 // Run reads the data objects of one source topic under a prefix
-// ({prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}, see package
-// sink) and produces their records to a target topic, which must be named
+// ({prefix}{dir}partition_{p}_offset_{first}_{8 hex}, see package sink) and
+// produces their records to a target topic, which must be named
 // (TargetTopic) and may be the source topic only with AllowSourceTopic: the
 // backup does not say which cluster it came from.
+//
+// # Where objects are found
+//
+// A partition's objects are in folders (sink.FolderName): the topic's own
+// directory {topic}/ and folders inside it, and, with a routing template
+// (SINK_FOLDER) that does not start with the topic, directories anywhere
+// under the prefix; records whose folder the template could not compute
+// are in invalidRuleData/{topic}/. Run lists {topic}/, invalidRuleData/{topic}/
+// and the search directories (Dirs, DirFunc: the template's static leading
+// directory), each once per run. In a directory other than the topic's own,
+// topics can share, an object is the topic's only when its key is the one
+// sink.ObjectKey derives for it (topic, folder, partition, first offset,
+// epoch); the others are another topic's, counted (Summary.OtherObjects)
+// and left alone. Objects that no meta object names and that no seal
+// names (closed folders) are read like any other.
+//
+// A partition's records are merged from all its folders back into offset
+// order: each folder's objects hold increasing offsets, and a heap of
+// folder cursors yields the smallest next offset. An object is loaded when
+// the merge reaches the offset it is named for and dropped when its records
+// are used up: memory is at most one loaded object per folder (the chunk
+// being produced aside), and only for the folders whose current object
+// spans the offset reached, so time folders cost one or two objects, many
+// folders interleaved (a folder per key) one each. An offset stored in two
+// folders fails the partition (ErrRefused, naming both objects) when the
+// merge reaches it, before either copy is produced: records before it are
+// produced once and checkpointed. Records in invalidRuleData/{topic}/ are restored with the
+// others unless ExcludeInvalid; a checkpoint range written by a run that
+// left them out says so (valid_only), so that a later run that includes
+// them produces exactly those.
 //
 // # What is read
 //

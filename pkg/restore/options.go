@@ -64,6 +64,10 @@ type options struct {
 	ckStore     store.Store // nil: the backup's store
 	ckPrefix    string
 	ckSource    string
+
+	dirs           []string
+	dirFunc        func(topic string, partition int32) []string
+	excludeInvalid bool
 }
 
 // Prefix sets the key prefix the sink wrote under.
@@ -100,6 +104,41 @@ func ResetCheckpoint(b bool) Option { return func(o *options) { o.reset = b } }
 func Checkpoints(st store.Store, prefix, source string) Option {
 	return func(o *options) { o.ckStore, o.ckPrefix, o.ckSource = st, prefix, source }
 }
+
+// Dirs adds directories, relative to the prefix, to search for the
+// topic's data objects: each is "" (the whole prefix) or ends in '/'. The
+// sink puts a partition's objects where its routing template (SINK_FOLDER)
+// says: pass the template's static leading directory (for
+// "{topic}/dt={yyyy}-{MM}-{dd}/" that is the topic's own directory, for
+// "{header:tenant}/{topic}/" it is ""). Default: none beyond the topic's
+// own directory and invalidRuleData/{topic}/ (unless ExcludeInvalid).
+//
+// Each directory is listed once per run, not once per partition, and not
+// at all when another listing covers it. A directory shared by many topics
+// (a template that does not start with {topic}) is listed whole: an object
+// there is the topic's when its key is the one sink.ObjectKey derives for
+// the topic, its directory's folder name, partition, first offset and an
+// epoch; other topics' objects are counted (Summary.OtherObjects) and left
+// alone. That listing is the price of such a template.
+func Dirs(dirs ...string) Option { return func(o *options) { o.dirs = append(o.dirs, dirs...) } }
+
+// DirFunc is Dirs with directories that depend on the partition
+// (route.Router.StaticDir): fn is called with the topic and each partition
+// known from the topic's own directory (meta and data objects) and asked
+// for (Partitions), and returns its directories, as Dirs takes them.
+// Default: none.
+func DirFunc(fn func(topic string, partition int32) []string) Option {
+	return func(o *options) { o.dirFunc = fn }
+}
+
+// ExcludeInvalid leaves out the records in invalidRuleData/{topic}/, those
+// whose folder the sink's routing template could not compute
+// (SINK_INVALID=folder). Default false: they are restored with the others,
+// in offset order. The checkpoint remembers that a run left them out, so a
+// later run that includes them produces them (and nothing else again);
+// invalidRuleData/{topic}/ is still listed, and read only for a chunk an
+// interrupted run that included them had announced.
+func ExcludeInvalid(b bool) Option { return func(o *options) { o.excludeInvalid = b } }
 
 // Partitions restricts the restore to these partitions (default: all found).
 func Partitions(ps ...int32) Option {

@@ -33,12 +33,36 @@ type run struct {
 	fromTS    *int64
 	toTS      *int64
 	timed     bool
+	validOnly bool  // ExcludeInvalid: the records of invalidRuleData/ are left out
 	pending   int64 // object bytes read since the last progress report
+}
+
+// selected returns the folders the run reads records from: all of them,
+// or all but invalidRuleData/{topic}/ with ExcludeInvalid.
+func (r *run) selected() [][]object {
+	if !r.validOnly {
+		return r.j.folders
+	}
+	var out [][]object
+	for _, objs := range r.j.folders {
+		if !objs[0].invalid {
+			out = append(out, objs)
+		}
+	}
+	return out
+}
+
+// span is the range the run covers from first to last offset, with its
+// filters.
+func (r *run) span(first, last int64) Range {
+	return Range{First: first, Last: last, FromTS: r.fromTS, ToTS: r.toTS, ValidOnly: r.validOnly}
 }
 
 func (r *run) partition() PartitionSummary {
 	o, j := r.o, r.j
 	r.res = PartitionSummary{Partition: j.p, Epoch: j.epoch, Objects: j.nsel, FirstOffset: -1, LastOffset: -1}
+	r.validOnly = o.excludeInvalid
+	r.res.Folders = len(r.selected())
 	r.runFrom = max(o.fromOffset, 0)
 	r.coverFrom, r.lastSeen = r.runFrom, -1
 	if !o.fromTime.IsZero() {
@@ -83,7 +107,7 @@ func refused(format string, a ...any) error {
 // refused as a whole. JSONL objects are told apart by their first bytes.
 func (r *run) precheck() error {
 	o := r.o
-	for _, objs := range r.j.folders {
+	for _, objs := range r.selected() {
 		for i, ob := range objs {
 			if o.toOffset >= 0 && ob.first > o.toOffset {
 				break
@@ -214,7 +238,7 @@ func (r *run) reconcile(start, end int64) error {
 	}
 	if k > 0 {
 		last := srcs[k-1]
-		ck.add(Range{First: p.From, Last: last.offset, FromTS: p.FromTS, ToTS: p.ToTS})
+		ck.add(Range{First: p.From, Last: last.offset, FromTS: p.FromTS, ToTS: p.ToTS, ValidOnly: p.ValidOnly})
 		ck.Anchor = &Anchor{TargetOffset: end - 1, SourceOffset: last.offset}
 	}
 	o.log.Info().Int32("partition", j.p).Int64("landed", k).Int64("announced", p.Records).Msg("interrupted chunk reconciled with the target partition")
@@ -283,7 +307,8 @@ func (r *run) pendingRecords(p *Pending) ([]record, error) {
 		if !ok || rec.offset > p.Last {
 			break
 		}
-		if rec.offset < p.From || (!rec.raw && !inTS(rec.ts, p.FromTS, p.ToTS)) || r.ck.covered(rec.offset, rec.ts, rec.raw) {
+		if rec.offset < p.From || (!rec.raw && !inTS(rec.ts, p.FromTS, p.ToTS)) || (p.ValidOnly && rec.invalid) ||
+			r.ck.covered(rec.offset, rec.ts, rec.raw, rec.invalid) {
 			continue
 		}
 		out = append(out, rec)
@@ -315,7 +340,7 @@ func equalNullable(a, b []byte) bool { return (a == nil) == (b == nil) && bytes.
 // the checkpoint does not cover, a chunk at a time.
 func (r *run) restore() error {
 	o, j := r.o, r.j
-	it := records(r.ctx, r.st, j.folders, j.enc, r.runFrom, o.toOffset, func(ob object, l loaded) error {
+	it := records(r.ctx, r.st, r.selected(), j.enc, r.runFrom, o.toOffset, func(ob object, l loaded) error {
 		r.pending += ob.size
 		if l.raw {
 			r.res.RawObjects++
@@ -339,7 +364,7 @@ func (r *run) restore() error {
 		case o.fromOffset >= 0 && rec.offset < o.fromOffset,
 			r.timed && !inTS(rec.ts, r.fromTS, r.toTS):
 			r.res.Filtered++
-		case r.ck != nil && r.ck.covered(rec.offset, rec.ts, rec.raw):
+		case r.ck != nil && r.ck.covered(rec.offset, rec.ts, rec.raw, rec.invalid):
 			r.res.Skipped++
 		default:
 			chunk = append(chunk, rec)
@@ -369,7 +394,8 @@ func (r *run) flush(chunk []record) error {
 	first, last := chunk[0].offset, chunk[len(chunk)-1].offset
 	if r.prod != nil {
 		ck := r.ck
-		ck.Pending = &Pending{TargetOffset: ck.NextTargetOffset, From: r.coverFrom, Last: last, Records: int64(len(chunk)), FromTS: r.fromTS, ToTS: r.toTS}
+		ck.Pending = &Pending{TargetOffset: ck.NextTargetOffset, From: r.coverFrom, Last: last, Records: int64(len(chunk)), FromTS: r.fromTS, ToTS: r.toTS,
+			ValidOnly: r.validOnly}
 		if err := r.cks.save(r.ctx, ck); err != nil {
 			ck.Pending = nil
 			return fmt.Errorf("%w; source offsets %d..%d were not produced", err, first, last)
@@ -401,7 +427,7 @@ func (r *run) flush(chunk []record) error {
 			o.log.Warn().Int32("partition", j.p).Int64("records", foreign).Int64("from_offset", ck.NextTargetOffset).Int64("to_offset", t1).
 				Msg("records another producer wrote landed among this restore's records in the target partition (or a request of an interrupted run arrived late)")
 		}
-		ck.add(Range{First: r.runFrom, Last: last, FromTS: r.fromTS, ToTS: r.toTS})
+		ck.add(r.span(r.runFrom, last))
 		ck.Anchor = &Anchor{TargetOffset: t1, SourceOffset: last}
 		ck.NextTargetOffset, ck.Pending = t1+1, nil
 		r.dirty = true
@@ -412,6 +438,11 @@ func (r *run) flush(chunk []record) error {
 	}
 	r.res.LastOffset = last
 	r.res.Records += int64(len(chunk))
+	for _, rec := range chunk {
+		if rec.invalid {
+			r.res.InvalidRecords++
+		}
+	}
 	r.pr.report(int64(len(chunk)), r.pending, false)
 	r.pending = 0
 	return nil
@@ -423,7 +454,7 @@ func (r *run) final(completed bool) error {
 	if r.ck == nil || r.prod == nil || r.inFlight {
 		return nil
 	}
-	if completed && r.ck.add(Range{First: r.runFrom, Last: r.lastSeen, FromTS: r.fromTS, ToTS: r.toTS}) {
+	if completed && r.ck.add(r.span(r.runFrom, r.lastSeen)) {
 		r.dirty = true
 	}
 	if !r.dirty {

@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
@@ -29,14 +28,23 @@ type Summary struct {
 	DryRun    bool   `json:"dry_run"`
 	// Checkpoints says whether checkpoints were consulted (not in a dry run
 	// without brokers).
-	Checkpoints bool               `json:"checkpoints_consulted"`
-	Records     int64              `json:"records"` // produced (dry run: would be)
-	Skipped     int64              `json:"skipped_by_checkpoint"`
-	Bytes       int64              `json:"bytes"` // object bytes read
-	RawObjects  int                `json:"raw_objects"`
-	ValuesOnly  bool               `json:"values_only"` // raw objects were restored: values only
-	Elapsed     time.Duration      `json:"elapsed_ns"`
-	Partitions  []PartitionSummary `json:"partitions"`
+	Checkpoints bool  `json:"checkpoints_consulted"`
+	Records     int64 `json:"records"` // produced (dry run: would be)
+	Skipped     int64 `json:"skipped_by_checkpoint"`
+	Bytes       int64 `json:"bytes"` // object bytes read
+	RawObjects  int   `json:"raw_objects"`
+	ValuesOnly  bool  `json:"values_only"` // raw objects were restored: values only
+	// InvalidRecords counts those of Records that were stored in
+	// invalidRuleData/{topic}/ (their folder could not be computed);
+	// ExcludeInvalid says they were left out (ExcludeInvalid).
+	InvalidRecords int64 `json:"invalid_records"`
+	ExcludeInvalid bool  `json:"exclude_invalid"`
+	// OtherObjects counts the objects named like data objects, in the
+	// directories searched outside the topic's own, that are another
+	// topic's (a directory topics share): left alone.
+	OtherObjects int                `json:"other_objects"`
+	Elapsed      time.Duration      `json:"elapsed_ns"`
+	Partitions   []PartitionSummary `json:"partitions"`
 }
 
 // PartitionSummary is the outcome for one partition.
@@ -47,7 +55,12 @@ type PartitionSummary struct {
 	RawObjects int   `json:"raw_objects"`
 	Records    int64 `json:"records"`               // produced (dry run: would be)
 	Skipped    int64 `json:"skipped_by_checkpoint"` // covered by the checkpoint
-	Filtered   int64 `json:"filtered"`              // outside the offset or time range
+	// Folders counts the folders the partition's objects are in (more than
+	// one with a routing template); InvalidRecords those of Records from
+	// invalidRuleData/{topic}/.
+	Folders        int   `json:"folders"`
+	InvalidRecords int64 `json:"invalid_records"`
+	Filtered       int64 `json:"filtered"` // outside the offset or time range
 	// Landed counts the records of a chunk announced by an interrupted run
 	// that the target partition showed had landed (not produced again).
 	Landed      int64  `json:"landed_before"`
@@ -91,7 +104,7 @@ var ErrRefused = errors.New("refused")
 type partJob struct {
 	p       int32
 	epoch   int64
-	folders [][]object // every object of the epoch, per folder, by first offset
+	folders [][]object // every object of the epoch, per folder, by first offset (invalidRuleData/ included)
 	nsel    int        // objects selected by the offset range
 	enc     events.ValueEncoding
 	result  PartitionSummary
@@ -113,11 +126,11 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	if o.ckStore != nil {
 		cks = checkpoints{st: o.ckStore, prefix: sink.NormalizePrefix(o.ckPrefix)}
 	}
-	jobs, total, err := plan(ctx, st, &o)
+	jobs, total, others, err := plan(ctx, st, &o)
 	if err != nil {
 		return nil, err
 	}
-	sum := &Summary{Topic: o.topic, Target: o.target, DryRun: o.dryRun}
+	sum := &Summary{Topic: o.topic, Target: o.target, DryRun: o.dryRun, OtherObjects: others, ExcludeInvalid: o.excludeInvalid}
 
 	var producer sarama.SyncProducer
 	var tgt *target
@@ -169,6 +182,7 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 		sum.Records += r.Records
 		sum.Skipped += r.Skipped
 		sum.RawObjects += r.RawObjects
+		sum.InvalidRecords += r.InvalidRecords
 		if r.err != nil {
 			failed = append(failed, strconv.Itoa(int(r.Partition)))
 			if firstErr == nil || errors.Is(firstErr, context.Canceled) {
@@ -218,6 +232,11 @@ func (o *options) validate() error {
 			errs = append(errs, fmt.Errorf("restore: partition %d: must not be negative", p))
 		}
 	}
+	for _, d := range o.dirs {
+		if err := checkDir(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if o.epoch < -1 {
 		errs = append(errs, fmt.Errorf("restore: epoch %d: must not be negative", o.epoch))
 	}
@@ -225,43 +244,35 @@ func (o *options) validate() error {
 }
 
 // plan lists the objects, reads the meta objects, picks each partition's
-// epoch and selects the objects of the offset range.
-func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, error) {
-	dir := o.prefix + o.topic + "/"
-	infos, err := st.List(ctx, dir)
+// epoch and selects the objects of the offset range. It also returns how
+// many listed objects outside the topic's own directory are another's.
+func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, int, error) {
+	ls, err := list(ctx, st, o)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list %s: %w", dir, err)
-	}
-	indexed := map[string]bool{}
-	for _, in := range infos {
-		if dk, ok := objindex.DataKey(in.Key); ok {
-			indexed[dk] = true
-		}
-	}
-	byPart := map[int32][]object{}
-	for _, in := range infos {
-		folder, base := path.Split(strings.TrimPrefix(in.Key, dir))
-		p, first, ok := sink.ParseObjectName(base) // index objects do not parse
-		if !ok || (len(o.partitions) > 0 && !slices.Contains(o.partitions, p)) {
-			continue
-		}
-		byPart[p] = append(byPart[p], object{key: in.Key, folder: folder, partition: p, first: first, size: in.Size, index: indexed[in.Key]})
+		return nil, 0, 0, err
 	}
 	var jobs []*partJob
 	var total int64
 	var ambiguous []string
-	for _, p := range slices.Sorted(mapKeys(byPart)) {
+	others := 0
+	for _, p := range slices.Sorted(mapKeys(ls.byPart)) {
 		meta := readMeta(ctx, st, o, p)
 		maxEpoch := max(o.epoch, 0)
 		if meta != nil {
 			maxEpoch = max(maxEpoch, meta.Epoch)
 		}
 		byEpoch := map[int64][]object{}
-		for _, ob := range byPart[p] {
+		for _, c := range ls.byPart[p] {
+			ob := c.object
 			e, ok := sink.ObjectEpoch(o.prefix, o.topic, ob.folder, p, ob.first, ob.key, maxEpoch)
-			if !ok {
+			switch {
+			case !ok && c.home:
 				o.log.Warn().Str("object", ob.key).Int64("max_epoch", maxEpoch).
 					Msg("ignored: not a name the sink derives for this partition in any of its epochs (not written by the sink)")
+				continue
+			case !ok:
+				// Another topic's, in a directory topics share.
+				others++
 				continue
 			}
 			ob.epoch = e
@@ -291,6 +302,9 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, e
 		}
 		j.folders = folders(o, byEpoch[epoch], meta, epoch)
 		for _, objs := range j.folders {
+			if o.excludeInvalid && objs[0].invalid {
+				continue
+			}
 			for i, ob := range objs {
 				if o.toOffset >= 0 && ob.first > o.toOffset {
 					break
@@ -305,15 +319,15 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, e
 		jobs = append(jobs, j)
 	}
 	if len(ambiguous) > 0 {
-		return nil, 0, fmt.Errorf("restore: %w: %s; a recreated topic starts a new epoch whose offsets start again, and epochs are never mixed: choose one (--epoch N)",
+		return nil, 0, 0, fmt.Errorf("restore: %w: %s; a recreated topic starts a new epoch whose offsets start again, and epochs are never mixed: choose one (--epoch N)",
 			ErrEpochs, strings.Join(ambiguous, "; "))
 	}
 	for _, p := range o.partitions {
-		if _, ok := byPart[p]; !ok {
+		if !slices.ContainsFunc(jobs, func(j *partJob) bool { return j.p == p }) {
 			o.log.Warn().Int32("partition", p).Msg("no data objects for this partition")
 		}
 	}
-	return jobs, total, nil
+	return jobs, total, others, nil
 }
 
 // folders groups objects by folder, each sorted by first offset, and works

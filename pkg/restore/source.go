@@ -2,12 +2,14 @@ package restore
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"strings"
 
 	"github.com/IBM/sarama"
@@ -20,7 +22,8 @@ import (
 // object is one data object of the partition and epoch being restored.
 type object struct {
 	key       string
-	folder    string // between {prefix}{topic}/ and the base name
+	folder    string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
+	invalid   bool   // in invalidRuleData/{topic}/
 	partition int32
 	first     int64 // the offset the name gives
 	size      int64 // as listed
@@ -41,6 +44,7 @@ type record struct {
 	value   []byte
 	headers []sarama.RecordHeader
 	raw     bool // from a raw object: value only
+	invalid bool // from invalidRuleData/{topic}/
 }
 
 // loaded is what reading one data object gives.
@@ -279,24 +283,71 @@ func decodeLine(b []byte, enc events.ValueEncoding) (record, error) {
 }
 
 // cursor yields the records of one folder's objects in offset order,
-// loading one object at a time and dropping repeated offsets.
+// loading one object at a time, when the merge reaches its first offset,
+// and dropping offsets repeated within the folder (as earlier sink
+// versions could leave them).
 type cursor struct {
-	objs []object
-	i    int
-	recs []record
-	j    int
-	last int64
+	folder int // position among the partition's folders, for ties
+	objs   []object
+	i      int      // the next object to load
+	ob     object   // the object recs are of
+	recs   []record // its records not yet yielded; nil: used up, or not loaded
+	j      int
+	last   int64 // the largest offset the folder yielded; -1: none
+}
+
+// bound is the smallest offset c can yield next: its next record's, or the
+// first offset of its next object (no record of an object is below the
+// offset it is named for), MaxInt64 when it is exhausted.
+func (c *cursor) bound() int64 {
+	switch {
+	case c.j < len(c.recs):
+		return c.recs[c.j].offset
+	case c.i < len(c.objs):
+		return c.objs[c.i].first
+	}
+	return math.MaxInt64
+}
+
+// cursors is a min-heap of cursors by bound.
+type cursors []*cursor
+
+func (h cursors) Len() int { return len(h) }
+func (h cursors) Less(i, j int) bool {
+	a, b := h[i].bound(), h[j].bound()
+	return a < b || (a == b && h[i].folder < h[j].folder)
+}
+func (h cursors) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursors) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *cursors) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }
 
 // iter yields the records of a partition's epoch in offset order, merging
-// its folders (each folder's objects hold increasing offsets; records of
-// one partition may be spread over folders).
+// its folders (each folder's objects hold increasing offsets; the records
+// of one partition may be spread over many folders) through a heap of
+// folder cursors. An object is loaded only when the merge reaches the
+// offset it is named for, and dropped when its records are used up, so at
+// most one object per folder is in memory, and only of the folders whose
+// current object spans the offset reached: with time folders, one or two;
+// with a folder per key, interleaved everywhere, one per folder.
+//
+// An offset that two folders hold is an error (ErrRefused), found before
+// either copy is handed out: the sink stores each record once, so the
+// store is damaged or was written with two routings, and guessing which
+// copy is right could produce a record twice or a wrong one.
 type iter struct {
 	ctx    context.Context
 	st     store.Store
 	enc    events.ValueEncoding
-	cur    []*cursor
+	h      cursors
 	onLoad func(ob object, l loaded) error
+
+	last    int64  // the last offset yielded; -1: none
+	lastObj string // the object it came from
 }
 
 // records returns an iterator over the records of folders with offsets
@@ -304,8 +355,8 @@ type iter struct {
 // the objects it has to read. onLoad, if set, is called for every object
 // read and can stop the iteration with an error.
 func records(ctx context.Context, st store.Store, folders [][]object, enc events.ValueEncoding, from, to int64, onLoad func(object, loaded) error) *iter {
-	it := &iter{ctx: ctx, st: st, enc: enc, onLoad: onLoad}
-	for _, objs := range folders {
+	it := &iter{ctx: ctx, st: st, enc: enc, onLoad: onLoad, last: -1}
+	for n, objs := range folders {
 		start := 0
 		// An object's records are below the next object's first offset.
 		for start+1 < len(objs) && objs[start+1].first <= from {
@@ -315,62 +366,107 @@ func records(ctx context.Context, st store.Store, folders [][]object, enc events
 		for to >= 0 && end > start && objs[end-1].first > to {
 			end--
 		}
-		it.cur = append(it.cur, &cursor{objs: objs[start:end], last: -1})
+		if start < end {
+			it.h = append(it.h, &cursor{folder: n, objs: objs[start:end], last: -1})
+		}
 	}
+	heap.Init(&it.h)
 	return it
-}
-
-// peek makes c's next record available; false when c is exhausted.
-func (it *iter) peek(c *cursor) (bool, error) {
-	for {
-		for c.j < len(c.recs) {
-			if c.recs[c.j].offset > c.last {
-				return true, nil
-			}
-			c.j++ // repeated offset
-		}
-		if c.i >= len(c.objs) {
-			return false, nil
-		}
-		if err := it.ctx.Err(); err != nil {
-			return false, err
-		}
-		ob := c.objs[c.i]
-		c.i++
-		l, err := load(it.ctx, it.st, ob, it.enc)
-		if err != nil {
-			return false, err
-		}
-		if it.onLoad != nil {
-			if err := it.onLoad(ob, l); err != nil {
-				return false, err
-			}
-		}
-		c.recs, c.j = l.recs, 0
-	}
 }
 
 // next returns the next record in offset order; false at the end.
 func (it *iter) next() (record, bool, error) {
-	var best *cursor
-	for _, c := range it.cur {
-		ok, err := it.peek(c)
-		if err != nil {
-			return record{}, false, err
+	for len(it.h) > 0 {
+		c := it.h[0]
+		if c.recs == nil {
+			if c.i >= len(c.objs) {
+				heap.Pop(&it.h)
+				continue
+			}
+			if err := it.load(c); err != nil {
+				return record{}, false, err
+			}
+			heap.Fix(&it.h, 0)
+			continue
 		}
-		if ok && (best == nil || c.recs[c.j].offset < best.recs[best.j].offset) {
-			best = c
+		r := c.recs[c.j]
+		c.j++
+		if c.j == len(c.recs) {
+			c.recs, c.j = nil, 0 // used up: not kept while other folders go on
+		}
+		if r.offset <= c.last {
+			it.fix(c) // repeated within the folder
+			continue
+		}
+		if it.last >= 0 && r.offset <= it.last {
+			return record{}, false, it.conflict(r.offset, it.lastObj, c.ob.key)
+		}
+		c.last, it.last, it.lastObj = r.offset, r.offset, c.ob.key
+		it.fix(c)
+		// Another folder's next record at the same offset (an object is
+		// named for its first record) is found before r is handed out, so
+		// that neither copy is produced.
+		if len(it.h) > 0 && it.h[0] != c && it.h[0].bound() == r.offset {
+			return record{}, false, it.conflict(r.offset, c.ob.key, it.h[0].current())
+		}
+		return r, true, nil
+	}
+	return record{}, false, nil
+}
+
+// current returns the key of the object c yields from next.
+func (c *cursor) current() string {
+	if c.recs != nil {
+		return c.ob.key
+	}
+	return c.objs[c.i].key
+}
+
+// fix restores the heap after c, its top, moved on, dropping c when it is
+// exhausted.
+func (it *iter) fix(c *cursor) {
+	if c.recs == nil && c.i >= len(c.objs) {
+		heap.Pop(&it.h)
+		return
+	}
+	heap.Fix(&it.h, 0)
+}
+
+// load reads c's next object.
+func (it *iter) load(c *cursor) error {
+	if err := it.ctx.Err(); err != nil {
+		return err
+	}
+	ob := c.objs[c.i]
+	c.i++
+	l, err := load(it.ctx, it.st, ob, it.enc)
+	if err != nil {
+		return err
+	}
+	if it.onLoad != nil {
+		if err := it.onLoad(ob, l); err != nil {
+			return err
 		}
 	}
-	if best == nil {
-		return record{}, false, nil
+	for k := range l.recs {
+		l.recs[k].invalid = ob.invalid
 	}
-	r := best.recs[best.j]
-	best.j++
-	best.last = r.offset
-	// A record of another folder at the same offset is the same record.
-	for _, c := range it.cur {
-		c.last = max(c.last, r.offset)
+	c.ob, c.recs, c.j = ob, l.recs, 0
+	if len(c.recs) == 0 {
+		c.recs = nil // an empty object, or one sealed at 0
 	}
-	return r, true, nil
+	return nil
+}
+
+// conflict is the error for offset off, found in object other after
+// object first (or at or below it).
+func (it *iter) conflict(off int64, first, other string) error {
+	if off == it.last {
+		return refused("offset %d is stored twice: in %s and in %s (two folders; the sink stores each record in one): "+
+			"the store is damaged or was written with two routings, and which copy to restore cannot be told. sinkctl verify reports it (duplicate_offset); "+
+			"remove one copy, then run again: what was produced is in the checkpoint",
+			off, first, other)
+	}
+	return refused("offset %d in %s comes after offset %d of %s: an object holds offsets below the one it is named for, so the folders cannot be merged in offset order (sinkctl verify reports it)",
+		off, other, it.last, first)
 }

@@ -41,6 +41,13 @@ func writeTable(w io.Writer, where string, rep *verify.Report) error {
 	if rep.Ignored > 0 {
 		fmt.Fprintf(w, "(%s under the prefix outside any topic folder ignored)\n", count(rep.Ignored, "key"))
 	}
+	if t.InvalidRecords > 0 {
+		fmt.Fprintf(w, "(of them, %s in invalidRuleData/: records whose folder the routing template could not compute; checked like the others, not an error)\n",
+			count(int(t.InvalidRecords), "record"))
+	}
+	if rep.OtherObjects > 0 {
+		fmt.Fprintf(w, "(%s in the directories searched belong to topics or partitions not checked: left alone)\n", count(rep.OtherObjects, "object"))
+	}
 	if ds := rep.AllDefects(); len(ds) > 0 {
 		fmt.Fprintln(w, "\nDEFECTS")
 		for _, d := range ds {

@@ -33,6 +33,12 @@ producer. JSONL objects restore key, value, headers and timestamp; raw
 objects hold values only (no key, no headers, the producer's timestamp).
 Restoring into SRC itself needs --allow-source-topic.
 
+Routed stores (SINK_FOLDER): each partition's records are merged from all
+its folders back into offset order; --folder gives the template (default
+$SINK_FOLDER), whose static leading directory is searched besides {topic}/
+and invalidRuleData/{topic}/. Records in invalidRuleData/{topic}/ are
+restored too unless --exclude-invalid.
+
 Resumable, exactly: before producing each chunk the restore writes a
 checkpoint announcing it, per source partition, epoch, target cluster (its
 cluster id), target topic and partition; a run started again after an
@@ -76,6 +82,8 @@ type restoreFlags struct {
 	ckDir          string
 	ckPrefix       string
 	ckPrefixSet    bool
+	excludeInvalid bool
+	folder         folderFlag
 }
 
 func runRestore(ctx context.Context, args []string, env Env) int {
@@ -97,6 +105,8 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 		f.ckPrefix, f.ckPrefixSet = s, true
 		return nil
 	})
+	f.folder.register(fs, env)
+	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
@@ -210,9 +220,13 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	if f.chunk < 1 {
 		return k, nil, fmt.Errorf("--chunk %d: must be at least 1", f.chunk)
 	}
-	opts := []restore.Option{restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
+	dirs, err := f.folder.dirs()
+	if err != nil {
+		return k, nil, err
+	}
+	opts := []restore.Option{restore.DirFunc(dirs), restore.Topic(f.topic), restore.TargetTopic(f.target), restore.DryRun(f.dryRun),
 		restore.ChunkRecords(f.chunk), restore.OffsetRange(f.fromOffset, f.toOffset), restore.AllowSourceTopic(f.allowSource),
-		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset)}
+		restore.Epoch(f.epoch), restore.ResetCheckpoint(f.reset), restore.ExcludeInvalid(f.excludeInvalid)}
 	for _, s := range f.partitions {
 		p, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || p < 0 {
@@ -359,7 +373,9 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	var landed, foreign int64
 	var reset []string
+	folders := 0
 	for _, p := range s.Partitions {
+		folders = max(folders, p.Folders)
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", p.Partition, p.Epoch, p.Objects, p.Records,
 			offset(p.FirstOffset, ""), offset(p.LastOffset, ""), p.Skipped, p.Filtered, orDash(p.Error))
 		landed += p.Landed
@@ -382,6 +398,19 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	if s.ValuesOnly {
 		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
+	}
+	if folders > 1 {
+		fmt.Fprintf(w, "note: each partition's records were merged into offset order from its folders (up to %d)\n", folders)
+	}
+	switch {
+	case s.ExcludeInvalid:
+		fmt.Fprintln(w, "note: the records in invalidRuleData/ were left out (--exclude-invalid); a run without it produces them")
+	case s.InvalidRecords > 0:
+		fmt.Fprintf(w, "note: of them, %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
+			count(int(s.InvalidRecords), "record"))
+	}
+	if s.OtherObjects > 0 {
+		fmt.Fprintf(w, "note: %s of other topics in the directories searched left alone\n", count(s.OtherObjects, "object"))
 	}
 	if len(s.Partitions) == 0 {
 		fmt.Fprintln(w, "nothing stored for this topic under the prefix")

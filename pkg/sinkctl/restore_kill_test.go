@@ -53,55 +53,60 @@ func TestRestoreProcessKilled(t *testing.T) {
 				want = killRaw(t, st, parts, perPart)
 			}
 			addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "dst")).ListenAddrs()
-			restored := func() int64 { return kafkatest.TopicLen(t, addrs, "dst") }
-			start := func() *bintest.Proc {
-				return bintest.Start(t, exec.Command(bin, "restore", "--dir", dir, "--prefix", "bk", "--topic", "src", "--target-topic", "dst",
-					"--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json"))
-			}
-			rng := rand.New(rand.NewPCG(uint64(i), 7))
-			total := int64(parts * perPart)
-			killed := 0
-			for k := 0; k < 5; k++ {
-				before := restored()
-				if before >= total {
-					break
-				}
-				proc := start()
-				// Wait until it produced something, then kill it a random
-				// moment later (or let it be if it finished first).
-				finished := false
-				testkit.WaitUntil(t, time.Minute, fmt.Sprintf("run %d to produce", k), func() error {
-					select {
-					case <-proc.Done():
-						finished = true
-						return nil
-					default:
-					}
-					if restored() <= before {
-						return errors.New("nothing produced yet")
-					}
-					return nil
-				})
-				if !finished {
-					time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond) // a random moment to kill at, not a synchronization
-					proc.Kill(t)
-				}
-				switch done := proc.Err(); {
-				case bintest.Killed(done):
-					killed++
-				case done != nil:
-					t.Fatalf("run %d: %v\n%s", k, done, proc.Stderr)
-				}
-			}
-			proc := start()
-			if err := proc.Wait(t, 2*time.Minute); err != nil {
-				t.Fatalf("the run after %d kills: %v\n%s", killed, err, proc.Stderr)
-			}
-			t.Logf("%s: %d kills before completion; last run: %s", format, killed, compact(proc.Stdout.String()))
-
+			killAndResume(t, bin, addrs, parts*perPart, uint64(i), "restore", "--dir", dir, "--prefix", "bk", "--topic", "src", "--target-topic", "dst",
+				"--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json")
 			checkRestored(t, addrs, parts, want)
 		})
 	}
+}
+
+// killAndResume runs the sinkctl binary with args and SIGKILLs it up to
+// five times, each at a random moment after it was seen producing to dst
+// (mid-chunk, between a chunk and its checkpoint, in a checkpoint write),
+// then runs it to completion.
+func killAndResume(t *testing.T, bin string, addrs []string, total int, seed uint64, args ...string) {
+	t.Helper()
+	restored := func() int64 { return kafkatest.TopicLen(t, addrs, "dst") }
+	start := func() *bintest.Proc { return bintest.Start(t, exec.Command(bin, args...)) }
+	rng := rand.New(rand.NewPCG(seed, 7))
+	killed := 0
+	for k := 0; k < 5; k++ {
+		before := restored()
+		if before >= int64(total) {
+			break
+		}
+		proc := start()
+		// Wait until it produced something, then kill it a random
+		// moment later (or let it be if it finished first).
+		finished := false
+		testkit.WaitUntil(t, time.Minute, fmt.Sprintf("run %d to produce", k), func() error {
+			select {
+			case <-proc.Done():
+				finished = true
+				return nil
+			default:
+			}
+			if restored() <= before {
+				return errors.New("nothing produced yet")
+			}
+			return nil
+		})
+		if !finished {
+			time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond) // a random moment to kill at, not a synchronization
+			proc.Kill(t)
+		}
+		switch done := proc.Err(); {
+		case bintest.Killed(done):
+			killed++
+		case done != nil:
+			t.Fatalf("run %d: %v\n%s", k, done, proc.Stderr)
+		}
+	}
+	proc := start()
+	if err := proc.Wait(t, 2*time.Minute); err != nil {
+		t.Fatalf("the run after %d kills: %v\n%s", killed, err, proc.Stderr)
+	}
+	t.Logf("%d kills before completion; last run: %s", killed, compact(proc.Stdout.String()))
 }
 
 func compact(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -191,4 +196,52 @@ func killRaw(t *testing.T, st *localstore.Store, parts int32, perPart int) map[i
 		fixture.ByEngine(t, st, 7, recs, sink.WithPrefix("bk"), sink.WithEncoder(enc), sink.WithFlushRecords(60))
 	}
 	return want
+}
+
+// TestRestoreRoutedProcessKilled is TestRestoreProcessKilled on routed
+// stores: each partition's records spread over tenant and day folders
+// (across midnight in Shanghai, late records going back a day, folders
+// closed past 3 open ones) and invalidRuleData/, inside the topic's
+// directory or shared with another topic outside it (--folder). The
+// checkpoints are by offset, so a kill at any instant of the merge resumes
+// with every record once, in offset order.
+func TestRestoreRoutedProcessKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the sinkctl binary")
+	}
+	const parts, perPart = 3, 200
+	bin := bintest.Build(t, "./cmd/sinkctl")
+	loc := time.FixedZone("CST", 8*3600)
+	for i, tc := range []struct {
+		name string
+		tm   fixture.Template
+	}{{"tenant-in-topic", fixture.Template{Tenant: true, Loc: loc}}, {"tenant-shared", fixture.Template{Shared: true, Loc: loc}}} {
+		tm := tc.tm
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st := fixture.Local(t, dir, localstore.WithoutFsync())
+			var ps []fixture.Part
+			for _, topic := range []string{"src", "other"} {
+				for p := range int32(parts) {
+					ps = append(ps, fixture.Part{Topic: topic, P: p, N: perPart})
+				}
+			}
+			stored := fixture.RoutedByEngine(t, st, tm, 0, 9, ps,
+				sink.WithPrefix("bk"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(8), sink.WithMaxOpenFolders(3))
+			want := map[int32][]killRecord{}
+			for p := range int32(parts) {
+				for _, r := range stored[p] {
+					k := killRecord{key: r.Key, value: r.Value, ts: r.Timestamp, header: "trace=x"}
+					if tenant, ok := fixture.Tenant(&r); ok {
+						k.header = "tenant=" + tenant
+					}
+					want[p] = append(want[p], k)
+				}
+			}
+			addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "dst")).ListenAddrs()
+			killAndResume(t, bin, addrs, parts*perPart, uint64(10+i), "restore", "--dir", dir, "--prefix", "bk", "--topic", "src", "--target-topic", "dst",
+				"--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json", "--folder", tm.String())
+			checkRestored(t, addrs, parts, want)
+		})
+	}
 }

@@ -29,6 +29,12 @@ recovery, are allowed); 1 when one is; 2 when the check could not run, or
 when a --topic or --partition matches nothing (no object in the store and,
 with --brokers, no record Kafka holds below the group's committed offset).
 
+Routed stores (SINK_FOLDER): a partition's folders are all checked, exactly
+once across folders; records in invalidRuleData/{topic}/ are counted apart
+(FOLDERS table), never an error. --folder gives the template (default
+$SINK_FOLDER): its static leading directory is searched besides {topic}/
+and invalidRuleData/{topic}/ (without --topic the whole prefix is listed).
+
 With --brokers and --group it also compares each partition with the live
 topic: the range Kafka still holds (log start offset .. high watermark) and
 the group's committed offset. Every record Kafka holds below the committed
@@ -66,6 +72,7 @@ type verifyFlags struct {
 	json          bool
 	objects       bool
 	kafka         verifyKafkaFlags
+	folder        folderFlag
 }
 
 func runVerify(ctx context.Context, args []string, env Env) int {
@@ -84,6 +91,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
+	f.folder.register(fs, env)
 	f.kafka.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -138,6 +146,8 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 		return fail("write report: %v", err)
 	} else if err := writeEpochTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
+	} else if err := writeFolderTable(env.Stdout, rep); err != nil {
+		return fail("write report: %v", err)
 	} else if err := writeKafkaTable(env.Stdout, rep); err != nil {
 		return fail("write report: %v", err)
 	} else {
@@ -188,7 +198,11 @@ func (f *verifyFlags) options() ([]verify.Option, error) {
 		}
 		parts = append(parts, int32(p))
 	}
-	opts := []verify.Option{verify.WithFormat(format), verify.WithValueEncoding(ve), verify.WithConcurrency(f.concurrency)}
+	dirs, err := f.folder.dirs()
+	if err != nil {
+		return nil, err
+	}
+	opts := []verify.Option{verify.WithFormat(format), verify.WithValueEncoding(ve), verify.WithConcurrency(f.concurrency), verify.WithDirFunc(dirs)}
 	if len(f.topics) > 0 {
 		opts = append(opts, verify.WithTopics(f.topics...))
 	}

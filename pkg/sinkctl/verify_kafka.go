@@ -82,7 +82,12 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 	fmt.Fprintln(w, "\nKAFKA")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	var marks inexactMarks
-	fmt.Fprintln(tw, "TOPIC\tPARTITION\tKAFKA RANGE\tCOMMITTED\tSTORED")
+	filtered := rep.Total.Filtered > 0
+	if filtered {
+		fmt.Fprintln(tw, "TOPIC\tPARTITION\tKAFKA RANGE\tCOMMITTED\tSTORED\tFILTERED")
+	} else {
+		fmt.Fprintln(tw, "TOPIC\tPARTITION\tKAFKA RANGE\tCOMMITTED\tSTORED")
+	}
 	for _, p := range rep.Partitions {
 		if p.Kafka == nil {
 			continue
@@ -97,12 +102,19 @@ func writeKafkaTable(w io.Writer, rep *verify.Report) error {
 			mark := marks.of(p.ExactOffsets, p.Objects, currentLegacyRaw(&p))
 			stored = offset(p.FirstOffset, mark) + ".." + offset(p.LastOffset, mark)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d..%d\t%s\t%s\n", p.Topic, p.Partition, k.LogStart, k.HighWatermark, committed, stored)
+		fmt.Fprintf(tw, "%s\t%d\t%d..%d\t%s\t%s", p.Topic, p.Partition, k.LogStart, k.HighWatermark, committed, stored)
+		if filtered {
+			fmt.Fprintf(tw, "\t%d", p.Filtered)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	marks.footnotes(w)
 	fmt.Fprintln(w, "(KAFKA RANGE: log start offset .. high watermark; COMMITTED: the group's next offset; for raw objects without a record index the comparison counts records and is approximate)")
+	if filtered {
+		fmt.Fprintln(w, "(FILTERED: records Kafka holds below the committed offset that the sink was configured not to store (a filter, SINK_INVALID=drop): not missing)")
+	}
 	return nil
 }

@@ -62,3 +62,32 @@ func writeLegacyNote(w io.Writer, rep *verify.Report) {
 			count(n, "raw object"))
 	}
 }
+
+// writeFolderTable prints, after the table, one row per partition whose
+// records a routing template spread over several folders or put in
+// invalidRuleData/: its folders, those the meta object has an open object
+// in, and its invalid records.
+func writeFolderTable(w io.Writer, rep *verify.Report) error {
+	has := false
+	for _, p := range rep.Partitions {
+		has = has || p.Folders > 1 || p.InvalidRecords > 0
+	}
+	if !has {
+		return nil
+	}
+	fmt.Fprintln(w, "\nFOLDERS")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOPIC\tPARTITION\tFOLDERS\tOPEN\tINVALID")
+	for _, p := range rep.Partitions {
+		open := 0
+		if p.Meta != nil {
+			open = len(p.Meta.Open)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", p.Topic, p.Partition, p.Folders, open, p.InvalidRecords)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "(FOLDERS: folders holding the partition's objects; OPEN: those the meta object names an open object in, the others are closed; INVALID: records in invalidRuleData/)")
+	return nil
+}

@@ -8,33 +8,69 @@
 //
 // # What it reads
 //
-// Run lists the prefix once (or {prefix}{topic}/ per topic given with
-// WithTopics), groups the keys by topic and partition as package sink lays
-// them out:
+// Run lists the prefix once (or, per topic given with WithTopics,
+// {prefix}{topic}/ and {prefix}invalidRuleData/{topic}/), then each search
+// directory (WithDirs, WithDirFunc) that those listings do not cover, each
+// once per run, not once per partition. It groups the keys by topic and
+// partition as package sink lays them out:
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}                      meta object
-//	{prefix}{topic}/{folder}partition_{p}_offset_{first}_{8 hex}      data object, any folder depth
-//	{prefix}{topic}/{folder}.oss_index_partition_{p}_offset_{...}     its record index (package objindex)
+//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}                 data object, in any folder
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{...}                its record index (package objindex)
 //
-// and checks each topic-partition on its own (WithConcurrency partitions at
-// a time). A top-level folder that holds no meta, data or index object is
-// not a topic and is ignored (counted in Report.Ignored); any other key
-// inside a topic's folder is reported (stray_object), except sinkctl
-// restore's checkpoint objects (.restore_checkpoint_*), which are skipped.
+// where dir is a folder's directory (sink.FolderDir): the topic's own
+// ({topic}/), one inside it ({topic}/dt=2026-11-24/), or, with a routing
+// template that does not start with the topic, anywhere under the prefix
+// (tenant-a/orders/), and invalidRuleData/{topic}/ for records the template
+// could not place. A data or index object belongs to the topic-partition
+// whose sink.ObjectKey its full key is (topic, the folder name of its
+// directory for that topic, partition, first offset, an epoch up to the
+// meta object's): directories can be shared by topics, so a key there that
+// no topic checked derives is another's, counted in Report.OtherObjects
+// and otherwise ignored. Inside a topic's own directory a key that no topic
+// derives is a look-alike (name_suffix), and any other key is reported
+// (stray_object), except sinkctl restore's checkpoint objects
+// (.restore_checkpoint_*), which are skipped. A top-level folder that holds
+// no meta object and no data object the sink names for it is not a topic
+// and is ignored (counted in Report.Ignored). The meta objects are read
+// right after the listings (WithConcurrency at a time), since their epochs
+// are needed to tell whose objects a shared directory holds.
 //
-// Per partition it reads the meta object first, then the current sizes of
-// the objects that may still be growing (the meta object's open objects and
-// the last object of each folder: the data object, then its index, since the
-// sink writes an index entry before the data it announces), then every
-// object. Memory per partition in flight is at most three chunks
-// (WithChunkSize), one index entry, the longest record (JSONL) or line
-// (legacy objects), a few dozen bytes per object, and one entry per run of
-// consecutive offsets stored in one object: never the data. Because the
+// Each topic-partition is checked on its own (WithConcurrency partitions at
+// a time). Per partition it reads the current sizes of the objects that may
+// still be growing (the meta object's open objects and the last object of
+// each folder: the data object, then its index, since the sink writes an
+// index entry before the data it announces), then every object. Memory per
+// partition in flight is at most three chunks (WithChunkSize), one index
+// entry, the longest record (JSONL) or line (legacy objects), a few dozen
+// bytes per object, and one entry per run of consecutive offsets stored in
+// one object: never the data. Because the
 // meta object is read before the data and the protocol writes data before
 // state, a partition that the sink writes to while Run reads it shows at
 // most warnings (pending recovery), not errors; an object opened and sealed
 // between the listing and the meta read is the one race that can show as
 // an error, and a second run tells.
+//
+// # Routed partitions (several folders)
+//
+// A partition's records can be spread over folders (package sink, routing
+// templates): in each folder its objects hold increasing offsets, and each
+// offset is stored in at most one folder. Every folder is checked as a
+// partition without routing is (order within the folder, names, indexes,
+// seals); an offset stored in two folders (or twice anywhere) is a
+// duplicate_offset naming both objects; missing offsets are judged on the
+// union of the folders (a record stored in any folder covers its offset);
+// every folder the meta object names (sink.Meta.Folders) is compared with
+// its open object. Objects that the meta object does not name and that
+// have no seal are normal: a folder closed past sink.MaxOpenFolders, or
+// left by a batch the trigger gave up on; they are neither errors nor
+// warnings. A folder the meta object names in a directory the run did not
+// list is a folder_not_listed warning (search the template's directory).
+// Records in invalidRuleData/{topic}/ are checked as any other and counted
+// apart (PartitionReport.InvalidRecords), never a defect. Records the sink
+// dropped (a filter, SINK_INVALID=drop) are stored nowhere: WithExpected
+// says which Kafka records the sink stores, so that the comparison with
+// Kafka counts the others as filtered, not missing.
 //
 // # Epochs
 //
@@ -149,6 +185,7 @@
 //	warning  ahead_of_commit       stored offsets at or past the committed offset (normal: the trigger commits after the function returns)
 //	warning  raw_unverifiable      legacy raw lines that values holding '\n' could explain: not checkable exactly
 //	warning  unknown_epoch         objects of an epoch the meta object's history does not list
+//	warning  folder_not_listed     the meta object names a folder in a directory the run did not list (WithDirs)
 //
 // With WithKafka (NewSaramaKafka), each partition is also compared with the
 // live topic: Kafka's range (log start offset .. high watermark) and the

@@ -1,6 +1,10 @@
 package verify
 
-import "context"
+import (
+	"context"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+)
 
 // KafkaOffsets is what the source cluster holds for one topic-partition.
 type KafkaOffsets struct {
@@ -34,6 +38,16 @@ type KafkaRecords interface {
 	// record the partition holds in [from, to). Offsets can have gaps
 	// (compaction, transaction markers); only records returned count.
 	Records(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64)) error
+}
+
+// KafkaRecordReader is implemented by a Kafka that can also hand out the
+// records themselves, for WithExpected to tell which ones the sink was
+// configured to store.
+type KafkaRecordReader interface {
+	// ReadRecords calls fn, in increasing offset order, with every record
+	// the partition holds in [from, to), as WithExpected describes it. The
+	// record and its slices are valid only during the call.
+	ReadRecords(ctx context.Context, topic string, partition int32, from, to int64, fn func(*events.Record)) error
 }
 
 // WithKafka compares every partition with its source cluster: the range

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 )
 
 // contains reports whether off was added to s.
@@ -34,7 +36,7 @@ func (c *checker) compareKafka(p *PartitionReport) error {
 		found = append(found, d)
 	}
 	if ko.Committed >= 0 && c.cur != nil {
-		if err := c.kafkaMissing(ko, add); err != nil {
+		if err := c.kafkaMissing(p, ko, add); err != nil {
 			return err
 		}
 		c.kafkaAhead(p, ko, add)
@@ -76,16 +78,26 @@ func (m *missingRecords) missing(off int64) {
 }
 
 // eachKafkaRecord calls fn with the offset of every record Kafka holds in
-// [lo, hi), or of every offset when the Kafka cannot list records.
-func (c *config) eachKafkaRecord(ctx context.Context, topic string, partition int32, lo, hi int64, fn func(int64)) error {
+// [lo, hi), or of every offset when the Kafka cannot list records, and
+// whether the sink was configured to store it (WithExpected).
+func (c *config) eachKafkaRecord(ctx context.Context, topic string, partition int32, lo, hi int64, fn func(off int64, expected bool)) error {
+	if c.expected != nil {
+		// validate made sure the Kafka can read records.
+		kr := c.kafka.(KafkaRecordReader)
+		err := kr.ReadRecords(ctx, topic, partition, lo, hi, func(r *events.Record) { fn(r.Offset, c.expected(r)) })
+		if err != nil {
+			return fmt.Errorf("kafka records of %s/%d [%d, %d): %w", topic, partition, lo, hi, err)
+		}
+		return nil
+	}
 	if kr, ok := c.kafka.(KafkaRecords); ok {
-		if err := kr.Records(ctx, topic, partition, lo, hi, fn); err != nil {
+		if err := kr.Records(ctx, topic, partition, lo, hi, func(off int64) { fn(off, true) }); err != nil {
 			return fmt.Errorf("kafka records of %s/%d [%d, %d): %w", topic, partition, lo, hi, err)
 		}
 		return nil
 	}
 	for off := lo; off < hi; off++ {
-		fn(off)
+		fn(off, true)
 	}
 	return nil
 }
@@ -103,7 +115,7 @@ type legacyRange struct {
 // kafkaMissing lists the records Kafka holds in [log start, committed) and
 // reports those the store lacks: exactly, by offset, where the objects are
 // JSONL or indexed; by counts in the ranges of raw objects without an index.
-func (c *checker) kafkaMissing(ko KafkaOffsets, add func(Defect)) error {
+func (c *checker) kafkaMissing(p *PartitionReport, ko KafkaOffsets, add func(Defect)) error {
 	es := c.cur
 	lo, hi := ko.LogStart, min(ko.Committed, ko.HighWatermark)
 	if lo >= hi {
@@ -132,7 +144,7 @@ func (c *checker) kafkaMissing(ko KafkaOffsets, add func(Defect)) error {
 		return nil
 	}
 	var m missingRecords
-	err := c.cfg.eachKafkaRecord(c.ctx, c.g.topic, c.g.partition, lo, hi, func(off int64) {
+	err := c.cfg.eachKafkaRecord(c.ctx, c.g.topic, c.g.partition, lo, hi, func(off int64, expected bool) {
 		if es.seen.contains(off) {
 			m.present()
 			return
@@ -142,15 +154,24 @@ func (c *checker) kafkaMissing(ko KafkaOffsets, add func(Defect)) error {
 			m.present()
 			return
 		}
+		if !expected {
+			p.Filtered++
+			m.present()
+			return
+		}
 		m.missing(off)
 	})
 	if err != nil {
 		return err
 	}
 	if m.n > 0 {
+		also := ""
+		if p.Filtered > 0 {
+			also = fmt.Sprintf(" (%s that the sink was configured not to store are not counted)", plural(p.Filtered, "record"))
+		}
 		add(Defect{Code: CodeMissingInStore, Offset: ptr(m.l.list[0].First), Count: int(m.n), Ranges: m.l.ranges(),
-			Message: fmt.Sprintf("%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s",
-				plural(m.n, "record"), lo, hi, isAre(m.n), m.l.String())})
+			Message: fmt.Sprintf("%s Kafka still holds in [%d, %d) (log start to committed offset) %s not in the store: offsets %s%s",
+				plural(m.n, "record"), lo, hi, isAre(m.n), m.l.String(), also)})
 	}
 	var short, inKafka, lines int64
 	var where rangeList
@@ -267,7 +288,16 @@ func kafkaAbsent(ctx context.Context, cfg *config, kps map[string][]int32, group
 				continue
 			}
 			var m missingRecords
-			if err := cfg.eachKafkaRecord(ctx, t, p, lo, hi, m.missing); err != nil {
+			filtered := int64(0)
+			err = cfg.eachKafkaRecord(ctx, t, p, lo, hi, func(off int64, expected bool) {
+				if expected {
+					m.missing(off)
+				} else {
+					filtered++
+					m.present()
+				}
+			})
+			if err != nil {
 				return err
 			}
 			if m.n == 0 {
@@ -278,7 +308,7 @@ func kafkaAbsent(ctx context.Context, cfg *config, kps map[string][]int32, group
 				Message: fmt.Sprintf("the store holds nothing of this partition (no meta, data or index object under %q), but Kafka still holds %s below the group's committed offset %d: offsets %s",
 					cfg.prefix+t+"/", plural(m.n, "record"), ko.Committed, m.l.String())}
 			rep.Partitions = append(rep.Partitions, PartitionReport{Topic: t, Partition: p, FirstOffset: -1, LastOffset: -1,
-				Epochs: []EpochReport{}, Defects: []Defect{d}, Errors: 1, Kafka: &ko})
+				Epochs: []EpochReport{}, Defects: []Defect{d}, Errors: 1, Kafka: &ko, Filtered: filtered})
 		}
 	}
 	slices.SortFunc(rep.Partitions, func(a, b PartitionReport) int {

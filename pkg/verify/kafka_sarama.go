@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/kafkasasl"
 )
 
@@ -46,8 +49,9 @@ type SaramaKafka struct {
 }
 
 var (
-	_ Kafka        = (*SaramaKafka)(nil)
-	_ KafkaRecords = (*SaramaKafka)(nil)
+	_ Kafka             = (*SaramaKafka)(nil)
+	_ KafkaRecords      = (*SaramaKafka)(nil)
+	_ KafkaRecordReader = (*SaramaKafka)(nil)
 )
 
 func (k *KafkaConfig) sarama() (*sarama.Config, error) {
@@ -213,6 +217,62 @@ func (k *SaramaKafka) Offsets(ctx context.Context, topic string, partition int32
 // ends early, without error, when Kafka returns nothing for the idle
 // timeout (the range ends in offsets that hold no record).
 func (k *SaramaKafka) Records(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64)) error {
+	return k.consume(ctx, topic, partition, from, to, func(m *sarama.ConsumerMessage) { fn(m.Offset) })
+}
+
+// ReadRecords consumes [from, to) as Records does and calls fn with each
+// record, as the trigger would deliver it (see WithExpected).
+func (k *SaramaKafka) ReadRecords(ctx context.Context, topic string, partition int32, from, to int64, fn func(*events.Record)) error {
+	var r events.Record
+	return k.consume(ctx, topic, partition, from, to, func(m *sarama.ConsumerMessage) {
+		triggerRecord(&r, m)
+		fn(&r)
+	})
+}
+
+// triggerRecord fills r with m as the trigger delivers a record: the value
+// as bytes (a tombstone as null), headers as a JSON array of
+// {"key":..,"value":..} with string values.
+func triggerRecord(r *events.Record, m *sarama.ConsumerMessage) {
+	*r = events.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Headers: r.Headers[:0]}
+	if !m.Timestamp.IsZero() {
+		r.Timestamp = m.Timestamp.UnixMilli()
+	}
+	if m.Key != nil {
+		r.Key, r.HasKey = m.Key, true
+	}
+	if m.Value == nil {
+		r.ValueKind = events.ValueNull
+	} else {
+		r.Value, r.ValueKind = m.Value, events.ValueBytes
+	}
+	type header struct {
+		Key   string  `json:"key"`
+		Value *string `json:"value"`
+	}
+	hs := make([]header, 0, len(m.Headers))
+	for _, h := range m.Headers {
+		if h == nil {
+			continue
+		}
+		x := header{Key: string(h.Key)}
+		if h.Value != nil {
+			v := string(h.Value)
+			x.Value = &v
+		}
+		hs = append(hs, x)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(hs); err == nil {
+		r.Headers = append(r.Headers, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
+	}
+}
+
+// consume calls fn with each record of [from, to), ending early when Kafka
+// returns nothing for the idle timeout.
+func (k *SaramaKafka) consume(ctx context.Context, topic string, partition int32, from, to int64, fn func(*sarama.ConsumerMessage)) error {
 	if from >= to {
 		return nil
 	}
@@ -238,7 +298,7 @@ func (k *SaramaKafka) Records(ctx context.Context, topic string, partition int32
 				return nil
 			}
 			if m.Offset >= from {
-				fn(m.Offset)
+				fn(m)
 			}
 			if m.Offset >= to-1 {
 				return nil

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,11 +34,25 @@ func (c *checker) compareMeta() {
 	for _, es := range c.epochs {
 		if es.current {
 			for _, name := range slices.Sorted(maps.Keys(m.Folders)) {
+				c.folderListed(name, m.Folders[name])
 				c.compareOpen(name, m.Folders[name])
 			}
 		}
 		c.compareEpoch(es)
 	}
+}
+
+// folderListed warns when the meta object names a folder in a directory
+// the run did not list: its other objects were not searched, and their
+// records look missing.
+func (c *checker) folderListed(name string, f *sink.Folder) {
+	dir := sink.FolderDir(c.g.topic, name)
+	if covered(c.dirs, dir) {
+		return
+	}
+	c.addf(CodeFolderNotListed, f.Object, nil, nil,
+		"the meta object names folder %q, in directory %q, which this run did not search: its objects other than the open one were not read, so records and objects there may be reported missing. Search the directories the sink's routing template (SINK_FOLDER) writes to: sinkctl verify --folder TEMPLATE (WithDirs)",
+		name, dir)
 }
 
 // checkSeals checks that every seal hands the partition on to the next
@@ -96,11 +111,15 @@ func (c *checker) checkSeals(es *epochState) {
 		if upper < s.NextOffset {
 			continue // not written yet: the sink's next batch opens it
 		}
-		rg := Range{s.NextOffset, upper}
-		c.add(Defect{Code: CodeObjectMissing, Object: s.Next, Other: o.key, Offset: ptr(s.NextOffset), Ranges: []Range{rg},
+		// Offsets that other folders hold are not the gone object's.
+		gone := es.seen.holes(s.NextOffset, upper)
+		if gone.empty() {
+			continue
+		}
+		c.add(Defect{Code: CodeObjectMissing, Object: s.Next, Other: o.key, Offset: ptr(gone.list[0].First), Ranges: gone.ranges(),
 			Message: fmt.Sprintf("%s is sealed with next object %s, but neither it nor its index exists: the records of offsets %s are gone "+
-				"(offset %d for certain; others in the range may be Kafka gaps, such as compaction: --brokers/--group tells which records Kafka has that the store lacks)",
-				o.key, s.Next, rg, s.NextOffset)})
+				"(offset %d for certain; others may be Kafka gaps, such as compaction, or records the sink did not store: --brokers/--group tells which records Kafka has that the store lacks)",
+				o.key, s.Next, gone.String(), s.NextOffset)})
 	}
 }
 
@@ -215,10 +234,26 @@ func (c *checker) compareEpoch(es *epochState) {
 				"a value that contains a newline (or a binary value with a 0x0A byte) makes more lines than records, so this is no proof of a duplicate. Objects written from now on have an index and are checked exactly",
 			rawRec, epoch, need)
 	}
-	if last != nil && c.res[last.idx].exact && recMax >= 0 && recMax != committed {
+	// A routed sink commits partition-wide, so a folder's open object may
+	// hold records it adopted beyond the committed offset (package sink,
+	// Routing); and one that drops records (WithExpected) commits the
+	// offsets of records it stored nowhere.
+	allowed := committed
+	if es.current {
+		for _, f := range c.meta.Folders {
+			allowed = max(allowed, f.LastOffset)
+		}
+	}
+	dropped := c.cfg.expected != nil && recMax < committed
+	if last != nil && c.res[last.idx].exact && recMax >= 0 && (recMax < committed || recMax > allowed) && !dropped {
 		what := "records up to the committed offset are missing"
 		if recMax > committed {
 			what = "recorded data holds offsets past the committed offset"
+			if allowed > committed {
+				what += fmt.Sprintf(" and past every folder's last offset (%d)", allowed)
+			}
+		} else {
+			what += " (or, if the sink filters or drops records, SINK_FILTER or SINK_INVALID=drop, the last ones were dropped: give verify the sink's settings)"
 		}
 		c.addf(CodeCommittedMismatch, c.metaKey, nil, ptr(committed),
 			"the meta object's committed_offset%s is %d, the last recorded offset is %d: %s", epoch, committed, recMax, what)
@@ -239,8 +274,12 @@ func firstNamed(es *epochState) int64 {
 // gaps returns the offsets, up to committed, that fall between the objects
 // of each folder of es: candidates for deleted objects. A seal proves that
 // its next offset follows its records, so sealed objects leave no gap;
-// legacy raw objects are taken to hold one offset per line.
+// legacy raw objects are taken to hold one offset per line. With several
+// folders, see unionGaps.
 func (c *checker) gaps(es *epochState, committed int64) rangeList {
+	if len(es.objs) > 0 && es.objs[0].folder != es.objs[len(es.objs)-1].folder {
+		return c.unionGaps(es, committed)
+	}
 	var out []Range
 	for i, o := range es.objs {
 		r := &c.res[o.idx]
@@ -272,6 +311,45 @@ func (c *checker) gaps(es *epochState, committed int64) rangeList {
 	var l rangeList
 	for _, r := range out {
 		l.add(r.First, r.Last)
+	}
+	return l
+}
+
+// unionGaps returns the offsets, from the first object's name to
+// committed, that no folder of es holds: a record stored in any folder
+// covers its offset. A seal proves nothing here (the folder's next offset
+// follows, but the offsets in between may be in other folders), so Kafka
+// gaps and records the sink dropped (filters) are among them too. Objects
+// whose data is gone cover the offsets their index says landed (reported
+// as data_missing); legacy raw objects one offset per line from their name.
+func (c *checker) unionGaps(es *epochState, committed int64) rangeList {
+	var held []Range
+	for _, s := range es.seen.spans {
+		held = append(held, Range{s.lo, s.hi})
+	}
+	for _, o := range es.objs {
+		r := &c.res[o.idx]
+		if !r.exact && r.records > 0 {
+			held = append(held, Range{o.nameOff, o.nameOff + r.records - 1})
+		}
+		if r.idx != nil {
+			held = append(held, r.idx.lost.ranges()...)
+		}
+	}
+	slices.SortFunc(held, func(a, b Range) int { return cmp.Compare(a.First, b.First) })
+	var l rangeList
+	next := firstNamed(es)
+	if next < 0 {
+		return l
+	}
+	for _, h := range held {
+		if h.First > next && next <= committed {
+			l.add(next, min(h.First-1, committed))
+		}
+		next = max(next, h.Last+1)
+	}
+	if next <= committed {
+		l.add(next, committed)
 	}
 	return l
 }

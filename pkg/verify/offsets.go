@@ -50,3 +50,20 @@ func (s *offsetSet) add(off int64, obj int) (holder int, dup bool) {
 	s.spans = slices.Insert(s.spans, i, span{off, off, obj})
 	return 0, false
 }
+
+// holes returns the offsets of [lo, hi] that s does not hold.
+func (s *offsetSet) holes(lo, hi int64) rangeList {
+	var l rangeList
+	i := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].hi >= lo })
+	next := lo
+	for ; i < len(s.spans) && s.spans[i].lo <= hi && next <= hi; i++ {
+		if s.spans[i].lo > next {
+			l.add(next, s.spans[i].lo-1)
+		}
+		next = max(next, s.spans[i].hi+1)
+	}
+	if next <= hi {
+		l.add(next, hi)
+	}
+	return l
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 )
 
@@ -87,6 +88,9 @@ type config struct {
 	progress      func(Progress)
 	details       bool
 	kafka         Kafka // nil: no comparison with Kafka
+	dirs          []string
+	dirFunc       func(topic string, partition int32) []string
+	expected      func(*events.Record) bool // nil: the sink stores every record
 }
 
 // Defaults.
@@ -129,6 +133,16 @@ func (c *config) validate() error {
 	for _, p := range c.partitions {
 		if p < 0 {
 			errs = append(errs, fmt.Errorf("partition %d: must not be negative", p))
+		}
+	}
+	for _, d := range c.dirs {
+		if err := checkDir(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.expected != nil && c.kafka != nil {
+		if _, ok := c.kafka.(KafkaRecordReader); !ok {
+			errs = append(errs, errors.New("expected records: the Kafka given cannot read records (it implements no KafkaRecordReader)"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -177,6 +191,65 @@ func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progres
 // WithObjectDetails fills PartitionReport.ObjectList with one entry per data
 // object. Default: off.
 func WithObjectDetails() Option { return func(c *config) { c.details = true } }
+
+// WithDirs adds directories, relative to the prefix, to search for the
+// data objects of every partition: each is "" (the whole prefix) or ends
+// in '/'. The sink puts a partition's objects where its routing template
+// (SINK_FOLDER) says; pass the template's static leading directory (for
+// "{topic}/dt={yyyy}-{MM}-{dd}/" that is inside the topic's directory, for
+// "{header:tenant}/{topic}/" it is ""). Repeatable. Default: none beyond
+// the topic's own directory and invalidRuleData/{topic}/, which are always
+// searched (and without WithTopics the whole prefix is listed, which
+// covers every directory).
+//
+// Each directory is listed once per run, not once per partition; a
+// directory that the listing of another covers is not listed again. A
+// directory shared by many topics (a template that does not start with
+// {topic}) is listed whole, other topics' objects included, and each of
+// its keys is tried against the topics checked: that is the price of such
+// a template.
+func WithDirs(dirs ...string) Option {
+	return func(c *config) { c.dirs = appendUnique(c.dirs, dirs...) }
+}
+
+// WithDirFunc is WithDirs with directories that depend on the topic and
+// partition (route.Router.StaticDir): fn is called for every partition
+// known from the topic's own directory (its meta object, its objects) and
+// every one asked for with WithPartitions, and returns its directories, as
+// WithDirs takes them. fn must be safe to call from one goroutine at a
+// time. Default: none.
+func WithDirFunc(fn func(topic string, partition int32) []string) Option {
+	return func(c *config) { c.dirFunc = fn }
+}
+
+// WithExpected says which of the Kafka records the sink was configured to
+// store (SINK_FILTER, SINK_INVALID=drop): with WithKafka, a record Kafka
+// holds below the committed offset that the store lacks is missing only
+// when expected returns true for it; otherwise it is counted in
+// PartitionReport.Filtered. The record is given as the trigger delivers
+// it: topic, partition, offset, timestamp, key, value as a byte string
+// (ValueBytes, or ValueNull for a tombstone; never ValueJSON), headers as
+// the trigger's JSON array ([{"key":..,"value":..}]). It also tells the
+// check that the sink drops records, whose offsets can follow the last one
+// stored: committed_offset past the last stored offset is then no
+// committed_mismatch. Needs a Kafka that implements KafkaRecordReader
+// (NewSaramaKafka does). Default: nil, every record is expected.
+func WithExpected(expected func(*events.Record) bool) Option {
+	return func(c *config) { c.expected = expected }
+}
+
+// checkDir checks a search directory.
+func checkDir(d string) error {
+	switch {
+	case strings.HasPrefix(d, "/"):
+		return fmt.Errorf("directory %q: relative to the prefix, must not start with '/'", d)
+	case d != "" && !strings.HasSuffix(d, "/"):
+		return fmt.Errorf("directory %q: must end with '/' (or be empty, the whole prefix)", d)
+	case strings.Contains(d, "{"):
+		return fmt.Errorf("directory %q: holds a template token; give the template's static leading directory (route.Router.StaticDir)", d)
+	}
+	return nil
+}
 
 func appendUnique[T comparable](dst []T, vs ...T) []T {
 	for _, v := range vs {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/fixture"
 	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/osskit"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/osstest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -98,5 +99,45 @@ func TestOSSIndexed(t *testing.T) {
 	}
 	if len(rep.AllDefects()) != 2 {
 		t.Errorf("defects: %v", codes(rep))
+	}
+}
+
+// TestOSSRouted: a routed store (tenant folders shared by two topics, time
+// folders across midnight, invalidRuleData/) through the SDK against the
+// OSS test server: clean, then an object deleted on the server in one
+// folder is named with exactly its offsets.
+func TestOSSRouted(t *testing.T) {
+	const bucket = "sink"
+	srv := osskit.NewServer(t, osstest.WithBucket(bucket), osstest.WithCredentials("STS.ak", "sk", "token"))
+	st := osskit.Store(t, srv.Endpoint(), bucket, ossstore.Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk", SecurityToken: "token"},
+		ossstore.WithRetry(2, time.Millisecond, 5*time.Millisecond))
+	ctx := context.Background()
+	tm := fixture.Template{Shared: true, Loc: shanghai}
+	rs := routedFill(t, st, v2setups[1], tm, 2, true) // raw/base64, folders closed past 2
+	opts := []verify.Option{verify.WithPrefix(prefix), verify.WithTopics(topic), verify.WithDirs(tm.StaticDir(topic)), verify.WithChunkSize(100)}
+	rep, err := verify.Run(ctx, st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || len(rep.AllDefects()) != 0 || rep.Total.Records != int64(rs.records[topic+"/0"]+rs.records[topic+"/1"]) ||
+		rep.Total.InvalidRecords == 0 || rep.OtherObjects == 0 {
+		t.Fatalf("clean bucket: total %+v, others %d, defects %v", rep.Total, rep.OtherObjects, rep.AllDefects())
+	}
+
+	// The second object of a tenant folder, sealed with the third.
+	objs := objectsIn(t, st, "tenant-b/dt=2026-11-24/", 0)
+	if len(objs) < 3 {
+		t.Fatalf("objects of a tenant-b folder: %v", objs)
+	}
+	gone := objs[1]
+	del(t, st, gone)
+	del(t, st, indexOf(gone))
+	rep, err = verify.Run(ctx, st, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := find(rep, verify.CodeObjectMissing, gone)
+	if !ok || rep.OK() || len(d.Ranges) == 0 || d.Ranges[0].First != nameOffset(gone) {
+		t.Fatalf("deleted %s: %v", gone, rep.AllDefects())
 	}
 }

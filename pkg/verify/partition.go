@@ -98,6 +98,7 @@ type checker struct {
 	cfg  *config
 	prog *tracker
 	g    *group
+	dirs []string // the directories the run listed
 
 	metaKey string
 	meta    *sink.Meta
@@ -114,8 +115,8 @@ type checker struct {
 	lookupFailed map[string]bool
 }
 
-func newChecker(ctx context.Context, st store.Store, cfg *config, prog *tracker, g *group) *checker {
-	return &checker{ctx: ctx, st: st, cfg: cfg, prog: prog, g: g,
+func newChecker(ctx context.Context, st store.Store, cfg *config, prog *tracker, g *group, dirs []string) *checker {
+	return &checker{ctx: ctx, st: st, cfg: cfg, prog: prog, g: g, dirs: dirs,
 		metaKey: sink.MetaKey(cfg.prefix, g.topic, g.partition),
 		objs:    g.objs, agg: map[aggKey]int{}, lookupFailed: map[string]bool{}}
 }
@@ -167,26 +168,17 @@ func (c *checker) run() PartitionReport {
 	return c.report()
 }
 
-// loadMeta reads and decodes the meta object.
+// loadMeta takes the meta object as the listing read it, or reads and
+// decodes it.
 func (c *checker) loadMeta() {
-	data, err := c.st.Get(c.ctx, c.metaKey)
-	switch {
-	case store.IsNotFound(err):
-		return
-	case err != nil:
-		c.metaBad = true
-		if c.ctx.Err() == nil {
-			c.addf(CodeMetaUnreadable, c.metaKey, nil, nil, "cannot read the meta object: %v", err)
-		}
-		return
+	r := c.g.meta
+	if !c.g.metaRead {
+		r = readMeta(c.ctx, c.st, c.cfg, c.g.tp)
 	}
-	m, err := sink.DecodeMeta(data, c.cfg.prefix, c.g.topic, c.g.partition)
-	if err != nil {
-		c.metaBad = true
-		c.addf(CodeMetaInvalid, c.metaKey, nil, nil, "%v", err)
-		return
+	if r.defect != nil {
+		c.add(*r.defect)
 	}
-	c.meta = m
+	c.meta, c.metaBad = r.meta, r.bad
 }
 
 // findOpenObjects makes sure the meta object's open objects are among
@@ -203,12 +195,10 @@ func (c *checker) findOpenObjects() {
 			c.stat(o)
 			continue
 		}
-		dir, base := path.Split(strings.TrimPrefix(f.Object, c.cfg.prefix+c.g.topic+"/"))
-		p, off, ok := parseObjectName(base)
-		if !ok || p != c.g.partition || !strings.HasPrefix(f.Object, c.cfg.prefix+c.g.topic+"/") {
-			continue // DecodeMeta refuses such a meta object
-		}
-		o := &dataObject{key: f.Object, folder: dir, nameOff: off, size: -1, indexSize: -1}
+		// DecodeMeta checked that f.Object is the object the protocol
+		// names for the folder and first offset.
+		o := &dataObject{key: f.Object, folder: name, nameOff: f.FirstOffset, size: -1, indexSize: -1,
+			invalid: name == "/"+invalidDir(c.g.topic)}
 		if c.stat(o) && (o.size >= 0 || o.indexKey != "") {
 			c.objs = append(c.objs, o)
 			if o.size >= 0 {
@@ -277,10 +267,12 @@ func (c *checker) assignEpochs() {
 	}
 	newest := int64(0)
 	for _, o := range c.objs {
-		e, ok := sink.ObjectEpoch(c.cfg.prefix, c.g.topic, o.folder, c.g.partition, o.nameOff, o.key, maxEpoch)
-		o.epoch, o.lookalike = e, !ok
-		if ok {
-			newest = max(newest, e)
+		if !o.named {
+			e, ok := sink.ObjectEpoch(c.cfg.prefix, c.g.topic, o.folder, c.g.partition, o.nameOff, o.key, maxEpoch)
+			o.epoch, o.lookalike = e, !ok
+		}
+		if !o.lookalike {
+			newest = max(newest, o.epoch)
 		}
 	}
 	current := newest

@@ -63,6 +63,7 @@ const (
 	CodeOpenObjectEncoding Code = "open_object_encoding"
 	CodeRawUnverifiable    Code = "raw_unverifiable"
 	CodeUnknownEpoch       Code = "unknown_epoch"
+	CodeFolderNotListed    Code = "folder_not_listed"
 )
 
 // Codes returns every code this package reports, errors first.
@@ -75,7 +76,7 @@ func Codes() []Code {
 		CodeIndexInvalid, CodeIndexInconsistent, CodeIndexMissing, CodeCRCMismatch, CodeOffsetMismatch,
 		CodeDataMissing, CodeObjectMissing, CodeSealMismatch, CodeOpenObjectEncoding,
 		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch,
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed,
 	}
 }
 
@@ -83,7 +84,7 @@ func Codes() []Code {
 func (c Code) Severity() Severity {
 	switch c {
 	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch:
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed:
 		return SeverityWarning
 	}
 	return SeverityError
@@ -259,6 +260,19 @@ type PartitionReport struct {
 	// may hold '\n').
 	Indexes   int `json:"indexes"`
 	LegacyRaw int `json:"legacy_raw_objects"`
+	// Folders counts the folders that hold the partition's data or index
+	// objects (1 without routing; see sink.ObjectKey for folder names).
+	Folders int `json:"folders"`
+	// InvalidRecords counts those of Records stored in
+	// invalidRuleData/{topic}/: records whose folder the routing template
+	// could not compute (SINK_INVALID=folder). Not a defect; they are
+	// checked as any other.
+	InvalidRecords int64 `json:"invalid_records"`
+	// Filtered counts, with WithKafka and WithExpected, the records Kafka
+	// holds below the group's committed offset that the store lacks and
+	// that the sink was configured not to store (a filter,
+	// SINK_INVALID=drop): not missing.
+	Filtered int64 `json:"filtered"`
 	// FirstOffset and LastOffset are of the current epoch, -1 when
 	// unknown. With ExactOffsets (every object of the epoch JSONL or
 	// indexed) they are the smallest and largest offsets stored; otherwise
@@ -289,6 +303,9 @@ type Totals struct {
 	Bytes      int64 `json:"bytes"`
 	Errors     int   `json:"errors"`
 	Warnings   int   `json:"warnings"`
+	// InvalidRecords and Filtered sum the partitions'.
+	InvalidRecords int64 `json:"invalid_records"`
+	Filtered       int64 `json:"filtered"`
 }
 
 // Report is the result of Run: plain data, ready for encoding/json.
@@ -304,6 +321,19 @@ type Report struct {
 	// Ignored counts keys under the prefix outside any topic folder (a
 	// folder is a topic when it holds a meta or data object).
 	Ignored int `json:"ignored_keys"`
+	// OtherObjects counts the objects named like data objects (a data
+	// object and its index count once), in a directory listed, that are no
+	// object of a topic-partition checked:
+	// another topic's objects in a directory topics share (a routing
+	// template that does not start with {topic}), or of partitions not
+	// asked for. Informational; a look-alike inside a checked topic's own
+	// directory is a name_suffix defect instead.
+	OtherObjects int `json:"other_objects"`
+	// Dirs are the directories listed, relative to the prefix ("" is the
+	// whole prefix), each once: the topics' own directories and
+	// invalidRuleData/{topic}/, or the whole prefix, and the search
+	// directories (WithDirs, WithDirFunc) those do not cover.
+	Dirs []string `json:"listed_dirs"`
 	// Unmatched lists the --topic/--partition selections (WithTopics,
 	// WithPartitions) that match nothing: no object in the store and,
 	// with WithKafka, nothing Kafka holds that the store lacks. Each is
@@ -354,6 +384,8 @@ func (r *Report) sum() {
 		t.Bytes += p.Bytes
 		t.Errors += p.Errors
 		t.Warnings += p.Warnings
+		t.InvalidRecords += p.InvalidRecords
+		t.Filtered += p.Filtered
 	}
 	for _, d := range r.Defects {
 		if d.Severity == SeverityError {

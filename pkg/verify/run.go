@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,22 +31,25 @@ type tp struct {
 // group is what the listing holds for one topic-partition.
 type group struct {
 	tp
-	metaListed bool
-	objs       []*dataObject
-	byKey      map[string]*dataObject
+	metaRead bool       // meta holds the meta object as read after the listing
+	meta     metaResult //
+	objs     []*dataObject
+	byKey    map[string]*dataObject
 }
 
 // dataObject is one data object of a partition, as the listing (or the
 // meta object) shows it: its data, its record index, or both.
 type dataObject struct {
 	key       string
-	folder    string // "" or a path ending in '/'
+	folder    string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
+	invalid   bool   // in invalidRuleData/{topic}/
 	nameOff   int64  // the first offset its name claims
 	size      int64  // data length; -1: no data object
 	indexKey  string // "": no index (a legacy object)
 	indexSize int64
 	epoch     int64
 	lookalike bool  // its name is derived for no epoch (sink.ObjectEpoch)
+	named     bool  // epoch and lookalike were told by the listing's attribution
 	listed    bool  // in the listing (not only named by the meta object)
 	live      bool  // may still grow: its sizes were read after the meta object
 	idx       int   // position in its checker's objs
@@ -95,7 +97,7 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c := newChecker(ctx, st, &cfg, prog, g)
+			c := newChecker(ctx, st, &cfg, prog, g, rep.Dirs)
 			rep.Partitions[i] = c.run()
 			if cfg.kafka != nil && ctx.Err() == nil {
 				if err := c.compareKafka(&rep.Partitions[i]); err != nil {
@@ -123,118 +125,6 @@ func Run(ctx context.Context, st store.Store, opts ...Option) (*Report, error) {
 	slices.SortFunc(rep.Defects, compareDefects)
 	rep.sum()
 	return rep, nil
-}
-
-// list lists the prefix (or each requested topic) and groups the keys by
-// topic-partition, sorted, keeping only the requested partitions. It also
-// returns the topics that hold a meta or data object of any partition. Keys
-// that fit no group become stray_object defects or Report.Ignored.
-func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*group, []string, error) {
-	var infos []store.Info
-	if len(cfg.topics) == 0 {
-		var err error
-		if infos, err = st.List(ctx, cfg.prefix); err != nil {
-			return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix, err)
-		}
-	} else {
-		for _, t := range cfg.topics {
-			is, err := st.List(ctx, cfg.prefix+t+"/")
-			if err != nil {
-				return nil, nil, fmt.Errorf("verify: list %q: %w", cfg.prefix+t+"/", err)
-			}
-			infos = append(infos, is...)
-		}
-	}
-
-	groups := map[tp]*group{}
-	get := func(k tp) *group {
-		g := groups[k]
-		if g == nil {
-			g = &group{tp: k, byKey: map[string]*dataObject{}}
-			groups[k] = g
-		}
-		return g
-	}
-	strays := map[string][]string{} // topic -> keys that are neither meta nor data
-	isTopic := map[string]bool{}
-	for _, info := range infos {
-		rest := strings.TrimPrefix(info.Key, cfg.prefix)
-		topic, sub, ok := strings.Cut(rest, "/")
-		if !ok || topic == "" {
-			rep.Ignored++
-			continue
-		}
-		if !isTopic[topic] {
-			isTopic[topic] = false
-		}
-		dir, base := path.Split(sub)
-		if dir == "" && strings.HasPrefix(base, restoreCheckpointPrefix) {
-			// sinkctl restore's progress, kept next to the data.
-			rep.Ignored++
-			continue
-		}
-		if dir == "" {
-			if ps, ok := strings.CutPrefix(base, metaBasePrefix); ok {
-				if p, ok := parsePartition(ps); ok {
-					isTopic[topic] = true
-					if cfg.wantPartition(p) {
-						get(tp{topic, p}).metaListed = true
-					}
-					continue
-				}
-			}
-		}
-		indexed := false
-		if b, ok := strings.CutPrefix(base, indexBasePrefix); ok {
-			base, indexed = b, true
-		}
-		if p, off, ok := parseObjectName(base); ok {
-			isTopic[topic] = true
-			if !cfg.wantPartition(p) {
-				continue
-			}
-			g := get(tp{topic, p})
-			key := cfg.prefix + topic + "/" + dir + base
-			o := g.byKey[key]
-			if o == nil {
-				o = &dataObject{key: key, folder: dir, nameOff: off, size: -1, indexSize: -1, listed: true}
-				g.byKey[key] = o
-				g.objs = append(g.objs, o)
-			}
-			if indexed {
-				o.indexKey, o.indexSize = info.Key, info.Size
-			} else {
-				o.size = info.Size
-			}
-			continue
-		}
-		strays[topic] = append(strays[topic], info.Key)
-	}
-	for topic, keys := range strays {
-		if !isTopic[topic] && len(cfg.topics) == 0 {
-			rep.Ignored += len(keys)
-			continue
-		}
-		for _, k := range keys {
-			rep.Defects = append(rep.Defects, newDefect(CodeStrayObject, topic, -1, k,
-				"not a meta object or data object name of the sink; the sink never writes it"))
-		}
-	}
-	out := make([]*group, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, g)
-	}
-	slices.SortFunc(out, func(a, b *group) int {
-		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
-	})
-	var topics []string
-	for t, ok := range isTopic {
-		if ok {
-			topics = append(topics, t)
-		}
-	}
-	slices.Sort(topics)
-	return out, topics, nil
 }
 
 // noData reports requested topics and partitions that hold nothing, or an

@@ -10,6 +10,7 @@ func (c *checker) report() PartitionReport {
 	p := PartitionReport{Topic: c.g.topic, Partition: c.g.partition, FirstOffset: -1, LastOffset: -1,
 		Defects: c.defects, Epochs: []EpochReport{}}
 	formats := map[objFormat]bool{}
+	folders := map[string]bool{}
 	for _, es := range c.epochs {
 		er := c.epochReport(es)
 		p.Epochs = append(p.Epochs, er)
@@ -30,6 +31,12 @@ func (c *checker) report() PartitionReport {
 				p.Indexes++
 			}
 			p.Records += r.records
+			if o.invalid {
+				p.InvalidRecords += r.records
+			}
+			if o.size >= 0 || o.indexKey != "" {
+				folders[o.folder] = true
+			}
 			if r.format != fmtNone {
 				formats[r.format] = true
 			}
@@ -47,6 +54,7 @@ func (c *checker) report() PartitionReport {
 			}
 		}
 	}
+	p.Folders = len(folders)
 	switch {
 	case formats[fmtRaw] && formats[fmtJSONL]:
 		p.Format = "mixed"

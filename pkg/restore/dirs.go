@@ -1,0 +1,140 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
+)
+
+// invalidDir is where the sink puts the records of topic whose folder its
+// routing template cannot compute (SINK_INVALID=folder), relative to the
+// prefix: route.InvalidDir.
+func invalidDir(topic string) string { return "invalidRuleData/" + topic + "/" }
+
+// candidate is a listed key named like a data object of a partition of the
+// topic; it is the topic's when its name derives (see plan).
+type candidate struct {
+	object
+	home bool // inside the topic's own directory
+}
+
+// listed is what the listings found: by partition, the keys named like
+// its data objects.
+type listed struct {
+	byPart map[int32][]candidate
+}
+
+// list lists the topic's directory, invalidRuleData/{topic}/ and the
+// search directories (Dirs, DirFunc) that those listings do not cover,
+// each once, and returns the keys named like data objects of the
+// partitions to restore. (With ExcludeInvalid too, invalidRuleData/ is
+// listed: a chunk an interrupted run announced may hold its records.)
+func list(ctx context.Context, st store.Store, o *options) (listed, error) {
+	var dirs, covered []string
+	var infos []store.Info
+	seen := map[string]bool{}
+	listAll := func(ds []string) error {
+		for _, d := range ds {
+			if slices.ContainsFunc(covered, func(c string) bool { return strings.HasPrefix(d, c) }) {
+				continue
+			}
+			is, err := st.List(ctx, o.prefix+d)
+			if err != nil {
+				return fmt.Errorf("list %s: %w", o.prefix+d, err)
+			}
+			covered = append(covered, d)
+			for _, in := range is {
+				if !seen[in.Key] {
+					seen[in.Key] = true
+					infos = append(infos, in)
+				}
+			}
+		}
+		return nil
+	}
+	dirs = append(dirs, o.topic+"/", invalidDir(o.topic))
+	if err := listAll(dirs); err != nil {
+		return listed{}, err
+	}
+
+	var out listed
+	known := map[int32]bool{}
+	for _, p := range o.partitions {
+		known[p] = true
+	}
+	for _, in := range infos {
+		dir, base := path.Split(strings.TrimPrefix(in.Key, o.prefix))
+		if dir == o.topic+"/" {
+			if ps, ok := strings.CutPrefix(base, ".oss_meta_file_partition_"); ok {
+				n, err := strconv.ParseInt(ps, 10, 32)
+				if p := int32(n); err == nil && p >= 0 && strconv.FormatInt(n, 10) == ps && o.wantPartition(p) {
+					known[p] = true
+				}
+				continue
+			}
+		}
+		if dk, ok := objindex.DataKey(in.Key); ok {
+			base = path.Base(dk)
+		}
+		if p, _, ok := sink.ParseObjectName(base); ok && o.wantPartition(p) {
+			known[p] = true
+		}
+	}
+	search := slices.Clone(o.dirs)
+	if o.dirFunc != nil {
+		for _, p := range slices.Sorted(mapKeys(known)) {
+			for _, d := range o.dirFunc(o.topic, p) {
+				if err := checkDir(d); err != nil {
+					return listed{}, fmt.Errorf("search directory of partition %d: %w", p, err)
+				}
+				search = append(search, d)
+			}
+		}
+	}
+	slices.Sort(search)
+	if err := listAll(slices.Compact(search)); err != nil {
+		return listed{}, err
+	}
+
+	indexed := map[string]bool{}
+	for _, in := range infos {
+		if dk, ok := objindex.DataKey(in.Key); ok {
+			indexed[dk] = true
+		}
+	}
+	out.byPart = map[int32][]candidate{}
+	for _, in := range infos {
+		dir, base := path.Split(strings.TrimPrefix(in.Key, o.prefix))
+		p, first, ok := sink.ParseObjectName(base) // index objects do not parse
+		if !ok || !o.wantPartition(p) {
+			continue
+		}
+		folder := sink.FolderName(o.topic, dir)
+		out.byPart[p] = append(out.byPart[p], candidate{
+			object: object{key: in.Key, folder: folder, partition: p, first: first, size: in.Size, index: indexed[in.Key],
+				invalid: dir == invalidDir(o.topic)},
+			home: strings.HasPrefix(dir, o.topic+"/"),
+		})
+	}
+	return out, nil
+}
+
+func (o *options) wantPartition(p int32) bool {
+	return len(o.partitions) == 0 || slices.Contains(o.partitions, p)
+}
+
+// checkDir checks a search directory: relative to the prefix, "" or
+// ending in '/'.
+func checkDir(d string) error {
+	if strings.HasPrefix(d, "/") || (d != "" && !strings.HasSuffix(d, "/")) {
+		return fmt.Errorf("restore: search directory %q: want a directory relative to the prefix, ending in '/' (\"\" for the whole prefix)", d)
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package sinkctl
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
+)
+
+// folderFlag is --folder, the sink's routing template, which says where
+// verify and restore search for a partition's objects.
+type folderFlag struct {
+	template string
+	fromEnv  bool // the value is SINK_FOLDER's (the flag was not given)
+}
+
+func (f *folderFlag) register(fs *flag.FlagSet, env Env) {
+	f.template, f.fromEnv = route.DefaultTemplate, false
+	if v := env.Getenv(config.EnvFolder); v != "" {
+		f.template, f.fromEnv = v, true
+	}
+	fs.Func("folder", "the sink's routing template (SINK_FOLDER): its static leading directory is searched too, besides {topic}/ and invalidRuleData/{topic}/ (default $"+config.EnvFolder+", else "+route.DefaultTemplate+")",
+		func(s string) error {
+			f.template, f.fromEnv = s, false
+			return nil
+		})
+}
+
+// dirs returns, per topic-partition, the directory the template's folders
+// all start with. The time zone does not matter: the static part of a
+// template precedes its first time token.
+func (f *folderFlag) dirs() (func(topic string, partition int32) []string, error) {
+	rt, err := route.New(f.template, nil)
+	if err != nil {
+		var te *route.TemplateError
+		switch {
+		case f.fromEnv:
+			return nil, fmt.Errorf("%v (from the environment; --folder overrides it)", err)
+		case errors.As(err, &te):
+			return nil, fmt.Errorf("--folder %q: position %d: %s", f.template, te.Pos, te.Reason)
+		}
+		return nil, fmt.Errorf("--folder %q: %w", f.template, err)
+	}
+	return func(topic string, partition int32) []string { return []string{rt.StaticDir(topic, partition)} }, nil
+}
