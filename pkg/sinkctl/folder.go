@@ -4,8 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/filter"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 )
 
@@ -44,4 +47,37 @@ func (f *folderFlag) dirs() (func(topic string, partition int32) []string, error
 		return nil, fmt.Errorf("--folder %q: %w", f.template, err)
 	}
 	return func(topic string, partition int32) []string { return []string{rt.StaticDir(topic, partition)} }, nil
+}
+
+// expected returns which records the sink stores under the settings in env
+// — SINK_FILTER, and with SINK_INVALID=drop the template (this flag's) in
+// SINK_TIMEZONE — or nil when it stores every record: verify does not call
+// the others missing.
+func (f *folderFlag) expected(env Env) (func(*events.Record) bool, error) {
+	var keep func(*events.Record) bool
+	if v := env.Getenv(config.EnvFilter); strings.TrimSpace(v) != "" {
+		flt, err := filter.Parse(v)
+		if err != nil {
+			return nil, fmt.Errorf("%v (from the environment, as the sink reads it)", err)
+		}
+		keep = flt.Keep
+	}
+	if !strings.EqualFold(strings.TrimSpace(env.Getenv(config.EnvInvalid)), "drop") {
+		return keep, nil
+	}
+	loc, err := route.LoadZone(strings.TrimSpace(env.Getenv(config.EnvTimezone)))
+	if err != nil {
+		return nil, err
+	}
+	rt, err := route.New(f.template, loc)
+	if err != nil {
+		return nil, err
+	}
+	return func(r *events.Record) bool {
+		if keep != nil && !keep(r) {
+			return false
+		}
+		_, err := rt.AppendFolder(nil, r)
+		return err == nil
+	}, nil
 }

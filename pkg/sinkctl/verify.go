@@ -110,6 +110,11 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if exp, err := f.folder.expected(env); err != nil {
+		return fail("%v", err)
+	} else if exp != nil {
+		opts = append(opts, verify.WithExpected(exp))
+	}
 	if _, _, err := f.kafka.config(env); err != nil {
 		return fail("%v", err)
 	}
