@@ -13,11 +13,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// invalidDir is where the sink puts the records of topic whose folder its
-// routing template cannot compute (SINK_INVALID=folder), relative to the
-// prefix: route.InvalidDir.
-func invalidDir(topic string) string { return "invalidRuleData/" + topic + "/" }
-
 // candidate is a listed key named like a data object of a partition of the
 // topic; it is the topic's when its name derives (see plan).
 type candidate struct {
@@ -59,7 +54,7 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		}
 		return nil
 	}
-	dirs = append(dirs, o.topic+"/", invalidDir(o.topic))
+	dirs = append(dirs, o.topic+"/", sink.InvalidDir(o.topic))
 	if err := listAll(dirs); err != nil {
 		return listed{}, err
 	}
@@ -119,7 +114,7 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		folder := sink.FolderName(o.topic, dir)
 		out.byPart[p] = append(out.byPart[p], candidate{
 			object: object{key: in.Key, folder: folder, partition: p, first: first, size: in.Size, index: indexed[in.Key],
-				invalid: dir == invalidDir(o.topic)},
+				invalid: dir == sink.InvalidDir(o.topic)},
 			home: strings.HasPrefix(dir, o.topic+"/"),
 		})
 	}

@@ -31,7 +31,7 @@ func Example() {
 	_, err = byUser.AppendFolder(nil, &rec)
 	var re *route.Error
 	if errors.As(err, &re) {
-		fmt.Println(re.Token, re.Reason, "->", route.InvalidDir(rec.Topic))
+		fmt.Println(re.Token, re.Reason) // the sink then applies SINK_INVALID
 	}
 
 	_, err = route.New("{topic}/{hour}/", nil)
@@ -40,6 +40,6 @@ func Example() {
 	// orders/dt=2026-11-24/hh=08/
 	// orders/
 	// users/a%2Fb/
-	// {value:user.id} field missing -> invalidRuleData/orders/
+	// {value:user.id} field missing
 	// SINK_FOLDER: position 9: unknown token {hour}; known: {topic} {partition} {yyyy} {MM} {dd} {HH} {mm} {key} {header:NAME} {value:PATH}
 }

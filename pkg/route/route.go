@@ -27,10 +27,6 @@ const (
 // DefaultTemplate is SINK_FOLDER's default: the layout from before routing.
 const DefaultTemplate = "{topic}/"
 
-// InvalidDir returns the directory, relative to OSS_PREFIX, of the records
-// of topic whose folder cannot be computed (SINK_INVALID=folder).
-func InvalidDir(topic string) string { return "invalidRuleData/" + topic + "/" }
-
 type kind uint8
 
 const (

@@ -153,12 +153,6 @@ func TestTemplates(t *testing.T) {
 	}
 }
 
-func TestInvalidDir(t *testing.T) {
-	if got := route.InvalidDir("orders"); got != "invalidRuleData/orders/" {
-		t.Fatal(got)
-	}
-}
-
 func TestLoadZone(t *testing.T) {
 	for _, tc := range []struct {
 		name, want, err string

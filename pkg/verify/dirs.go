@@ -14,11 +14,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
-// invalidDir is the directory, relative to the prefix, where the sink puts
-// a topic's records whose folder its routing template cannot compute
-// (SINK_INVALID=folder): route.InvalidDir.
-func invalidDir(topic string) string { return "invalidRuleData/" + topic + "/" }
-
 // entry is a listed key named like a data object of some partition, or
 // like its record index.
 type entry struct {
@@ -58,7 +53,7 @@ func list(ctx context.Context, st store.Store, cfg *config, rep *Report) ([]*gro
 	if len(cfg.topics) > 0 {
 		base = base[:0]
 		for _, t := range cfg.topics {
-			base = append(base, t+"/", invalidDir(t))
+			base = append(base, t+"/", sink.InvalidDir(t))
 		}
 	}
 	if err := l.listAll(base); err != nil {
@@ -192,7 +187,7 @@ func (l *lister) topics() []string {
 	for _, e := range l.entries {
 		t, _, _ := strings.Cut(e.dir, "/")
 		if t == "invalidRuleData" {
-			if inv, _, ok := strings.Cut(strings.TrimPrefix(e.dir, "invalidRuleData/"), "/"); ok && e.dir == invalidDir(inv) {
+			if inv, _, ok := strings.Cut(strings.TrimPrefix(e.dir, "invalidRuleData/"), "/"); ok && e.dir == sink.InvalidDir(inv) {
 				t = inv
 			}
 		}
@@ -426,7 +421,7 @@ func (l *lister) attribute(topics []string, metas map[tp]metaResult) map[tp]*gro
 		if o == nil {
 			o = &dataObject{key: e.key, folder: sink.FolderName(owner, e.dir), nameOff: e.off, size: -1, indexSize: -1, listed: true,
 				named: true, epoch: epoch, lookalike: lookalike}
-			o.invalid = o.folder == "/"+invalidDir(owner)
+			o.invalid = o.folder == "/"+sink.InvalidDir(owner)
 			g.byKey[e.key] = o
 			g.objs = append(g.objs, o)
 		}

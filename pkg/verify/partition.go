@@ -198,7 +198,7 @@ func (c *checker) findOpenObjects() {
 		// DecodeMeta checked that f.Object is the object the protocol
 		// names for the folder and first offset.
 		o := &dataObject{key: f.Object, folder: name, nameOff: f.FirstOffset, size: -1, indexSize: -1,
-			invalid: name == "/"+invalidDir(c.g.topic)}
+			invalid: name == "/"+sink.InvalidDir(c.g.topic)}
 		if c.stat(o) && (o.size >= 0 || o.indexKey != "") {
 			c.objs = append(c.objs, o)
 			if o.size >= 0 {
