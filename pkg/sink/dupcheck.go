@@ -87,6 +87,20 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 			}
 		}
 		if found > 0 || round > 0 || len(all) <= 8 {
+			if found == 0 && j.cfg.routed() {
+				// Routed, an object covers the offsets of every folder in
+				// between, so a gap is no evidence either way: a topic
+				// recreated since puts its records into other folders than
+				// the old records at their offsets, where they fall in
+				// gaps. Only a replay shows its records where they are
+				// stored; none found, the partition stops.
+				r := check[0]
+				return fmt.Errorf("%w: the batch holds %d records at or below the committed offset %d, and none of those checked (the one at offset %d among them) "+
+					"is stored in the folder SINK_FOLDER gives it. Likely causes: the topic was deleted and recreated (offsets start again at 0), an old meta object "+
+					"was restored, or SINK_FOLDER, SINK_TIMEZONE or SINK_INVALID changed since those records were stored. Nothing was written; retrying cannot help. "+
+					"To keep the stored objects and write the new records into new objects beside them, run `sinkctl new-epoch --topic %s --partition %d` "+
+					"(see the README, \"Offsets restarted\")", ErrOffsetsReset, len(dups), m.Committed, r.Offset, j.topic, j.partition)
+			}
 			if found == 0 {
 				// Every record tried falls in a gap of the stored offsets:
 				// records the trigger gave up on (they are in its dead-letter
@@ -349,7 +363,9 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 func (j *partitionJob) objectFor(ctx context.Context, folder string, epoch, x, span int64) (string, int64, error) {
 	base := objectPrefix(j.cfg.prefix, j.topic, folder, j.partition)
 	xs := strconv.FormatInt(x, 10)
-	k := max(1, len(strconv.FormatInt(span, 10))-1)
+	// (Never more digits than x has: offset 0 under a current object that
+	// spans a hundred offsets must still be looked for.)
+	k := min(len(xs), max(1, len(strconv.FormatInt(span, 10))-1))
 	for ; k <= len(xs); k++ {
 		best, at := "", int64(-1)
 		prefix := base + xs[:len(xs)-k]

@@ -132,7 +132,19 @@ func (j *partitionJob) run(ctx context.Context) error {
 		}
 		j.folder = folderNameBytes(j.topic, dir)
 	}
-	m, fresh, err := j.loadMeta(ctx, j.recs[0].Offset)
+	// What a failed first attempt left starts at the first record stored,
+	// not at a record the filter drops.
+	firstStored := j.recs[0].Offset
+	if keep := j.cfg.keep; keep != nil {
+		firstStored = 1<<63 - 1
+		for _, r := range j.recs {
+			if keep(r) {
+				firstStored = r.Offset
+				break
+			}
+		}
+	}
+	m, fresh, err := j.loadMeta(ctx, firstStored)
 	if err != nil {
 		return err
 	}
@@ -223,15 +235,14 @@ func (j *partitionJob) run(ctx context.Context) error {
 		w := &folderWriter{job: j, name: name, now: now, buf: buf, encID: encodingID(j.cfg.enc), prev: m.Committed, dataLen: unknownLength, pendingFrom: -1}
 		f := m.Folders[name]
 		switch {
-		case f != nil && routed:
-			if f.Legacy {
-				return fmt.Errorf("%w: the partition's open object %s was written by an earlier version (no record index); "+
-					"run with the default SINK_FOLDER ({topic}/) until the object is sealed, then turn routing on", ErrConflict, f.Object)
-			}
+		case f != nil && f.Legacy && routed:
+			return fmt.Errorf("%w: the partition's open object %s was written by an earlier version (no record index); "+
+				"run with the default SINK_FOLDER ({topic}/) until the object is sealed, then turn routing on", ErrConflict, f.Object)
+		case f != nil && !f.Legacy:
 			// The folder's own last record: records after it that an
 			// attempt given up on stored there may be at or below the
 			// committed offset, which later batches moved past without
-			// touching this folder.
+			// touching this folder (routed, or all their records filtered).
 			w.prev = f.LastOffset
 		case fresh:
 			// loadMeta's listing found no object before the batch.

@@ -195,7 +195,10 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 			if store.IsNotFound(err) {
 				info.Size, err = 0, nil
 			}
-			if err != nil || info.Size != f.IndexSize {
+			if err != nil {
+				continue
+			}
+			if info.Size != f.IndexSize && !j.settle(ctx, m, name) {
 				continue
 			}
 		}
@@ -203,6 +206,36 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 		closed = append(closed, name)
 	}
 	return closed
+}
+
+// settle replays the index of a folder's open object that grew beyond what
+// the state records — an attempt stored records there, or announced an
+// append, and the trigger gave up on its batch — so that the folder can
+// close although no later record goes to it (else it would stay open for
+// good, one more each time). It reports whether the folder may close now:
+// its object is still the current one (no seal followed) and its records
+// end at or below the committed offset. What it adopted is counted, and
+// the folder's state updated either way. An announced append that has not
+// landed is given up on: the batch that announced it is behind the
+// committed offset, and only a request of a dead invocation landing late
+// could still add to the object (see "The assumption").
+func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) bool {
+	f := *m.Folders[name]
+	w := &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: f, has: true,
+		prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
+	adopted := j.adopted
+	if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
+		j.log.Warn().Err(err).Str("folder", name).Msg("folder past the bound left open: its index could not be replayed")
+		j.adopted = adopted
+		return false
+	}
+	if !w.has {
+		delete(m.Folders, name)
+		return true
+	}
+	cur := w.recorded()
+	m.Folders[name] = &cur
+	return w.f.Object == f.Object && w.f.LastOffset <= m.Committed
 }
 
 func hasKey(m map[string]bool, k string) bool {
