@@ -177,8 +177,21 @@
 //     also for late data: nothing is rewritten. A folder closes only when
 //     its state is complete: nothing adopted beyond the committed offset,
 //     nothing announced unresolved, and an index no longer than recorded
-//     (one lookup per folder closed that the batch did not touch). The
-//     meta object thus stays near 100 entries of a few hundred bytes.
+//     (one lookup per folder closed that the batch did not touch); an index
+//     that grew (an attempt the trigger gave up on stored or announced
+//     something there) is replayed first, what landed adopted, and the
+//     folder closed. The meta object thus stays near 100 entries of a few
+//     hundred bytes.
+//
+// The duplicate check (Protocol, step 2) looks for each record in the
+// folder the settings give it. Routed, an object covers the offsets of
+// every folder in between, so a record falling in a gap of its folder's
+// objects is no evidence of a replay: when none of the records checked is
+// found stored, Write fails with ErrOffsetsReset (a topic recreated since
+// puts its records into other folders than the old ones at their offsets).
+// A routed replay therefore also stops when it reaches only into batches
+// the trigger gave up on, or after SINK_FOLDER, SINK_TIMEZONE or
+// SINK_INVALID changed.
 //
 // Without a meta object a routed partition starts afresh (there is no
 // narrow listing of every folder): a lost meta object cannot be rebuilt,
