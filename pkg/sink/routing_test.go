@@ -302,3 +302,46 @@ func TestRoutedReplayAndRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestManyFolders: one batch spreading a partition over a thousand folders
+// (a key each), then redelivered after a failure mid-way: every record once,
+// the meta object back to the bound (and small), closed folders' objects
+// kept.
+func TestManyFolders(t *testing.T) {
+	ctx := context.Background()
+	var offs []int64
+	var keys []string
+	for i := 0; i < 2000; i++ {
+		offs = append(offs, int64(i))
+		keys = append(keys, fmt.Sprintf("user-%04d", (i*7919)%1000))
+	}
+	all := keyed(offs, keys)
+	st := memstore.New()
+	sk := routedSink(t)
+	// The first attempt dies after 700 requests: part of the folders written.
+	if _, err := sk.Write(ctx, &faultStore{Store: st, at: 700, kind: crashAfter}, all); err == nil {
+		t.Fatal("the first attempt succeeded")
+	}
+	sum := mustWrite(t, sk, st, all)
+	if sum.Written+sum.Recovered != len(all) {
+		t.Fatalf("summary %+v", sum)
+	}
+	m := readMeta(t, st)
+	b, _ := st.Get(ctx, sink.MetaKey("backup/", topic, 0))
+	if len(m.Folders) != sink.MaxOpenFolders || len(b) > 64<<10 {
+		t.Fatalf("%d open folders, meta object of %d bytes", len(m.Folders), len(b))
+	}
+	if err := sinktest.CheckWith(ctx, st, "backup", topic, sinktest.JSONLOffset, sinktest.Want{Offsets: offsets(all)}); err != nil {
+		t.Fatal(err)
+	}
+	// The next batch, to closed and open folders alike.
+	var more []int64
+	for i := 2000; i < 2100; i++ {
+		more = append(more, int64(i))
+	}
+	next := keyed(more, keys[:100])
+	mustWrite(t, sk, st, next)
+	if err := sinktest.CheckWith(ctx, st, "backup", topic, sinktest.JSONLOffset, sinktest.Want{Offsets: offsets(append(all, next...))}); err != nil {
+		t.Fatal(err)
+	}
+}
