@@ -27,8 +27,9 @@
 // New refuses, with a *TemplateError naming SINK_FOLDER and the 1-based byte
 // position: an empty template, unknown tokens (anything else in braces,
 // including an empty NAME or a bad PATH), an unclosed '{' or a lone '}', a
-// leading '/', empty segments ("a//b"), segments that are "." or "..",
-// control characters, '\', text that is not UTF-8, and literal text longer
+// leading '/', empty segments ("a//b"), segments that are "." or ".." or
+// start with '.' (names starting with '.' are the sink's own:
+// .oss_meta_file_…, .oss_index_…, and the local store's), control characters, '\', text that is not UTF-8, and literal text longer
 // than 512 bytes between two tokens.
 //
 // # Escaping
@@ -37,10 +38,11 @@
 // made safe for one key segment by percent-encoding (%XX, uppercase hex) the
 // bytes '%', '/', '\', 0x00-0x1F and 0x7F and every byte that is not part of
 // valid UTF-8; a value that is exactly "." or ".." has its dots encoded
-// ("%2E", "%2E%2E"). Nothing else changes (spaces, '+', '=', non-ASCII
+// ("%2E", "%2E%2E"), and any other value's leading '.' is ("%2E.oss_…" can
+// never name the partition's meta object or an index). Nothing else changes (spaces, '+', '=', non-ASCII
 // letters stay as they are). The encoding is reversible (decode each %XX),
-// and no '/', no "." or ".." segment, no control character and no empty
-// segment can come from data. {topic} is a Kafka topic name (ASCII letters,
+// and no '/', no "." or ".." segment, no segment starting with '.', no
+// control character and no empty segment can come from data. {topic} is a Kafka topic name (ASCII letters,
 // digits, '.', '_', '-', never "." or ".."), used as is; {partition} and the
 // time tokens are digits.
 //

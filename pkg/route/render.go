@@ -187,6 +187,12 @@ func appendValue(dst, v []byte) ([]byte, string) {
 		return append(dst, "%2E%2E"...), ""
 	}
 	start := len(dst)
+	if v[0] == '.' {
+		// A leading dot would let data name the sink's own files
+		// (.oss_meta_file_…) or the local store's (.localstore-…).
+		dst = append(dst, "%2E"...)
+		v = v[1:]
+	}
 	for i := 0; i < len(v); {
 		c := v[i]
 		if c < utf8.RuneSelf {

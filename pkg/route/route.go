@@ -239,6 +239,11 @@ func (p *parser) flush() error {
 // token is never empty, "." or "..": data values are never empty and their
 // dots are escaped, topics are never "." or "..".
 func (p *parser) endSegment(i int) error {
+	if i > p.segStart && p.t[p.segStart] == '.' && !(p.segDots && p.segLen <= 2 && !p.segToken) {
+		// Names starting with '.' are the sink's own (.oss_meta_file_…,
+		// .oss_index_…) and the local store's: a folder must not be one.
+		return &TemplateError{Pos: p.segStart + 1, Reason: fmt.Sprintf("segment %q starts with '.' (names starting with '.' are the sink's own)", p.t[p.segStart:i])}
+	}
 	if p.segToken {
 		return nil
 	}

@@ -121,10 +121,12 @@ func TestTemplates(t *testing.T) {
 		{"{value:user.id}", "{value:user.id}/", false, "", 128},
 		{"{key}/{topic}/", "{key}/{topic}/", false, "", 128},
 		{"{{literal}}/{topic}/", "{{literal}}/{topic}/", true, "{literal}/orders/", 0},
-		{"a.b/.x/...{topic}/", "a.b/.x/...{topic}/", true, "a.b/.x/...orders/", 0},
+		{"a.b/x./x...{topic}/", "a.b/x./x...{topic}/", true, "a.b/x./x...orders/", 0},
+		{"a.b/.x/{topic}/", "", false, "", 0},       // refused: a segment starting with a dot
 		{"./{topic}{partition}/", "", false, "", 0}, // refused: "." segment
-		{".{topic}/", ".{topic}/", true, ".orders/", 0},
-		{"{topic}.{partition}/..{key}/", "{topic}.{partition}/..{key}/", false, "orders.3/", 0},
+		{".{topic}/", "", false, "", 0},
+		{"{topic}.{partition}/..{key}/", "", false, "", 0},
+		{"{topic}.{partition}/k..{key}/", "{topic}.{partition}/k..{key}/", false, "orders.3/", 0},
 	} {
 		t.Run(tc.tmpl, func(t *testing.T) {
 			r, err := route.New(tc.tmpl, nil)

@@ -185,13 +185,14 @@
 //
 // The duplicate check (Protocol, step 2) looks for each record in the
 // folder the settings give it. Routed, an object covers the offsets of
-// every folder in between, so a record falling in a gap of its folder's
-// objects is no evidence of a replay: when none of the records checked is
-// found stored, Write fails with ErrOffsetsReset (a topic recreated since
-// puts its records into other folders than the old ones at their offsets).
-// A routed replay therefore also stops when it reaches only into batches
-// the trigger gave up on, or after SINK_FOLDER, SINK_TIMEZONE or
-// SINK_INVALID changed.
+// every folder in between (and, with a filter, the offsets of the records
+// it dropped), so a record falling in a gap of its folder's objects is no
+// evidence of a replay: when none of the records checked is found stored,
+// Write fails with ErrOffsetsReset (a topic recreated since puts its
+// records into other folders than the old ones at their offsets).
+// A routed or filtered replay therefore also stops when it reaches only
+// into batches the trigger gave up on, or after SINK_FOLDER, SINK_TIMEZONE,
+// SINK_INVALID or SINK_FILTER changed.
 //
 // Without a meta object a routed partition starts afresh (there is no
 // narrow listing of every folder): a lost meta object cannot be rebuilt,
@@ -253,7 +254,10 @@
 // ErrConflict rather than be guessed at. Either way nothing is lost
 // silently: records are duplicated or a partition stops with an error.
 // Routed, a meta PUT landing late can also drop a folder that a later
-// batch announced; records stored there are then written again.
+// batch announced (records stored there are then written again), or name
+// again an object that a later batch closed, which then takes the
+// folder's next records after those of its newer object: out of offset
+// order across the folder's objects, though each record is stored once.
 //
 // Write also stops starting requests shortly before the context's deadline
 // (WithDeadlineMargin), and requests in flight are cut at that point, so that

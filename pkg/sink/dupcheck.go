@@ -87,17 +87,19 @@ func (j *partitionJob) checkDuplicates(ctx context.Context, m *Meta, dups []*eve
 			}
 		}
 		if found > 0 || round > 0 || len(all) <= 8 {
-			if found == 0 && j.cfg.routed() {
+			if found == 0 && (j.cfg.routed() || j.cfg.keep != nil) {
 				// Routed, an object covers the offsets of every folder in
-				// between, so a gap is no evidence either way: a topic
-				// recreated since puts its records into other folders than
-				// the old records at their offsets, where they fall in
-				// gaps. Only a replay shows its records where they are
-				// stored; none found, the partition stops.
+				// between, and filtered, the offsets of records dropped: a
+				// gap is no evidence either way. A topic recreated since
+				// puts its records into other folders than the old records
+				// at their offsets, or keeps records at offsets the old one
+				// dropped, where they fall in gaps. Only a replay shows its
+				// records where they are stored; none found, the partition
+				// stops.
 				r := check[0]
 				return fmt.Errorf("%w: the batch holds %d records at or below the committed offset %d, and none of those checked (the one at offset %d among them) "+
-					"is stored in the folder SINK_FOLDER gives it. Likely causes: the topic was deleted and recreated (offsets start again at 0), an old meta object "+
-					"was restored, or SINK_FOLDER, SINK_TIMEZONE or SINK_INVALID changed since those records were stored. Nothing was written; retrying cannot help. "+
+					"is stored where the settings put it. Likely causes: the topic was deleted and recreated (offsets start again at 0), an old meta object "+
+					"was restored, or SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID or SINK_FILTER changed since those records were stored. Nothing was written; retrying cannot help. "+
 					"To keep the stored objects and write the new records into new objects beside them, run `sinkctl new-epoch --topic %s --partition %d` "+
 					"(see the README, \"Offsets restarted\")", ErrOffsetsReset, len(dups), m.Committed, r.Offset, j.topic, j.partition)
 			}
