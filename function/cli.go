@@ -29,13 +29,15 @@ Commands:
         directory laid out as the bucket would be (default ./oss-local).
 
 Exit codes: 0 stored; 1 the batch failed (bad event, failed write, partition
-state conflict: see the JSON summary and the log); 2 usage, configuration,
+state conflict, a record SINK_FOLDER cannot place under SINK_INVALID=fail: see
+the JSON summary and the log); 2 usage, configuration,
 credentials or permission error (one line on stderr; fix the setup, retrying
 cannot help).
 
 Configuration comes from the environment (see README): OSS_BUCKET,
 OSS_ENDPOINT, OSS_PREFIX, SINK_FORMAT, SINK_VALUE_ENCODING, SINK_FLUSH_BYTES,
-SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_LOCAL_DIR, LOG_LEVEL; OSS
+SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_FOLDER, SINK_TIMEZONE,
+SINK_INVALID, SINK_FILTER, SINK_LOCAL_DIR, LOG_LEVEL; OSS
 credentials from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
 and ALIBABA_CLOUD_SECURITY_TOKEN.
 `
