@@ -94,12 +94,30 @@ func TestBinaryExactlyOnceUnderFaults(t *testing.T) {
 	for _, format := range []string{"raw", "jsonl"} {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
-			runTrigger(t, bin, format, 8, 300)
+			runTrigger(t, bin, format, 8, 300, nil)
 		})
 	}
+	// Routed: a template no record satisfies (no header "tenant"), so every
+	// record goes to invalidRuleData/orders/, outside the topic's
+	// directory, through announced folders; and a filter dropping the
+	// offsets that end in 0 or 5, committed like the others.
+	t.Run("routed-jsonl", func(t *testing.T) {
+		t.Parallel()
+		runTrigger(t, bin, "jsonl", 4, 200, &routedRun{
+			env:  []string{"SINK_FOLDER={topic}/{header:tenant}/", `SINK_FILTER=drop value ~ "-o[0-9]*[05]-"`},
+			keep: func(off int64) bool { return off%5 != 0 },
+		})
+	})
 }
 
-func runTrigger(t *testing.T, bin, format string, partitions, perPartition int) {
+// routedRun is what runTrigger sets besides its defaults, and which offsets
+// the settings store.
+type routedRun struct {
+	env  []string
+	keep func(off int64) bool
+}
+
+func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, routed *routedRun) {
 	const topic = "orders"
 	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak-test", "sk-test", "sts-token"), osstest.WithSeed(7))
 	for _, op := range osstest.Ops() {
@@ -123,6 +141,9 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int) 
 		"OSS_BUCKET=sink", "OSS_ENDPOINT="+srv.Endpoint(), "OSS_PREFIX=e2e",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=ak-test", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=sk-test", "ALIBABA_CLOUD_SECURITY_TOKEN=sts-token",
 		"SINK_FORMAT="+format, "SINK_FLUSH_BYTES=4KiB", "SINK_FLUSH_RECORDS=70", "SINK_FLUSH_INTERVAL=0", "LOG_LEVEL=warn")
+	if routed != nil {
+		env = append(env, routed.env...)
+	}
 
 	done := func() bool {
 		for p := range acked {
@@ -220,7 +241,24 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int) 
 	if format == "jsonl" {
 		offsetOf = sinktest.JSONLOffset
 	}
-	if err := sinktest.Check(context.Background(), st, "e2e", topic, offsetOf, want); err != nil {
+	if routed == nil {
+		if err := sinktest.Check(context.Background(), st, "e2e", topic, offsetOf, want); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	w := sinktest.Want{Offsets: map[int32][]int64{}, Committed: map[int32]int64{}, Folders: map[int32]map[int64]string{}}
+	for p, os := range want {
+		w.Committed[p] = os[len(os)-1]
+		w.Folders[p] = map[int64]string{}
+		for _, o := range os {
+			if routed.keep(o) {
+				w.Offsets[p] = append(w.Offsets[p], o)
+				w.Folders[p][o] = "/invalidRuleData/" + topic + "/"
+			}
+		}
+	}
+	if err := sinktest.CheckWith(context.Background(), st, "e2e", topic, offsetOf, w); err != nil {
 		t.Fatal(err)
 	}
 }
