@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -343,5 +345,42 @@ func TestManyFolders(t *testing.T) {
 	mustWrite(t, sk, st, next)
 	if err := sinktest.CheckWith(ctx, st, "backup", topic, sinktest.JSONLOffset, sinktest.Want{Offsets: offsets(append(all, next...))}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestREADMERoutingExamples pins the README's routing examples: the keys
+// its table shows (UTC), and the Asia/Shanghai example.
+func TestREADMERoutingExamples(t *testing.T) {
+	ts := time.Date(2026, 11, 24, 8, 15, 0, 0, time.UTC).UnixMilli()
+	r := events.Record{Topic: "orders", Partition: 3, Offset: 1000, Timestamp: ts, Key: []byte("k"), HasKey: true,
+		Value: []byte(`{"user":{"id":42}}`), Headers: []byte(`[{"key":"tenant","value":"acme"}]`)}
+	for _, tc := range []struct{ template, key string }{
+		{"{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}/", "orders/dt=2026-11-24/hh=08/partition_3_offset_1000_fcb378db"},
+		{"{header:tenant}/{topic}/", "acme/orders/partition_3_offset_1000_8f49d5a1"},
+		{"{topic}/user={value:user.id}/", "orders/user=42/partition_3_offset_1000_617818b8"},
+		{"{topic}/p{partition}/", "orders/p3/partition_3_offset_1000_1c793fb4"},
+	} {
+		rt, err := route.New(tc.template, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := memstore.New()
+		sk := newSink(t, setups[2], sink.WithPrefix(""), sink.WithRouter(rt))
+		mustWrite(t, sk, st, []events.Record{r})
+		if _, err := st.Stat(context.Background(), tc.key); err != nil {
+			t.Errorf("%s: %s not written (%v): %v", tc.template, tc.key, st.Keys(), err)
+		}
+	}
+	shanghai, err := route.LoadZone("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := route.New("{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}/", shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Timestamp = time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC).UnixMilli()
+	if dir, err := rt.AppendFolder(nil, &r); err != nil || string(dir) != "orders/dt=2026-11-25/hh=07/" {
+		t.Fatalf("Asia/Shanghai: %q %v", dir, err)
 	}
 }
