@@ -14,7 +14,8 @@ import (
 
 // BenchmarkWriteRouted is the engine alone (no decoding, an in-memory
 // store) on the full-size batch with JSON values, without and with routing
-// templates: what routing costs the engine, apart from the store.
+// templates: what routing costs the engine, apart from the store, and
+// what many folders cost in memory (B/op; the store keeps every object).
 //
 //	go test -run XXX -bench WriteRouted -benchmem ./pkg/sink/
 func BenchmarkWriteRouted(b *testing.B) {
@@ -22,10 +23,16 @@ func BenchmarkWriteRouted(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, tc := range []struct{ name, template string }{
-		{"none", ""},
-		{"time", "{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}/"},
-		{"field", "{topic}/user={value:user.id}/"},
+	for _, tc := range []struct {
+		name, template string
+		users          int
+	}{
+		{"none", "", 1},
+		{"time", "{topic}/dt={yyyy}-{MM}-{dd}/hh={HH}/", 1},
+		{"field", "{topic}/user={value:user.id}/", 1},
+		// 100 users: 800 folders, each one more object. B/op shows what
+		// memory does with the number of folders.
+		{"field-800-folders", "{topic}/user={value:user.id}/", 100},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			opts := []sink.Option{sink.WithPrefix("bench"), sink.WithClock(func() time.Time { return time.Unix(0, 0) })}
@@ -43,7 +50,7 @@ func BenchmarkWriteRouted(b *testing.B) {
 			st := memstore.New()
 			batch := func(i int) []events.Record {
 				cfg := eventstest.Bench()
-				cfg.JSONUsers = 1
+				cfg.JSONUsers = tc.users
 				for p := range cfg.Partitions {
 					cfg.StartOffsets = append(cfg.StartOffsets, int64(i*cfg.Records+p))
 				}
