@@ -24,6 +24,15 @@ type candidate struct {
 // its data objects.
 type listed struct {
 	byPart map[int32][]candidate
+	// covered are the directories listed (relative to the prefix); known
+	// the partitions found, by a meta object or an object.
+	covered []string
+	known   map[int32]bool
+}
+
+// searched reports whether the listings covered dir.
+func (l listed) searched(dir string) bool {
+	return slices.ContainsFunc(l.covered, func(c string) bool { return strings.HasPrefix(dir, c) })
 }
 
 // list lists the topic's directory, invalidRuleData/{topic}/ and the
@@ -105,6 +114,7 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		}
 	}
 	out.byPart = map[int32][]candidate{}
+	out.covered, out.known = covered, known
 	for _, in := range infos {
 		dir, base := path.Split(strings.TrimPrefix(in.Key, o.prefix))
 		p, first, ok := sink.ParseObjectName(base) // index objects do not parse

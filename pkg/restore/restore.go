@@ -253,10 +253,22 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, i
 	}
 	var jobs []*partJob
 	var total int64
-	var ambiguous []string
+	var ambiguous, unlisted []string
 	others := 0
-	for _, p := range slices.Sorted(mapKeys(ls.byPart)) {
+	for _, p := range slices.Sorted(mapKeys(ls.known)) {
 		meta := readMeta(ctx, st, o, p)
+		if meta != nil && (o.epoch < 0 || o.epoch == meta.Epoch) {
+			// A folder the state names where no listing looked: its
+			// records would be left out without a word.
+			for _, name := range slices.Sorted(mapKeys(meta.Folders)) {
+				if dir := sink.FolderDir(o.topic, name); !ls.searched(dir) {
+					unlisted = append(unlisted, fmt.Sprintf("partition %d: %s%s", p, o.prefix, dir))
+				}
+			}
+		}
+		if len(ls.byPart[p]) == 0 {
+			continue
+		}
 		maxEpoch := max(o.epoch, 0)
 		if meta != nil {
 			maxEpoch = max(maxEpoch, meta.Epoch)
@@ -321,6 +333,10 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, i
 	if len(ambiguous) > 0 {
 		return nil, 0, 0, fmt.Errorf("restore: %w: %s; a recreated topic starts a new epoch whose offsets start again, and epochs are never mixed: choose one (--epoch N)",
 			ErrEpochs, strings.Join(ambiguous, "; "))
+	}
+	if len(unlisted) > 0 {
+		return nil, 0, 0, fmt.Errorf("restore: %w: the meta objects name folders outside the directories searched (%s), so their records would be left out: "+
+			"give the sink's routing template (--folder, or SINK_FOLDER as the function has it)", ErrRefused, strings.Join(unlisted, ", "))
 	}
 	for _, p := range o.partitions {
 		if !slices.ContainsFunc(jobs, func(j *partJob) bool { return j.p == p }) {

@@ -205,3 +205,24 @@ func TestRoutedOSS(t *testing.T) {
 		sameRecords(t, "dst/"+string(rune('0'+p)), kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", p), want[p], false)
 	}
 }
+
+// TestRoutedFoldersNotSearched: a routed backup restored without the
+// sink's template (folders outside the topic's directory not searched) is
+// refused, naming a folder the meta object has there, before anything is
+// produced: never a partial restore that looks complete.
+func TestRoutedFoldersNotSearched(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "dst")
+	st := fixture.Local(t, t.TempDir(), localstore.WithoutFsync())
+	tm := fixture.Template{Shared: true, Loc: shanghai}
+	routedBackup(t, st, format.Encoder{Format: format.JSONL}, tm)
+	sum, err := restore.Run(t.Context(), st, kafka(c), restore.Prefix("bk"), restore.Topic("src"), restore.TargetTopic("dst"))
+	if !errors.Is(err, restore.ErrRefused) || !strings.Contains(err.Error(), "--folder") || !strings.Contains(err.Error(), "bk/") {
+		t.Fatalf("err = %v (summary %+v)", err, sum)
+	}
+	for p := range int32(2) {
+		if got := kafkatest.ReadPartition(t, c.ListenAddrs(), "dst", p); len(got) != 0 {
+			t.Fatalf("partition %d: %d records produced", p, len(got))
+		}
+	}
+}
