@@ -51,6 +51,20 @@ func unescapeInto(dst, src []byte, repair bool) int {
 	return w
 }
 
+// AppendUnescaped appends to dst the content of the JSON string body src
+// (between the quotes, validated: every escape complete), as encoding/json
+// reads it, except that bytes which are not UTF-8 are kept as they are.
+// Package field reads JSON fields with it.
+func AppendUnescaped(dst, src []byte) []byte {
+	n := len(dst)
+	dst = append(dst, make([]byte, len(src))...) // an escape never grows
+	return dst[:n+unescapeInto(dst[n:], src, false)]
+}
+
+// UnescapeOne is unescapeOne for other packages: dst must hold at least
+// utf8.UTFMax bytes.
+func UnescapeOne(dst, src []byte) (written, consumed int) { return unescapeOne(dst, src) }
+
 // unescapeOne decodes the escape sequence at the start of src (src[0] is a
 // backslash) into dst and returns the bytes written and the bytes consumed.
 // It reads everything it needs before writing, so dst may overlap src.

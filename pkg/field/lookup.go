@@ -3,6 +3,8 @@ package field
 import (
 	"bytes"
 	"errors"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 )
 
 // Errors of Lookup and LookupValue. They are sentinels, so that reporting
@@ -73,7 +75,7 @@ func (v Value) Text(buf []byte) []byte {
 		if bytes.IndexByte(body, '\\') < 0 {
 			return body
 		}
-		return appendUnescaped(buf[:0], body)
+		return events.AppendUnescaped(buf[:0], body)
 	case Object, Array:
 		if isCompact(v.Raw) {
 			return v.Raw
@@ -89,7 +91,7 @@ func (v Value) AppendText(dst []byte) []byte {
 	case Invalid:
 		return dst
 	case String:
-		return appendUnescaped(dst, v.Raw[1:len(v.Raw)-1])
+		return events.AppendUnescaped(dst, v.Raw[1:len(v.Raw)-1])
 	case Object, Array:
 		return appendCompact(dst, v.Raw)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays that Lookup
@@ -308,80 +310,6 @@ func skipContainer(b []byte, i, depth int) int {
 	}
 }
 
-// unescapeOne decodes the escape sequence at the start of src (validated by
-// scanString) into dst and returns the bytes written and consumed. An
-// unpaired surrogate becomes U+FFFD, as in encoding/json.
-func unescapeOne(dst *[utf8.UTFMax]byte, src []byte) (written, consumed int) {
-	switch src[1] {
-	case 'b':
-		dst[0] = '\b'
-	case 'f':
-		dst[0] = '\f'
-	case 'n':
-		dst[0] = '\n'
-	case 'r':
-		dst[0] = '\r'
-	case 't':
-		dst[0] = '\t'
-	case 'u':
-		r := hex4(src[2:6])
-		consumed = 6
-		if 0xD800 <= r && r < 0xDC00 {
-			if len(src) >= 12 && src[6] == '\\' && src[7] == 'u' && isHex(src[8]) && isHex(src[9]) && isHex(src[10]) && isHex(src[11]) {
-				if lo := hex4(src[8:12]); 0xDC00 <= lo && lo < 0xE000 {
-					r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
-					consumed = 12
-				} else {
-					r = utf8.RuneError
-				}
-			} else {
-				r = utf8.RuneError
-			}
-		} else if 0xDC00 <= r && r < 0xE000 {
-			r = utf8.RuneError
-		}
-		return utf8.EncodeRune(dst[:], r), consumed
-	default: // '"', '\\', '/'
-		dst[0] = src[1]
-	}
-	return 1, 2
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// appendUnescaped appends the content of a validated string body.
-func appendUnescaped(dst, body []byte) []byte {
-	for len(body) > 0 {
-		k := 0
-		for k < len(body) && body[k] != '\\' {
-			k++
-		}
-		dst = append(dst, body[:k]...)
-		if k == len(body) {
-			break
-		}
-		var u [utf8.UTFMax]byte
-		n, used := unescapeOne(&u, body[k:])
-		dst = append(dst, u[:n]...)
-		body = body[k+used:]
-	}
-	return dst
-}
-
 // nameEqual reports whether the validated string body raw, unescaped, is
 // name. escaped says whether raw holds escapes.
 func nameEqual(raw []byte, escaped bool, name string) bool {
@@ -399,7 +327,7 @@ func nameEqual(raw []byte, escaped bool, name string) bool {
 			continue
 		}
 		var u [utf8.UTFMax]byte
-		n, used := unescapeOne(&u, raw[k:])
+		n, used := events.UnescapeOne(u[:], raw[k:])
 		if j+n > len(name) || string(u[:n]) != name[j:j+n] {
 			return false
 		}
