@@ -130,7 +130,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("folder of record at offset %d: %w", j.recs[0].Offset, err)
 		}
-		j.folder = folderNameBytes(j.topic, dir)
+		j.folder = FolderName(j.topic, string(dir))
 	}
 	// What a failed first attempt left starts at the first record stored,
 	// not at a record the filter drops.

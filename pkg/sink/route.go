@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,37 +71,31 @@ func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
 	at := map[string]int{}     // by directory, as the router renders it
 	byName := map[string]int{} // by folder name
 	var buf []byte
-	invalidName := FolderName(j.topic, InvalidDir(j.topic))
 	for _, r := range recs {
-		if c.keep != nil && !c.keep(r) {
+		p, dir, err := j.place(r, buf)
+		buf = dir
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: record at offset %d (batch element %d): %w; nothing was written for this partition "+
+				"(SINK_INVALID=fail); the record will not change, so retrying cannot help: set SINK_INVALID=folder or drop, or fix SINK_FOLDER",
+				ErrUnroutable, r.Offset, r.Index, err)
+		case p == placeFiltered:
 			rt.filtered++
 			continue
-		}
-		name := j.folder
-		if c.routed() {
-			var err error
-			buf, err = c.router.AppendFolder(buf[:0], r)
-			switch {
-			case err == nil:
-				// (Indexing by the bytes costs no allocation; the name is
-				// made once per folder.)
-				if i, ok := at[string(buf)]; ok {
-					rt.recs[i] = append(rt.recs[i], r)
-					continue
-				}
-				name = folderNameBytes(j.topic, buf)
-			case c.invalid == InvalidDrop:
-				rt.dropped++
+		case p == placeDropped:
+			rt.dropped++
+			continue
+		case p == placeInvalid:
+			rt.invalid++
+		case c.routed():
+			// (Indexing by the bytes costs no allocation; the name is made
+			// once per folder.)
+			if i, ok := at[string(dir)]; ok {
+				rt.recs[i] = append(rt.recs[i], r)
 				continue
-			case c.invalid == InvalidFail:
-				return nil, fmt.Errorf("%w: record at offset %d (batch element %d): %w; nothing was written for this partition "+
-					"(SINK_INVALID=fail); the record will not change, so retrying cannot help: set SINK_INVALID=folder or drop, or fix SINK_FOLDER",
-					ErrUnroutable, r.Offset, r.Index, err)
-			default:
-				rt.invalid++
-				name = invalidName
 			}
 		}
+		name := j.folderName(p, dir)
 		i, ok := byName[name]
 		if !ok {
 			i = len(rt.folders)
@@ -108,43 +103,67 @@ func (j *partitionJob) route(recs []*events.Record) (*routing, error) {
 			rt.folders = append(rt.folders, name)
 			rt.recs = append(rt.recs, nil)
 		}
-		if c.routed() && name != invalidName {
-			at[string(buf)] = i
+		if p == placeFolder && c.routed() {
+			at[string(dir)] = i
 		}
 		rt.recs[i] = append(rt.recs[i], r)
 	}
 	return rt, nil
 }
 
-// folderNameBytes is FolderName for a directory in a scratch buffer; the
-// common case (a folder seen before) costs no allocation beyond the map
-// lookup's.
-func folderNameBytes(topic string, dir []byte) string {
-	if len(dir) > len(topic) && dir[len(topic)] == '/' && string(dir[:len(topic)]) == topic {
-		return string(dir[len(topic)+1:])
+// placement is where the settings put a record.
+type placement uint8
+
+const (
+	placeFolder   placement = iota // its folder
+	placeInvalid                   // invalidRuleData/{topic}/ (InvalidFolder)
+	placeFiltered                  // nowhere: the filter drops it
+	placeDropped                   // nowhere: not routable, InvalidDrop
+)
+
+// place says where r goes. For a folder of a routed partition, dir is the
+// directory the router renders (into buf, reused). A record that cannot be
+// routed under InvalidFail is an error.
+func (j *partitionJob) place(r *events.Record, buf []byte) (p placement, dir []byte, err error) {
+	c := j.cfg
+	if c.keep != nil && !c.keep(r) {
+		return placeFiltered, buf, nil
 	}
-	return "/" + string(dir)
+	if !c.routed() {
+		return placeFolder, buf, nil
+	}
+	dir, err = c.router.AppendFolder(buf[:0], r)
+	switch {
+	case err == nil:
+		return placeFolder, dir, nil
+	case c.invalid == InvalidDrop:
+		return placeDropped, dir, nil
+	case c.invalid == InvalidFail:
+		return placeFolder, dir, err
+	}
+	return placeInvalid, dir, nil
+}
+
+// folderName is the folder name of a placement in a folder (see place).
+func (j *partitionJob) folderName(p placement, dir []byte) string {
+	switch {
+	case p == placeInvalid:
+		return FolderName(j.topic, InvalidDir(j.topic))
+	case !j.cfg.routed():
+		return j.folder
+	}
+	return FolderName(j.topic, string(dir))
 }
 
 // placeOf returns the folder a record at or below the committed offset was
-// stored in, or false if it was stored nowhere (filtered, dropped), for
-// the duplicate check.
+// stored in, or false if it was stored nowhere (filtered, dropped, or not
+// routable under InvalidFail), for the duplicate check.
 func (j *partitionJob) placeOf(r *events.Record, buf []byte) (string, []byte, bool) {
-	c := j.cfg
-	if c.keep != nil && !c.keep(r) {
-		return "", buf, false
+	p, dir, err := j.place(r, buf)
+	if err != nil || p == placeFiltered || p == placeDropped {
+		return "", dir, false
 	}
-	if !c.routed() {
-		return j.folder, buf, true
-	}
-	buf, err := c.router.AppendFolder(buf[:0], r)
-	if err != nil {
-		if c.invalid != InvalidFolder {
-			return "", buf, false
-		}
-		return FolderName(j.topic, InvalidDir(j.topic)), buf, true
-	}
-	return folderNameBytes(j.topic, buf), buf, true
+	return j.folderName(p, dir), dir, true
 }
 
 // routed reports whether records of a partition may go to several folders.
@@ -175,14 +194,7 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 		}
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		fa, fb := m.Folders[a], m.Folders[b]
-		switch {
-		case fa.LastOffset < fb.LastOffset:
-			return -1
-		case fa.LastOffset > fb.LastOffset:
-			return 1
-		}
-		return strings.Compare(a, b)
+		return cmp.Or(cmp.Compare(m.Folders[a].LastOffset, m.Folders[b].LastOffset), strings.Compare(a, b))
 	})
 	var closed []string
 	for _, name := range names {
