@@ -231,6 +231,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 // folder: ".oss_index_partition_{p}_offset_{first}_{8 hex}".
 const maxObjectName = len(".oss_index_partition_2147483647_offset_9223372036854775807_12345678")
 
+// Routing reads SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID and SINK_FILTER
+// alone, as FromEnv does, for tools that must know where and whether the
+// sink stores a record (sinkctl verify). The Router is nil for the default
+// template.
+func Routing(getenv func(string) string) (*route.Router, sink.InvalidPolicy, *filter.Filter, error) {
+	r, inv, f, errs := routing(getenv, "", nil)
+	if len(errs) > 0 {
+		return nil, 0, nil, &Error{Problems: errs}
+	}
+	return r, inv, f, nil
+}
+
 // routing reads SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID and SINK_FILTER.
 // The default template gives a nil Router: today's layout, at no cost.
 func routing(getenv func(string) string, prefix string, errs []error) (*route.Router, sink.InvalidPolicy, *filter.Filter, []error) {

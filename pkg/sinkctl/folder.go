@@ -4,12 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/filter"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 )
 
 // folderFlag is --folder, the sink's routing template, which says where
@@ -50,34 +49,31 @@ func (f *folderFlag) dirs() (func(topic string, partition int32) []string, error
 }
 
 // expected returns which records the sink stores under the settings in env
-// — SINK_FILTER, and with SINK_INVALID=drop the template (this flag's) in
-// SINK_TIMEZONE — or nil when it stores every record: verify does not call
-// the others missing.
+// (SINK_FILTER, SINK_INVALID=drop with this flag's template, SINK_TIMEZONE,
+// read as the function reads them), or nil when it stores every record:
+// verify does not call the others missing.
 func (f *folderFlag) expected(env Env) (func(*events.Record) bool, error) {
-	var keep func(*events.Record) bool
-	if v := env.Getenv(config.EnvFilter); strings.TrimSpace(v) != "" {
-		flt, err := filter.Parse(v)
-		if err != nil {
-			return nil, fmt.Errorf("%v (from the environment, as the sink reads it)", err)
+	rt, inv, flt, err := config.Routing(func(k string) string {
+		if k == config.EnvFolder {
+			return f.template
 		}
-		keep = flt.Keep
-	}
-	if !strings.EqualFold(strings.TrimSpace(env.Getenv(config.EnvInvalid)), "drop") {
-		return keep, nil
-	}
-	loc, err := route.LoadZone(strings.TrimSpace(env.Getenv(config.EnvTimezone)))
+		return env.Getenv(k)
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%v (the sink's settings, from the environment)", err)
 	}
-	rt, err := route.New(f.template, loc)
-	if err != nil {
-		return nil, err
+	dropsUnroutable := inv == sink.InvalidDrop && rt != nil
+	if flt == nil && !dropsUnroutable {
+		return nil, nil
 	}
 	return func(r *events.Record) bool {
-		if keep != nil && !keep(r) {
+		if flt != nil && !flt.Keep(r) {
 			return false
 		}
-		_, err := rt.AppendFolder(nil, r)
-		return err == nil
+		if dropsUnroutable {
+			_, err := rt.AppendFolder(nil, r)
+			return err == nil
+		}
+		return true
 	}, nil
 }
