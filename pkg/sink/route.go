@@ -182,14 +182,14 @@ func (c *config) routed() bool { return c.router != nil && !c.router.Static() }
 // whose index holds entries the state does not know (an attempt that
 // failed after appending there, which a later batch without records for
 // the folder committed past): an untouched folder's index is looked up
-// first, and one that grew stays open, for its next record to replay.
+// first, and one that grew is replayed (settle) before it closes.
 func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[string]bool) []string {
 	if len(m.Folders) <= j.cfg.maxFolders {
 		return nil
 	}
 	var names []string
 	for name, f := range m.Folders {
-		if f.LastOffset <= m.Committed && (touched[name] || !hasKey(touched, name)) {
+		if complete, ok := touched[name]; f.LastOffset <= m.Committed && (complete || !ok) {
 			names = append(names, name)
 		}
 	}
@@ -248,9 +248,4 @@ func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) bool {
 	cur := w.recorded()
 	m.Folders[name] = &cur
 	return w.f.Object == f.Object && w.f.LastOffset <= m.Committed
-}
-
-func hasKey(m map[string]bool, k string) bool {
-	_, ok := m[k]
-	return ok
 }
