@@ -185,28 +185,8 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 	j.filtered, j.invalid, j.dropped = rt.filtered, rt.invalid, rt.dropped
 	routed := j.cfg.routed()
-	{
-		// A folder may hold records beyond the committed offset, adopted
-		// from an attempt whose batch this one repeats only in part; the
-		// batch's records for that folder up to there are stored already.
-		var more []*events.Record
-		for i, name := range rt.folders {
-			f := m.Folders[name]
-			if f == nil || f.LastOffset <= m.Committed {
-				continue
-			}
-			recs := rt.recs[i]
-			k := sort.Search(len(recs), func(x int) bool { return recs[x].Offset > f.LastOffset })
-			more = append(more, recs[:k]...)
-			rt.recs[i] = recs[k:]
-		}
-		if len(more) > 0 {
-			slices.SortFunc(more, byOffset)
-			if err := j.checkDuplicates(ctx, m, more); err != nil {
-				return err
-			}
-			j.duplicates += len(more)
-		}
+	if err := j.dropStoredAhead(ctx, m, rt); err != nil {
+		return err
 	}
 	if routed {
 		if err := j.announce(ctx, m, rt, now); err != nil {
@@ -288,6 +268,33 @@ func (j *partitionJob) run(ctx context.Context) error {
 		Int("filtered", j.filtered).Int("invalid", j.invalid).Int("invalid_dropped", j.dropped).Int("folders", len(rt.folders)).
 		Int64("bytes", j.bytes).Strs("objects", j.objects).Int("oss_requests", j.st.requests).
 		Dur("took", time.Since(j.start)).Msg("partition written")
+	return nil
+}
+
+// dropStoredAhead takes out of rt, as duplicates, the records a folder
+// already holds beyond the committed offset: adopted from an attempt whose
+// batch this one repeats only in part, they are stored already (after the
+// duplicate check).
+func (j *partitionJob) dropStoredAhead(ctx context.Context, m *Meta, rt *routing) error {
+	var more []*events.Record
+	for i, name := range rt.folders {
+		f := m.Folders[name]
+		if f == nil || f.LastOffset <= m.Committed {
+			continue
+		}
+		recs := rt.recs[i]
+		k := sort.Search(len(recs), func(x int) bool { return recs[x].Offset > f.LastOffset })
+		more = append(more, recs[:k]...)
+		rt.recs[i] = recs[k:]
+	}
+	if len(more) == 0 {
+		return nil
+	}
+	slices.SortFunc(more, byOffset)
+	if err := j.checkDuplicates(ctx, m, more); err != nil {
+		return err
+	}
+	j.duplicates += len(more)
 	return nil
 }
 
