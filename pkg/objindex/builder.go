@@ -39,6 +39,23 @@ func (b *Builder) Add(offset int64, encoded []byte, null bool, ts int64) {
 	b.crc = crc32.Update(b.crc, Castagnoli, encoded)
 }
 
+// Head records a preamble (a CSV header row) before the first record; only
+// at position 0, before any Add.
+func (b *Builder) Head(preamble []byte) {
+	b.a.Head += int64(len(preamble))
+	b.a.Bytes += int64(len(preamble))
+	b.crc = crc32.Update(b.crc, Castagnoli, preamble)
+}
+
+// Compressed records that what was added is stored as member, one complete
+// compressed member of those bytes: Bytes and the CRC become the member's,
+// Decoded the length of what was added.
+func (b *Builder) Compressed(member []byte) {
+	b.a.Decoded = b.a.Bytes
+	b.a.Bytes = int64(len(member))
+	b.crc = crc32.Checksum(member, Castagnoli)
+}
+
 // Records returns how many records were added since Reset.
 func (b *Builder) Records() int { return len(b.a.Sizes) }
 

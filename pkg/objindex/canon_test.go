@@ -14,13 +14,29 @@ func TestCanonicalAgreesWithJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 2000; i++ {
 		var b Builder
-		b.Reset([]string{"raw/text", "jsonl/base64", `we"ird`, "日本"}[rng.IntN(4)], rng.Int64N(1<<40))
+		pos := rng.Int64N(1 << 40)
+		if rng.IntN(3) == 0 {
+			pos = 0
+		}
+		b.Reset([]string{"raw/text", "jsonl/base64", `we"ird`, "日本", "csv/text;fields=offset,value;z=gzip-1"}[rng.IntN(5)], pos)
+		if pos == 0 && rng.IntN(2) == 0 {
+			b.Head(make([]byte, 1+rng.IntN(40)))
+		}
 		off := rng.Int64N(1 << 50)
 		for k := 0; k < 1+rng.IntN(30); k++ {
 			off += 1 + rng.Int64N(3)
 			b.Add(off, make([]byte, 1+rng.IntN(500)), rng.IntN(5) == 0, rng.Int64N(2)*rng.Int64N(1<<42))
 		}
-		lines := [][]byte{AppendEntry(nil, Entry{Append: b.Append()}), AppendEntry(nil, Entry{Seal: &Seal{At: rng.Int64N(1 << 40), Next: "a/b\\c", NextOffset: off}})}
+		if rng.IntN(2) == 0 {
+			b.Compressed(make([]byte, 1+rng.IntN(300)))
+		}
+		a := b.Append()
+		line := AppendEntry(nil, Entry{Append: a})
+		if e, err := ParseEntry(line); err != nil || !reflect.DeepEqual(*e.Append, *a) {
+			t.Fatalf("round trip of %s: %v\n%+v\n%+v", line, err, e.Append, a)
+		}
+		nextEnc := []string{"", "jsonl/text;fields=offset", `q"`}[rng.IntN(3)]
+		lines := [][]byte{line, AppendEntry(nil, Entry{Seal: &Seal{At: rng.Int64N(1 << 40), Next: "a/b\\c", NextOffset: off, NextEnc: nextEnc}})}
 		for _, line := range lines {
 			line = line[:len(line)-1]
 			check(t, line)

@@ -27,13 +27,24 @@
 //	  - nulls: offsets of records whose value was null (a tombstone), which
 //	    the raw format cannot tell from an empty value; omitted when none;
 //	  - min_ts, max_ts: the smallest and largest Kafka timestamps (ms) among
-//	    the records that had one; 0 when none had.
+//	    the records that had one; 0 when none had;
+//	  - decoded (compressed encodings only, see package format): each append
+//	    is then one complete compressed member (gzip member, zstd frame,
+//	    snappy framed stream); bytes and crc32c are the member's as stored,
+//	    decoded its length decompressed, and sizes count decoded bytes;
+//	  - head (only at pos 0): the length of a preamble before the first
+//	    record in the (decoded) bytes, such as a CSV header row; sizes and
+//	    head add up to bytes (or to decoded).
 //
 // A seal entry says that the data object takes no more bytes after at and
 // that the partition continues in the data object next, whose first record
 // has offset next_offset:
 //
 //	{"op":"seal","at":27,"next":"orders/partition_3_offset_106_5a7c2e19","next_offset":106}
+//
+// A seal may also carry next_enc, the encoding the next object was named for
+// (names carry an extension per encoding); entries without it name objects
+// without an extension.
 //
 // at may be 0: an object sealed before any data landed in it (the record it
 // was named for was never stored) has an index but no data object.

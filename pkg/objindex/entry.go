@@ -44,10 +44,17 @@ type Run struct {
 // Append announces an append of the encodings of some records to a data
 // object. See the package doc.
 type Append struct {
-	Enc     string
-	Pos     int64
-	Bytes   int64
+	Enc   string
+	Pos   int64
+	Bytes int64
+	// Decoded is the length of the bytes once decompressed, for an
+	// encoding that compresses each append into one complete member (0:
+	// not compressed). Bytes and CRC32C are then of the member as stored.
+	Decoded int64
 	CRC32C  uint32
+	// Head is the length of a preamble before the first record (a CSV
+	// header row), in the decoded bytes; only at position 0.
+	Head    int64
 	Offsets []Run
 	Sizes   []int64
 	Nulls   []int64
@@ -61,6 +68,10 @@ type Seal struct {
 	At         int64
 	Next       string
 	NextOffset int64
+	// NextEnc is the encoding the next object was named for (its name's
+	// extension depends on it); "" in entries of versions before formats,
+	// whose names have no extension.
+	NextEnc string
 }
 
 // Entry is one line of an index object: exactly one of Append and Seal is
@@ -88,15 +99,20 @@ func (a *Append) Last() int64 {
 // Record is one record an append announces.
 type Record struct {
 	Offset int64
-	Pos    int64 // position of its encoding in the data object
-	Size   int64 // size of its encoding, separator included
-	Null   bool  // its value was null
+	// Pos is the position of its encoding: in the data object, or, when
+	// the append is compressed (Decoded > 0), in the member's decoded bytes.
+	Pos  int64
+	Size int64 // size of its encoding, separator included
+	Null bool  // its value was null
 }
 
 // All yields the records a announces, in order.
 func (a *Append) All() iter.Seq[Record] {
 	return func(yield func(Record) bool) {
-		pos, i, n := a.Pos, 0, 0
+		pos, i, n := a.Pos+a.Head, 0, 0
+		if a.Decoded > 0 {
+			pos = a.Head
+		}
 		for _, r := range a.Offsets {
 			for o := r.First; o < r.First+r.Count; o++ {
 				null := false
@@ -126,6 +142,10 @@ func AppendEntry(dst []byte, e Entry) []byte {
 		dst = strconv.AppendQuote(dst, s.Next)
 		dst = append(dst, `,"next_offset":`...)
 		dst = strconv.AppendInt(dst, s.NextOffset, 10)
+		if s.NextEnc != "" {
+			dst = append(dst, `,"next_enc":`...)
+			dst = strconv.AppendQuote(dst, s.NextEnc)
+		}
 		return append(dst, "}\n"...)
 	}
 	a := e.Append
@@ -135,8 +155,16 @@ func AppendEntry(dst []byte, e Entry) []byte {
 	dst = strconv.AppendInt(dst, a.Pos, 10)
 	dst = append(dst, `,"bytes":`...)
 	dst = strconv.AppendInt(dst, a.Bytes, 10)
+	if a.Decoded > 0 {
+		dst = append(dst, `,"decoded":`...)
+		dst = strconv.AppendInt(dst, a.Decoded, 10)
+	}
 	dst = append(dst, `,"crc32c":`...)
 	dst = strconv.AppendUint(dst, uint64(a.CRC32C), 10)
+	if a.Head > 0 {
+		dst = append(dst, `,"head":`...)
+		dst = strconv.AppendInt(dst, a.Head, 10)
+	}
 	dst = append(dst, `,"offsets":[`...)
 	for i, r := range a.Offsets {
 		if i > 0 {
@@ -179,7 +207,9 @@ type wire struct {
 	Enc        *string    `json:"enc"`
 	Pos        *int64     `json:"pos"`
 	Bytes      *int64     `json:"bytes"`
+	Decoded    int64      `json:"decoded"`
 	CRC32C     *uint32    `json:"crc32c"`
+	Head       int64      `json:"head"`
 	Offsets    [][2]int64 `json:"offsets"`
 	Sizes      []int64    `json:"sizes"`
 	Nulls      []int64    `json:"nulls"`
@@ -188,6 +218,7 @@ type wire struct {
 	At         *int64     `json:"at"`
 	Next       *string    `json:"next"`
 	NextOffset *int64     `json:"next_offset"`
+	NextEnc    string     `json:"next_enc"`
 }
 
 // ErrInvalid is wrapped by every error about an entry that cannot be used.
@@ -212,7 +243,7 @@ func ParseEntry(line []byte) (Entry, error) {
 		if w.At == nil || w.Next == nil || w.NextOffset == nil || *w.At < 0 || *w.NextOffset < 0 || *w.Next == "" {
 			return bad("seal entry needs at >= 0, next and next_offset >= 0")
 		}
-		return Entry{Seal: &Seal{At: *w.At, Next: *w.Next, NextOffset: *w.NextOffset}}, nil
+		return Entry{Seal: &Seal{At: *w.At, Next: *w.Next, NextOffset: *w.NextOffset, NextEnc: w.NextEnc}}, nil
 	case "append":
 	default:
 		return bad("unknown op %q", w.Op)
@@ -223,7 +254,10 @@ func ParseEntry(line []byte) (Entry, error) {
 	if len(w.Offsets) == 0 {
 		return bad("append entry without offsets")
 	}
-	a := &Append{Enc: *w.Enc, Pos: *w.Pos, Bytes: *w.Bytes, CRC32C: *w.CRC32C, Sizes: w.Sizes, Nulls: w.Nulls, MinTS: w.MinTS, MaxTS: w.MaxTS}
+	if w.Decoded < 0 || w.Head < 0 || (w.Head > 0 && *w.Pos != 0) {
+		return bad("decoded %d, head %d at pos %d: a preamble only starts an object", w.Decoded, w.Head, *w.Pos)
+	}
+	a := &Append{Enc: *w.Enc, Pos: *w.Pos, Bytes: *w.Bytes, Decoded: w.Decoded, CRC32C: *w.CRC32C, Head: w.Head, Sizes: w.Sizes, Nulls: w.Nulls, MinTS: w.MinTS, MaxTS: w.MaxTS}
 	a.Offsets = make([]Run, len(w.Offsets))
 	var n int64
 	next := int64(-1)
@@ -245,8 +279,11 @@ func ParseEntry(line []byte) (Entry, error) {
 		}
 		sum += s
 	}
-	if sum != a.Bytes {
-		return bad("sizes add up to %d, bytes is %d", sum, a.Bytes)
+	switch {
+	case a.Decoded > 0 && sum+a.Head != a.Decoded:
+		return bad("sizes and head add up to %d, decoded is %d", sum+a.Head, a.Decoded)
+	case a.Decoded == 0 && sum+a.Head != a.Bytes:
+		return bad("sizes and head add up to %d, bytes is %d", sum+a.Head, a.Bytes)
 	}
 	prev := int64(-1)
 	for _, o := range a.Nulls {
@@ -280,10 +317,14 @@ func parseCanonical(line []byte) (w wire, ok bool) {
 		next, ok3 := p.str()
 		ok4 := p.lit(`,"next_offset":`)
 		no, ok5 := p.int()
+		var ne string
+		if ok5 && p.lit(`,"next_enc":`) {
+			ne, ok5 = p.str()
+		}
 		if !(ok1 && ok2 && ok3 && ok4 && ok5 && p.lit("}") && p.end()) {
 			return wire{}, false
 		}
-		return wire{Op: "seal", At: &at, Next: &next, NextOffset: &no}, true
+		return wire{Op: "seal", At: &at, Next: &next, NextOffset: &no, NextEnc: ne}, true
 	case p.lit(`{"op":"append","enc":`):
 	default:
 		return wire{}, false
@@ -297,15 +338,22 @@ func parseCanonical(line []byte) (w wire, ok bool) {
 		return wire{}, false
 	}
 	n, ok := p.int()
+	var decoded, head int64
+	if ok && p.lit(`,"decoded":`) {
+		decoded, ok = p.int()
+	}
 	if !ok || !p.lit(`,"crc32c":`) {
 		return wire{}, false
 	}
 	crc, ok := p.int()
+	if ok && p.lit(`,"head":`) {
+		head, ok = p.int()
+	}
 	if !ok || crc < 0 || crc > 1<<32-1 || !p.lit(`,"offsets":[`) {
 		return wire{}, false
 	}
 	c32 := uint32(crc)
-	w = wire{Op: "append", Enc: &enc, Pos: &pos, Bytes: &n, CRC32C: &c32}
+	w = wire{Op: "append", Enc: &enc, Pos: &pos, Bytes: &n, Decoded: decoded, CRC32C: &c32, Head: head}
 	for first := true; !p.lit("]"); first = false {
 		if !first && !p.lit(",") {
 			return wire{}, false

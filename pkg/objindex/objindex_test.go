@@ -122,6 +122,10 @@ func TestParseEntryRefuses(t *testing.T) {
 		"null not announced": `{"op":"append","enc":"raw/text","pos":0,"bytes":1,"crc32c":0,"offsets":[[1,1]],"sizes":[1],"nulls":[2]}`,
 		"no offsets":         `{"op":"append","enc":"raw/text","pos":0,"bytes":1,"crc32c":0,"offsets":[],"sizes":[1]}`,
 		"no enc":             `{"op":"append","pos":0,"bytes":1,"crc32c":0,"offsets":[[1,1]],"sizes":[1]}`,
+		"head not at 0":      `{"op":"append","enc":"csv/text;fields=value","pos":5,"bytes":3,"crc32c":0,"head":1,"offsets":[[1,1]],"sizes":[2]}`,
+		"head mismatch":      `{"op":"append","enc":"csv/text;fields=value","pos":0,"bytes":3,"crc32c":0,"head":2,"offsets":[[1,1]],"sizes":[2]}`,
+		"decoded mismatch":   `{"op":"append","enc":"raw/text;z=gzip-1","pos":0,"bytes":30,"decoded":3,"crc32c":0,"offsets":[[1,1]],"sizes":[2]}`,
+		"negative decoded":   `{"op":"append","enc":"raw/text;z=gzip-1","pos":0,"bytes":2,"decoded":-1,"crc32c":0,"offsets":[[1,1]],"sizes":[2]}`,
 	} {
 		if _, err := ParseEntry([]byte(line)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
