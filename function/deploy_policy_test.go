@@ -262,14 +262,19 @@ func (r *deployRecorder) Stat(ctx context.Context, key string) (store.Info, erro
 	return r.Store.Stat(ctx, key)
 }
 
-func (r *deployRecorder) Put(ctx context.Context, key string, data []byte) error {
+func (r *deployRecorder) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	r.note("Put", key)
-	return r.Store.Put(ctx, key, data)
+	return r.Store.Put(ctx, key, data, opts...)
 }
 
-func (r *deployRecorder) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+func (r *deployRecorder) PutReader(ctx context.Context, key string, src io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	r.note("PutReader", key)
+	return r.Store.PutReader(ctx, key, src, size, opts...)
+}
+
+func (r *deployRecorder) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	r.note("Append", key)
-	n, err := r.Store.Append(ctx, key, pos, data)
+	n, err := r.Store.Append(ctx, key, pos, data, opts...)
 	r.mu.Lock()
 	// The next data append: its index entry went through before it.
 	lose := r.loseNext && !strings.Contains(key, ".oss_index_")

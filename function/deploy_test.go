@@ -41,14 +41,15 @@ var deployStoreActions = map[string]struct {
 	api     string   // what ossstore sends
 	actions []string // what RAM must allow
 }{
-	"Get":      {"GetObject", []string{"oss:GetObject"}},
-	"GetRange": {"GetObject with Range; HeadObject for an empty range", []string{"oss:GetObject"}},
-	"Stat":     {"HeadObject", []string{"oss:GetObject"}},
-	"Put":      {"PutObject", []string{"oss:PutObject"}},
-	"Append":   {"AppendObject; HeadObject when a rejected append lacks the length", []string{"oss:GetObject", "oss:PutObject"}},
-	"List":     {"ListObjectsV2", []string{"oss:ListObjects"}},
-	"ListPage": {"ListObjectsV2 with start-after and max-keys", []string{"oss:ListObjects"}},
-	"Delete":   {"DeleteObject", []string{"oss:DeleteObject"}},
+	"Get":       {"GetObject", []string{"oss:GetObject"}},
+	"GetRange":  {"GetObject with Range; HeadObject for an empty range", []string{"oss:GetObject"}},
+	"Stat":      {"HeadObject", []string{"oss:GetObject"}},
+	"Put":       {"PutObject", []string{"oss:PutObject"}},
+	"PutReader": {"PutObject with the body streamed", []string{"oss:PutObject"}},
+	"Append":    {"AppendObject; HeadObject when a rejected append lacks the length", []string{"oss:GetObject", "oss:PutObject"}},
+	"List":      {"ListObjectsV2", []string{"oss:ListObjects"}},
+	"ListPage":  {"ListObjectsV2 with start-after and max-keys", []string{"oss:ListObjects"}},
+	"Delete":    {"DeleteObject", []string{"oss:DeleteObject"}},
 }
 
 // deploySDKActions maps the oss.Bucket methods ossstore calls to RAM actions.

@@ -13,10 +13,15 @@ import (
 // length is 0), creation at position 0, 409 ObjectNotAppendable for normal
 // objects, and the reply headers x-oss-next-append-position and
 // x-oss-hash-crc64ecma (of the whole object, so the SDK's InitCRC check
-// passes). An empty append succeeds without changing anything but the
-// modification time (and creates an empty object at position 0).
-// Ignores: Content-MD5, ACL, storage class, user metadata, and the 5 GB
-// limit beyond rejecting bodies larger than that.
+// passes). Content-Type and Content-Encoding are kept from the request that
+// creates the object and ignored on later appends (including position 0 on
+// an existing empty object), as OSS does. An empty append succeeds without
+// changing anything but the modification time (and creates an empty object
+// at position 0).
+// Ignores: Content-MD5, ACL, storage class, user metadata,
+// x-oss-forbid-overwrite (not an AppendObject header: the position fence
+// already refuses to write over an object), and the 5 GB limit beyond
+// rejecting bodies larger than that.
 func (s *Server) appendObject(c *call) reply {
 	pos, err := strconv.ParseInt(c.query.Get("position"), 10, 64)
 	if err != nil || pos < 0 {
@@ -42,7 +47,13 @@ func (s *Server) appendObject(c *call) reply {
 		rep.header = http.Header{"X-Oss-Next-Append-Position": {strconv.FormatInt(length, 10)}}
 		return rep
 	case o == nil:
-		o = &object{data: contentOf(c.body), appendable: true, crc: s.crc(0, c.body), contentType: c.r.Header.Get("Content-Type")}
+		o = &object{
+			data:            contentOf(c.body),
+			appendable:      true,
+			crc:             s.crc(0, c.body),
+			contentType:     c.r.Header.Get("Content-Type"),
+			contentEncoding: c.r.Header.Get("Content-Encoding"),
+		}
 		b.set(c.key, o)
 	default:
 		// A new chunk: readers' snapshots are unaffected, and nothing

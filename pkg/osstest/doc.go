@@ -41,13 +41,17 @@
 //     current length (409 PositionNotEqualToLength carrying
 //     x-oss-next-append-position); position 0 on an absent key creates an
 //     appendable object; a normal object is 409 ObjectNotAppendable.
+//   - Content-Type and Content-Encoding of the request that creates an
+//     object (a PutObject, or the AppendObject that creates it) are kept and
+//     returned by GetObject and HeadObject; bodies are stored and returned
+//     exactly as sent, whatever the Content-Encoding.
 //   - GetObject with a single "bytes=a-b", "bytes=a-" or "bytes=-n" range
 //     (206 with Content-Range). Without "x-oss-range-behavior: standard" an
 //     unsatisfiable range returns the whole object with 200, as OSS does;
 //     with it, a start beyond the end is 416 InvalidRange and an end beyond the
 //     end is clamped.
 //   - HeadObject (also GetObjectMeta's HEAD ?objectMeta): Content-Length,
-//     ETag, Last-Modified, x-oss-object-type (Normal or Appendable),
+//     Content-Type, Content-Encoding, ETag, Last-Modified, x-oss-object-type (Normal or Appendable),
 //     x-oss-next-append-position for appendable objects, and errors in the
 //     base64 x-oss-err header because a HEAD reply has no body.
 //   - DeleteObject (204, also for an absent key).

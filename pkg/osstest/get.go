@@ -15,8 +15,11 @@ import (
 // the whole object with 200; with "x-oss-range-behavior: standard" a start
 // beyond the end is 416 InvalidRange and an end beyond the end is clamped.
 // Malformed and multi-range headers are ignored in both modes.
+// The reply carries the object's Content-Type and Content-Encoding and its
+// bytes as stored.
 // Ignores: conditional headers (If-Match, ...), response-* overrides,
-// image processing, versionId, Accept-Encoding.
+// image processing, versionId, Accept-Encoding (OSS may gzip a reply to a
+// request that accepts gzip; osstest never does).
 func (s *Server) getObject(c *call) reply {
 	o, ok := s.lookup(c.bucket, c.key)
 	if !ok {
@@ -123,6 +126,9 @@ func objectHeaders(o *object) http.Header {
 		"X-Oss-Hash-Crc64ecma": {strconv.FormatUint(o.crc, 10)},
 		"X-Oss-Storage-Class":  {"Standard"},
 		"Accept-Ranges":        {"bytes"},
+	}
+	if o.contentEncoding != "" {
+		h.Set("Content-Encoding", o.contentEncoding)
 	}
 	if o.appendable {
 		h.Set("X-Oss-Next-Append-Position", strconv.Itoa(o.data.len()))

@@ -17,6 +17,9 @@ type object struct {
 	crc         uint64 // CRC-64/ECMA of data
 	modified    time.Time
 	contentType string
+	// contentEncoding is the creating request's Content-Encoding ("" if
+	// none); it labels data, which is kept as sent.
+	contentEncoding string
 }
 
 // content is an object's bytes, kept as the chunks they were written in: an
@@ -163,10 +166,12 @@ func (s *Server) Object(bkt, key string) ([]byte, bool) {
 
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
-	Size       int64
-	Appendable bool
-	CRC64      uint64 // CRC-64/ECMA of the content, as in x-oss-hash-crc64ecma
-	Modified   time.Time
+	Size            int64
+	Appendable      bool
+	CRC64           uint64 // CRC-64/ECMA of the content, as in x-oss-hash-crc64ecma
+	Modified        time.Time
+	ContentType     string // as the creating request sent it ("" if it sent none)
+	ContentEncoding string // as the creating request sent it ("" if it sent none)
 }
 
 // ObjectInfo describes bucket/key without copying its content.
@@ -175,7 +180,14 @@ func (s *Server) ObjectInfo(bkt, key string) (ObjectInfo, bool) {
 	if !ok {
 		return ObjectInfo{}, false
 	}
-	return ObjectInfo{Size: int64(o.data.len()), Appendable: o.appendable, CRC64: o.crc, Modified: o.modified}, true
+	return ObjectInfo{
+		Size:            int64(o.data.len()),
+		Appendable:      o.appendable,
+		CRC64:           o.crc,
+		Modified:        o.modified,
+		ContentType:     o.contentType,
+		ContentEncoding: o.contentEncoding,
+	}, true
 }
 
 // Keys returns the sorted keys in bkt that start with prefix.

@@ -12,9 +12,11 @@ import (
 // putObject handles PutObject (PUT /bucket/key).
 //
 // Supports: x-oss-forbid-overwrite: true (409 FileAlreadyExists if the key
-// exists), Content-MD5 (400 InvalidDigest on mismatch), Content-Type (kept
-// and returned by GET/HEAD). Replacing an appendable object is allowed and
-// leaves a normal one.
+// exists, normal or appendable; the object is untouched; a value other than
+// true or false is 400 InvalidArgument), Content-MD5 (400
+// InvalidDigest on mismatch), Content-Type and Content-Encoding (kept and
+// returned by GET/HEAD; the body is stored as sent, whatever the encoding
+// says). Replacing an appendable object is allowed and leaves a normal one.
 // Ignores: ACL, storage class, user metadata, encryption, tagging, callbacks.
 func (s *Server) putObject(c *call) reply {
 	if md := c.r.Header.Get("Content-MD5"); md != "" {
@@ -23,12 +25,18 @@ func (s *Server) putObject(c *call) reply {
 			return errReply(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
 		}
 	}
-	forbid := strings.EqualFold(c.r.Header.Get("X-Oss-Forbid-Overwrite"), "true")
+	fo := c.r.Header.Get("X-Oss-Forbid-Overwrite")
+	if fo != "" && !strings.EqualFold(fo, "true") && !strings.EqualFold(fo, "false") {
+		return errReply(400, "InvalidArgument", "x-oss-forbid-overwrite must be true or false.",
+			field("ArgumentName", "x-oss-forbid-overwrite"), field("ArgumentValue", fo))
+	}
+	forbid := strings.EqualFold(fo, "true")
 	o := &object{
-		data:        contentOf(c.body),
-		crc:         s.crc(0, c.body),
-		modified:    time.Now().UTC(),
-		contentType: c.r.Header.Get("Content-Type"),
+		data:            contentOf(c.body),
+		crc:             s.crc(0, c.body),
+		modified:        time.Now().UTC(),
+		contentType:     c.r.Header.Get("Content-Type"),
+		contentEncoding: c.r.Header.Get("Content-Encoding"),
 	}
 	s.mu.Lock()
 	b := s.buckets[c.bucket]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,8 +29,11 @@ type readOnly struct{ store.Store }
 
 var errReadOnly = errors.New("403 AccessDenied: the bucket is read-only")
 
-func (readOnly) Put(context.Context, string, []byte) error { return errReadOnly }
-func (readOnly) Append(context.Context, string, int64, []byte) (int64, error) {
+func (readOnly) Put(context.Context, string, []byte, ...store.WriteOption) error { return errReadOnly }
+func (readOnly) PutReader(context.Context, string, io.ReaderAt, int64, ...store.WriteOption) error {
+	return errReadOnly
+}
+func (readOnly) Append(context.Context, string, int64, []byte, ...store.WriteOption) (int64, error) {
 	return 0, errReadOnly
 }
 func (readOnly) Delete(context.Context, string) error { return errReadOnly }
@@ -42,11 +46,18 @@ type failPut struct {
 	puts atomic.Int64
 }
 
-func (f *failPut) Put(ctx context.Context, key string, b []byte) error {
+func (f *failPut) Put(ctx context.Context, key string, b []byte, opts ...store.WriteOption) error {
 	if f.puts.Add(1) >= f.n {
 		return errors.New("killed")
 	}
-	return f.Store.Put(ctx, key, b)
+	return f.Store.Put(ctx, key, b, opts...)
+}
+
+func (f *failPut) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	if f.puts.Add(1) >= f.n {
+		return errors.New("killed")
+	}
+	return f.Store.PutReader(ctx, key, r, size, opts...)
 }
 
 func TestTargetTopicRules(t *testing.T) {

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
@@ -45,18 +46,25 @@ func (g *guardedStore) Stat(ctx context.Context, key string) (store.Info, error)
 	return g.st.Stat(ctx, key)
 }
 
-func (g *guardedStore) Put(ctx context.Context, key string, data []byte) error {
+func (g *guardedStore) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	if err := g.start(ctx, "put", key); err != nil {
 		return err
 	}
-	return g.st.Put(ctx, key, data)
+	return g.st.Put(ctx, key, data, opts...)
 }
 
-func (g *guardedStore) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+func (g *guardedStore) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	if err := g.start(ctx, "put", key); err != nil {
+		return err
+	}
+	return g.st.PutReader(ctx, key, r, size, opts...)
+}
+
+func (g *guardedStore) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	if err := g.start(ctx, "append to", key); err != nil {
 		return 0, err
 	}
-	return g.st.Append(ctx, key, pos, data)
+	return g.st.Append(ctx, key, pos, data, opts...)
 }
 
 func (g *guardedStore) List(ctx context.Context, prefix string) ([]store.Info, error) {

@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -562,11 +563,14 @@ func (c *r8Chaos) GetRange(ctx context.Context, key string, off, n int64) ([]byt
 func (c *r8Chaos) Stat(ctx context.Context, key string) (store.Info, error) {
 	return c.of(key).Stat(ctx, key)
 }
-func (c *r8Chaos) Put(ctx context.Context, key string, data []byte) error {
-	return c.of(key).Put(ctx, key, data)
+func (c *r8Chaos) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return c.of(key).Put(ctx, key, data, opts...)
 }
-func (c *r8Chaos) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
-	return c.of(key).Append(ctx, key, pos, data)
+func (c *r8Chaos) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return c.of(key).PutReader(ctx, key, r, size, opts...)
+}
+func (c *r8Chaos) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
+	return c.of(key).Append(ctx, key, pos, data, opts...)
 }
 func (c *r8Chaos) List(ctx context.Context, prefix string) ([]store.Info, error) {
 	return c.of(prefix).List(ctx, prefix)

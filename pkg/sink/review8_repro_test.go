@@ -412,13 +412,13 @@ type r8HoldPut struct {
 	held func()
 }
 
-func (h *r8HoldPut) Put(ctx context.Context, key string, data []byte) error {
+func (h *r8HoldPut) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	if h.held == nil {
 		b := append([]byte(nil), data...)
-		h.held = func() { _ = h.Store.Put(context.Background(), key, b) }
+		h.held = func() { _ = h.Store.Put(context.Background(), key, b, opts...) }
 		return errCut
 	}
-	return h.Store.Put(ctx, key, data)
+	return h.Store.Put(ctx, key, data, opts...)
 }
 
 // TestReview8LateAnnounceReopensClosedFolder: the announce PUT of a failed

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,12 +182,16 @@ func (c *rvChaos) Stat(ctx context.Context, key string) (i store.Info, err error
 	return i, err
 }
 
-func (c *rvChaos) Put(ctx context.Context, key string, data []byte) error {
-	return c.do("Put", key, func() error { return c.Store.Put(ctx, key, data) })
+func (c *rvChaos) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return c.do("Put", key, func() error { return c.Store.Put(ctx, key, data, opts...) })
 }
 
-func (c *rvChaos) Append(ctx context.Context, key string, pos int64, data []byte) (n int64, err error) {
-	err = c.do("Append", key, func() error { n, err = c.Store.Append(ctx, key, pos, data); return err })
+func (c *rvChaos) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return c.do("PutReader", key, func() error { return c.Store.PutReader(ctx, key, r, size, opts...) })
+}
+
+func (c *rvChaos) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (n int64, err error) {
+	err = c.do("Append", key, func() error { n, err = c.Store.Append(ctx, key, pos, data, opts...); return err })
 	return n, err
 }
 

@@ -83,20 +83,20 @@ func (d *v2Deferring) List(ctx context.Context, prefix string) ([]store.Info, er
 	return d.Store.List(ctx, prefix)
 }
 
-func (d *v2Deferring) Put(ctx context.Context, key string, data []byte) error {
+func (d *v2Deferring) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	b := append([]byte(nil), data...)
-	if d.next(true, func() { _ = d.Store.Put(context.Background(), key, b) }) {
+	if d.next(true, func() { _ = d.Store.Put(context.Background(), key, b, opts...) }) {
 		return errCut
 	}
-	return d.Store.Put(ctx, key, data)
+	return d.Store.Put(ctx, key, data, opts...)
 }
 
-func (d *v2Deferring) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+func (d *v2Deferring) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	b := append([]byte(nil), data...)
-	if d.next(true, func() { _, _ = d.Store.Append(context.Background(), key, pos, b) }) {
+	if d.next(true, func() { _, _ = d.Store.Append(context.Background(), key, pos, b, opts...) }) {
 		return 0, errCut
 	}
-	return d.Store.Append(ctx, key, pos, data)
+	return d.Store.Append(ctx, key, pos, data, opts...)
 }
 
 type v2LateStats struct{ runs, stops, dups, falseStops int }

@@ -370,13 +370,13 @@ type v2Late struct {
 
 var errCut = errors.New("review: request cut by the deadline margin")
 
-func (l *v2Late) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+func (l *v2Late) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	if _, isIndex := objindex.DataKey(key); !isIndex {
 		l.mu.Lock()
 		if l.hold {
 			l.hold = false
 			d := append([]byte(nil), data...)
-			l.pending = func() { _, _ = l.Store.Append(ctx, key, pos, d) }
+			l.pending = func() { _, _ = l.Store.Append(ctx, key, pos, d, opts...) }
 			l.mu.Unlock()
 			return 0, errCut
 		}
@@ -387,7 +387,7 @@ func (l *v2Late) Append(ctx context.Context, key string, pos int64, data []byte)
 			p()
 		}
 	}
-	return l.Store.Append(ctx, key, pos, data)
+	return l.Store.Append(ctx, key, pos, data, opts...)
 }
 
 // TestReviewV2LateAppendWithoutSealConflict: the doc names two limits when a

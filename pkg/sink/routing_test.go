@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -103,12 +104,16 @@ func (h *hookStore) Get(ctx context.Context, key string) (b []byte, err error) {
 	return b, err
 }
 
-func (h *hookStore) Put(ctx context.Context, key string, data []byte) error {
-	return h.hook("Put", key, func() error { return h.Store.Put(ctx, key, data) })
+func (h *hookStore) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return h.hook("Put", key, func() error { return h.Store.Put(ctx, key, data, opts...) })
 }
 
-func (h *hookStore) Append(ctx context.Context, key string, pos int64, data []byte) (n int64, err error) {
-	err = h.hook("Append", key, func() error { n, err = h.Store.Append(ctx, key, pos, data); return err })
+func (h *hookStore) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return h.hook("PutReader", key, func() error { return h.Store.PutReader(ctx, key, r, size, opts...) })
+}
+
+func (h *hookStore) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (n int64, err error) {
+	err = h.hook("Append", key, func() error { n, err = h.Store.Append(ctx, key, pos, data, opts...); return err })
 	return n, err
 }
 

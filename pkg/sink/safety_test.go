@@ -201,14 +201,14 @@ type skipStore struct {
 	after bool // fail after the PUT took effect instead
 }
 
-func (s *skipStore) Put(ctx context.Context, key string, data []byte) error {
+func (s *skipStore) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	s.mu.Lock()
 	fail := s.fail && strings.Contains(key, ".oss_meta_file_")
 	s.mu.Unlock()
 	if fail && !s.after {
 		return errInjected
 	}
-	err := s.Store.Put(ctx, key, data)
+	err := s.Store.Put(ctx, key, data, opts...)
 	if fail {
 		return errInjected
 	}

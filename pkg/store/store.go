@@ -2,17 +2,19 @@
 //
 // A Store is a flat namespace of byte objects addressed by key, with the
 // handful of operations the exactly-once protocol needs (see package sink):
-// whole and ranged reads, a size lookup, an atomic whole-object replace, a
-// position-fenced append, a prefix listing (whole, or a page at a time) and a
-// delete.
+// whole and ranged reads, a size lookup, an atomic whole-object replace (from
+// a buffer, or streamed from an io.ReaderAt for objects too large to hold in
+// memory), a position-fenced append, a prefix listing (whole, or a page at a
+// time) and a delete.
 //
 // Every implementation must pass the acceptance suite in package storetest.
 // The contract, per method, is documented on the interface. In short:
 //
 //   - "Not found" is always reported as an error wrapping ErrNotFound, so
 //     callers test it with errors.Is(err, store.ErrNotFound).
-//   - Put is atomic: a reader sees the old object or the new one, never a mix
-//     or a prefix. Put is idempotent.
+//   - Put and PutReader are atomic: a reader sees the old object or the new
+//     one, never a mix or a prefix. Both are idempotent, except that with
+//     NoOverwrite a repeated write finds the key taken.
 //   - Append is fenced: it succeeds only if the object's current length equals
 //     the given position (0 creates a new appendable object). Otherwise it fails
 //     with a *PositionError carrying the object's actual length, and writes
@@ -21,6 +23,10 @@
 //     bytes of UTF-8, not starting with '/' or a backslash. Every store refuses
 //     other keys with an error wrapping ErrInvalidKey, before any request. A
 //     store may refuse more (a file system cannot hold every key OSS can).
+//   - Writes take options (WriteOption): the object's content type and
+//     content encoding, and NoOverwrite, which makes a Put fail with an error
+//     wrapping ErrExists instead of replacing an object. Stat reports the
+//     content type and encoding where the store keeps them.
 //   - Implementations may retry transient failures internally. An operation
 //     that returns an error may still have taken effect (a write acknowledged by
 //     the server whose reply was lost); the protocol above the store is built
@@ -46,8 +52,8 @@
 // Compute the platform hands every invocation fresh temporary credentials,
 // so the same work succeeds on the next attempt, although it cannot succeed
 // with the credentials at hand. Stores report it with ErrCredentialsExpired
-// and do not retry it themselves. ErrNotFound and *PositionError are answers
-// rather than failures, and are not permanent either.
+// and do not retry it themselves. ErrNotFound, ErrExists and *PositionError
+// are answers rather than failures, and are not permanent either.
 //
 // Implementations must be safe for concurrent use by multiple goroutines.
 package store
@@ -56,6 +62,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 )
@@ -71,12 +78,29 @@ type Store interface {
 	// the object holds fewer than off+n bytes. n == 0 returns an empty slice.
 	GetRange(ctx context.Context, key string, off, n int64) ([]byte, error)
 
-	// Stat returns the object's size and kind, or ErrNotFound.
+	// Stat returns the object's size, kind, content type and content
+	// encoding (see Info), or ErrNotFound.
 	Stat(ctx context.Context, key string) (Info, error)
 
 	// Put atomically creates or replaces the object at key with data.
-	// The object is a normal (not appendable) object afterwards.
-	Put(ctx context.Context, key string, data []byte) error
+	// The object is a normal (not appendable) object afterwards, with the
+	// content type and encoding opts give (none: the store's default).
+	//
+	// With NoOverwrite, Put creates the object only if no object (normal or
+	// appendable) has the key; otherwise it writes nothing and fails with an
+	// error wrapping ErrExists. A store that retries may report ErrExists for
+	// an object its own earlier, unacknowledged attempt created: a caller
+	// that must tell the two apart compares the content.
+	Put(ctx context.Context, key string, data []byte, opts ...WriteOption) error
+
+	// PutReader is Put for an object of size bytes read from r, bytes [0,
+	// size), for objects too large to hold in memory twice: stores that can
+	// stream it use memory independent of size. It is atomic like Put
+	// (readers never see part of it) and takes the same options. It may read
+	// r more than once (a retry starts again from offset 0), so r must hold
+	// the same bytes until PutReader returns. If r holds fewer than size
+	// bytes, or a read fails, nothing is written and the error says so.
+	PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...WriteOption) error
 
 	// Append appends data to the appendable object at key, provided its
 	// current length is exactly pos; pos 0 on an absent key creates an
@@ -86,7 +110,13 @@ type Store interface {
 	// length is taken as 0), it writes nothing and fails with a *PositionError
 	// holding the actual length. Appending to an object created by Put fails
 	// with an error wrapping ErrNotAppendable.
-	Append(ctx context.Context, key string, pos int64, data []byte) (int64, error)
+	//
+	// The content type and encoding in opts apply only when the append
+	// creates the object, as OSS AppendObject applies them; later appends
+	// ignore them (and pos 0 on an existing empty object is such a later
+	// append). NoOverwrite has no effect: the position fence already refuses
+	// to write over anything.
+	Append(ctx context.Context, key string, pos int64, data []byte, opts ...WriteOption) (int64, error)
 
 	// List returns every object whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]Info, error)
@@ -117,10 +147,73 @@ type Info struct {
 	Size       int64
 	Appendable bool      // created by Append rather than Put
 	Modified   time.Time // last write, as the store reports it (may be zero)
+
+	// ContentType and ContentEncoding are those the write that created the
+	// object asked for (WithContentType, WithContentEncoding). Only Stat
+	// reports them: List and ListPage leave them empty, as OSS's listing
+	// does not carry them. Without WithContentType a store reports "" or its
+	// default (OSS: "application/octet-stream"). A store that cannot keep
+	// them (localstore) always reports "", and says so in its package doc.
+	ContentType     string
+	ContentEncoding string
+}
+
+// WriteOption sets a property of one Put, PutReader or Append. Options are
+// applied in order; a later one overrides an earlier one of the same kind.
+type WriteOption func(*WriteOptions)
+
+// WriteOptions is what a list of WriteOption asks for. Stores read it with
+// ApplyWriteOptions; the zero value is a plain write.
+type WriteOptions struct {
+	// ContentType is the object's MIME type, as OSS returns it in
+	// Content-Type ("" = the store's default).
+	ContentType string
+	// ContentEncoding is the object's HTTP Content-Encoding ("gzip", ...;
+	// "" = none). It only labels the bytes: stores keep and return them as
+	// written, never decoding them.
+	ContentEncoding string
+	// NoOverwrite makes Put and PutReader fail with ErrExists rather than
+	// replace an object (OSS: x-oss-forbid-overwrite: true).
+	NoOverwrite bool
+}
+
+// WithContentType sets the object's content type (OSS: Content-Type).
+func WithContentType(contentType string) WriteOption {
+	return func(o *WriteOptions) { o.ContentType = contentType }
+}
+
+// WithContentEncoding sets the object's content encoding (OSS:
+// Content-Encoding). Stores keep the bytes as given: a reader of the store
+// gets the encoded bytes, whatever the encoding says.
+func WithContentEncoding(contentEncoding string) WriteOption {
+	return func(o *WriteOptions) { o.ContentEncoding = contentEncoding }
+}
+
+// NoOverwrite makes a Put or PutReader create the object only if the key is
+// free; see Store.Put. Append ignores it.
+func NoOverwrite() WriteOption {
+	return func(o *WriteOptions) { o.NoOverwrite = true }
+}
+
+// ApplyWriteOptions returns what opts ask for, in order. Nil options are
+// skipped. Wrappers of a Store pass opts through unchanged; stores call this.
+func ApplyWriteOptions(opts []WriteOption) WriteOptions {
+	var o WriteOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
 }
 
 // ErrNotFound is wrapped by every error that reports an absent object.
 var ErrNotFound = errors.New("object not found")
+
+// ErrExists is wrapped by the error a Put or PutReader with NoOverwrite
+// returns when an object already has the key (OSS: 409 FileAlreadyExists).
+// Like ErrNotFound it is an answer, not a failure: it is not permanent.
+var ErrExists = errors.New("object already exists")
 
 // ErrNotAppendable is wrapped by the error Append returns when the object
 // exists but was written by Put. It is permanent: appending to that object
@@ -153,8 +246,8 @@ var ErrCredentialsExpired = errors.New("the temporary credentials have expired; 
 // IsPermanent reports whether err is a failure that retrying the same request
 // cannot cure until something outside changes: it wraps ErrAccessDenied,
 // ErrNoSuchBucket, ErrInvalidKey or ErrNotAppendable. Context errors,
-// ErrNotFound, *PositionError, ErrCredentialsExpired and transient failures
-// are not permanent.
+// ErrNotFound, ErrExists, *PositionError, ErrCredentialsExpired and transient
+// failures are not permanent.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrNoSuchBucket) ||
 		errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrNotAppendable)
@@ -199,6 +292,9 @@ func (e *PositionError) Error() string {
 
 // IsNotFound reports whether err says an object is absent.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsExists reports whether err says a NoOverwrite write found the key taken.
+func IsExists(err error) bool { return errors.Is(err, ErrExists) }
 
 // AsPositionError returns the *PositionError in err's chain, if any.
 func AsPositionError(err error) (*PositionError, bool) {

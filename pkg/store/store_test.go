@@ -23,6 +23,7 @@ func TestIsPermanent(t *testing.T) {
 		{"joined", errors.Join(errors.New("x"), store.ErrAccessDenied), true},
 		{"credentials expired", fmt.Errorf("put: %w", store.ErrCredentialsExpired), false},
 		{"not found", fmt.Errorf("get: %w", store.ErrNotFound), false},
+		{"exists", fmt.Errorf("put: %w", store.ErrExists), false},
 		{"position", fmt.Errorf("x: %w", &store.PositionError{Key: "k", Position: 1}), false},
 		{"cancelled", context.Canceled, false},
 		{"deadline", context.DeadlineExceeded, false},
@@ -66,5 +67,37 @@ func TestCheckKey(t *testing.T) {
 				t.Fatalf("CheckKey(%.20q) = %v, want a permanent error wrapping ErrInvalidKey", tt.key, err)
 			}
 		})
+	}
+}
+
+func TestApplyWriteOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []store.WriteOption
+		want store.WriteOptions
+	}{
+		{"none", nil, store.WriteOptions{}},
+		{"nil option", []store.WriteOption{nil}, store.WriteOptions{}},
+		{"all", []store.WriteOption{store.WithContentType("text/csv"), store.WithContentEncoding("gzip"), store.NoOverwrite()},
+			store.WriteOptions{ContentType: "text/csv", ContentEncoding: "gzip", NoOverwrite: true}},
+		{"later wins", []store.WriteOption{store.WithContentType("a/b"), store.WithContentEncoding("zstd"),
+			store.WithContentType("c/d"), store.WithContentEncoding("")},
+			store.WriteOptions{ContentType: "c/d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := store.ApplyWriteOptions(tt.opts); got != tt.want {
+				t.Fatalf("ApplyWriteOptions = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsExists(t *testing.T) {
+	if !store.IsExists(fmt.Errorf("put %q: %w", "k", store.ErrExists)) {
+		t.Fatal("IsExists(wrapped ErrExists) = false")
+	}
+	if store.IsExists(store.ErrNotFound) || store.IsExists(nil) {
+		t.Fatal("IsExists reports other errors")
 	}
 }

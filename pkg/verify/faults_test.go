@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 
@@ -61,12 +62,16 @@ func (f *faultStore) Stat(ctx context.Context, key string) (i store.Info, err er
 	return i, err
 }
 
-func (f *faultStore) Put(ctx context.Context, key string, data []byte) error {
-	return f.do(func() error { return f.Store.Put(ctx, key, data) })
+func (f *faultStore) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return f.do(func() error { return f.Store.Put(ctx, key, data, opts...) })
 }
 
-func (f *faultStore) Append(ctx context.Context, key string, pos int64, data []byte) (n int64, err error) {
-	err = f.do(func() error { n, err = f.Store.Append(ctx, key, pos, data); return err })
+func (f *faultStore) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return f.do(func() error { return f.Store.PutReader(ctx, key, r, size, opts...) })
+}
+
+func (f *faultStore) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (n int64, err error) {
+	err = f.do(func() error { n, err = f.Store.Append(ctx, key, pos, data, opts...); return err })
 	return n, err
 }
 

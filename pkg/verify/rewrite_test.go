@@ -83,9 +83,9 @@ func failMetaPut(st store.Store) (restore func()) {
 	return func() { f.failMeta = false }
 }
 
-func (f *failingStore) Put(ctx context.Context, key string, data []byte) error {
+func (f *failingStore) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	if f.failMeta && isMeta(key) {
 		return errInjected
 	}
-	return f.Store.Put(ctx, key, data)
+	return f.Store.Put(ctx, key, data, opts...)
 }

@@ -23,6 +23,13 @@
 // objects; directories are implied by keys and removed again when Delete
 // empties them. Symbolic links are not supported.
 //
+// # Content type and encoding
+//
+// A file has no place for them that would survive cp, rsync and tar as the
+// mode bit does, so localstore does not keep them: WithContentType and
+// WithContentEncoding are accepted and ignored, and Stat reports "" for
+// both. Tools reading the directory go by the object names' extensions.
+//
 // # Keys
 //
 // A key must follow the OSS rules (store.CheckKey: 1 to 1,023 bytes of
@@ -56,11 +63,16 @@
 //
 // Put writes a temporary file in the target's directory, fsyncs it and
 // renames it over the target, so readers see the old or the new object,
-// never a mix. Append holds an exclusive flock(2) on the file while it
-// checks the length, writes at that position and fsyncs; readers hold a
-// shared lock, so they never see half an append, and appenders in other
-// processes (two CLI runs on one directory) are fenced like those in this
-// one. A failed append is truncated back to the original length. The first
+// never a mix. PutReader does the same, copying its source into the
+// temporary file in small pieces, so its memory does not depend on the
+// object's size. With NoOverwrite the temporary file is hard-linked into
+// place instead, which fails if the key exists (store.ErrExists); the
+// existing object is untouched.
+//
+// Append holds an exclusive flock(2) on the file while it checks the
+// length, writes at that position and fsyncs; readers hold a shared lock, so
+// they never see half an append, and appenders in other processes (two CLI
+// runs on one directory) are fenced like those in this one. A failed append is truncated back to the original length. The first
 // append creates the file complete under a temporary name and hard-links
 // it into place, which fails if the key exists: of two creators exactly one
 // wins. The directory must therefore be on a local file system with hard

@@ -145,18 +145,90 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	return info(key, fi), nil
 }
 
-// Put atomically replaces the object with data, as a normal object.
-func (s *Store) Put(ctx context.Context, key string, data []byte) error {
-	const op = "put"
+// Put atomically replaces the object with data, as a normal object; with
+// store.NoOverwrite it creates it only if the key is free. The content type
+// and encoding are not kept (see the package doc).
+func (s *Store) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return s.put(ctx, "put", key, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	}, store.ApplyWriteOptions(opts))
+}
+
+// PutReader is Put for size bytes copied from r, through a temporary file,
+// so memory does not depend on size.
+func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	const op = "put reader"
+	if _, err := s.begin(ctx, op, key); err != nil {
+		return err
+	}
+	if size < 0 {
+		return fmt.Errorf("localstore: %s %.64q: negative size %d", op, key, size)
+	}
+	return s.put(ctx, op, key, func(f *os.File) error {
+		n, err := io.Copy(f, &sourceReader{ctx: ctx, r: io.NewSectionReader(r, 0, size)})
+		if err == nil && n < size {
+			err = &sourceError{fmt.Errorf("it holds %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)}
+		}
+		return err
+	}, store.ApplyWriteOptions(opts))
+}
+
+// sourceError marks a failure to read PutReader's source, which says
+// nothing about the store: it must not be classified as one of the store's
+// errors (a permission error of the source is no access-denied of the store).
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return "reading the source: " + e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// sourceReader reads PutReader's source, marking its errors, and stops a
+// long copy soon after ctx ends.
+type sourceReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *sourceReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
+	return n, err
+}
+
+// put writes a normal object whose content fill writes into a temporary
+// file, then renames the file into place, or (NoOverwrite) hard-links it,
+// which fails if the key exists.
+func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) error, wo store.WriteOptions) error {
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
 		return err
 	}
-	tmp, err := s.writeTemp(ctx, filepath.Dir(p), data, normalMode)
+	tmp, err := s.writeTemp(ctx, filepath.Dir(p), fill, normalMode)
+	if se := (*sourceError)(nil); errors.As(err, &se) {
+		return fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
+	}
 	if err != nil {
 		return s.fail(op, key, s.explain(p, err))
 	}
-	if err := os.Rename(tmp, p); err != nil {
+	if wo.NoOverwrite {
+		// The link is the only name the object gets, so the temporary
+		// name can go whatever happened.
+		defer os.Remove(tmp)
+		if err := os.Link(tmp, p); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
+					return s.fail(op, key, fmt.Errorf("%w: %w", errKeyIsDirectory, err))
+				}
+				return s.fail(op, key, store.ErrExists)
+			}
+			return s.fail(op, key, s.explain(p, err))
+		}
+	} else if err := os.Rename(tmp, p); err != nil {
 		// Only now: after a rename the name is free for another writer's
 		// temporary file, which a later remove would delete.
 		os.Remove(tmp)
@@ -169,7 +241,8 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 }
 
 // Append writes data at pos if the object's length is pos; see store.Store.
-func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+// The content type and encoding are not kept (see the package doc).
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, _ ...store.WriteOption) (int64, error) {
 	const op = "append"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
@@ -293,7 +366,10 @@ func (s *Store) appendLocked(ctx context.Context, key, p string, f *os.File, pos
 // place: link(2) fails if p exists, so of racing creators exactly one wins,
 // and no reader or appender ever sees the file half written.
 func (s *Store) create(ctx context.Context, p string, data []byte) (created bool, err error) {
-	tmp, err := s.writeTemp(ctx, filepath.Dir(p), data, appendableMode)
+	tmp, err := s.writeTemp(ctx, filepath.Dir(p), func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	}, appendableMode)
 	if err != nil {
 		return false, err
 	}
@@ -565,10 +641,10 @@ func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
 	return buf, nil
 }
 
-// writeTemp writes data to a new temporary file in dir, creating dir if
-// needed, and returns its path. The file is complete, has mode perm, and
-// is fsynced unless WithoutFsync.
-func (s *Store) writeTemp(ctx context.Context, dir string, data []byte, perm fs.FileMode) (path string, err error) {
+// writeTemp makes a new temporary file in dir, creating dir if needed, lets
+// fill write its content, and returns its path. The file is complete, has
+// mode perm, and is fsynced unless WithoutFsync.
+func (s *Store) writeTemp(ctx context.Context, dir string, fill func(*os.File) error, perm fs.FileMode) (path string, err error) {
 	var f *os.File
 	for attempt := 0; ; attempt++ {
 		if err = s.mkdirs(dir); err == nil {
@@ -589,7 +665,7 @@ func (s *Store) writeTemp(ctx context.Context, dir string, data []byte, perm fs.
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = fill(f); err != nil {
 		return "", err
 	}
 	if err = f.Chmod(perm); err != nil {

@@ -44,7 +44,7 @@ func TestAcceptance(t *testing.T) {
 				// Whatever a subtest did, it must leave no bookkeeping behind.
 				t.Cleanup(func() { checkNoLeftovers(t, s.Dir()) })
 				return s
-			})
+			}, storetest.WithoutContentHeaders())
 		})
 	}
 }
@@ -204,6 +204,9 @@ func TestKeyDirectoryClash(t *testing.T) {
 		check func(error) bool
 	}{
 		{"Put over a directory", func() error { return s.Put(ctx, "a", []byte("x")) }, isPlainError},
+		{"NoOverwrite over a directory", func() error { return s.Put(ctx, "a", []byte("x"), store.NoOverwrite()) }, isPlainError},
+		{"PutReader over a directory", func() error { return s.PutReader(ctx, "a", bytes.NewReader([]byte("x")), 1) }, isPlainError},
+		{"NoOverwrite below an object", func() error { return s.Put(ctx, "a/b/c", []byte("x"), store.NoOverwrite()) }, isPlainError},
 		{"create over a directory", func() error { _, err := s.Append(ctx, "a", 0, []byte("x")); return err }, isPlainError},
 		{"append at 3 over a directory", func() error { _, err := s.Append(ctx, "a", 3, []byte("x")); return err }, isPositionError},
 		{"Put below an object", func() error { return s.Put(ctx, "a/b/c", []byte("x")) }, isPlainError},
@@ -232,7 +235,29 @@ func isPositionError(err error) bool {
 	pe, ok := store.AsPositionError(err)
 	return ok && pe.Length == 0
 }
-func isPlainError(err error) bool { return err != nil && !isNotFound(err) && !isPositionError(err) }
+func isPlainError(err error) bool {
+	return err != nil && !isNotFound(err) && !isPositionError(err) && !errors.Is(err, store.ErrExists)
+}
+
+// TestPutReaderSourceErrors: the source's own errors are not the store's:
+// a permission error reading the source is no store.ErrAccessDenied.
+func TestPutReaderSourceErrors(t *testing.T) {
+	s := newStore(t)
+	err := s.PutReader(t.Context(), "k", deniedSource{}, 10)
+	if !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("error = %v, want the source's error in the chain", err)
+	}
+	if errors.Is(err, store.ErrAccessDenied) || store.IsPermanent(err) {
+		t.Fatalf("error = %v is classified as the store's", err)
+	}
+	if _, err := s.Stat(t.Context(), "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Stat after a failed PutReader: %v", err)
+	}
+}
+
+type deniedSource struct{}
+
+func (deniedSource) ReadAt([]byte, int64) (int, error) { return 0, fs.ErrPermission }
 
 // TestDeletePrunesDirectories checks that deleting the last object under a
 // folder removes the folder, as it disappears from a bucket, and frees the

@@ -1,6 +1,7 @@
 package localstore_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -20,6 +21,8 @@ func callAll(t *testing.T, s store.Store, key string) map[string]error {
 	_, errs["GetRange"] = s.GetRange(ctx, key, 0, 1)
 	_, errs["Stat"] = s.Stat(ctx, key)
 	errs["Put"] = s.Put(ctx, key, []byte("x"))
+	errs["Put NoOverwrite"] = s.Put(ctx, key, []byte("x"), store.NoOverwrite())
+	errs["PutReader"] = s.PutReader(ctx, key, bytes.NewReader([]byte("x")), 1)
 	_, errs["Append at 0"] = s.Append(ctx, key, 0, []byte("x"))
 	_, errs["Append at 5"] = s.Append(ctx, key, 5, []byte("x"))
 	errs["Delete"] = s.Delete(ctx, key)
@@ -120,10 +123,12 @@ func TestPermissionDenied(t *testing.T) {
 	}
 	filesToo := denyWrites(t, s.Dir(), filepath.Join(s.Dir(), "appendable"))
 	calls := map[string]func() error{
-		"Put over":      func() error { return s.Put(ctx, "normal", []byte("y")) },
-		"Put new":       func() error { return s.Put(ctx, "new", []byte("y")) },
-		"Append create": func() error { _, err := s.Append(ctx, "new", 0, []byte("y")); return err },
-		"Delete":        func() error { return s.Delete(ctx, "normal") },
+		"Put over":            func() error { return s.Put(ctx, "normal", []byte("y")) },
+		"Put new":             func() error { return s.Put(ctx, "new", []byte("y")) },
+		"Put NoOverwrite new": func() error { return s.Put(ctx, "new", []byte("y"), store.NoOverwrite()) },
+		"PutReader over":      func() error { return s.PutReader(ctx, "normal", bytes.NewReader([]byte("y")), 1) },
+		"Append create":       func() error { _, err := s.Append(ctx, "new", 0, []byte("y")); return err },
+		"Delete":              func() error { return s.Delete(ctx, "normal") },
 	}
 	if filesToo {
 		calls["Append to a protected file"] = func() error { _, err := s.Append(ctx, "appendable", 1, []byte("y")); return err }

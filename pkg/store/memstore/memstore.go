@@ -13,6 +13,10 @@
 // sink would meet on OSS. Unlike localstore, memstore does not mind keys
 // that a file system cannot hold (such as "a" next to "a/b").
 //
+// Content types and encodings are kept and reported by Stat (List leaves
+// them empty, as on OSS); without WithContentType Stat reports "". PutReader
+// reads the whole object into memory before storing it.
+//
 // memstore never fails otherwise: it never reports store.ErrAccessDenied or
 // store.ErrNoSuchBucket. Tests that need those wrap it or use ossstore
 // against osstest.
@@ -24,6 +28,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -46,6 +51,8 @@ type object struct {
 	data       []byte
 	appendable bool
 	modified   time.Time
+	// contentType and contentEncoding are the creating write's options.
+	contentType, contentEncoding string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -107,7 +114,7 @@ func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte,
 	return clone(o.data[off : off+n]), nil
 }
 
-// Stat returns the object's size and kind.
+// Stat returns the object's size, kind, content type and encoding.
 func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	if err := check(ctx, "stat", key); err != nil {
 		return store.Info{}, err
@@ -118,24 +125,54 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	if !ok {
 		return store.Info{}, notFound("stat", key)
 	}
-	return o.info(key), nil
+	info := o.info(key)
+	info.ContentType, info.ContentEncoding = o.contentType, o.contentEncoding
+	return info, nil
 }
 
 // Put replaces the object with a copy of data, as a normal object.
-func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+func (s *Store) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	if err := check(ctx, "put", key); err != nil {
 		return err
 	}
 	// Copy outside the lock: a large Put should not stall readers.
-	o := &object{data: clone(data), modified: time.Now()}
+	return s.put("put", key, clone(data), store.ApplyWriteOptions(opts))
+}
+
+// PutReader reads size bytes from r into memory and stores them as Put does.
+func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	const op = "put reader"
+	if err := check(ctx, op, key); err != nil {
+		return err
+	}
+	if size < 0 {
+		return fmt.Errorf("memstore: %s %q: negative size %d", op, key, size)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(r, 0, size), data); err != nil {
+		return fmt.Errorf("memstore: %s %q: reading %d bytes: %w", op, key, size, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s %q: %w", op, key, err)
+	}
+	return s.put(op, key, data, store.ApplyWriteOptions(opts))
+}
+
+// put stores data, which the store owns from now on, as a normal object.
+func (s *Store) put(op, key string, data []byte, wo store.WriteOptions) error {
+	o := &object{data: data, modified: time.Now(), contentType: wo.ContentType, contentEncoding: wo.ContentEncoding}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, exists := s.objs[key]; exists && wo.NoOverwrite {
+		return fmt.Errorf("memstore: %s %q: %w", op, key, store.ErrExists)
+	}
 	s.objs[key] = o
 	return nil
 }
 
-// Append appends a copy of data if the object's length is pos.
-func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+// Append appends a copy of data if the object's length is pos. The content
+// type and encoding in opts are kept if the append creates the object.
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	if err := check(ctx, "append", key); err != nil {
 		return 0, err
 	}
@@ -146,7 +183,9 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) 
 		if pos != 0 {
 			return 0, fmt.Errorf("memstore: %w", &store.PositionError{Key: key, Position: pos, Length: 0})
 		}
-		o = &object{data: clone(data), appendable: true, modified: time.Now()}
+		wo := store.ApplyWriteOptions(opts)
+		o = &object{data: clone(data), appendable: true, modified: time.Now(),
+			contentType: wo.ContentType, contentEncoding: wo.ContentEncoding}
 		s.objs[key] = o
 		return int64(len(o.data)), nil
 	}

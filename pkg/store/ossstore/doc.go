@@ -6,13 +6,28 @@
 //   - Get is GetObject, checked against the object's CRC-64 when OSS sends
 //     one; GetRange is a ranged GetObject with "x-oss-range-behavior:
 //     standard", so a range past the end fails (ErrOutOfRange) instead of
-//     silently returning the whole object; Stat is HeadObject.
-//   - Put is PutObject (the SDK verifies the CRC-64 OSS returns).
+//     silently returning the whole object. Both send "Accept-Encoding:
+//     identity", so an object stored with a Content-Encoding (gzip, ...)
+//     reads back as the stored bytes: neither OSS nor Go's transport
+//     compresses or decompresses anything. Stat is HeadObject, whose
+//     Content-Type and Content-Encoding it reports.
+//   - Put is PutObject, its CRC-64 reply checked against the data.
+//     PutReader is PutObject with the body streamed from the io.ReaderAt
+//     (a fresh io.SectionReader per attempt, hashed on the way), so its
+//     memory does not depend on the object's size. NoOverwrite sends
+//     "x-oss-forbid-overwrite: true", and 409 FileAlreadyExists wraps
+//     store.ErrExists. WithContentType and WithContentEncoding become the
+//     Content-Type and Content-Encoding headers; without WithContentType
+//     "application/octet-stream" is sent, since the SDK would otherwise
+//     guess a type from the key's extension with the machine's MIME table.
 //   - Append is AppendObject. 409 PositionNotEqualToLength becomes a
 //     *store.PositionError whose Length is taken from the reply's
 //     x-oss-next-append-position header (or, if that is missing, from a
 //     HeadObject); 409 ObjectNotAppendable wraps store.ErrNotAppendable. A
 //     negative position is never sent: Append answers it after a HeadObject.
+//     Every append carries the content headers; OSS applies them when the
+//     append creates the object and ignores them afterwards. AppendObject
+//     has no forbid-overwrite header: the position fence does that job.
 //   - List pages through ListObjectsV2, 1,000 keys a page. ListPage is one
 //     ListObjectsV2 with prefix, start-after and max-keys (limit, at most
 //     1,000); the SDK URL-decodes the keys, so the last one can be passed
@@ -41,12 +56,14 @@
 // timeouts, connection resets, EOFs and other network errors, and CRC
 // mismatches, with exponential backoff and jitter (default 6 attempts, 50 ms
 // doubling to at most 2 s; see WithRetry). Other 4xx, the permanent errors
-// above and an expired token among them, are final. A retry never
+// above and an expired token among them, are final, and so is a failure to
+// read PutReader's source. A retry never
 // starts past the context's deadline: if the next sleep would cross it the
 // last error is returned at once. Because a write whose reply was lost may
 // have landed, a retried Append can fail with a *store.PositionError for data
-// that is in fact in the object; that is the expected, recoverable outcome
-// (see package store).
+// that is in fact in the object, and a retried NoOverwrite Put with
+// store.ErrExists for an object it wrote itself; those are the expected,
+// recoverable outcomes (see package store).
 //
 // # Credentials and clients
 //

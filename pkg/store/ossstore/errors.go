@@ -44,6 +44,8 @@ func wrapErr(verb, key string, err error) error {
 			kind = store.ErrNotFound
 		case se.Code == "ObjectNotAppendable":
 			kind = store.ErrNotAppendable
+		case se.Code == "FileAlreadyExists":
+			kind = store.ErrExists
 		case se.Code == "SecurityTokenExpired":
 			// Not permanent: the next invocation brings fresh credentials.
 			kind = store.ErrCredentialsExpired

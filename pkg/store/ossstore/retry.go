@@ -72,6 +72,12 @@ func retryable(ctx context.Context, err error, status int) bool {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return false
 	}
+	// PutReader's source failed: OSS is not to blame, and the source will
+	// most likely fail again (a short source certainly does).
+	var srcErr *sourceError
+	if errors.As(err, &srcErr) {
+		return false
+	}
 	var se oss.ServiceError
 	if errors.As(err, &se) {
 		if se.StatusCode >= 500 || se.StatusCode == 429 {

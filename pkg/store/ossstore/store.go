@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc64"
 	"io"
 	"net/http"
@@ -46,6 +47,13 @@ func checkKey(verb, key string) error {
 	return nil
 }
 
+// identity asks for the object's bytes as stored. Without an Accept-Encoding
+// of its own, Go's transport (unless DisableCompression, which a client
+// given to WithHTTPClient may lack) would ask for gzip and then silently
+// gunzip an object stored with Content-Encoding: gzip; and OSS itself may
+// compress a reply to a request that accepts gzip.
+var identity = oss.AcceptEncoding("identity")
+
 // Get implements store.Store. The download is checked against the CRC-64 OSS
 // reports for the object.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
@@ -56,7 +64,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	err := s.do(ctx, opGet, key, func(ctx context.Context, a *attempt) error {
 		var h http.Header
 		res, err := s.bucket.DoGetObject(&oss.GetObjectRequest{ObjectKey: key},
-			[]oss.Option{oss.WithContext(ctx), oss.GetResponseHeader(&h)})
+			[]oss.Option{oss.WithContext(ctx), oss.GetResponseHeader(&h), identity})
 		if err != nil {
 			return err
 		}
@@ -66,7 +74,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if !s.crcMatches(body, h) {
+		if !crcMatches(crc64.Checksum(body, s.pool.crcTab), h) {
 			return errCorrupt
 		}
 		out = body
@@ -100,7 +108,7 @@ func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte,
 	var out []byte
 	err := s.do(ctx, opGet, key, func(ctx context.Context, a *attempt) error {
 		var h http.Header
-		rc, err := s.bucket.GetObject(key, oss.WithContext(ctx), oss.GetResponseHeader(&h),
+		rc, err := s.bucket.GetObject(key, oss.WithContext(ctx), oss.GetResponseHeader(&h), identity,
 			oss.Range(off, off+n-1), oss.RangeBehavior("standard"))
 		if err != nil {
 			return err
@@ -191,9 +199,11 @@ func infoFromHeaders(key string, h http.Header) (store.Info, error) {
 		return store.Info{}, fmt.Errorf("HeadObject reply without a valid Content-Length (%q)", h.Get("Content-Length"))
 	}
 	info := store.Info{
-		Key:        key,
-		Size:       size,
-		Appendable: strings.EqualFold(h.Get("X-Oss-Object-Type"), "Appendable"),
+		Key:             key,
+		Size:            size,
+		Appendable:      strings.EqualFold(h.Get("X-Oss-Object-Type"), "Appendable"),
+		ContentType:     h.Get("Content-Type"),
+		ContentEncoding: h.Get("Content-Encoding"),
 	}
 	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		info.Modified = t
@@ -202,43 +212,131 @@ func infoFromHeaders(key string, h http.Header) (store.Info, error) {
 }
 
 // Put implements store.Store with a PutObject. Repeating it is harmless, so
-// it is retried after any transient failure, including a lost reply.
-func (s *Store) Put(ctx context.Context, key string, data []byte) error {
+// it is retried after any transient failure, including a lost reply (with
+// NoOverwrite the retry then finds the object and reports store.ErrExists).
+func (s *Store) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
 	if err := checkKey("put", key); err != nil {
 		return err
 	}
+	return s.put(ctx, "put", key, int64(len(data)), store.ApplyWriteOptions(opts), func() (io.Reader, func() (uint64, bool)) {
+		return bytes.NewReader(data), func() (uint64, bool) { return crc64.Checksum(data, s.pool.crcTab), true }
+	})
+}
+
+// PutReader implements store.Store with a PutObject whose body streams from
+// r, through a fresh io.SectionReader per attempt, so memory does not depend
+// on size and a retry re-reads from the start. The CRC-64 OSS returns is
+// checked against one computed while sending. A failure to read r is not
+// retried.
+func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	const verb = "put reader"
+	if err := checkKey(verb, key); err != nil {
+		return err
+	}
+	if size < 0 {
+		return fmt.Errorf("ossstore: %s %.64q: negative size %d", verb, key, size)
+	}
+	return s.put(ctx, verb, key, size, store.ApplyWriteOptions(opts), func() (io.Reader, func() (uint64, bool)) {
+		src := &sourceReader{r: io.NewSectionReader(r, 0, size), left: size, crc: crc64.New(s.pool.crcTab)}
+		return src, func() (uint64, bool) { return src.crc.Sum64(), src.left == 0 }
+	})
+}
+
+// put makes the PutObject requests of Put and PutReader. body returns, per
+// attempt, the request body and a function giving the CRC-64 of what was
+// sent (false if the body was not sent whole).
+func (s *Store) put(ctx context.Context, verb, key string, size int64, wo store.WriteOptions,
+	body func() (io.Reader, func() (uint64, bool))) error {
+	options := contentOptions(wo)
+	if wo.NoOverwrite {
+		options = append(options, oss.ForbidOverWrite(true))
+	}
 	err := s.do(ctx, opPut, key, func(ctx context.Context, a *attempt) error {
-		a.sent = int64(len(data))
+		a.sent = size
 		var h http.Header
-		if err := s.bucket.PutObject(key, bytes.NewReader(data), oss.WithContext(ctx), oss.GetResponseHeader(&h)); err != nil {
+		r, sum := body()
+		if err := s.bucket.PutObject(key, r, slices.Concat(options, []oss.Option{oss.WithContext(ctx), oss.GetResponseHeader(&h)})...); err != nil {
 			return err
 		}
-		if !s.crcMatches(data, h) {
+		if crc, ok := sum(); !ok || !crcMatches(crc, h) {
 			// What landed is not what we sent; a retry replaces it.
 			return errCorrupt
 		}
 		return nil
 	})
 	if err != nil {
-		return wrapErr("put", key, err)
+		return wrapErr(verb, key, err)
 	}
 	return nil
 }
 
-// crcMatches reports whether data matches the whole-object CRC-64 in the
-// reply headers h (true when the server sent none).
-func (s *Store) crcMatches(data []byte, h http.Header) bool {
+// contentOptions are the SDK options for the content type and encoding of a
+// write. The content type is always sent: left out, the SDK would guess one
+// from the key's extension through the machine's MIME table, so the same
+// write would label objects differently on different machines.
+func contentOptions(wo store.WriteOptions) []oss.Option {
+	ct := wo.ContentType
+	if ct == "" {
+		ct = defaultContentType
+	}
+	opts := []oss.Option{oss.ContentType(ct)}
+	if wo.ContentEncoding != "" {
+		opts = append(opts, oss.ContentEncoding(wo.ContentEncoding))
+	}
+	return opts
+}
+
+// defaultContentType is what OSS assigns to an object written without one.
+const defaultContentType = "application/octet-stream"
+
+// sourceReader is the body of one PutReader attempt: it hashes what it
+// sends, offers the SDK its length (which the SDK would otherwise not know,
+// and then send the body chunked), and marks failures of the source, which
+// are not worth a retry and say nothing about OSS.
+type sourceReader struct {
+	r    io.Reader
+	left int64
+	crc  hash.Hash64
+}
+
+func (s *sourceReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	s.left -= int64(n)
+	s.crc.Write(b[:n])
+	switch {
+	case err == io.EOF && s.left > 0:
+		err = &sourceError{fmt.Errorf("it ended %d bytes short of the size: %w", s.left, io.ErrUnexpectedEOF)}
+	case err != nil && err != io.EOF:
+		err = &sourceError{err}
+	}
+	return n, err
+}
+
+// Len is the number of bytes still to send, for the SDK's Content-Length.
+func (s *sourceReader) Len() int { return int(s.left) }
+
+// sourceError is a failure to read PutReader's source.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return "reading the source: " + e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// crcMatches reports whether crc is the whole-object CRC-64 in the reply
+// headers h (true when the server sent none).
+func crcMatches(crc uint64, h http.Header) bool {
 	v := h.Get(oss.HTTPHeaderOssCRC64)
 	if v == "" {
 		return true
 	}
 	want, err := strconv.ParseUint(v, 10, 64)
-	return err == nil && crc64.Checksum(data, s.pool.crcTab) == want
+	return err == nil && crc == want
 }
 
 // Append implements store.Store with an AppendObject. A retry after a lost
-// reply may report a *store.PositionError although the data landed.
-func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) (int64, error) {
+// reply may report a *store.PositionError although the data landed. The
+// content type and encoding are sent with every append; OSS applies them
+// when the append creates the object and ignores them afterwards.
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	if err := checkKey("append", key); err != nil {
 		return 0, err
 	}
@@ -247,12 +345,13 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte) 
 	}
 	var next int64
 	var hdr http.Header
+	options := contentOptions(store.ApplyWriteOptions(opts))
 	err := s.do(ctx, opAppend, key, func(ctx context.Context, a *attempt) error {
 		a.sent = int64(len(data))
 		hdr = nil
 		var err error
 		next, err = s.bucket.AppendObject(key, bytes.NewReader(data), pos,
-			oss.WithContext(ctx), oss.GetResponseHeader(&hdr))
+			slices.Concat(options, []oss.Option{oss.WithContext(ctx), oss.GetResponseHeader(&hdr)})...)
 		return err
 	})
 	if err == nil {

@@ -392,6 +392,7 @@ func testLarge(t *testing.T, s store.Store) {
 // none may hang or leave a partial write.
 func testCancelled(t *testing.T, s store.Store) {
 	mustPut(t, s, "cancel/normal", []byte("old"))
+	mustPut(t, s, "cancel/streamed", []byte("old"))
 	mustAppend(t, s, "cancel/appendable", 0, []byte("old"))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -406,6 +407,9 @@ func testCancelled(t *testing.T, s store.Store) {
 		{"List", func() error { _, err := s.List(ctx, "cancel/"); return err }},
 		{"ListPage", func() error { _, _, err := s.ListPage(ctx, "cancel/", "", 1); return err }},
 		{"Put", func() error { return s.Put(ctx, "cancel/normal", []byte("new value")) }},
+		{"PutReader", func() error {
+			return s.PutReader(ctx, "cancel/streamed", newReaderAt([]byte("streamed")), int64(len("streamed")))
+		}},
 		{"Append", func() error { _, err := s.Append(ctx, "cancel/appendable", 3, []byte("+more")); return err }},
 		{"AppendCreate", func() error { _, err := s.Append(ctx, "cancel/created", 0, []byte("created")); return err }},
 		{"Delete", func() error { return s.Delete(ctx, "cancel/absent") }},
@@ -431,6 +435,7 @@ func testCancelled(t *testing.T, s store.Store) {
 
 	// Whatever happened, it happened whole.
 	wantOneOf(t, s, "cancel/normal", "old", "new value")
+	wantOneOf(t, s, "cancel/streamed", "old", "streamed")
 	wantOneOf(t, s, "cancel/appendable", "old", "old+more")
 	if got, err := s.Get(ctxFor(t), "cancel/created"); err == nil && string(got) != "created" {
 		t.Errorf("cancel/created = %s, want %q or absent", short(got), "created")

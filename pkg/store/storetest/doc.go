@@ -8,7 +8,8 @@
 // open is called once per subtest and must return an empty store that no
 // other subtest sees (a fresh directory, a fresh bucket or a fresh prefix);
 // clean it up with t.Cleanup. Subtests run one after another, never in
-// parallel, so open may share a server between them.
+// parallel, so open may share a server between them. Options say where a
+// store legitimately differs (WithoutContentHeaders).
 //
 // # What an implementation must do to pass
 //
@@ -22,6 +23,24 @@
 //   - Put creates and replaces; it is atomic for a concurrent reader, which
 //     sees one complete value, never a mix or a prefix; it turns an
 //     appendable object into a normal one; an empty value is a valid object.
+//   - PutReader stores exactly bytes [0, size) of its source (sizes 0 to
+//     1 MiB and more), as a normal object, atomically for concurrent readers
+//     like Put. A source that holds fewer bytes or fails, or a negative size,
+//     fails the call with an error that wraps none of the store's sentinels,
+//     and leaves the key as it was (absent stays absent).
+//   - NoOverwrite (Put and PutReader) creates an absent key; on a key that
+//     holds an object of either kind, empty ones included, it fails with an
+//     error wrapping store.ErrExists (not permanent, not ErrNotFound) and
+//     leaves the object as it was. Of NoOverwrite writes racing for one key
+//     exactly one succeeds. Append ignores it; plain Put still replaces.
+//   - Content type and encoding: Stat reports those of the write that created
+//     the object (Put, PutReader, or the Append that created it; a later
+//     option of one kind overrides an earlier one); later appends, including
+//     position 0 on an existing empty object, do not change them; a replace
+//     without options leaves no encoding and not the old type. List and
+//     ListPage report neither. A store run WithoutContentHeaders reports ""
+//     for both. Objects labelled Content-Encoding: gzip read back (Get,
+//     GetRange) as the stored gzip bytes, never decoded.
 //   - Append at 0 creates an appendable object and returns its new length.
 //     At a wrong position (too small, too large, negative, or > 0 on an
 //     absent key) it fails with a *store.PositionError carrying the key, the

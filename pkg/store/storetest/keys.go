@@ -21,6 +21,8 @@ func testInvalidKeys(t *testing.T, s store.Store) {
 		{"GetRange", func(k string) error { _, err := s.GetRange(ctx, k, 0, 1); return err }},
 		{"Stat", func(k string) error { _, err := s.Stat(ctx, k); return err }},
 		{"Put", func(k string) error { return s.Put(ctx, k, []byte("x")) }},
+		{"PutNoOverwrite", func(k string) error { return s.Put(ctx, k, []byte("x"), store.NoOverwrite()) }},
+		{"PutReader", func(k string) error { return s.PutReader(ctx, k, newReaderAt([]byte("x")), 1) }},
 		{"Append", func(k string) error { _, err := s.Append(ctx, k, 0, []byte("x")); return err }},
 		{"Delete", func(k string) error { return s.Delete(ctx, k) }},
 	}

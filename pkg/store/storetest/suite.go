@@ -16,9 +16,14 @@ import (
 const opTimeout = 60 * time.Second
 
 // Run runs the acceptance suite; see the package doc for what it checks.
-// open must return a fresh, empty store for each subtest.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// open must return a fresh, empty store for each subtest. opts say where the
+// store differs from the defaults the suite assumes.
+func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 	t.Helper()
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -31,6 +36,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendWrongPosition", testAppendWrongPosition},
 		{"AppendToPutObject", testAppendToPutObject},
 		{"PutOverAppendable", testPutOverAppendable},
+		{"PutReader", testPutReader},
+		{"PutReaderIsAtomic", testPutReaderAtomic},
+		{"NoOverwrite", testNoOverwrite},
+		{"NoOverwriteRace", testNoOverwriteRace},
+		{"ContentHeaders", func(t *testing.T, s store.Store) { testContentHeaders(t, s, cfg.keepsContentHeaders) }},
+		{"EncodedBytes", testEncodedBytes},
 		{"AppendDoesNotRetainBuffers", testAppendBuffers},
 		{"AppendIsAtomic", testAppendAtomic},
 		{"AppendRace", testAppendRace},
@@ -76,16 +87,16 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-func mustPut(t *testing.T, s store.Store, key string, data []byte) {
+func mustPut(t *testing.T, s store.Store, key string, data []byte, opts ...store.WriteOption) {
 	t.Helper()
-	if err := s.Put(ctxFor(t), key, data); err != nil {
+	if err := s.Put(ctxFor(t), key, data, opts...); err != nil {
 		t.Fatalf("Put(%q, %d bytes): %v", key, len(data), err)
 	}
 }
 
-func mustAppend(t *testing.T, s store.Store, key string, pos int64, data []byte) int64 {
+func mustAppend(t *testing.T, s store.Store, key string, pos int64, data []byte, opts ...store.WriteOption) int64 {
 	t.Helper()
-	n, err := s.Append(ctxFor(t), key, pos, data)
+	n, err := s.Append(ctxFor(t), key, pos, data, opts...)
 	if err != nil {
 		t.Fatalf("Append(%q, %d, %d bytes): %v", key, pos, len(data), err)
 	}
