@@ -70,7 +70,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if back != want {
 			t.Fatalf("%q: round trip gave %q, want %q", in, back, want)
 		}
-		if s := appendString(nil, in); string(s) != string(out) {
+		if s := appendString(nil, view(in)); string(s) != string(out) {
 			t.Fatalf("string and []byte forms differ for %q", in)
 		}
 	}
