@@ -55,7 +55,7 @@ func TestInvokeRouted(t *testing.T) {
 			}
 		}
 		for i, dir := range []string{"dt=2026-11-24/hh=23/", "dt=2026-11-25/hh=00/", "dt=2026-11-25/hh=01/"} {
-			key := sink.ObjectKey(fcPrefix+"/", "clicks", dir, 0, int64(i), 0)
+			key := sink.ObjectKey(fcPrefix+"/", "clicks", dir, 0, int64(i), 0) + ".jsonl"
 			if _, err := st.Stat(ctx, key); err != nil {
 				t.Errorf("record %d: %s: %v", i, key, err)
 			}
@@ -81,7 +81,7 @@ func TestInvokeRouted(t *testing.T) {
 			if off == 3 {
 				continue // in the object of offset 2
 			}
-			key := sink.ObjectKey(fcPrefix+"/", "views", dir, 0, off, 0)
+			key := sink.ObjectKey(fcPrefix+"/", "views", dir, 0, off, 0) + ".jsonl"
 			if _, err := st.Stat(ctx, key); err != nil {
 				t.Errorf("record %d: %s: %v", off, key, err)
 			}

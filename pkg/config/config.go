@@ -7,7 +7,10 @@
 //	                     or a scheme and a host; never user info); default oss-{FC_REGION}-internal.aliyuncs.com
 //	OSS_PREFIX           key prefix, default ""; a trailing '/' is added if missing; UTF-8, at most
 //	                     MaxPrefixLen bytes, not starting with '/' or a backslash
-//	SINK_FORMAT          raw (default) | jsonl
+//	SINK_FORMAT          raw (default) | jsonl | csv | parquet
+//	SINK_FIELDS          the fields jsonl, csv and parquet write, in this order: a comma list of
+//	                     topic,partition,offset,timestamp,key,value,headers (default: all, in that order)
+//	SINK_COMPRESSION     none (default) | gzip | zstd | snappy (parquet: its column codec)
 //	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
 //	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
@@ -49,6 +52,8 @@ const (
 	EnvEndpoint      = "OSS_ENDPOINT"
 	EnvPrefix        = "OSS_PREFIX"
 	EnvFormat        = "SINK_FORMAT"
+	EnvFields        = "SINK_FIELDS"
+	EnvCompression   = "SINK_COMPRESSION"
 	EnvValueEncoding = "SINK_VALUE_ENCODING"
 	EnvFlushBytes    = "SINK_FLUSH_BYTES"
 	EnvFlushRecords  = "SINK_FLUSH_RECORDS"
@@ -65,7 +70,7 @@ const (
 // Known lists every variable this package reads, for checks of deployment
 // files.
 func Known() []string {
-	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvValueEncoding, EnvFlushBytes,
+	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvFields, EnvCompression, EnvValueEncoding, EnvFlushBytes,
 		EnvFlushRecords, EnvFlushInterval, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
 
@@ -94,6 +99,9 @@ type Config struct {
 	LocalDir string
 	LogLevel zerolog.Level
 	Region   string
+	// Warnings are settings that are valid but have no effect, for the
+	// function to log at start.
+	Warnings []string
 }
 
 // UseOSS reports whether the configuration selects OSS.
@@ -145,10 +153,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv(EnvFormat); v != "" {
 		f, err := format.Parse(strings.ToLower(strings.TrimSpace(v)))
 		if err != nil {
-			bad(EnvFormat, v, "want raw or jsonl")
+			bad(EnvFormat, v, "want raw, jsonl, csv or parquet")
 		}
 		c.Encoder.Format = f
 	}
+	fv := getenv(EnvFields)
+	fields, err := format.ParseFields(strings.ToLower(strings.TrimSpace(fv)))
+	switch {
+	case err != nil:
+		bad(EnvFields, fv, err.Error())
+	case c.Encoder.Format != format.Raw:
+		c.Encoder.Fields = fields
+	case strings.TrimSpace(fv) != "":
+		c.Warnings = append(c.Warnings, EnvFields+" has no effect with "+EnvFormat+"=raw: raw objects hold the values alone")
+	}
+	cv := getenv(EnvCompression)
+	codec, err := format.ParseCodec(strings.ToLower(strings.TrimSpace(cv)))
+	if err != nil {
+		bad(EnvCompression, cv, "want none, gzip, zstd or snappy")
+	}
+	c.Encoder.Codec = codec
 	switch v := strings.ToLower(strings.TrimSpace(getenv(EnvValueEncoding))); v {
 	case "", "text":
 		c.Encoder.ValueEncoding = events.Text
@@ -227,9 +251,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// maxObjectName is the longest name a data object's index can have in its
-// folder: ".oss_index_partition_{p}_offset_{first}_{8 hex}".
-const maxObjectName = len(".oss_index_partition_2147483647_offset_9223372036854775807_12345678")
+// maxObjectName is the longest name a data object's index (or staging
+// object) can have in its folder: ".oss_index_partition_{p}_offset_{first}_{8 hex}"
+// and the longest extension.
+const maxObjectName = len(".oss_index_partition_2147483647_offset_9223372036854775807_12345678.jsonl.zst")
 
 // Routing reads SINK_FOLDER, SINK_TIMEZONE, SINK_INVALID and SINK_FILTER
 // alone, as FromEnv does, for tools that must know where and whether the

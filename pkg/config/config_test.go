@@ -43,9 +43,32 @@ func TestFromEnv(t *testing.T) {
 				t.Fatalf("%+v", c)
 			}
 		}, nil},
-		{"all errors at once", env("SINK_FORMAT", "csv", "SINK_VALUE_ENCODING", "hex", "SINK_FLUSH_BYTES", "lots", "SINK_FLUSH_RECORDS", "-1",
+		{"formats", env("SINK_FORMAT", "CSV", "SINK_FIELDS", "offset, key,value", "SINK_COMPRESSION", "Gzip"), func(t *testing.T, c Config) {
+			if c.Encoder.Format != format.CSV || c.Encoder.Fields.String() != "offset,key,value" || c.Encoder.Codec != format.Gzip || c.Encoder.Ext() != ".csv.gz" || len(c.Warnings) != 0 {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"parquet, all fields by default", env("SINK_FORMAT", "parquet", "SINK_COMPRESSION", "zstd"), func(t *testing.T, c Config) {
+			if c.Encoder.Format != format.Parquet || c.Encoder.Fields != format.AllFields() || c.Encoder.Codec != format.Zstd || c.Encoder.Ext() != ".parquet" {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"jsonl: all fields, named .jsonl", env("SINK_FORMAT", "jsonl"), func(t *testing.T, c Config) {
+			if c.Encoder.Fields != format.AllFields() || c.Encoder.Ext() != ".jsonl" {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"raw ignores fields, with a warning", env("SINK_FIELDS", "value", "SINK_COMPRESSION", "snappy"), func(t *testing.T, c Config) {
+			if c.Encoder.Format != format.Raw || c.Encoder.Fields.Len() != 0 || c.Encoder.Ext() != ".sz" || len(c.Warnings) != 1 {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"format errors", env("SINK_FORMAT", "avro", "SINK_FIELDS", "offset,offset", "SINK_COMPRESSION", "lz4"), nil,
+			[]string{`SINK_FORMAT="avro": want raw, jsonl, csv or parquet`, `SINK_FIELDS="offset,offset"`, `SINK_COMPRESSION="lz4": want none, gzip, zstd or snappy`}},
+		{"unknown field", env("SINK_FORMAT", "jsonl", "SINK_FIELDS", "offset,body"), nil, []string{`SINK_FIELDS="offset,body"`, "body"}},
+		{"all errors at once", env("SINK_FORMAT", "avro", "SINK_VALUE_ENCODING", "hex", "SINK_FLUSH_BYTES", "lots", "SINK_FLUSH_RECORDS", "-1",
 			"SINK_FLUSH_INTERVAL", "5 minutes", "LOG_LEVEL", "loud"), nil,
-			[]string{`SINK_FORMAT="csv"`, `SINK_VALUE_ENCODING="hex"`, `SINK_FLUSH_BYTES="lots"`, `SINK_FLUSH_RECORDS="-1"`, `SINK_FLUSH_INTERVAL="5 minutes"`, `LOG_LEVEL="loud"`}},
+			[]string{`SINK_FORMAT="avro"`, `SINK_VALUE_ENCODING="hex"`, `SINK_FLUSH_BYTES="lots"`, `SINK_FLUSH_RECORDS="-1"`, `SINK_FLUSH_INTERVAL="5 minutes"`, `LOG_LEVEL="loud"`}},
 		{"bucket without endpoint or region", env("OSS_BUCKET", "b-1"), nil, []string{"cannot choose an OSS endpoint"}},
 		{"default folder: no router", env("SINK_FOLDER", "{topic}"), func(t *testing.T, c Config) {
 			if c.Router != nil || c.Folder() != "{topic}/" {
@@ -153,7 +176,7 @@ func TestEndpointUserInfo(t *testing.T) {
 // The message of every problem at once is one line (the CLI prints it as
 // its only line) and each problem stays reachable with errors.As.
 func TestErrorOneLine(t *testing.T) {
-	_, err := FromEnv(env("SINK_FORMAT", "csv", "LOG_LEVEL", "loud"))
+	_, err := FromEnv(env("SINK_FORMAT", "avro", "LOG_LEVEL", "loud"))
 	var ce *Error
 	if !errors.As(err, &ce) || len(ce.Problems) != 2 || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("%q", err)

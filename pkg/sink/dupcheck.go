@@ -2,10 +2,12 @@ package sink
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -196,6 +198,10 @@ type location struct {
 	// record (0: not known). Raw objects do not store timestamps, but the
 	// index does, per append.
 	minTS, maxTS int64
+	// a: the append that holds the record, when its bytes are not at pos
+	// in key: compressed (pos is then in the member's decoded bytes) or
+	// staged (in key's staging object).
+	a *objindex.Append
 }
 
 // locState is what the store says about a record's offset.
@@ -319,6 +325,9 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 				for rec := range a.All() {
 					if rec.Offset == x {
 						locs[i] = location{state: stored, key: key, encs: []format.Encoder{enc}, pos: rec.Pos, size: rec.Size, minTS: a.MinTS, maxTS: a.MaxTS}
+						if a.Decoded > 0 || enc.Staged() {
+							locs[i].a = a
+						}
 						break
 					}
 				}
@@ -346,6 +355,14 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 			return fmt.Errorf("check length of %s: %w", key, err)
 		}
 		end = info.Size
+		if stagedName(key) {
+			// Unsealed (else the seal said): its bytes are staged.
+			info, err := j.st.Stat(ctx, StageKey(key))
+			if err != nil && !store.IsNotFound(err) {
+				return fmt.Errorf("check length of %s: %w", StageKey(key), err)
+			}
+			end = info.Size
+		}
 	}
 	fin, err := res.Finish(end)
 	if err != nil {
@@ -373,9 +390,12 @@ func (j *partitionJob) objectFor(ctx context.Context, folder string, epoch, x, s
 		prefix := base + xs[:len(xs)-k]
 		infos, ok := j.listCache[prefix]
 		if !ok {
-			var err error
-			if infos, err = j.st.List(ctx, prefix); err != nil {
-				return "", 0, fmt.Errorf("list %s*: %w", prefix, err)
+			err := j.listData(ctx, prefix, func(info store.Info) bool {
+				infos = append(infos, info)
+				return true
+			})
+			if err != nil {
+				return "", 0, err
 			}
 			if j.listCache == nil {
 				j.listCache = map[string][]store.Info{}
@@ -384,7 +404,7 @@ func (j *partitionJob) objectFor(ctx context.Context, folder string, epoch, x, s
 		}
 		for _, info := range infos {
 			p, off, ok := ParseObjectName(path.Base(info.Key))
-			if !ok || p != j.partition || off > x || off <= at || ObjectKey(j.cfg.prefix, j.topic, folder, j.partition, off, epoch) != info.Key {
+			if stem, _ := SplitExt(info.Key); !ok || p != j.partition || off > x || off <= at || ObjectKey(j.cfg.prefix, j.topic, folder, j.partition, off, epoch) != stem {
 				continue
 			}
 			if k == len(xs) || len(strconv.FormatInt(off, 10)) == len(xs) {
@@ -517,6 +537,9 @@ func (j *partitionJob) diagnose(ctx context.Context, key string, want int64, err
 func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs []*events.Record) ([]bool, error) {
 	same := make([]bool, len(recs))
 	done := make([]bool, len(recs))
+	if err := j.sameInAppends(ctx, locs, recs, same, done); err != nil {
+		return nil, err
+	}
 	matches := func(l location, r *events.Record, equal func(want []byte) (bool, error)) (bool, error) {
 		if ts := r.Timestamp; l.minTS > 0 && ts > 0 && (ts < l.minTS || ts > l.maxTS) {
 			return false, nil
@@ -569,4 +592,75 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 		}
 	}
 	return same, nil
+}
+
+// sameInAppends is sameAsStored for the records whose location names the
+// append that holds them (compressed or staged encodings): each such
+// append is read once, decoded, up to the last record looked for in it. A
+// staged object whose staging object is gone was written as its data
+// object (which is not read back here): its records are taken as the same
+// when their encoded size and timestamp agree with the index, as for raw.
+func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs []*events.Record, same, done []bool) error {
+	for i := range recs {
+		l := locs[i]
+		if done[i] || l.state != stored || l.a == nil {
+			continue
+		}
+		group := []int{}
+		for k := i; k < len(recs); k++ {
+			if locs[k].state == stored && locs[k].a != nil && locs[k].key == l.key && locs[k].a.Pos == l.a.Pos {
+				group = append(group, k)
+			}
+		}
+		slices.SortFunc(group, func(x, y int) int { return cmp.Compare(locs[x].pos, locs[y].pos) })
+		enc := l.encs[0]
+		key := l.key
+		if enc.Staged() {
+			key = StageKey(l.key)
+		}
+		var src *appendSource
+		var err error
+		gone := false
+		src, err = j.openAppend(ctx, key, l.a, enc)
+		at := l.a.Head
+		for _, k := range group {
+			lk, r := locs[k], recs[k]
+			done[k] = true
+			if ts := r.Timestamp; lk.minTS > 0 && ts > 0 && (ts < lk.minTS || ts > lk.maxTS) {
+				continue
+			}
+			want := enc.Append(nil, r)
+			if int64(len(want)) != lk.size {
+				continue
+			}
+			if gone {
+				same[k] = true
+				continue
+			}
+			rel := lk.pos
+			if l.a.Decoded == 0 {
+				rel -= l.a.Pos
+			}
+			if err == nil {
+				err = src.skip(rel-at, nil)
+			}
+			if err == nil {
+				same[k], err = src.equal(want, nil)
+				at = rel + lk.size
+			}
+			if err != nil {
+				if enc.Staged() && store.IsNotFound(err) {
+					if _, serr := j.st.Stat(ctx, l.key); serr == nil {
+						gone, same[k], err = true, true, nil
+						continue
+					}
+				}
+				if src != nil {
+					err = src.fail(err)
+				}
+				return j.diagnose(ctx, key, l.a.Pos+l.a.Bytes, err)
+			}
+		}
+	}
+	return nil
 }

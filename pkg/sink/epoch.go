@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -39,6 +40,35 @@ func StartEpoch(ctx context.Context, st store.Store, prefix, topic string, parti
 	}
 	next := newMeta(topic, partition, m.Epoch+1)
 	next.Epochs = append(m.Epochs, EpochInfo{Epoch: m.Epoch, Committed: m.Committed, Records: m.Records, EndedAt: now.UTC(), Reason: reason})
+	// Staged objects of the ended epoch take no more records: sealed, they
+	// are finalized by the next batch, like those already waiting.
+	next.Finalize = m.Finalize
+	for name, f := range m.Folders {
+		if !stagedEnc(f.Encoding) || f.Records == 0 {
+			continue
+		}
+		nextKey := ObjectKey(prefix, topic, name, partition, f.LastOffset+1, m.Epoch) + extOf(f.Encoding)
+		entry := objindex.AppendEntry(nil, objindex.Entry{Seal: &objindex.Seal{At: f.Size, Next: nextKey, NextOffset: f.LastOffset + 1, NextEnc: f.Encoding}})
+		ikey := objindex.Key(f.Object)
+		if _, err := st.Append(ctx, ikey, f.IndexSize, entry); err != nil {
+			pe, ok := store.AsPositionError(err)
+			if ok && pe.Length == f.IndexSize+int64(len(entry)) {
+				// An earlier run of this sealed it and failed after.
+				if got, gerr := st.GetRange(ctx, ikey, f.IndexSize, int64(len(entry))); gerr == nil && string(got) == string(entry) {
+					ok, err = false, nil
+				}
+			}
+			if ok {
+				return nil, fmt.Errorf("%w: seal %s: its index %s holds more than the meta object records: the sink is writing the partition, "+
+					"or a batch failed after writing; let a batch succeed (or stop the trigger) and run this again", ErrConflict, f.Object, ikey)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("seal %s: %w", f.Object, err)
+			}
+		}
+		next.Finalize = append(next.Finalize, &Pending{Folder: name, Epoch: m.Epoch, Object: f.Object, Encoding: f.Encoding, FirstOffset: f.FirstOffset,
+			LastOffset: f.LastOffset, Records: f.Records, Size: f.Size, IndexSize: f.IndexSize + int64(len(entry))})
+	}
 	next.UpdatedAt = now.UTC()
 	next.Writer = "new-epoch"
 	b, err := next.encode()

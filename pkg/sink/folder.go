@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -113,20 +114,10 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 		return n, nil
 	}
 	if reason := w.sealReason(r); reason != "" {
-		// (An object with no records known, named for another offset, is
-		// sealed at 0 — unless its index holds more than the state knows,
-		// which the seal's fence reveals and replay reads.)
-		next := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, j.epoch)
-		idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: next, NextOffset: r.Offset}})
-		if err != nil {
-			return 0, err
-		}
-		if idxLen >= 0 {
-			return w.replayAfterFence(ctx, recs, idxLen)
-		}
-		j.log.Debug().Str("object", w.f.Object).Int64("bytes", w.f.Size).Int64("records", w.f.Records).Str("reason", reason).Msg("data object sealed")
-		w.openNext(next, r.Offset)
-		return 0, nil
+		// (An object with no records known, named for another offset or
+		// encoding, is sealed at 0 — unless its index holds more than the
+		// state knows, which the seal's fence reveals and replay reads.)
+		return w.seal(ctx, recs, r.Offset, reason)
 	}
 	if w.f.Records == 0 {
 		// Nothing landed in it yet: it takes today's encoding.
@@ -142,7 +133,7 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 		return w.replayAfterFence(ctx, recs, idxLen)
 	}
 	w.dataLen = unknownLength
-	n, err := j.st.Append(ctx, w.f.Object, w.f.Size, data)
+	n, err := j.st.Append(ctx, w.dataKey(), w.f.Size, data, w.createOptions()...)
 	if pe, isPos := store.AsPositionError(err); isPos {
 		// Our entry stands in the index as one alternative at this
 		// position; replay tells which landed (ours, if an earlier try of
@@ -152,13 +143,85 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 	}
 	if err != nil {
 		return 0, fmt.Errorf("append %d records (offsets %d-%d) to %s at %d: %w",
-			k, recs[0].Offset, recs[k-1].Offset, w.f.Object, w.f.Size, err)
+			k, recs[0].Offset, recs[k-1].Offset, w.dataKey(), w.f.Size, err)
 	}
 	if want := w.f.Size + int64(len(data)); n != want {
-		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, w.f.Object, n, want)
+		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, w.dataKey(), n, want)
 	}
 	w.add(recs[:k], int64(len(data)))
+	if stagedEnc(w.f.Encoding) && w.full() {
+		// A staged object becomes readable only when sealed: seal it as
+		// soon as it is full rather than when a later record arrives,
+		// naming the next object for the next offset (sealed at 0 in turn
+		// if that offset never comes).
+		n, err := w.seal(ctx, recs[k:], w.f.LastOffset+1, "full")
+		return k + n, err
+	}
 	return k, nil
+}
+
+// seal writes a seal entry to the current object's index, naming the next
+// object for the record at offset next in today's encoding, and makes that
+// object the current one. If the index's fence refuses the entry, replay
+// learns what another attempt decided instead; it returns how many of recs
+// that replay found written.
+func (w *folderWriter) seal(ctx context.Context, recs []*events.Record, next int64, reason string) (int, error) {
+	j := w.job
+	key := j.dataKey(w.name, next, w.encID)
+	idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: key, NextOffset: next, NextEnc: w.encID}})
+	if err != nil {
+		return 0, err
+	}
+	if idxLen >= 0 {
+		return w.replayAfterFence(ctx, recs, idxLen)
+	}
+	j.log.Debug().Str("object", w.f.Object).Int64("bytes", w.f.Size).Int64("records", w.f.Records).Str("reason", reason).Msg("data object sealed")
+	w.sealed()
+	w.openNext(key, next, w.encID)
+	return 0, nil
+}
+
+// dataKey returns the key the current object's bytes are appended to: the
+// data object, or its staging object for a staged encoding.
+func (w *folderWriter) dataKey() string {
+	if stagedEnc(w.f.Encoding) {
+		return StageKey(w.f.Object)
+	}
+	return w.f.Object
+}
+
+// createOptions are the attributes a data object gets when its first
+// append creates it: what engines and browsers need to read it.
+func (w *folderWriter) createOptions() []store.WriteOption {
+	e, ok := encoderFor(w.f.Encoding)
+	if w.f.Size > 0 || !ok || e.Staged() {
+		return nil
+	}
+	var opts []store.WriteOption
+	if ct := e.ContentType(); ct != "" {
+		opts = append(opts, store.WithContentType(ct))
+	}
+	if ce := e.ContentEncoding(); ce != "" {
+		opts = append(opts, store.WithContentEncoding(ce))
+	}
+	return opts
+}
+
+// sealed notes that the current object was sealed (by this attempt or an
+// earlier one): a staged object's data object is then to be written.
+func (w *folderWriter) sealed() {
+	if !stagedEnc(w.f.Encoding) || w.f.Records == 0 {
+		return
+	}
+	j := w.job
+	j.sealed = append(j.sealed, pendingOf(w.name, j.epoch, &w.f))
+}
+
+// pendingOf returns the object to finalize that f, a staged object taking
+// no more records, is.
+func pendingOf(folder string, epoch int64, f *Folder) *Pending {
+	return &Pending{Folder: folder, Epoch: epoch, Object: f.Object, Encoding: f.Encoding,
+		FirstOffset: f.FirstOffset, LastOffset: f.LastOffset, Records: f.Records, Size: f.Size, IndexSize: f.IndexSize}
 }
 
 // logEntry appends e to the current object's index at its recorded length.
@@ -194,11 +257,11 @@ func (w *folderWriter) replayAfterFence(ctx context.Context, recs []*events.Reco
 }
 
 // openNext makes key, announced by a seal entry for its first record at
-// offset first, the current object. Nothing is known of it yet: its index
-// may hold what an earlier attempt wrote, which the first entry's fence
-// reveals.
-func (w *folderWriter) openNext(key string, first int64) {
-	w.f = Folder{Object: key, Encoding: w.encID, FirstOffset: first, LastOffset: first - 1, OpenedAt: w.now.UTC()}
+// offset first in encoding enc (the one its name's extension is for), the
+// current object. Nothing is known of it yet: its index may hold what an
+// earlier attempt wrote, which the first entry's fence reveals.
+func (w *folderWriter) openNext(key string, first int64, enc string) {
+	w.f = Folder{Object: key, Encoding: enc, FirstOffset: first, LastOffset: first - 1, OpenedAt: w.now.UTC()}
 	w.has = true
 	w.dataLen = unknownLength
 	w.pendingFrom = -1
@@ -209,6 +272,10 @@ func (w *folderWriter) openNext(key string, first int64) {
 // next, or "".
 func (w *folderWriter) sealReason(next *events.Record) string {
 	if w.f.Records == 0 {
+		if extOf(w.f.Encoding) != extOf(w.encID) {
+			// Named for another format: the name must say what it holds.
+			return "named for encoding " + w.f.Encoding
+		}
 		if next.Offset != w.f.FirstOffset {
 			return "named for offset " + strconv.FormatInt(w.f.FirstOffset, 10) + ", which was never stored"
 		}
@@ -251,9 +318,14 @@ func (w *folderWriter) tooOld(r *events.Record, minTS int64) bool {
 // not yet full nor too old, so the cut depends only on the records and the
 // settings, never on where a batch happens to end or on the clock.
 func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
-	enc := w.job.cfg.enc
+	j := w.job
+	enc := j.cfg.enc
 	buf := w.buf[:0]
 	w.ib.Reset(w.encID, w.f.Size)
+	if h := enc.Header(); w.f.Size == 0 && len(h) > 0 {
+		buf = append(buf, h...)
+		w.ib.Head(h)
+	}
 	minTS := w.f.MinTimestamp
 	k := 0
 	for k < len(recs) {
@@ -270,6 +342,13 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 		k++
 	}
 	w.buf = buf
+	if enc.Compressed() {
+		// One complete member per append: the object is a valid
+		// concatenation of members between any two appends.
+		j.zbuf = j.compressor().Append(j.zbuf[:0], buf)
+		w.ib.Compressed(j.zbuf)
+		return k, j.zbuf
+	}
 	return k, buf
 }
 
@@ -320,7 +399,8 @@ func (w *folderWriter) note(offset, ts int64) {
 // or r's own object.
 func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last int64) error {
 	j := w.job
-	if lo := w.prev + 1; r.Offset > lo || last > r.Offset {
+	lo := w.prev + 1
+	if r.Offset > lo || last > r.Offset {
 		// Before r, and within the batch after it: a redelivery may reach
 		// back before what a failed attempt stored (records the trigger gave
 		// up on), and that attempt's object starts later than r.
@@ -333,20 +413,19 @@ func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last in
 			return w.adoptExisting(ctx, stray, first)
 		}
 	}
-	key := ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, r.Offset, j.epoch)
-	exists := j.listed[key]
-	if j.listed == nil {
-		// (A listing made moments ago answers the same question.)
-		if _, err := j.st.Stat(ctx, key); err == nil {
-			exists = true
-		} else if !store.IsNotFound(err) {
-			return fmt.Errorf("look for %s: %w", key, err)
+	key := j.dataKey(w.name, r.Offset, w.encID)
+	if r.Offset <= lo && last <= r.Offset {
+		// r's own object, in whatever encoding an earlier attempt opened
+		// it (the search above covers it otherwise).
+		at, _, err := w.findStray(ctx, r.Offset, r.Offset)
+		if err != nil {
+			return err
+		}
+		if at != "" {
+			return w.adoptExisting(ctx, at, r.Offset)
 		}
 	}
-	if exists {
-		return w.adoptExisting(ctx, key, r.Offset)
-	}
-	w.openNext(key, r.Offset)
+	w.openNext(key, r.Offset, w.encID)
 	w.dataLen = -1 // absent when looked up, before the first entry's fence
 	return nil
 }
@@ -357,7 +436,7 @@ func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last in
 // and is handled as a legacy object.
 func (w *folderWriter) adoptExisting(ctx context.Context, key string, first int64) error {
 	j := w.job
-	w.openNext(key, first)
+	w.openNext(key, first, w.encForName(key))
 	if _, err := j.st.Stat(ctx, objindex.Key(key)); err == nil {
 		return nil
 	} else if !store.IsNotFound(err) {
@@ -393,7 +472,7 @@ func (w *folderWriter) findStray(ctx context.Context, lo, hi int64) (string, int
 		for narrow < len(as) && as[narrow] == bs[narrow] {
 			narrow++
 		}
-		err := listAll(ctx, j.st, base+as[:narrow], func(info store.Info) bool {
+		err := j.listData(ctx, base+as[:narrow], func(info store.Info) bool {
 			off, ok := w.ownObject(info.Key)
 			if ok && off >= a && off <= b && (stray == "" || off < at) {
 				stray, at = info.Key, off
@@ -417,10 +496,42 @@ func (w *folderWriter) findStray(ctx context.Context, lo, hi int64) (string, int
 func (w *folderWriter) ownObject(key string) (int64, bool) {
 	j := w.job
 	p, off, ok := ParseObjectName(path.Base(key))
-	if !ok || p != j.partition || ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, off, j.epoch) != key {
+	if stem, _ := SplitExt(key); !ok || p != j.partition || ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, off, j.epoch) != stem {
 		return 0, false
 	}
 	return off, true
+}
+
+// encForName returns the encoding to assume for an existing object of the
+// folder, key, until its index says: today's when its name's extension is
+// today's, else one its extension names (replay takes each append's own).
+func (w *folderWriter) encForName(key string) string {
+	_, ext := SplitExt(key)
+	if ext == extOf(w.encID) {
+		return w.encID
+	}
+	return encodingID(format.ForExt(ext, w.job.cfg.enc.ValueEncoding))
+}
+
+// listData calls fn for each object whose key starts with prefix (a
+// folder's objectPrefix and leading digits of a first offset), and, when
+// staged encodings may be in use, for each staging object there, by its
+// data object's key (see StageKey): a staged object's data object exists
+// only once it is sealed and written.
+func (j *partitionJob) listData(ctx context.Context, prefix string, fn func(store.Info) bool) error {
+	stop := false
+	err := listAll(ctx, j.st, prefix, func(info store.Info) bool {
+		stop = !fn(info)
+		return !stop
+	})
+	if err != nil || stop || !j.staging {
+		return err
+	}
+	dir, base := path.Split(prefix)
+	return listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
+		info.Key = dir + strings.TrimPrefix(path.Base(info.Key), stagePrefix)
+		return fn(info)
+	})
 }
 
 // nextPow10 returns the smallest power of ten greater than n (n >= 0), or

@@ -3,6 +3,7 @@ package sink
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -25,7 +26,8 @@ func MetaKey(prefix, topic string, partition int32) string {
 // ObjectKey returns the key of the data object of a topic-partition whose
 // smallest offset is first, in the given folder and epoch:
 // {prefix}{dir}partition_{p}_offset_{first}_{8 chars}, dir being
-// FolderDir(topic, folder).
+// FolderDir(topic, folder), without the extension of its encoding
+// (format.Encoder.Ext), which follows it in the object's key.
 //
 // A folder is named relative to the topic's own directory ("" is
 // {prefix}{topic}/ itself, "dt=2026-11-24/" a folder inside it), or, for a
@@ -81,6 +83,7 @@ func nameSuffix(topic, p, folder, o string, epoch int64) string {
 // look-alike that the sink did not write. folder is the folder name of the
 // key's directory (see FolderName).
 func ObjectEpoch(prefix, topic, folder string, partition int32, first int64, key string, maxEpoch int64) (int64, bool) {
+	key, _ = SplitExt(key)
 	for e := int64(0); e <= maxEpoch; e++ {
 		if ObjectKey(prefix, topic, folder, partition, first, e) == key {
 			return e, true
@@ -95,9 +98,60 @@ func objectPrefix(prefix, topic, folder string, partition int32) string {
 	return prefix + FolderDir(topic, folder) + "partition_" + strconv.FormatInt(int64(partition), 10) + "_offset_"
 }
 
+// The extensions a data object's name can end with (format.Encoder.Ext):
+// a format's, then a compression's; raw objects have none but the
+// compression's, and objects of legacy encodings none at all.
+var (
+	formatExts = []string{".jsonl", ".csv"}
+	codecExts  = []string{".gz", ".zst", ".sz"}
+)
+
+const parquetExt = ".parquet"
+
+// SplitExt splits a data object's base name (or key) into its stem, the
+// name ObjectKey derives, and its extension, which says the object's
+// format and compression ("" for raw uncompressed and legacy objects).
+func SplitExt(name string) (stem, ext string) {
+	if s, ok := strings.CutSuffix(name, parquetExt); ok {
+		return s, parquetExt
+	}
+	stem = name
+	for _, c := range codecExts {
+		if s, ok := strings.CutSuffix(stem, c); ok {
+			stem, ext = s, c
+			break
+		}
+	}
+	for _, f := range formatExts {
+		if s, ok := strings.CutSuffix(stem, f); ok {
+			return s, f + ext
+		}
+	}
+	return stem, ext
+}
+
+// StageKey returns the key of the staging object of a data object written
+// when sealed (format.Encoder.Staged: Parquet): the records are appended
+// there, {dir}.oss_stage_{base}, and the data object is built from them.
+func StageKey(dataKey string) string {
+	dir, base := path.Split(dataKey)
+	return dir + stagePrefix + base
+}
+
+const stagePrefix = ".oss_stage_"
+
+// stagedName reports whether key names a data object of a staged encoding
+// (format.Encoder.Staged), by its extension.
+func stagedName(key string) bool {
+	_, ext := SplitExt(key)
+	return ext == parquetExt
+}
+
 // ParseObjectName splits the base name of a data object key
-// ("partition_3_offset_120_ab12cd34") into partition and first offset.
+// ("partition_3_offset_120_ab12cd34", with any extension SplitExt knows)
+// into partition and first offset.
 func ParseObjectName(base string) (partition int32, first int64, ok bool) {
+	base, _ = SplitExt(base)
 	rest, found := strings.CutPrefix(base, "partition_")
 	if !found {
 		return 0, 0, false

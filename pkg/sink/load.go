@@ -63,11 +63,13 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 		epoch int64
 	}
 	var all, others []obj
-	err = listAll(ctx, j.st, objectPrefix(prefix, topic, j.folder, partition), func(info store.Info) bool {
+	seenKey := map[string]bool{}
+	err = j.listData(ctx, objectPrefix(prefix, topic, j.folder, partition), func(info store.Info) bool {
 		p, off, ok := ParseObjectName(path.Base(info.Key))
-		if !ok || p != partition {
+		if !ok || p != partition || seenKey[info.Key] {
 			return true
 		}
+		seenKey[info.Key] = true
 		// Without the meta object the epoch is not known: a name is the
 		// sink's if some epoch derives it.
 		e, ok := ObjectEpoch(prefix, topic, j.folder, partition, off, info.Key, maxLostEpoch)
@@ -186,7 +188,7 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 		}
 		if !w.has {
 			_, first, _ := ParseObjectName(path.Base(key))
-			w.openNext(key, first)
+			w.openNext(key, first, w.encForName(key))
 		}
 		if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
 			return nil, err

@@ -34,11 +34,32 @@ type Meta struct {
 	// the topic's own folder): the last one the state knows of, which takes
 	// the folder's next records unless its index says it is sealed.
 	Folders map[string]*Folder `json:"folders"`
+	// Finalize lists the sealed objects of staged encodings (Parquet)
+	// whose data object is not yet confirmed written: their records are in
+	// their staging objects (see "Staging" in the package doc).
+	Finalize []*Pending `json:"finalize,omitempty"`
 	// Epochs describes the ended epochs, oldest first.
 	Epochs    []EpochInfo `json:"epochs,omitempty"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	// Writer is the request id of the invocation that wrote this state.
 	Writer string `json:"writer,omitempty"`
+}
+
+// Pending is a sealed object of a staged encoding whose data object is
+// still to be written from its staging object.
+type Pending struct {
+	Folder      string `json:"folder"`
+	Epoch       int64  `json:"epoch"`
+	Object      string `json:"object"` // the data object to write (derived; checked on read)
+	Encoding    string `json:"encoding"`
+	FirstOffset int64  `json:"first_offset"`
+	LastOffset  int64  `json:"last_offset"`
+	Records     int64  `json:"records"`
+	Size        int64  `json:"size"`       // staged bytes (the seal's position)
+	IndexSize   int64  `json:"index_size"` // up to the seal entry, included
+	// Closed: its folder was closed past the bound (see Routing), without
+	// a seal entry, which finalizing writes first.
+	Closed bool `json:"closed,omitempty"`
 }
 
 // EpochInfo is what the meta object keeps of an ended epoch.
@@ -153,7 +174,7 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 		if err := checkFolderName(name); err != nil {
 			return fmt.Errorf("folder %q: %w", name, err)
 		}
-		if want := ObjectKey(prefix, topic, name, partition, f.FirstOffset, m.Epoch); f.FirstOffset < 0 || f.Object != want {
+		if want := ObjectKey(prefix, topic, name, partition, f.FirstOffset, m.Epoch) + extOf(f.Encoding); f.FirstOffset < 0 || f.Object != want {
 			return fmt.Errorf("folder %q: object %q is not the one this partition's protocol names for offset %d (%s)", name, f.Object, f.FirstOffset, want)
 		}
 		if _, ok := encoderFor(f.Encoding); !ok {
@@ -176,6 +197,18 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 		}
 		if !ok {
 			return fmt.Errorf("folder %q: inconsistent current object %+v (committed_offset %d)", name, *f, m.Committed)
+		}
+	}
+	for i, p := range m.Finalize {
+		if p == nil {
+			return fmt.Errorf("finalize: entry %d: null", i)
+		}
+		if err := checkFolderName(p.Folder); err != nil {
+			return fmt.Errorf("finalize: folder %q: %w", p.Folder, err)
+		}
+		want := ObjectKey(prefix, topic, p.Folder, partition, p.FirstOffset, p.Epoch) + extOf(p.Encoding)
+		if !stagedEnc(p.Encoding) || p.Object != want || p.Epoch < 0 || p.Epoch > m.Epoch || p.Records <= 0 || p.LastOffset < p.FirstOffset || p.Size < p.Records || p.IndexSize <= 0 {
+			return fmt.Errorf("finalize: entry %d: inconsistent %+v", i, *p)
 		}
 	}
 	return nil

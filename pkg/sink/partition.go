@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,36 +47,50 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// encodingID names what the bytes of an object depend on, besides the records.
-func encodingID(e format.Encoder) string {
-	v := "text"
-	if e.ValueEncoding == events.Base64 {
-		v = "base64"
-	}
-	return e.Format.String() + "/" + v
+// encodingID names what the bytes of an object depend on, besides the
+// records (format.Encoder.ID): stored in meta objects and index entries.
+func encodingID(e format.Encoder) string { return e.ID() }
+
+// encoderFor returns the encoder an encoding id names.
+func encoderFor(id string) (format.Encoder, bool) {
+	e, err := format.ParseID(id)
+	return e, err == nil
 }
 
-// encoderFor returns the encoder an encoding id (see encodingID) names.
-func encoderFor(id string) (format.Encoder, bool) {
-	fs, vs, ok := strings.Cut(id, "/")
-	if !ok {
-		return format.Encoder{}, false
-	}
-	f, err := format.Parse(fs)
-	if err != nil {
-		return format.Encoder{}, false
-	}
-	v, err := events.ParseValueEncoding(vs)
-	if err != nil {
-		return format.Encoder{}, false
-	}
-	return format.Encoder{Format: f, ValueEncoding: v}, true
+// extOf returns the name extension of objects in the encoding id ("" for
+// an unknown one, which DecodeMeta and the index checks refuse anyway).
+func extOf(id string) string {
+	e, _ := encoderFor(id)
+	return e.Ext()
+}
+
+// stagedEnc reports whether objects of the encoding id are staged and
+// written when sealed (format.Encoder.Staged).
+func stagedEnc(id string) bool {
+	e, ok := encoderFor(id)
+	return ok && e.Staged()
+}
+
+// dataKey returns the key of the data object of a folder for the record at
+// offset first, in the encoding id: ObjectKey and the encoding's extension.
+func (j *partitionJob) dataKey(folder string, first int64, id string) string {
+	return ObjectKey(j.cfg.prefix, j.topic, folder, j.partition, first, j.epoch) + extOf(id)
 }
 
 // partitionJob is one Write's work on one topic-partition.
 type partitionJob struct {
 	cfg       *config
 	bufs      *bufCache
+	comps     *sync.Pool
+	// comp and zbuf compress appends (compressed encodings); see compressor.
+	comp *format.Compressor
+	zbuf []byte
+	// staging: staged encodings may be in use (today's, or objects still
+	// to finalize), so listings look for staging objects too.
+	staging bool
+	// sealed: staged objects sealed in this call (by it or, found on
+	// replay, by an earlier attempt), to be finalized.
+	sealed []*Pending
 	st        *guardedStore
 	topic     string
 	partition int32
@@ -99,6 +113,8 @@ type partitionJob struct {
 	invalid    int // not routable: stored in invalidRuleData/
 	dropped    int // not routable: dropped (InvalidDrop)
 	separators int // raw values holding the separator
+	finalized   int // data objects written from staged records
+	unfinalized int // sealed staged objects left to finalize (failed)
 	bytes      int64
 	objects    []string
 	committed  int64
@@ -121,8 +137,35 @@ func (j *partitionJob) source(ctx context.Context, key string, off, end int64) *
 	return s
 }
 
+// compressor returns the job's compressor for today's codec, from the
+// sink's pool.
+func (j *partitionJob) compressor() *format.Compressor {
+	if j.comp == nil {
+		if c, ok := j.comps.Get().(*format.Compressor); ok {
+			j.comp = c
+		} else {
+			j.comp = format.NewCompressor(j.cfg.enc.Codec)
+		}
+	}
+	return j.comp
+}
+
+// release returns what the job borrowed from the sink.
+func (j *partitionJob) release() {
+	if j.comp != nil {
+		j.comps.Put(j.comp)
+		j.comp = nil
+	}
+	if j.zbuf != nil {
+		j.bufs.put(j.zbuf)
+		j.zbuf = nil
+	}
+}
+
 func (j *partitionJob) run(ctx context.Context) error {
+	defer j.release()
 	j.start = time.Now()
+	j.staging = j.cfg.enc.Staged()
 	j.duplicates = j.batchDups
 	j.committed = -1
 	if r := j.cfg.router; r != nil && r.Static() {
@@ -150,6 +193,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 	j.epoch = m.Epoch
 	j.committed = m.Committed
+	j.staging = j.staging || len(m.Finalize) > 0
 	// Kafka offsets may skip (compaction, transaction markers): only
 	// "offset <= committed" means written, never "committed+1 is next".
 	first := sort.Search(len(j.recs), func(i int) bool { return j.recs[i].Offset > m.Committed })
@@ -165,15 +209,17 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 	pending := j.recs[first:]
 	if len(pending) == 0 {
-		if j.rebuilt {
+		if j.rebuilt || len(j.sealed) > 0 {
 			// Nothing to write, but the rebuilt state must be kept, or
 			// every batch rebuilds it again and readers find no state.
 			m.Records += int64(j.adopted)
 			m.UpdatedAt, m.Writer = j.cfg.now().UTC(), requestID(ctx)
+			j.pend(m)
 			if err := j.putMeta(ctx, m); err != nil {
 				return err
 			}
 		}
+		j.finalizeAll(ctx, m)
 		j.log.Info().Int64("committed_offset", m.Committed).Int("duplicates", j.duplicates).Msg("batch already written")
 		return nil
 	}
@@ -258,10 +304,12 @@ func (j *partitionJob) run(ctx context.Context) error {
 	m.Records += int64(j.written + j.recovered + j.adopted)
 	m.UpdatedAt = now.UTC()
 	m.Writer = requestID(ctx)
+	j.pend(m)
 	if err := j.putMeta(ctx, m); err != nil {
 		return err
 	}
 	j.committed = m.Committed
+	j.finalizeAll(ctx, m)
 	j.log.Info().
 		Int64("first_offset", pending[0].Offset).Int64("last_offset", pending[len(pending)-1].Offset).Int64("committed_offset", m.Committed).
 		Int("written", j.written).Int("recovered", j.recovered).Int("adopted", j.adopted).Int("skipped", j.skipped).Int("duplicates", j.duplicates).
@@ -315,7 +363,7 @@ func (j *partitionJob) announce(ctx context.Context, m *Meta, rt *routing, now t
 			continue
 		}
 		first := recs[0].Offset
-		m.Folders[name] = &Folder{Object: ObjectKey(j.cfg.prefix, j.topic, name, j.partition, first, j.epoch), Encoding: encodingID(j.cfg.enc),
+		m.Folders[name] = &Folder{Object: j.dataKey(name, first, encodingID(j.cfg.enc)), Encoding: encodingID(j.cfg.enc),
 			FirstOffset: first, LastOffset: first - 1, OpenedAt: now.UTC()}
 		n++
 	}
@@ -370,7 +418,7 @@ func (j *partitionJob) summary(err error) PartitionSummary {
 		Topic: j.topic, Partition: j.partition,
 		Records: j.batchLen, Written: j.written, Recovered: j.recovered, Adopted: j.adopted, Skipped: j.skipped, Duplicates: j.duplicates,
 		Filtered: j.filtered, Invalid: j.invalid, InvalidDropped: j.dropped,
-		SeparatorValues: j.separators,
+		SeparatorValues: j.separators, Finalized: j.finalized, Unfinalized: j.unfinalized,
 		FirstOffset:     j.recs[0].Offset, LastOffset: j.recs[len(j.recs)-1].Offset, Committed: j.committed,
 		Bytes: j.bytes, Objects: j.objects, Requests: j.st.requests,
 		DurationMS: time.Since(j.start).Milliseconds(),

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"io"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -166,4 +169,110 @@ func (s *byteSource) wrap(err error) error {
 		return fmt.Errorf("object ends at %d, before the bytes expected: %w", s.pos, io.ErrUnexpectedEOF)
 	}
 	return err
+}
+
+// crcReader computes the CRC-32C of what it reads, and keeps the error of
+// the reader below (the store's), to tell it from a decoding error above.
+type crcReader struct {
+	r   io.Reader
+	crc uint32
+	err error
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.crc = crc32.Update(c.crc, objindex.Castagnoli, p[:n])
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// appendSource reads one landed append's records: the decoded bytes after
+// its preamble, the records' encodings one after the other. The CRC its
+// entry announced is checked over the bytes as stored (the compressed
+// member, for compressed encodings) by finish.
+type appendSource struct {
+	*byteSource
+	key string
+	a   *objindex.Append
+	crc *crcReader
+	dz  io.ReadCloser
+}
+
+// openAppend opens the bytes of a, an append to key in encoding enc.
+func (j *partitionJob) openAppend(ctx context.Context, key string, a *objindex.Append, enc format.Encoder) (*appendSource, error) {
+	cr := &crcReader{r: newRangeReader(ctx, j.st, key, a.Pos, a.Pos+a.Bytes, j.cfg.readChunk)}
+	s := &appendSource{key: key, a: a, crc: cr}
+	var r io.Reader = cr
+	size := a.Bytes
+	if a.Decoded > 0 {
+		dz, err := format.NewDecompressor(enc.Codec, cr)
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		s.dz, r, size = dz, dz, a.Decoded
+	}
+	size = min(size, int64(j.cfg.readChunk))
+	if br := j.br; br != nil && int64(br.Size()) >= max(size, 16) {
+		br.Reset(r)
+	} else {
+		j.br = bufio.NewReaderSize(r, int(max(size, 16)))
+	}
+	s.byteSource = &byteSource{br: j.br}
+	if err := s.skip(a.Head, nil); err != nil {
+		return nil, s.fail(err)
+	}
+	return s, nil
+}
+
+// fail explains an error reading the append: the store's (a transient
+// failure, as it was), or bytes that do not decode, which the CRC tells
+// from a bad encoder: either way the object is not what its index says.
+func (s *appendSource) fail(err error) error {
+	if s.crc.err != nil {
+		return fmt.Errorf("read %s: %w", s.key, s.crc.err)
+	}
+	if _, derr := io.Copy(io.Discard, s.crc); derr == nil && s.crc.crc != s.a.CRC32C {
+		return fmt.Errorf("%w: bytes %d-%d of %s do not match the CRC its index announced", ErrConflict, s.a.Pos, s.a.Pos+s.a.Bytes, s.key)
+	} else if s.crc.err != nil {
+		return fmt.Errorf("read %s: %w", s.key, s.crc.err)
+	}
+	return fmt.Errorf("%w: bytes %d-%d of %s do not decode as the index announced (%s): %v", ErrConflict, s.a.Pos, s.a.Pos+s.a.Bytes, s.key, s.a.Enc, err)
+}
+
+// finish checks that the records took all of the append's bytes and that
+// those have the announced CRC.
+func (s *appendSource) finish() error {
+	if b, err := s.peek(); err != nil {
+		return s.fail(err)
+	} else if len(b) > 0 {
+		return s.fail(fmt.Errorf("%d bytes more than its records", len(b)))
+	}
+	if _, err := io.Copy(io.Discard, s.crc); err != nil {
+		return s.fail(err)
+	}
+	if s.dz != nil {
+		_ = s.dz.Close()
+	}
+	if s.crc.crc != s.a.CRC32C {
+		return fmt.Errorf("%w: bytes %d-%d of %s do not match the CRC its index announced", ErrConflict, s.a.Pos, s.a.Pos+s.a.Bytes, s.key)
+	}
+	return nil
+}
+
+// take appends the next n bytes to dst.
+func (s *byteSource) take(dst []byte, n int64) ([]byte, error) {
+	for n > 0 {
+		k := int(min(n, int64(s.br.Size())))
+		b, err := s.br.Peek(k)
+		if err != nil {
+			return dst, s.wrap(err)
+		}
+		dst = append(dst, b...)
+		_, _ = s.br.Discard(k)
+		s.pos += int64(k)
+		n -= int64(k)
+	}
+	return dst, nil
 }

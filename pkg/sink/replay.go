@@ -14,6 +14,10 @@ import (
 // unknownLength asks replay to look up a length itself.
 const unknownLength = -2
 
+// finalizedLength stands for the length of a staging object that is gone
+// because its data object was written: the seal entry says it.
+const finalizedLength = -3
+
 // maxStalls bounds the replays of one call that find nothing new: each
 // means another writer moved the object between two of our requests.
 const maxStalls = 3
@@ -65,7 +69,7 @@ func (w *folderWriter) restore(s writerState) {
 
 func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, dataLen, idxLen int64) (int, error) {
 	j := w.job
-	key, ikey := w.f.Object, objindex.Key(w.f.Object)
+	key, ikey := w.dataKey(), objindex.Key(w.f.Object)
 	// The data object's length first, the index's second: an append
 	// announced in between is then at worst an alternative that did not
 	// land, never data without its entry. (A data length older than the
@@ -77,6 +81,16 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		switch {
 		case store.IsNotFound(err):
 			dataLen = -1
+			if key != w.f.Object {
+				// A staging object is removed once its data object is
+				// written, which only follows its seal: the seal entry
+				// then says where its data ended.
+				if _, err := j.st.Stat(ctx, w.f.Object); err == nil {
+					dataLen = finalizedLength
+				} else if !store.IsNotFound(err) {
+					return 0, fmt.Errorf("check %s: %w", w.f.Object, err)
+				}
+			}
 		case err != nil:
 			return 0, fmt.Errorf("check length of %s: %w", key, err)
 		default:
@@ -95,7 +109,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		return 0, fmt.Errorf("%w: index %s is %d bytes but the meta object records %d: it was truncated, replaced or deleted",
 			ErrConflict, ikey, idxLen, w.f.IndexSize)
 	}
-	if max(dataLen, 0) < w.f.Size {
+	if dataLen != finalizedLength && max(dataLen, 0) < w.f.Size {
 		return 0, fmt.Errorf("%w: %s is %d bytes but the meta object records %d written: the object was truncated, replaced or deleted",
 			ErrConflict, key, max(dataLen, 0), w.f.Size)
 	}
@@ -143,6 +157,13 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		}
 		return 0, fmt.Errorf("read index %s: %w", ikey, err)
 	}
+	if dataLen == finalizedLength {
+		seal, ok := res.Sealed()
+		if !ok {
+			return 0, fmt.Errorf("%w: %s is missing, and its index %s has no seal: the staged records were deleted behind the sink's back", ErrConflict, key, ikey)
+		}
+		dataLen = seal.At
+	}
 	fin, err := res.Finish(dataLen)
 	if err != nil {
 		return 0, resolveErr(key, err)
@@ -156,12 +177,21 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		j.log.Warn().Str("object", key).Int("entries", fin.Void).Msg("index entries of appends that never landed")
 	}
 	if s := fin.Seal; s != nil {
-		if s.NextOffset <= w.prev || s.NextOffset <= w.f.FirstOffset || s.Next != ObjectKey(j.cfg.prefix, j.topic, w.name, j.partition, s.NextOffset, j.epoch) {
+		nextEnc := s.NextEnc
+		if nextEnc == "" {
+			// (Written before names had extensions: so has the next.)
+			nextEnc = w.f.Encoding
+		}
+		// The next object is named for a later offset, or, sealed before
+		// any data landed, for the same one in another encoding.
+		later := s.NextOffset > w.f.FirstOffset || (s.NextOffset == w.f.FirstOffset && s.At == 0 && s.Next != w.f.Object)
+		if _, ok := encoderFor(nextEnc); !ok || s.NextOffset <= w.prev || !later || s.Next != j.dataKey(w.name, s.NextOffset, nextEnc) {
 			return 0, fmt.Errorf("%w: %s: sealed with next object %q for offset %d, which is not the object this partition's protocol names after offset %d",
 				ErrConflict, ikey, s.Next, s.NextOffset, w.prev)
 		}
-		j.log.Warn().Str("object", key).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
-		w.openNext(s.Next, s.NextOffset)
+		j.log.Warn().Str("object", w.f.Object).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
+		w.sealed()
+		w.openNext(s.Next, s.NextOffset, nextEnc)
 	}
 	return at, nil
 }
@@ -186,7 +216,7 @@ func resolveErr(key string, err error) error {
 // not yet found.
 func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*events.Record, at int) (int, error) {
 	j := w.job
-	key := w.f.Object
+	key := w.dataKey()
 	switch {
 	case a.Pos != w.f.Size:
 		return 0, fmt.Errorf("%w: %s: index announces an append at %d, the object's records end at %d", ErrConflict, key, a.Pos, w.f.Size)
@@ -199,6 +229,9 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	if !ok {
 		return 0, fmt.Errorf("%w: %s: index names an unknown encoding %q", ErrConflict, key, a.Enc)
 	}
+	if _, ext := SplitExt(w.f.Object); enc.Ext() != ext || enc.Compressed() != (a.Decoded > 0) {
+		return 0, fmt.Errorf("%w: %s: index announces an append in encoding %s, which objects named %s cannot hold", ErrConflict, key, a.Enc, w.f.Object)
+	}
 	if w.f.Records == 0 {
 		w.f.Encoding = a.Enc
 	}
@@ -210,9 +243,10 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 		w.landed(a)
 		return at, nil
 	}
-	src := j.source(ctx, key, a.Pos, a.Pos+a.Bytes)
-	var crc uint32
-	sum := func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }
+	src, err := j.openAppend(ctx, key, a, enc)
+	if err != nil {
+		return 0, err
+	}
 	var tmp []byte
 	for rec := range a.All() {
 		for at < len(recs) && recs[at].Offset < rec.Offset {
@@ -229,8 +263,8 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 			same := int64(len(tmp)) == rec.Size
 			if same {
 				var err error
-				if same, err = src.equal(tmp, sum); err != nil {
-					return 0, fmt.Errorf("read %s: %w", key, err)
+				if same, err = src.equal(tmp, nil); err != nil {
+					return 0, src.fail(err)
 				}
 			}
 			if !same {
@@ -240,15 +274,15 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 			j.recovered++
 			at++
 		} else {
-			if err := src.skip(rec.Size, sum); err != nil {
-				return 0, fmt.Errorf("read %s: %w", key, err)
+			if err := src.skip(rec.Size, nil); err != nil {
+				return 0, src.fail(err)
 			}
 			j.adopted++
 		}
 		w.note(rec.Offset, 0)
 	}
-	if crc != a.CRC32C {
-		return 0, fmt.Errorf("%w: bytes %d-%d of %s do not match the CRC its index announced", ErrConflict, a.Pos, a.Pos+a.Bytes, key)
+	if err := src.finish(); err != nil {
+		return 0, err
 	}
 	w.landed(a)
 	return at, nil
@@ -272,20 +306,26 @@ func (w *folderWriter) landed(a *objindex.Append) {
 // its CRC (to tell apart alternatives of one size).
 func (w *folderWriter) crcMatches(ctx context.Context, a *objindex.Append) (bool, error) {
 	j := w.job
-	info, err := j.st.Stat(ctx, w.f.Object)
+	return j.crcMatches(ctx, w.dataKey(), a)
+}
+
+// crcMatches reports whether the bytes of key that a announces have its
+// CRC.
+func (j *partitionJob) crcMatches(ctx context.Context, key string, a *objindex.Append) (bool, error) {
+	info, err := j.st.Stat(ctx, key)
 	if store.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("check length of %s: %w", w.f.Object, err)
+		return false, fmt.Errorf("check length of %s: %w", key, err)
 	}
 	if info.Size < a.Pos+a.Bytes {
 		return false, nil
 	}
 	var crc uint32
-	src := j.source(ctx, w.f.Object, a.Pos, a.Pos+a.Bytes)
+	src := j.source(ctx, key, a.Pos, a.Pos+a.Bytes)
 	if err := src.skip(a.Bytes, func(b []byte) { crc = crc32.Update(crc, objindex.Castagnoli, b) }); err != nil {
-		return false, fmt.Errorf("read %s: %w", w.f.Object, err)
+		return false, fmt.Errorf("read %s: %w", key, err)
 	}
 	return crc == a.CRC32C, nil
 }

@@ -214,6 +214,14 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 				continue
 			}
 		}
+		if f := m.Folders[name]; stagedEnc(f.Encoding) && f.Records > 0 {
+			// A staged object's records become a data object when it takes
+			// no more: closed, it does not (its state is complete here), so
+			// it is finalized like a sealed one, up to its recorded size.
+			p := pendingOf(name, j.epoch, f)
+			p.Closed = true
+			j.sealed = append(j.sealed, p)
+		}
 		delete(m.Folders, name)
 		closed = append(closed, name)
 	}

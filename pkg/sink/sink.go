@@ -19,6 +19,9 @@ import (
 type Sink struct {
 	cfg  config
 	bufs *bufCache
+	// comps keeps compressors from one Write to the next (building one
+	// allocates its tables and windows).
+	comps sync.Pool
 }
 
 // New returns a Sink configured by opts.
@@ -48,7 +51,11 @@ type Summary struct {
 	InvalidDropped int `json:"invalid_dropped"`
 	// SeparatorValues counts the raw values written that hold '\n', which
 	// only the record index tells apart from record boundaries.
-	SeparatorValues int                `json:"separator_values"`
+	SeparatorValues int `json:"separator_values"`
+	// Finalized counts data objects written from staged records (Parquet)
+	// when sealed; Unfinalized those left for the next batch (failed).
+	Finalized       int                `json:"finalized"`
+	Unfinalized     int                `json:"unfinalized"`
 	Bytes           int64              `json:"bytes"` // bytes appended by this call
 	Requests        int                `json:"oss_requests"`
 	DurationMS      int64              `json:"duration_ms"`
@@ -78,6 +85,8 @@ type PartitionSummary struct {
 	Invalid         int      `json:"invalid"`
 	InvalidDropped  int      `json:"invalid_dropped"`
 	SeparatorValues int      `json:"separator_values"`
+	Finalized       int      `json:"finalized"`
+	Unfinalized     int      `json:"unfinalized"`
 	FirstOffset     int64    `json:"first_offset"` // smallest offset in the batch
 	LastOffset      int64    `json:"last_offset"`  // largest offset in the batch
 	Committed       int64    `json:"committed_offset"`
@@ -130,7 +139,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: &s.comps, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			// The topic is a key segment: one Kafka cannot name must never
 			// reach a key (the decoder refuses it too).
@@ -151,6 +160,8 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sum.Adopted += p.Adopted
 		sum.Skipped += p.Skipped
 		sum.SeparatorValues += p.SeparatorValues
+		sum.Finalized += p.Finalized
+		sum.Unfinalized += p.Unfinalized
 		sum.Duplicates += p.Duplicates
 		sum.Filtered += p.Filtered
 		sum.Invalid += p.Invalid

@@ -115,6 +115,30 @@ var routedSetups = []setup{
 		[]sink.Option{sink.WithFlushBytes(300), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(2)}, routedKeep},
 }
 
+// formatSetups run the fault matrix in the formats beside raw and legacy
+// JSONL: compressed appends (one member each), CSV's header row, selected
+// fields, and Parquet's staging and finalizing (sealed every 3 records:
+// a data object is written in most batches).
+var formatSetups = []setup{
+	{"csv/gzip/records=3", mustEnc("csv/text;fields=topic,partition,offset,timestamp,key,value,headers;z=gzip-1"), rawOffset, []sink.Option{sink.WithFlushRecords(3)}, nil},
+	{"jsonl/fields/zstd/bytes=200", mustEnc("jsonl/base64;fields=value,offset,key;z=zstd-1"), rawOffset, []sink.Option{sink.WithFlushBytes(200)}, nil},
+	{"raw/snappy/records=4", mustEnc("raw/text;z=snappy"), rawOffset, []sink.Option{sink.WithFlushRecords(4)}, nil},
+	{"parquet/records=3", mustEnc("parquet/text;fields=topic,partition,offset,timestamp,key,value,headers;z=snappy"), rawOffset, []sink.Option{sink.WithFlushRecords(3)}, nil},
+	{"parquet/fields/unbounded", mustEnc("parquet/base64;fields=offset,value"), rawOffset, nil, nil},
+	{"routed/parquet/records=2/open=2", mustEnc("parquet/text;fields=offset,key,value;z=zstd-1"), rawOffset,
+		[]sink.Option{sink.WithFlushRecords(2), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(2)}, routedKeep},
+	{"routed/csv/zstd/bytes=300", mustEnc("csv/text;fields=offset,value;z=zstd-1"), rawOffset,
+		[]sink.Option{sink.WithFlushBytes(300), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep)}, routedKeep},
+}
+
+func mustEnc(id string) format.Encoder {
+	e, err := format.ParseID(id)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
 var setups = []setup{
 	{"raw/records=3", format.Encoder{}, rawOffset, []sink.Option{sink.WithFlushRecords(3)}, nil},
 	{"jsonl/bytes=300", format.Encoder{Format: format.JSONL}, sinktest.JSONLOffset, []sink.Option{sink.WithFlushBytes(300)}, nil},
@@ -150,7 +174,7 @@ func TestFaultMatrix(t *testing.T) {
 		{"earlier", func(lo, hi int) int { return max(0, lo-2) }, func(lo, hi int) int { return hi }},
 	}
 	runs := 0
-	for _, su := range append(slices.Clone(setups), routedSetups...) {
+	for _, su := range slices.Concat(setups, routedSetups, formatSetups) {
 		t.Run(su.name, func(t *testing.T) {
 			sk := newSink(t, su)
 			for b := 0; b+1 < len(bounds); b++ {
@@ -213,7 +237,7 @@ func mustWrite(t testing.TB, sk *sink.Sink, st store.Store, recs []events.Record
 func TestRepeatedFailures(t *testing.T) {
 	ctx := context.Background()
 	all := stream(0, 12)
-	for _, su := range setups {
+	for _, su := range slices.Concat(setups, formatSetups[:5]) {
 		sk := newSink(t, su)
 		for first := 0; first < 4; first++ {
 			for second := 0; second < 6; second++ {

@@ -11,11 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -30,6 +32,10 @@ type Object struct {
 	Offsets   []int64 // offsets of its records, in order
 	Indexed   bool    // split by its record index
 	Folder    string  // its folder name (sink.FolderName)
+	// Staged: Data is the staging object's (sink.StageKey), its data
+	// object not yet written. Final: Data is a data object written from
+	// staged records (Parquet), whose offsets its index gives.
+	Staged, Final bool
 }
 
 // Partition is what one topic-partition holds.
@@ -104,6 +110,12 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 		return parts[p]
 	}
 	var indexes []string
+	staged := map[string]bool{}
+	for _, info := range infos {
+		if dk, ok := stageData(info.Key); ok {
+			staged[dk] = true
+		}
+	}
 	for i, info := range infos {
 		base := path.Base(info.Key)
 		folder := sink.FolderName(topic, strings.TrimPrefix(path.Dir(info.Key)+"/", prefix))
@@ -111,6 +123,9 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 			// Outside the topic's directory: only the topic's own objects.
 			k := info.Key
 			if dk, ok := objindex.DataKey(k); ok {
+				k = dk
+			}
+			if dk, ok := stageData(k); ok {
 				k = dk
 			}
 			p, first, ok := sink.ParseObjectName(path.Base(k))
@@ -141,12 +156,27 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 			get(p).Meta = m
 			continue
 		}
-		p, first, ok := sink.ParseObjectName(base)
+		key := info.Key
+		dk, isStage := stageData(key)
+		if isStage {
+			key = dk
+		} else if staged[key] {
+			// Written from its staging object, which is not removed yet:
+			// the records are read from the staging object (once); the data
+			// object must hold them too.
+			if err := checkFinal(ctx, st, key, data); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		p, first, ok := sink.ParseObjectName(path.Base(key))
 		if !ok {
 			return nil, fmt.Errorf("unexpected object %s", info.Key)
 		}
-		o := Object{Key: info.Key, Partition: p, First: first, Data: data, Folder: folder}
-		if len(data) == 0 || data[len(data)-1] != '\n' {
+		o := Object{Key: key, Partition: p, First: first, Data: data, Folder: folder, Staged: isStage}
+		_, ext := sink.SplitExt(key)
+		o.Final = ext == ".parquet" && !isStage
+		if plain := ext == "" || ext == ".jsonl" || ext == ".csv"; plain && (len(data) == 0 || data[len(data)-1] != '\n') {
 			return nil, fmt.Errorf("object %s: does not end with a newline", info.Key)
 		}
 		get(p).Objects = append(get(p).Objects, o)
@@ -179,6 +209,9 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 		if _, err := st.Stat(ctx, dk); err == nil {
 			continue
 		}
+		if _, err := st.Stat(ctx, sink.StageKey(dk)); err == nil {
+			continue
+		}
 		res, err := resolveIndex(ctx, st, dk, -1)
 		if err != nil {
 			return nil, err
@@ -196,8 +229,10 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 
 // split finds the object's records: by its index when it has one (which
 // must resolve against the data, every landed append matching its CRC, and
-// every record's offset as offsetOf reads it agreeing with the index), by
-// lines otherwise.
+// every record's offset as offsetOf reads it, or as the format decodes it,
+// agreeing with the index), by lines otherwise. Compressed appends are
+// decompressed; a data object written from staged records is checked
+// against its index's counts.
 func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offsetOf OffsetFunc) error {
 	if !indexed {
 		if offsetOf == nil {
@@ -212,34 +247,139 @@ func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offset
 		}
 		return nil
 	}
-	res, err := resolveIndex(ctx, st, o.Key, int64(len(o.Data)))
+	dataLen := int64(len(o.Data))
+	if o.Final {
+		dataLen = sealedLength
+	}
+	res, err := resolveIndex(ctx, st, o.Key, dataLen)
 	if err != nil {
 		return err
 	}
 	o.Indexed = true
+	if o.Final {
+		for _, a := range res.Landed {
+			for r := range a.All() {
+				o.Offsets = append(o.Offsets, r.Offset)
+			}
+		}
+		return checkFinal(ctx, st, o.Key, o.Data)
+	}
 	for _, a := range res.Landed {
-		if got := crc32.Checksum(o.Data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli); got != a.CRC32C {
+		stored := o.Data[a.Pos : a.Pos+a.Bytes]
+		if got := crc32.Checksum(stored, objindex.Castagnoli); got != a.CRC32C {
 			return fmt.Errorf("object %s: bytes %d-%d do not match their index entry's CRC", o.Key, a.Pos, a.Pos+a.Bytes)
 		}
-		for r := range a.All() {
-			rec := o.Data[r.Pos : r.Pos+r.Size]
-			if rec[len(rec)-1] != '\n' {
-				return fmt.Errorf("object %s: record at %d does not end with a newline", o.Key, r.Pos)
+		enc, err := format.ParseID(a.Enc)
+		if err != nil {
+			return fmt.Errorf("object %s: %w", o.Key, err)
+		}
+		dec, base := stored, a.Pos
+		if a.Decoded > 0 {
+			zr, err := format.NewDecompressor(enc.Codec, bytes.NewReader(stored))
+			if err != nil {
+				return fmt.Errorf("object %s: append at %d: %w", o.Key, a.Pos, err)
 			}
-			if offsetOf != nil {
-				off, err := offsetOf(rec[:len(rec)-1])
-				if err != nil {
-					return fmt.Errorf("object %s: record %q: %w", o.Key, rec, err)
-				}
-				if off != r.Offset {
-					return fmt.Errorf("object %s: record at %d holds offset %d, its index says %d", o.Key, r.Pos, off, r.Offset)
-				}
+			if dec, err = io.ReadAll(zr); err != nil {
+				return fmt.Errorf("object %s: append at %d does not decompress: %w", o.Key, a.Pos, err)
+			}
+			if int64(len(dec)) != a.Decoded {
+				return fmt.Errorf("object %s: append at %d decompresses to %d bytes, its index says %d", o.Key, a.Pos, len(dec), a.Decoded)
+			}
+			base = 0
+		}
+		if h := enc.Header(); a.Head > 0 && !bytes.Equal(dec[:a.Head], h) {
+			return fmt.Errorf("object %s: preamble %q, want %q", o.Key, dec[:a.Head], h)
+		}
+		for r := range a.All() {
+			rec := dec[r.Pos-base : r.Pos-base+r.Size]
+			if err := checkRecord(enc, rec, r.Offset, offsetOf); err != nil {
+				return fmt.Errorf("object %s: record at %d: %w", o.Key, r.Pos, err)
 			}
 			o.Offsets = append(o.Offsets, r.Offset)
 		}
 	}
 	return nil
 }
+
+// checkRecord checks one record's bytes against the offset its index
+// gives: by offsetOf for raw and legacy JSONL lines, by decoding
+// otherwise (when the encoding carries the offset).
+func checkRecord(enc format.Encoder, rec []byte, offset int64, offsetOf OffsetFunc) error {
+	if enc.Staged() {
+		d, err := enc.Decode(rec)
+		if err != nil {
+			return err
+		}
+		if d.Offset != offset {
+			return fmt.Errorf("staged record holds offset %d, its index says %d", d.Offset, offset)
+		}
+		return nil
+	}
+	if rec[len(rec)-1] != '\n' {
+		return fmt.Errorf("does not end with a newline")
+	}
+	if enc.Format == format.Raw || enc.Fields.Len() == 0 {
+		if offsetOf == nil {
+			return nil
+		}
+		off, err := offsetOf(rec[:len(rec)-1])
+		if err != nil {
+			return fmt.Errorf("%q: %w", rec, err)
+		}
+		if off != offset {
+			return fmt.Errorf("holds offset %d, its index says %d", off, offset)
+		}
+		return nil
+	}
+	d, err := enc.Decode(rec)
+	if err != nil {
+		return fmt.Errorf("%q: %w", rec, err)
+	}
+	if d.Fields.Has(format.FieldOffset) && d.Offset != offset {
+		return fmt.Errorf("holds offset %d, its index says %d", d.Offset, offset)
+	}
+	return nil
+}
+
+// checkFinal checks a data object written from staged records against its
+// index: as many records, from the first offset to the last.
+func checkFinal(ctx context.Context, st store.Store, key string, data []byte) error {
+	res, err := resolveIndex(ctx, st, key, sealedLength)
+	if err != nil {
+		return err
+	}
+	var n, first, last int64
+	for _, a := range res.Landed {
+		if n == 0 {
+			first = a.First()
+		}
+		n += a.Records()
+		last = a.Last()
+	}
+	_, ext := sink.SplitExt(key)
+	enc := format.ForExt(ext, 0)
+	got, err := enc.CheckBuilt(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("object %s: %w", key, err)
+	}
+	if got.Records != n || got.FirstOffset != first || got.LastOffset != last {
+		return fmt.Errorf("object %s holds %d records (offsets %d-%d), its index %d (%d-%d)", key, got.Records, got.FirstOffset, got.LastOffset, n, first, last)
+	}
+	return nil
+}
+
+// stageData returns the data object key of a staging object's key.
+func stageData(key string) (string, bool) {
+	dir, base := path.Split(key)
+	rest, ok := strings.CutPrefix(base, ".oss_stage_")
+	if !ok || rest == "" {
+		return "", false
+	}
+	return dir + rest, true
+}
+
+// sealedLength asks resolveIndex to resolve against the seal's position.
+const sealedLength = -2
 
 func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen int64) (objindex.Result, error) {
 	b, err := st.Get(ctx, objindex.Key(dataKey))
@@ -249,6 +389,19 @@ func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen i
 	entries, err := objindex.ParseAll(b)
 	if err != nil {
 		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, err)
+	}
+	if dataLen == sealedLength {
+		r := objindex.NewResolver(0, nil)
+		for _, e := range entries {
+			if err := r.Add(e); err != nil {
+				return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, err)
+			}
+		}
+		seal, ok := r.Sealed()
+		if !ok {
+			return objindex.Result{}, fmt.Errorf("index of %s: the data object is written from staged records, but its index has no seal", dataKey)
+		}
+		dataLen = seal.At
 	}
 	res, err := objindex.Resolve(entries, 0, dataLen, nil)
 	if err != nil {
