@@ -79,9 +79,9 @@ func (j *partitionJob) dataKey(folder string, first int64, id string) string {
 
 // partitionJob is one Write's work on one topic-partition.
 type partitionJob struct {
-	cfg       *config
-	bufs      *bufCache
-	comps     *sync.Pool
+	cfg   *config
+	bufs  *bufCache
+	comps *sync.Pool
 	// comp and zbuf compress appends (compressed encodings); see compressor.
 	comp *format.Compressor
 	zbuf []byte
@@ -90,7 +90,7 @@ type partitionJob struct {
 	staging bool
 	// sealed: staged objects sealed in this call (by it or, found on
 	// replay, by an earlier attempt), to be finalized.
-	sealed []*Pending
+	sealed    []*Pending
 	st        *guardedStore
 	topic     string
 	partition int32
@@ -102,22 +102,22 @@ type partitionJob struct {
 	batchDups int
 	log       zerolog.Logger
 
-	start      time.Time
-	epoch      int64
-	written    int
-	recovered  int
-	adopted    int // stored records found that were not in the batch
-	skipped    int // records of the batch an earlier attempt skipped (see land)
-	duplicates int
-	filtered   int // dropped by the filter
-	invalid    int // not routable: stored in invalidRuleData/
-	dropped    int // not routable: dropped (InvalidDrop)
-	separators int // raw values holding the separator
+	start       time.Time
+	epoch       int64
+	written     int
+	recovered   int
+	adopted     int // stored records found that were not in the batch
+	skipped     int // records of the batch an earlier attempt skipped (see land)
+	duplicates  int
+	filtered    int // dropped by the filter
+	invalid     int // not routable: stored in invalidRuleData/
+	dropped     int // not routable: dropped (InvalidDrop)
+	separators  int // raw values holding the separator
 	finalized   int // data objects written from staged records
 	unfinalized int // sealed staged objects left to finalize (failed)
-	bytes      int64
-	objects    []string
-	committed  int64
+	bytes       int64
+	objects     []string
+	committed   int64
 	// listed: the partition's data objects, when loadMeta had to list them
 	// (no meta object); nil otherwise.
 	listed map[string]bool
@@ -419,7 +419,7 @@ func (j *partitionJob) summary(err error) PartitionSummary {
 		Records: j.batchLen, Written: j.written, Recovered: j.recovered, Adopted: j.adopted, Skipped: j.skipped, Duplicates: j.duplicates,
 		Filtered: j.filtered, Invalid: j.invalid, InvalidDropped: j.dropped,
 		SeparatorValues: j.separators, Finalized: j.finalized, Unfinalized: j.unfinalized,
-		FirstOffset:     j.recs[0].Offset, LastOffset: j.recs[len(j.recs)-1].Offset, Committed: j.committed,
+		FirstOffset: j.recs[0].Offset, LastOffset: j.recs[len(j.recs)-1].Offset, Committed: j.committed,
 		Bytes: j.bytes, Objects: j.objects, Requests: j.st.requests,
 		DurationMS: time.Since(j.start).Milliseconds(),
 	}

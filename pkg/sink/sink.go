@@ -54,13 +54,13 @@ type Summary struct {
 	SeparatorValues int `json:"separator_values"`
 	// Finalized counts data objects written from staged records (Parquet)
 	// when sealed; Unfinalized those left for the next batch (failed).
-	Finalized       int                `json:"finalized"`
-	Unfinalized     int                `json:"unfinalized"`
-	Bytes           int64              `json:"bytes"` // bytes appended by this call
-	Requests        int                `json:"oss_requests"`
-	DurationMS      int64              `json:"duration_ms"`
-	Partitions      []PartitionSummary `json:"partitions"`
-	Error           string             `json:"error,omitempty"`
+	Finalized   int                `json:"finalized"`
+	Unfinalized int                `json:"unfinalized"`
+	Bytes       int64              `json:"bytes"` // bytes appended by this call
+	Requests    int                `json:"oss_requests"`
+	DurationMS  int64              `json:"duration_ms"`
+	Partitions  []PartitionSummary `json:"partitions"`
+	Error       string             `json:"error,omitempty"`
 }
 
 // PartitionSummary reports what one Write did to one topic-partition.
