@@ -98,6 +98,8 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"logProject", "LogProject", "sample-logs"},
 	{"logStore", "LogStore", "kafka-oss-sink"},
 	{"format", "Format", ""},
+	{"fields", "Fields", ""},
+	{"compression", "Compression", ""},
 	{"valueEncoding", "ValueEncoding", ""},
 	{"flushBytes", "FlushBytes", ""},
 	{"flushRecords", "FlushRecords", ""},

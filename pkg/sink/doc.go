@@ -7,8 +7,9 @@
 // objects, each with a record index beside it:
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}
-//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}
-//	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}
+//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}{ext}
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{first}_{8 hex}.parquet   (staged encodings, until written)
 //
 // {dir} is the record's folder (see Routing): {topic}/ unless a Router
 // says otherwise.
@@ -42,7 +43,7 @@
 //	  "folders": {                       // the current data object of each folder
 //	    "": {
 //	      "object": "orders/partition_3_offset_1000_9f86d081",
-//	      "encoding": "raw/text",        // format/value encoding of the object's bytes
+//	      "encoding": "raw/text",        // the object's encoding (format.Encoder.ID; see Formats)
 //	      "first_offset": 1000, "last_offset": 1234,
 //	      "size": 4051123,               // data bytes written: the next data append position
 //	      "index_size": 1880,            // index bytes written: the next entry's position
@@ -52,6 +53,9 @@
 //	      "opened_at": "2026-11-25T01:02:03Z" // informational
 //	    }
 //	  },
+//	  "finalize": [{"folder": "", "epoch": 0, "object": "orders/partition_3_offset_0_1b2c3d4e.parquet",
+//	                "encoding": "parquet/text;fields=...", "first_offset": 0, "last_offset": 999,
+//	                "records": 1000, "size": 67108901, "index_size": 4100}], // see Staging
 //	  "epochs": [{"epoch": 0, "committed_offset": 5000, "records_written": 5001, "ended_at": "...", "reason": "..."}],
 //	  "updated_at": "2026-11-25T01:05:00Z",
 //	  "writer": "request id of the invocation that wrote it"
@@ -199,6 +203,80 @@
 // and the records the trigger redelivers after such a loss are written
 // again. Restore the meta object instead (OSS versioning), or start a new
 // epoch.
+//
+// # Formats
+//
+// Every object has one encoding (format.Encoder.ID: format, value
+// encoding, fields, compression), recorded in the meta object's folder
+// entry and in every index entry, and named by its extension
+// (format.Encoder.Ext; SplitExt): ObjectKey derives the stem, the
+// encoding adds ".jsonl", ".csv", ".parquet", then ".gz", ".zst" or ".sz"
+// for compressed objects (raw uncompressed and legacy JSONL objects have
+// none, as before). A record that meets an open object of another encoding
+// seals it (also one with no records yet, whose name says another
+// extension: sealed at 0, its next object is the same offset's in today's
+// encoding), so a change of SINK_FORMAT, SINK_FIELDS or SINK_COMPRESSION
+// never mixes encodings in one object. The data object's first append
+// sets its Content-Type and Content-Encoding.
+//
+// Compressed encodings compress each append into one complete member
+// (gzip member, zstd frame, snappy framed stream): the object is a valid
+// concatenation of members after every append, which `gzip -dc`, `zstd
+// -dc` and engines read whole. The index entry of such an append carries
+// the member's stored length and CRC (bytes, crc32c) and its decoded
+// length (decoded), and its per-record sizes count decoded bytes.
+// Recovery and the duplicate check compare decompressed content: they read
+// the member (checking its CRC), decompress it as a stream, and compare
+// each record's encoding with the decoded bytes at its size. Compression
+// therefore need not be deterministic (it is, for a given library version,
+// and the level is part of the encoding id, e.g. "z=gzip-1"), and the
+// object's cut points depend on its stored (compressed) size, which the
+// index records. A CSV object's first append starts with the header row,
+// which the entry's head counts.
+//
+// # Staging
+//
+// Some encodings cannot be appended to (format.Encoder.Staged: Parquet,
+// whose footer comes last). Their records go, by the same protocol and
+// the same index, to a staging object beside the data object,
+// {dir}.oss_stage_{base} (StageKey), in a staging encoding that keeps
+// every field; the data object {dir}{base}.parquet is written when the
+// object takes no more records:
+//
+//   - sealed: as soon as it is full (SINK_FLUSH_BYTES counting staged
+//     bytes, SINK_FLUSH_RECORDS), without waiting for a later record (the
+//     seal names the next offset's object), or before a record that is too
+//     old for it or of another encoding; or by StartEpoch;
+//   - closed past WithMaxOpenFolders: the seal entry is written when it is
+//     finalized (its state is complete and nothing names it any more).
+//
+// The meta object lists each such object under "finalize" (object,
+// encoding, offsets, records, staged bytes, index length) in the same PUT
+// that records its seal, before anything is built; a seal found on replay
+// (an earlier attempt's) is listed the same way. After that PUT, Write
+// finalizes each listed object: if the data object exists it must hold the
+// listed records (its row count and offset range, format.Encoder.CheckBuilt;
+// anything else at that name is ErrConflict and the staged records stay);
+// otherwise it reads the staged records by the index up to the seal (in
+// chunks, each append's CRC checked), builds the file (deterministic for
+// given records and encoding, in a temporary file: memory does not grow
+// with the object) and writes it with forbid-overwrite (an "already
+// exists" answer means an earlier try landed: checked as above). Only then
+// is the staging object deleted, and the meta object written again
+// without the entry. A kill at any instant leaves the entry (or, after the
+// last PUT, nothing to do); the next batch of the partition repeats
+// whatever is missing, and a data object is written at most once under
+// its derived name. A failure to finalize does not fail the batch (its
+// records are staged and committed); the entry stays for the next batch,
+// and the log says why (Summary.Unfinalized). A sealed object's data object
+// becomes visible only when written; until then its records are in the
+// staging object, which verify and restore read.
+//
+// Once the data object exists and the staging object is gone, the index
+// still describes the staged bytes (resolved against the seal's position);
+// the duplicate check then compares a repeated record with the index alone
+// (its staged size and the append's timestamps), as it does for raw
+// objects.
 //
 // # No meta object
 //

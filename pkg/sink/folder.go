@@ -345,6 +345,9 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	if enc.Compressed() {
 		// One complete member per append: the object is a valid
 		// concatenation of members between any two appends.
+		if j.zbuf == nil {
+			j.zbuf = j.bufs.get(len(buf)/2 + 4096)
+		}
 		j.zbuf = j.compressor().Append(j.zbuf[:0], buf)
 		w.ib.Compressed(j.zbuf)
 		return k, j.zbuf
