@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
@@ -53,7 +54,9 @@ func (j *partitionJob) finalizeAll(ctx context.Context, m *Meta) {
 			continue
 		}
 		j.finalized++
-		j.noteObject(p.Object)
+		if !slices.Contains(j.objects, p.Object) {
+			j.objects = append(j.objects, p.Object)
+		}
 	}
 	if len(left) == len(m.Finalize) {
 		return
