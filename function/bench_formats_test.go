@@ -23,6 +23,7 @@ import (
 //
 //	x-raw        the invocation's cpu time (user+system, this process)
 //	             divided by raw's in the same iteration
+//	cpu-ms/op    the invocation's cpu time
 //	stored-MB/op the bytes the invocation stored (compressed, for the
 //	             compressed cases); raw's are the values alone
 //	ratio        the format's uncompressed bytes over its stored bytes
@@ -132,6 +133,7 @@ func BenchmarkInvokeFormats(b *testing.B) {
 					}
 				}
 				b.ReportMetric(cpuF.Seconds()/cpuRaw.Seconds(), "x-raw")
+				b.ReportMetric(float64(cpuF.Milliseconds())/float64(b.N), "cpu-ms/op")
 				b.ReportMetric(float64(stored)/float64(b.N)/1e6, "stored-MB/op")
 				ratio, xPlain := 1.0, 1.0
 				if plain != nil {

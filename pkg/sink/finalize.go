@@ -47,8 +47,11 @@ func (j *partitionJob) finalizeAll(ctx context.Context, m *Meta) {
 			continue
 		}
 		if err := j.finalize(ctx, p); err != nil {
-			j.log.Error().Err(err).Str("object", p.Object).
-				Msg("data object not written yet: its records are staged and committed; the partition's next batch tries again")
+			msg := "finalizing a sealed object failed: its records are staged and committed; the partition's next batch tries again"
+			if store.IsPermanent(err) || errors.Is(err, ErrConflict) {
+				msg = "finalizing a sealed object failed, and retrying cannot help until the cause is fixed (see the error): its records are staged and committed, and stay so"
+			}
+			j.log.Error().Err(err).Str("object", p.Object).Msg(msg)
 			j.unfinalized++
 			left = append(left, p)
 			continue
