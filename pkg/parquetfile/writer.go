@@ -127,7 +127,15 @@ func NewWriter(w io.Writer, o Options) (*Writer, error) {
 		DataPageVersion: 1,
 		Encodings:       map[parquet.Kind]encoding.Encoding{parquet.ByteArray: &parquet.Plain},
 	}
-	cfg, err := parquet.NewWriterConfig(newSchema(o.Columns, o.BinaryValues), config)
+	// No min/max of the byte-array columns in page headers, column
+	// indexes or the footer: they would copy whole values (a page holding
+	// one 1 MiB value made a file 5 times its data, which Arrow could not
+	// read), and nobody prunes on a key or a value's bounds.
+	var skip []parquet.WriterOption
+	for _, path := range [][]string{{"key"}, {"value"}, {"headers", "list", "element", "key"}, {"headers", "list", "element", "value"}} {
+		skip = append(skip, parquet.SkipPageBounds(path...), parquet.SkipPageStatistics(path...))
+	}
+	cfg, err := parquet.NewWriterConfig(append([]parquet.WriterOption{newSchema(o.Columns, o.BinaryValues), config}, skip...)...)
 	if err != nil {
 		return nil, fmt.Errorf("parquetfile: writer config: %w", err)
 	}
