@@ -15,9 +15,20 @@ import (
 // prefix is what an index object's base name starts with.
 const prefix = ".oss_index_"
 
-// Key returns the key of the index object of the data object dataKey.
+// suffix ends the name of the index of a data object whose name has an
+// extension ("partition_3_offset_1000_9f86d081.jsonl.gz"), so that an
+// engine's glob for the data ("**/*.jsonl.gz") never takes the index for
+// data. Names without an extension (raw, and objects of versions before
+// formats) have indexes without it.
+const suffix = ".idx"
+
+// Key returns the key of the index object of the data object dataKey:
+// {dir}.oss_index_{base}, then ".idx" when base has an extension.
 func Key(dataKey string) string {
 	dir, base := path.Split(dataKey)
+	if strings.Contains(base, ".") {
+		return dir + prefix + base + suffix
+	}
 	return dir + prefix + base
 }
 
@@ -27,6 +38,15 @@ func DataKey(key string) (string, bool) {
 	dir, base := path.Split(key)
 	b, ok := strings.CutPrefix(base, prefix)
 	if !ok || b == "" {
+		return "", false
+	}
+	if d, ok := strings.CutSuffix(b, suffix); ok {
+		if !strings.Contains(d, ".") {
+			return "", false
+		}
+		return dir + d, true
+	}
+	if strings.Contains(b, ".") {
 		return "", false
 	}
 	return dir + b, true

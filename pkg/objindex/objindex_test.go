@@ -19,6 +19,9 @@ func TestKeys(t *testing.T) {
 	for _, tc := range []struct{ data, index string }{
 		{"orders/partition_3_offset_100_5a7c2e19", "orders/.oss_index_partition_3_offset_100_5a7c2e19"},
 		{"p/orders/dt=2026/partition_0_offset_0_00000000", "p/orders/dt=2026/.oss_index_partition_0_offset_0_00000000"},
+		// With an extension, the index does not end in it (engines' globs).
+		{"orders/partition_3_offset_100_5a7c2e19.jsonl.gz", "orders/.oss_index_partition_3_offset_100_5a7c2e19.jsonl.gz.idx"},
+		{"orders/partition_3_offset_100_5a7c2e19.parquet", "orders/.oss_index_partition_3_offset_100_5a7c2e19.parquet.idx"},
 		{"partition_0_offset_0_00000000", ".oss_index_partition_0_offset_0_00000000"},
 	} {
 		if got := Key(tc.data); got != tc.index {
@@ -28,7 +31,8 @@ func TestKeys(t *testing.T) {
 			t.Errorf("DataKey(%q) = %q, %v", tc.index, got, ok)
 		}
 	}
-	for _, k := range []string{"orders/partition_3_offset_100_5a7c2e19", "orders/.oss_index_", "orders/.oss_meta_file_partition_3"} {
+	for _, k := range []string{"orders/partition_3_offset_100_5a7c2e19", "orders/.oss_index_", "orders/.oss_meta_file_partition_3",
+		"orders/.oss_index_partition_3_offset_100_5a7c2e19.csv", "orders/.oss_index_partition_3_offset_100_5a7c2e19.idx"} {
 		if _, ok := DataKey(k); ok {
 			t.Errorf("DataKey(%q) accepted", k)
 		}

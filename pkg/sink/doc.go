@@ -8,8 +8,8 @@
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}
 //	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}
-//	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}{ext}
-//	{prefix}{dir}.oss_stage_partition_{p}_offset_{first}_{8 hex}.parquet   (staged encodings, until written)
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}{ext}[.idx]   (.idx when there is an extension)
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{first}_{8 hex}.parquet.staged   (staged encodings, until written)
 //
 // {dir} is the record's folder (see Routing): {topic}/ unless a Router
 // says otherwise.
@@ -239,7 +239,7 @@
 // Some encodings cannot be appended to (format.Encoder.Staged: Parquet,
 // whose footer comes last). Their records go, by the same protocol and
 // the same index, to a staging object beside the data object,
-// {dir}.oss_stage_{base} (StageKey), in a staging encoding that keeps
+// {dir}.oss_stage_{base}.staged (StageKey), in a staging encoding that keeps
 // every field; the data object {dir}{base}.parquet is written when the
 // object takes no more records:
 //

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -532,7 +531,11 @@ func (j *partitionJob) listData(ctx context.Context, prefix string, fn func(stor
 	}
 	dir, base := path.Split(prefix)
 	return listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
-		info.Key = dir + strings.TrimPrefix(path.Base(info.Key), stagePrefix)
+		dk, ok := StageData(info.Key)
+		if !ok {
+			return true
+		}
+		info.Key = dk
 		return fn(info)
 	})
 }

@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path"
 	"strings"
 	"testing"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -50,7 +50,7 @@ func TestFormatChangeSealsOpenObjects(t *testing.T) {
 	for _, o := range parts[0].Objects {
 		_, ext := sink.SplitExt(o.Key)
 		byExt[ext]++
-		idx, err := st.Get(ctx, path.Dir(o.Key)+"/.oss_index_"+path.Base(o.Key))
+		idx, err := st.Get(ctx, objindex.Key(o.Key))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -132,13 +132,33 @@ func SplitExt(name string) (stem, ext string) {
 
 // StageKey returns the key of the staging object of a data object written
 // when sealed (format.Encoder.Staged: Parquet): the records are appended
-// there, {dir}.oss_stage_{base}, and the data object is built from them.
+// there, {dir}.oss_stage_{base}.staged, and the data object is built from
+// them. (The suffix keeps engines' globs for the data, "**/*.parquet", off
+// it.)
 func StageKey(dataKey string) string {
 	dir, base := path.Split(dataKey)
-	return dir + stagePrefix + base
+	return dir + stagePrefix + base + stageSuffix
 }
 
-const stagePrefix = ".oss_stage_"
+// StageData returns the data object key of a staging object's key, and
+// whether key is one.
+func StageData(key string) (string, bool) {
+	dir, base := path.Split(key)
+	rest, ok := strings.CutPrefix(base, stagePrefix)
+	if !ok {
+		return "", false
+	}
+	rest, ok = strings.CutSuffix(rest, stageSuffix)
+	if !ok || rest == "" {
+		return "", false
+	}
+	return dir + rest, true
+}
+
+const (
+	stagePrefix = ".oss_stage_"
+	stageSuffix = ".staged"
+)
 
 // stagedName reports whether key names a data object of a staged encoding
 // (format.Encoder.Staged), by its extension.

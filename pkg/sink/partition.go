@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -209,6 +210,9 @@ func (j *partitionJob) run(ctx context.Context) error {
 	}
 	pending := j.recs[first:]
 	if len(pending) == 0 {
+		if err := j.sealFull(ctx, m); err != nil {
+			return err
+		}
 		if j.rebuilt || len(j.sealed) > 0 {
 			// Nothing to write, but the rebuilt state must be kept, or
 			// every batch rebuilds it again and readers find no state.
@@ -298,6 +302,9 @@ func (j *partitionJob) run(ctx context.Context) error {
 	// routing the folder's last record may be beyond the batch: records
 	// adopted from an earlier attempt.)
 	m.Committed = max(m.Committed, pending[len(pending)-1].Offset)
+	if err := j.sealFull(ctx, m); err != nil {
+		return err
+	}
 	if closed := j.closeFolders(ctx, m, touched); len(closed) > 0 {
 		j.log.Info().Strs("folders", closed).Int("open_folders", len(m.Folders)).Msg("folders closed: more open objects than the bound")
 	}
@@ -316,6 +323,35 @@ func (j *partitionJob) run(ctx context.Context) error {
 		Int("filtered", j.filtered).Int("invalid", j.invalid).Int("invalid_dropped", j.dropped).Int("folders", len(rt.folders)).
 		Int64("bytes", j.bytes).Strs("objects", j.objects).Int("oss_requests", j.st.requests).
 		Dur("took", time.Since(j.start)).Msg("partition written")
+	return nil
+}
+
+// sealFull seals the open staged objects that are full: an append that
+// filled one was found on replay (its reply was lost, so the eager seal
+// after it did not happen), or a batch of duplicates met one. A staged
+// object's records become a data object only once it is sealed.
+func (j *partitionJob) sealFull(ctx context.Context, m *Meta) error {
+	if !j.staging {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Folders)) {
+		f := m.Folders[name]
+		if !stagedEnc(f.Encoding) || f.Records == 0 || f.Legacy {
+			continue
+		}
+		w := &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: *f, has: true,
+			prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
+		if !w.full() {
+			continue
+		}
+		if _, err := w.seal(ctx, nil, f.LastOffset+1, "full"); err != nil {
+			return err
+		}
+		if w.has {
+			cur := w.recorded()
+			m.Folders[name] = &cur
+		}
+	}
 	return nil
 }
 

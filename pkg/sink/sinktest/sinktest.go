@@ -369,14 +369,7 @@ func checkFinal(ctx context.Context, st store.Store, key string, data []byte) er
 }
 
 // stageData returns the data object key of a staging object's key.
-func stageData(key string) (string, bool) {
-	dir, base := path.Split(key)
-	rest, ok := strings.CutPrefix(base, ".oss_stage_")
-	if !ok || rest == "" {
-		return "", false
-	}
-	return dir + rest, true
-}
+func stageData(key string) (string, bool) { return sink.StageData(key) }
 
 // sealedLength asks resolveIndex to resolve against the seal's position.
 const sealedLength = -2
