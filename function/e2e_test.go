@@ -117,7 +117,9 @@ type routedRun struct {
 	keep func(off int64) bool
 }
 
-func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, routed *routedRun) {
+// runTrigger returns the server, whose faults are cleared, and the offsets
+// of each partition; extra settings apply after the defaults.
+func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, routed *routedRun, extra ...string) (*osstest.Server, map[int32][]int64) {
 	const topic = "orders"
 	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("ak-test", "sk-test", "sts-token"), osstest.WithSeed(7))
 	for _, op := range osstest.Ops() {
@@ -141,6 +143,7 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, 
 		"OSS_BUCKET=sink", "OSS_ENDPOINT="+srv.Endpoint(), "OSS_PREFIX=e2e",
 		"ALIBABA_CLOUD_ACCESS_KEY_ID=ak-test", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=sk-test", "ALIBABA_CLOUD_SECURITY_TOKEN=sts-token",
 		"SINK_FORMAT="+format, "SINK_FLUSH_BYTES=4KiB", "SINK_FLUSH_RECORDS=70", "SINK_FLUSH_INTERVAL=0", "LOG_LEVEL=warn")
+	env = append(env, extra...)
 	if routed != nil {
 		env = append(env, routed.env...)
 	}
@@ -245,7 +248,7 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, 
 		if err := sinktest.Check(context.Background(), st, "e2e", topic, offsetOf, want); err != nil {
 			t.Fatal(err)
 		}
-		return
+		return srv, want
 	}
 	w := sinktest.Want{Offsets: map[int32][]int64{}, Committed: map[int32]int64{}, Folders: map[int32]map[int64]string{}}
 	for p, os := range want {
@@ -261,6 +264,7 @@ func runTrigger(t *testing.T, bin, format string, partitions, perPartition int, 
 	if err := sinktest.CheckWith(context.Background(), st, "e2e", topic, offsetOf, w); err != nil {
 		t.Fatal(err)
 	}
+	return srv, want
 }
 
 // sortPerPartition restores offset order within each partition while keeping
