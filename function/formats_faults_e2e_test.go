@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -78,8 +77,6 @@ func TestFormatsUnderFaults(t *testing.T) {
 				}
 			}
 			if len(stages) > 0 {
-				// Whether it happens depends on when processes were killed.
-				knownBug(t, fmt.Sprintf("full Parquet objects left staged, unsealed: %q; see TestFormatsRecoveredFullObject", stages))
 				t.Errorf("staging objects %q left although every object is full", stages)
 			}
 			for _, key := range srv.Keys("sink", prefix) {
@@ -155,16 +152,6 @@ func TestFormatsRecoveredFullObject(t *testing.T) {
 	bin := binary(t)
 	for _, c := range []fmtCase{{"csv", "gzip", "", events.Text}, {"parquet", "zstd", "", events.Text}} {
 		t.Run(c.name(), func(t *testing.T) {
-			if c.staged() {
-				knownBug(t, "the records that fill a Parquet object landed through recovery (a lost reply, or an invocation killed "+
-					"after the append) leave it full but unsealed: the seal \"as soon as it is full\" happens only on the append path "+
-					"(folderWriter.step, pkg/sink/folder.go), not after replay recovers or adopts records, so the object stays "+
-					"staged (invisible to engines) until the partition's next new record, and a batch of only duplicates does not seal "+
-					"it either. Here the last batch's append to partition_0_offset_112 (its last 6 records, which fill the object at "+
-					"SINK_FLUSH_RECORDS=6) is applied and its reply lost: the invocation succeeds (written 3, recovered 6 for "+
-					"partition 0), but the object is left full and unsealed in the meta object, .oss_stage_partition_0_offset_112_….parquet "+
-					"stays and partition_0_offset_112_….parquet is never written, also after a redelivery of the batch")
-			}
 			recs := fmtRecords(c.enc)
 			// The reference: the same batches, no faults, local store.
 			dir := t.TempDir()
