@@ -246,7 +246,13 @@ func (j *partitionJob) run(ctx context.Context) error {
 	size := 0
 	for _, recs := range rt.recs {
 		for _, r := range recs {
-			size += j.cfg.enc.Size(r)
+			if j.cfg.enc.Format == format.Raw {
+				size += j.cfg.enc.Size(r)
+			} else {
+				// An exact bound would scan every string once more before
+				// encoding it; a buffer that turns out short grows once.
+				size += len(r.Value) + len(r.Key) + len(r.Headers) + len(r.Topic) + 96
+			}
 		}
 	}
 	// One buffer for the partition, reused by every append of every folder
