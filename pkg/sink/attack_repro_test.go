@@ -6,6 +6,8 @@ package sink_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -32,4 +34,31 @@ func TestAttackParquetWithoutOffsetKilledAfterPut(t *testing.T) {
 	}
 	mustWrite(t, pq, st, all[4:])
 	atkCheck(t, st, all)
+}
+
+// TestAttackClosedStagedFolderVoidAnnouncement: routed Parquet with one
+// open folder. A batch announces an append to folder m=1/'s staged object
+// (the index entry lands, its reply is lost) and the trigger gives up on
+// it. The next batch has no record for m=1/ and closes it: settle replays
+// the index, gives the announcement up and records the index length before
+// it — and sealClosed then writes the seal at that length, finds the
+// announcement there, and refuses (ErrConflict) in every later batch: the
+// object is never written and its stage never removed.
+func TestAttackClosedStagedFolderVoidAnnouncement(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 16)
+	su := setup{name: "routed", enc: mustEnc("parquet/text;fields=offset,key,value;z=zstd-1"), offsetOf: rawOffset,
+		opts: []sink.Option{sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(1)}, stored: routedKeep}
+	sk := newSink(t, su)
+	st := memstore.New()
+	mustWrite(t, sk, st, all[:4]) // m=1/ is open, with offset 13
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Append", 0, rvFailAfter}}}
+	if _, err := sk.Write(ctx, ch, all[4:12]); !errors.Is(err, rvErrInjected) || !strings.Contains(ch.trace[2], "m=1/.oss_index_") {
+		t.Fatalf("%v %v", err, ch.trace)
+	}
+	// Given up on; the next batches have no record for m=1/ until 31.
+	mustWrite(t, sk, st, all[12:15])
+	mustWrite(t, sk, st, all[15:])
+	mustWrite(t, sk, st, all[15:])
+	atkCheckGivenUp(t, su, st, all, map[int64]bool{16: true, 17: true, 18: true, 19: true, 20: true, 23: true, 24: true, 25: true}, "")
 }
