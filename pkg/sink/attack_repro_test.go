@@ -14,6 +14,47 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
 
+// TestAttackStrayStageFormatChanged: the first batch of a partition in
+// Parquet stages its records, and its meta PUT fails; SINK_FORMAT changes
+// to jsonl before the redelivery. Without a meta object the redelivery
+// looks for what the failed attempt left — but lists staging objects only
+// when today's encoding is staged, so it misses the stage and writes the
+// records again.
+func TestAttackStrayStageFormatChanged(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/text;fields=offset,value")
+	if _, err := pq.Write(ctx, v2FailMeta(st, 0), all[:4]); err == nil {
+		t.Fatal("the meta PUT did not fail")
+	}
+	js := atkSink(t, "jsonl/text;fields=offset,value")
+	mustWrite(t, js, st, all[:4])
+	mustWrite(t, js, st, all[4:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackStrayStageFormatChangedNewEpoch: the same in a new epoch
+// (StartEpoch leaves no current object): chainStart's search for a stray
+// object of the failed attempt misses the staging object.
+func TestAttackStrayStageFormatChangedNewEpoch(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	mustWrite(t, atkSink(t, "raw/text"), st, recreated(all))
+	if _, err := sink.StartEpoch(ctx, st, "backup", topic, 0, "recreated", rvBase); err != nil {
+		t.Fatal(err)
+	}
+	pq := atkSink(t, "parquet/text;fields=offset,value")
+	if _, err := pq.Write(ctx, v2FailMeta(st, 0), all[:4]); err == nil {
+		t.Fatal("the meta PUT did not fail")
+	}
+	js := atkSink(t, "jsonl/text;fields=offset,value")
+	mustWrite(t, js, st, all[:4])
+	mustWrite(t, js, st, all[4:])
+	atkCheck(t, st, all)
+}
+
 // TestAttackParquetWithoutOffsetKilledAfterPut: SINK_FIELDS without
 // offset. The invocation that seals a Parquet object is killed after its
 // PUT, before the staging object is removed; the next batch finds the data

@@ -399,6 +399,7 @@ func (w *folderWriter) note(offset, ts int64) {
 // or r's own object.
 func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last int64) error {
 	j := w.job
+	j.strays()
 	lo := w.prev + 1
 	if r.Offset > lo || last > r.Offset {
 		// Before r, and within the batch after it: a redelivery may reach
@@ -512,6 +513,13 @@ func (w *folderWriter) encForName(key string) string {
 	}
 	return encodingID(format.ForExt(ext, w.job.cfg.enc.ValueEncoding))
 }
+
+// strays makes listings look for staging objects whatever today's
+// encoding, before a search for objects that a failed attempt left with
+// no state naming them (no meta object, or no current object): that
+// attempt may have staged records in Parquet before SINK_FORMAT changed,
+// and a stage it missed would have its records written again.
+func (j *partitionJob) strays() { j.staging = true }
 
 // listData calls fn for each object whose key starts with prefix (a
 // folder's objectPrefix and leading digits of a first offset), and, when

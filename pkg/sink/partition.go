@@ -86,7 +86,8 @@ type partitionJob struct {
 	comp *format.Compressor
 	zbuf []byte
 	// staging: staged encodings may be in use (today's, or objects still
-	// to finalize), so listings look for staging objects too.
+	// to finalize), or an object is looked for that no state knows the
+	// encoding of (see strays), so listings look for staging objects too.
 	staging bool
 	// sealed: staged objects sealed in this call (by it or, found on
 	// replay, by an earlier attempt), to be finalized.
