@@ -137,3 +137,30 @@ func TestAttackClosedStagedFolderVoidAnnouncement(t *testing.T) {
 	mustWrite(t, sk, st, all[15:])
 	atkCheckGivenUp(t, su, st, all, map[int64]bool{16: true, 17: true, 18: true, 19: true, 20: true, 23: true, 24: true, 25: true}, "")
 }
+
+// TestAttackFinalizedStageTransientLookupConflict: a redelivery repeats
+// records of a Parquet object already written (its stage removed). The
+// duplicate check reads the stage, finds it missing, and looks the data
+// object up; when that lookup fails (a 5xx, a timeout), it went on to
+// diagnose the missing stage as deleted behind the sink's back: ErrConflict,
+// a permanent stop, for a transient failure (dupcheck.go, sameInAppends).
+func TestAttackFinalizedStageTransientLookupConflict(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/base64;fields=key,value", sink.WithFlushRecords(2))
+	mustWrite(t, pq, st, all[:4]) // two objects written, the third named
+	if keys := atkKeys(st, ".oss_stage_"); len(keys) != 0 {
+		t.Fatalf("stages left: %v", keys)
+	}
+	// The redelivery's third Stat is the data object's, after the stage
+	// was found missing (the first two are the indexes').
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Stat", 2, rvFailBefore}}}
+	if _, err := pq.Write(ctx, ch, all[:5]); !errors.Is(err, rvErrInjected) || errors.Is(err, sink.ErrConflict) || !strings.HasPrefix(ch.trace[8], "Stat backup/orders/partition_0_offset_10_") {
+		t.Fatalf("got %v, want the injected (transient) failure\nrequests: %v", err, ch.trace)
+	}
+	mustWrite(t, pq, st, all[:5])
+	mustWrite(t, pq, st, all[5:])
+	atkCheck(t, st, all)
+}
+
