@@ -164,3 +164,23 @@ func TestAttackFinalizedStageTransientLookupConflict(t *testing.T) {
 	atkCheck(t, st, all)
 }
 
+// TestAttackCheckBuiltReadsBounded: every recovery read is at most the
+// read chunk (WithReadChunk), but the check of an already written Parquet
+// object (finalExists, after a kill between its PUT and the stage's
+// removal) read whatever the Parquet reader asked for at once: the
+// footer, the offset column's pages (finalize.go, storeReaderAt).
+func TestAttackCheckBuiltReadsBounded(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 40)
+	st := memstore.New()
+	pq := atkSink(t, atkPQ, sink.WithFlushRecords(30), sink.WithReadChunk(64))
+	ch := &rvChaos{Store: st, faults: []rvFault{{"PutReader", 0, rvKillAfter}}}
+	_, _ = pq.Write(ctx, ch, all[:35])
+	mr := &v2MaxRead{Store: st}
+	sum := mustWrite(t, pq, mr, all[:35])
+	if sum.Finalized != 1 || mr.max > 64 {
+		t.Fatalf("finalized %d; largest ranged read %d bytes, read chunk 64", sum.Finalized, mr.max)
+	}
+	mustWrite(t, pq, st, all[35:])
+	atkCheck(t, st, all)
+}
