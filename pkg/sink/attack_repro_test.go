@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
@@ -183,4 +184,38 @@ func TestAttackCheckBuiltReadsBounded(t *testing.T) {
 	}
 	mustWrite(t, pq, st, all[35:])
 	atkCheck(t, st, all)
+}
+
+// TestAttackClosedFolderUnreadNextObjectFormatChanged: routed, one open
+// folder, one record per object. An attempt stores offset 10 in k=a/'s
+// object, seals it, stores 11 in the next (k=a/…_11.csv) and is killed. A
+// shorter redelivery (only 10), with SINK_FORMAT changed, replays k=a/'s
+// index, follows the seal to …_11.csv and stops there, its batch done:
+// the folder counts as complete although nothing of …_11.csv's index was
+// read, and closeFolders closes it. Offset 11 then opens a new object,
+// …_11.jsonl.gz — another name than the stored one, so no fence catches
+// it — and 11 is stored twice. (Without the format change the name is the
+// same and the fence reveals the stored record.) partition.go, touched;
+// replay.go, the seal followed.
+func TestAttackClosedFolderUnreadNextObjectFormatChanged(t *testing.T) {
+	ctx := context.Background()
+	var all []events.Record
+	for i, k := range []string{"a", "a", "b"} {
+		r := rec(0, int64(10+i))
+		r.Key = []byte(k)
+		all = append(all, r)
+	}
+	routed := func(enc string) *sink.Sink {
+		return atkSink(t, enc, sink.WithRouter(keyRouter{}), sink.WithMaxOpenFolders(1), sink.WithFlushRecords(1))
+	}
+	st := memstore.New()
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Append", 4, rvKillAfter}}}
+	if _, err := routed("csv/text;fields=offset,value").Write(ctx, ch, all); !errors.Is(err, rvErrKilled) ||
+		!strings.HasSuffix(ch.trace[len(ch.trace)-1], "k=a/partition_0_offset_11_5b3cbadc.csv [kill-after]") {
+		t.Fatalf("%v %v", err, ch.trace)
+	}
+	js := routed("jsonl/text;fields=offset,value;z=gzip-1")
+	mustWrite(t, js, st, all[:1])
+	mustWrite(t, js, st, all[1:])
+	v2AtMostOnceInOrder(t, st, "backup", topic, rvOffsets(all))
 }

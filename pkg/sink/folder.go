@@ -49,6 +49,14 @@ type folderWriter struct {
 	// the next one, was replayed once in this call.
 	emptyChecked bool
 
+	// unverified: the current object is the one a seal found on replay
+	// names, and nothing of its index has been read or fenced since: the
+	// attempt that sealed may have gone on to store records there. Such a
+	// folder's state is not complete (closeFolders must not close it: its
+	// next record could open an object of another name — SINK_FORMAT or
+	// SINK_COMPRESSION changed — and store them again).
+	unverified bool
+
 	// trustAdopted: land does not read appends that hold none of the
 	// batch's records (rebuild, whose cost must not be the data's size);
 	// the last append of an object is still checked by the resolver.
@@ -241,6 +249,7 @@ func (w *folderWriter) logEntry(ctx context.Context, e objindex.Entry) (int64, e
 		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, key, n, want)
 	}
 	w.f.IndexSize = n
+	w.unverified = false
 	return -1, nil
 }
 

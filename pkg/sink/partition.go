@@ -287,7 +287,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		if w.has {
 			f := w.recorded()
 			m.Folders[name] = &f
-			touched[name] = w.pendingFrom < 0
+			touched[name] = w.pendingFrom < 0 && !w.unverified
 		} else {
 			delete(m.Folders, name)
 		}
