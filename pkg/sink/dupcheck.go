@@ -649,8 +649,12 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 				at = rel + lk.size
 			}
 			if err != nil {
-				if enc.Staged() && store.IsNotFound(err) {
-					if _, serr := j.st.Stat(ctx, l.key); serr == nil {
+				if enc.Staged() {
+					finalized, serr := j.stageFinalized(ctx, l.key, err)
+					if serr != nil {
+						return serr
+					}
+					if finalized {
 						gone, same[k], err = true, true, nil
 						continue
 					}
@@ -663,4 +667,30 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 		}
 	}
 	return nil
+}
+
+// stageFinalized reports, after readErr reading the staging object of the data
+// object key, whether the staging object is gone because key was written
+// from it. Only a stage that is missing while key exists is: a failure to
+// tell (a lookup that fails) is returned as the transient failure it is,
+// never left to diagnose, which would take the missing stage for one
+// deleted behind the sink's back (ErrConflict, a permanent stop).
+func (j *partitionJob) stageFinalized(ctx context.Context, key string, readErr error) (bool, error) {
+	if !store.IsNotFound(readErr) {
+		_, err := j.st.Stat(ctx, StageKey(key))
+		if err == nil {
+			return false, nil // there: readErr is the read's own failure
+		}
+		if !store.IsNotFound(err) {
+			return false, fmt.Errorf("check %s: %w", StageKey(key), err)
+		}
+	}
+	_, err := j.st.Stat(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case store.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("check %s: %w", key, err)
 }

@@ -48,6 +48,14 @@ type folderWriter struct {
 	// the next one, was replayed once in this call.
 	emptyChecked bool
 
+	// unverified: the current object is the one a seal found on replay
+	// names, and nothing of its index has been read or fenced since: the
+	// attempt that sealed may have gone on to store records there. Such a
+	// folder's state is not complete (closeFolders must not close it: its
+	// next record could open an object of another name — SINK_FORMAT or
+	// SINK_COMPRESSION changed — and store them again).
+	unverified bool
+
 	// trustAdopted: land does not read appends that hold none of the
 	// batch's records (rebuild, whose cost must not be the data's size);
 	// the last append of an object is still checked by the resolver.
@@ -240,6 +248,7 @@ func (w *folderWriter) logEntry(ctx context.Context, e objindex.Entry) (int64, e
 		return 0, fmt.Errorf("%w: append to %s returned length %d, expected %d", ErrConflict, key, n, want)
 	}
 	w.f.IndexSize = n
+	w.unverified = false
 	return -1, nil
 }
 
@@ -401,6 +410,7 @@ func (w *folderWriter) note(offset, ts int64) {
 // or r's own object.
 func (w *folderWriter) chainStart(ctx context.Context, r *events.Record, last int64) error {
 	j := w.job
+	j.strays()
 	lo := w.prev + 1
 	if r.Offset > lo || last > r.Offset {
 		// Before r, and within the batch after it: a redelivery may reach
@@ -514,6 +524,13 @@ func (w *folderWriter) encForName(key string) string {
 	}
 	return encodingID(format.ForExt(ext, w.job.cfg.enc.ValueEncoding))
 }
+
+// strays makes listings look for staging objects whatever today's
+// encoding, before a search for objects that a failed attempt left with
+// no state naming them (no meta object, or no current object): that
+// attempt may have staged records in Parquet before SINK_FORMAT changed,
+// and a stage it missed would have its records written again.
+func (j *partitionJob) strays() { j.staging = true }
 
 // listData calls fn for each object whose key starts with prefix (a
 // folder's objectPrefix and leading digits of a first offset), and, when

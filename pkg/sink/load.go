@@ -57,6 +57,9 @@ func (j *partitionJob) loadMeta(ctx context.Context, first int64) (m *Meta, fres
 		// cannot be rebuilt; see the package doc, "Routing".
 		return newMeta(topic, partition, 0), false, nil
 	}
+	// What a failed attempt left may be staged in an encoding other than
+	// today's (SINK_FORMAT changed since): nothing says, so look.
+	j.strays()
 	type obj struct {
 		key   string
 		first int64

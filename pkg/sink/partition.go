@@ -87,7 +87,8 @@ type partitionJob struct {
 	comp *format.Compressor
 	zbuf []byte
 	// staging: staged encodings may be in use (today's, or objects still
-	// to finalize), so listings look for staging objects too.
+	// to finalize), or an object is looked for that no state knows the
+	// encoding of (see strays), so listings look for staging objects too.
 	staging bool
 	// sealed: staged objects sealed in this call (by it or, found on
 	// replay, by an earlier attempt), to be finalized.
@@ -296,7 +297,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		if w.has {
 			f := w.recorded()
 			m.Folders[name] = &f
-			touched[name] = w.pendingFrom < 0
+			touched[name] = w.pendingFrom < 0 && !w.unverified
 		} else {
 			delete(m.Folders, name)
 		}

@@ -49,7 +49,7 @@ func (w *folderWriter) replay(ctx context.Context, recs []*events.Record, dataLe
 // writerState is what replay changes, to undo a replay made on stale lengths.
 type writerState struct {
 	f                  Folder
-	has                bool
+	has, unverified    bool
 	prev, pendingFrom  int64
 	recovered, adopted int
 	skipped            int
@@ -58,12 +58,12 @@ type writerState struct {
 
 func (w *folderWriter) snapshot() writerState {
 	j := w.job
-	return writerState{w.f, w.has, w.prev, w.pendingFrom, j.recovered, j.adopted, j.skipped, len(j.objects)}
+	return writerState{w.f, w.has, w.unverified, w.prev, w.pendingFrom, j.recovered, j.adopted, j.skipped, len(j.objects)}
 }
 
 func (w *folderWriter) restore(s writerState) {
 	j := w.job
-	w.f, w.has, w.prev, w.pendingFrom = s.f, s.has, s.prev, s.pendingFrom
+	w.f, w.has, w.unverified, w.prev, w.pendingFrom = s.f, s.has, s.unverified, s.prev, s.pendingFrom
 	j.recovered, j.adopted, j.skipped, j.objects = s.recovered, s.adopted, s.skipped, j.objects[:s.objects]
 }
 
@@ -172,6 +172,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		return 0, err
 	}
 	w.f.IndexSize = idxLen
+	w.unverified = false
 	w.pendingFrom = fin.Pending
 	if fin.Void > 0 {
 		j.log.Warn().Str("object", key).Int("entries", fin.Void).Msg("index entries of appends that never landed")
@@ -192,6 +193,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		j.log.Warn().Str("object", w.f.Object).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
 		w.sealed()
 		w.openNext(s.Next, s.NextOffset, nextEnc)
+		w.unverified = true
 	}
 	return at, nil
 }

@@ -274,7 +274,7 @@ func v2SimulateOn(t *testing.T, seed uint64, p v2Params, mem store.Store, own *v
 		case err == nil:
 			tr.acked, tr.e, tr.fails, tr.lastDead = max(tr.acked, e), 0, 0, false
 			_ = sum
-		case p.reachBack && v2ReachBackLimit(err, tr.dead):
+		case p.reachBack && (v2ReachBackLimit(err, tr.dead) || r8MetaMissingReachBack(err, tr.dead)):
 			// The documented limit (doc.go, "The assumption"): a redelivery
 			// that reaches back before every stored record, into a batch the
 			// trigger gave up on, cannot be told from records the sink never

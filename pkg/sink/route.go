@@ -202,6 +202,8 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 			break
 		}
 		f := m.Folders[name]
+		// indexLen: the length of f's index, where its seal goes.
+		indexLen := f.IndexSize
 		if !touched[name] && !f.Legacy {
 			info, err := j.st.Stat(ctx, objindex.Key(f.Object))
 			if store.IsNotFound(err) {
@@ -210,16 +212,24 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 			if err != nil {
 				continue
 			}
-			if info.Size != f.IndexSize && !j.settle(ctx, m, name) {
-				continue
+			if info.Size != f.IndexSize {
+				ok, n := j.settle(ctx, m, name)
+				if !ok {
+					continue
+				}
+				indexLen = n
 			}
 		}
 		if f := m.Folders[name]; stagedEnc(f.Encoding) && f.Records > 0 {
 			// A staged object's records become a data object when it takes
 			// no more: closed, it does not (its state is complete here), so
 			// it is finalized like a sealed one, up to its recorded size.
+			// Its seal follows every entry of its index, also an announced
+			// append that settle gave up on: the recorded index_size stops
+			// before that one, and a seal there would find it taken.
 			p := pendingOf(name, j.epoch, f)
 			p.Closed = true
+			p.IndexSize = indexLen
 			j.sealed = append(j.sealed, p)
 		}
 		delete(m.Folders, name)
@@ -239,7 +249,10 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 // landed is given up on: the batch that announced it is behind the
 // committed offset, and only a request of a dead invocation landing late
 // could still add to the object (see "The assumption").
-func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) bool {
+//
+// It also returns the index's length as replayed (beyond the recorded
+// index_size when an announcement was given up on).
+func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) (bool, int64) {
 	f := *m.Folders[name]
 	w := &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: f, has: true,
 		prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
@@ -247,13 +260,13 @@ func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) bool {
 	if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
 		j.log.Warn().Err(err).Str("folder", name).Msg("folder past the bound left open: its index could not be replayed")
 		j.adopted = adopted
-		return false
+		return false, 0
 	}
 	if !w.has {
 		delete(m.Folders, name)
-		return true
+		return true, 0
 	}
 	cur := w.recorded()
 	m.Folders[name] = &cur
-	return w.f.Object == f.Object && w.f.LastOffset <= m.Committed
+	return w.f.Object == f.Object && w.f.LastOffset <= m.Committed, w.f.IndexSize
 }

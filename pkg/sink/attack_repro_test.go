@@ -1,0 +1,221 @@
+package sink_test
+
+// Findings of the adversarial review of the formats (issue 9), each a
+// minimal reproduction. Those fixed in this branch pass; a design-level one
+// is skipped with its reason (see its comment).
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
+)
+
+// TestAttackStrayStageFormatChanged: the first batch of a partition in
+// Parquet stages its records, and its meta PUT fails; SINK_FORMAT changes
+// to jsonl before the redelivery. Without a meta object the redelivery
+// looks for what the failed attempt left — but lists staging objects only
+// when today's encoding is staged, so it misses the stage and writes the
+// records again.
+func TestAttackStrayStageFormatChanged(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/text;fields=offset,value")
+	if _, err := pq.Write(ctx, v2FailMeta(st, 0), all[:4]); err == nil {
+		t.Fatal("the meta PUT did not fail")
+	}
+	js := atkSink(t, "jsonl/text;fields=offset,value")
+	mustWrite(t, js, st, all[:4])
+	mustWrite(t, js, st, all[4:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackStrayStageFormatChangedNewEpoch: the same in a new epoch
+// (StartEpoch leaves no current object): chainStart's search for a stray
+// object of the failed attempt misses the staging object.
+func TestAttackStrayStageFormatChangedNewEpoch(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	mustWrite(t, atkSink(t, "raw/text"), st, recreated(all))
+	if _, err := sink.StartEpoch(ctx, st, "backup", topic, 0, "recreated", rvBase); err != nil {
+		t.Fatal(err)
+	}
+	pq := atkSink(t, "parquet/text;fields=offset,value")
+	if _, err := pq.Write(ctx, v2FailMeta(st, 0), all[:4]); err == nil {
+		t.Fatal("the meta PUT did not fail")
+	}
+	js := atkSink(t, "jsonl/text;fields=offset,value")
+	mustWrite(t, js, st, all[:4])
+	mustWrite(t, js, st, all[4:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackStartEpochAfterGivenUpBatchStuck: with Parquet, StartEpoch
+// seals the open staged object at the size the meta object records. A
+// batch the trigger gave up on (ErrorsTolerance ALL) after its appends
+// landed leaves the index longer than recorded, and then the topic is
+// recreated: every batch fails with ErrOffsetsReset (so none can succeed
+// and bring the state up to the index), and StartEpoch refuses with
+// ErrConflict. Raw and jsonl objects are not sealed by StartEpoch, so only
+// staged encodings are stuck.
+//
+// Design-level (epoch.go, StartEpoch: the seal at f.IndexSize refused):
+// StartEpoch would have to replay the index first (as closeFolders'
+// settle does) and seal after what landed, adopting it into the ended
+// epoch. Not fixed here.
+func TestAttackStartEpochAfterGivenUpBatchStuck(t *testing.T) {
+	t.Skip("design-level: StartEpoch cannot seal a staged object whose index grew past the meta object (a batch given up on), " +
+		"and no batch of a recreated topic can succeed to bring the state up to it; see the comment")
+	ctx := context.Background()
+	all := stream(0, 8)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/text;fields=offset,value")
+	mustWrite(t, pq, st, all[:4])
+	if _, err := pq.Write(ctx, v2FailMeta(st, 0), all[4:6]); err == nil {
+		t.Fatal("the meta PUT did not fail")
+	}
+	// The trigger gives up on all[4:6]; the topic is recreated.
+	if _, err := pq.Write(ctx, st, recreated(all[:3])); !errors.Is(err, sink.ErrOffsetsReset) {
+		t.Fatalf("recreated topic: %v, want ErrOffsetsReset", err)
+	}
+	if _, err := sink.StartEpoch(ctx, st, "backup", topic, 0, "recreated", rvBase); err != nil {
+		t.Fatalf("StartEpoch: %v", err)
+	}
+	mustWrite(t, pq, st, recreated(all[:3]))
+}
+
+// TestAttackParquetWithoutOffsetKilledAfterPut: SINK_FIELDS without
+// offset. The invocation that seals a Parquet object is killed after its
+// PUT, before the staging object is removed; the next batch finds the data
+// object written and checks it holds the staged records — by their first
+// and last offsets, which a file without an offset column does not have:
+// it is taken for a foreign object (ErrConflict), left to finalize forever,
+// and its staging object is never removed.
+func TestAttackParquetWithoutOffsetKilledAfterPut(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 8)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/text;fields=key,value", sink.WithFlushRecords(3))
+	ch := &rvChaos{Store: st, faults: []rvFault{{"PutReader", 0, rvKillAfter}}}
+	_, _ = pq.Write(ctx, ch, all[:4]) // killed: the trigger redelivers
+	sum := mustWrite(t, pq, st, all[:4])
+	if sum.Unfinalized != 0 || sum.Finalized != 1 {
+		t.Fatalf("redelivery: finalized %d, unfinalized %d, want 1, 0", sum.Finalized, sum.Unfinalized)
+	}
+	mustWrite(t, pq, st, all[4:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackClosedStagedFolderVoidAnnouncement: routed Parquet with one
+// open folder. A batch announces an append to folder m=1/'s staged object
+// (the index entry lands, its reply is lost) and the trigger gives up on
+// it. The next batch has no record for m=1/ and closes it: settle replays
+// the index, gives the announcement up and records the index length before
+// it — and sealClosed then writes the seal at that length, finds the
+// announcement there, and refuses (ErrConflict) in every later batch: the
+// object is never written and its stage never removed.
+func TestAttackClosedStagedFolderVoidAnnouncement(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 16)
+	su := setup{name: "routed", enc: mustEnc("parquet/text;fields=offset,key,value;z=zstd-1"), offsetOf: rawOffset,
+		opts: []sink.Option{sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(1)}, stored: routedKeep}
+	sk := newSink(t, su)
+	st := memstore.New()
+	mustWrite(t, sk, st, all[:4]) // m=1/ is open, with offset 13
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Append", 0, rvFailAfter}}}
+	if _, err := sk.Write(ctx, ch, all[4:12]); !errors.Is(err, rvErrInjected) || !strings.Contains(ch.trace[2], "m=1/.oss_index_") {
+		t.Fatalf("%v %v", err, ch.trace)
+	}
+	// Given up on; the next batches have no record for m=1/ until 31.
+	mustWrite(t, sk, st, all[12:15])
+	mustWrite(t, sk, st, all[15:])
+	mustWrite(t, sk, st, all[15:])
+	atkCheckGivenUp(t, su, st, all, map[int64]bool{16: true, 17: true, 18: true, 19: true, 20: true, 23: true, 24: true, 25: true}, "")
+}
+
+// TestAttackFinalizedStageTransientLookupConflict: a redelivery repeats
+// records of a Parquet object already written (its stage removed). The
+// duplicate check reads the stage, finds it missing, and looks the data
+// object up; when that lookup fails (a 5xx, a timeout), it went on to
+// diagnose the missing stage as deleted behind the sink's back: ErrConflict,
+// a permanent stop, for a transient failure (dupcheck.go, sameInAppends).
+func TestAttackFinalizedStageTransientLookupConflict(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 6)
+	st := memstore.New()
+	pq := atkSink(t, "parquet/base64;fields=key,value", sink.WithFlushRecords(2))
+	mustWrite(t, pq, st, all[:4]) // two objects written, the third named
+	if keys := atkKeys(st, ".oss_stage_"); len(keys) != 0 {
+		t.Fatalf("stages left: %v", keys)
+	}
+	// The redelivery's third Stat is the data object's, after the stage
+	// was found missing (the first two are the indexes').
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Stat", 2, rvFailBefore}}}
+	if _, err := pq.Write(ctx, ch, all[:5]); !errors.Is(err, rvErrInjected) || errors.Is(err, sink.ErrConflict) || !strings.HasPrefix(ch.trace[8], "Stat backup/orders/partition_0_offset_10_") {
+		t.Fatalf("got %v, want the injected (transient) failure\nrequests: %v", err, ch.trace)
+	}
+	mustWrite(t, pq, st, all[:5])
+	mustWrite(t, pq, st, all[5:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackCheckBuiltReadsBounded: every recovery read is at most the
+// read chunk (WithReadChunk), but the check of an already written Parquet
+// object (finalExists, after a kill between its PUT and the stage's
+// removal) read whatever the Parquet reader asked for at once: the
+// footer, the offset column's pages (finalize.go, storeReaderAt).
+func TestAttackCheckBuiltReadsBounded(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 40)
+	st := memstore.New()
+	pq := atkSink(t, atkPQ, sink.WithFlushRecords(30), sink.WithReadChunk(64))
+	ch := &rvChaos{Store: st, faults: []rvFault{{"PutReader", 0, rvKillAfter}}}
+	_, _ = pq.Write(ctx, ch, all[:35])
+	mr := &v2MaxRead{Store: st}
+	sum := mustWrite(t, pq, mr, all[:35])
+	if sum.Finalized != 1 || mr.max > 64 {
+		t.Fatalf("finalized %d; largest ranged read %d bytes, read chunk 64", sum.Finalized, mr.max)
+	}
+	mustWrite(t, pq, st, all[35:])
+	atkCheck(t, st, all)
+}
+
+// TestAttackClosedFolderUnreadNextObjectFormatChanged: routed, one open
+// folder, one record per object. An attempt stores offset 10 in k=a/'s
+// object, seals it, stores 11 in the next (k=a/…_11.csv) and is killed. A
+// shorter redelivery (only 10), with SINK_FORMAT changed, replays k=a/'s
+// index, follows the seal to …_11.csv and stops there, its batch done:
+// the folder counts as complete although nothing of …_11.csv's index was
+// read, and closeFolders closes it. Offset 11 then opens a new object,
+// …_11.jsonl.gz — another name than the stored one, so no fence catches
+// it — and 11 is stored twice. (Without the format change the name is the
+// same and the fence reveals the stored record.) partition.go, touched;
+// replay.go, the seal followed.
+func TestAttackClosedFolderUnreadNextObjectFormatChanged(t *testing.T) {
+	ctx := context.Background()
+	var all []events.Record
+	for i, k := range []string{"a", "a", "b"} {
+		r := rec(0, int64(10+i))
+		r.Key = []byte(k)
+		all = append(all, r)
+	}
+	routed := func(enc string) *sink.Sink {
+		return atkSink(t, enc, sink.WithRouter(keyRouter{}), sink.WithMaxOpenFolders(1), sink.WithFlushRecords(1))
+	}
+	st := memstore.New()
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Append", 4, rvKillAfter}}}
+	if _, err := routed("csv/text;fields=offset,value").Write(ctx, ch, all); !errors.Is(err, rvErrKilled) ||
+		!strings.HasSuffix(ch.trace[len(ch.trace)-1], "k=a/partition_0_offset_11_5b3cbadc.csv [kill-after]") {
+		t.Fatalf("%v %v", err, ch.trace)
+	}
+	js := routed("jsonl/text;fields=offset,value;z=gzip-1")
+	mustWrite(t, js, st, all[:1])
+	mustWrite(t, js, st, all[1:])
+	v2AtMostOnceInOrder(t, st, "backup", topic, rvOffsets(all))
+}
