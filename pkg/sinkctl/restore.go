@@ -396,6 +396,10 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	if foreign > 0 {
 		fmt.Fprintf(w, "note: %s written by another producer are among the restored records in the target\n", count(int(foreign), "record"))
 	}
+	if len(s.Lacking) > 0 {
+		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records were restored without it (a producer timestamp for a missing timestamp)\n",
+			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "))
+	}
 	if s.ValuesOnly {
 		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
 	}
