@@ -298,6 +298,12 @@ func decodeRecord(enc format.Encoder, b []byte, rr objindex.Record) (record, err
 	if d.Fields.Has(format.FieldOffset) && d.Offset != rr.Offset {
 		return record{}, fmt.Errorf("it holds offset %d, the record index says %d", d.Offset, rr.Offset)
 	}
+	if enc.Staged() {
+		// A staged record holds every field, the data object built from
+		// it only those selected: a record is restored the same from
+		// either.
+		d.Fields = enc.Fields
+	}
 	return fromDecoded(d, rr.Offset)
 }
 

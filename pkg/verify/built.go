@@ -55,7 +55,6 @@ func (c *checker) checkBuilt(es *epochState, o *dataObject, opts *walkOpts) objR
 
 	ra := &storeReaderAt{ctx: c.ctx, st: c.st, key: o.key, size: o.size, progress: func(n int64) { c.prog.bytes(c.g.tp, o.key, n) }}
 	rows := &rowChecker{c: c, es: es, o: o, r: &r, kafka: c.kafkaFor(es, o)}
-	defer rows.kafka.close()
 	pr, err := parquetfile.NewReader(ra, o.size)
 	if err != nil {
 		if ra.err != nil {

@@ -147,7 +147,6 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 	ds.ch, stop = readAhead(c.ctx, c.st, o.src, o.size, c.cfg.chunkSize)
 	defer stop()
 	ac := appendChecker{c: c, es: es, o: o, r: &r, ds: ds, kafka: c.kafkaFor(es, o)}
-	defer ac.kafka.close()
 	opts.onLanded = ac.check
 	w = c.walk(o, opts)
 	if w.readErr != nil {

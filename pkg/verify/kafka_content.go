@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -15,24 +16,26 @@ import (
 // With a Kafka that can read records (KafkaRecordReader), the records of
 // the current epoch's indexed objects are compared with the records Kafka
 // holds at their offsets, as each object is read: a stream of Kafka's
-// records from the object's first offset runs beside the object's
-// records, a few records ahead, and ends with the object (memory: those
-// few records). Only what the object's encoding stores is compared — key,
-// value, headers, as far as its fields hold them (raw: the value) — in the
-// form the encoding gives it back: a JSON value as its compact text, text
-// values and keys as the trigger delivers them (valid UTF-8, each invalid
-// byte a U+FFFD), a CSV value that may be either. Timestamps are not
-// compared (a topic with LogAppendTime has others than the producer's).
-// Reading Kafka costs one pass over each object's offset span: with
-// folders whose objects interleave (a folder per key), over the partition
-// once per folder.
+// records runs beside each folder's objects (read folder by folder, in
+// offset order), from the folder's first offset, read a window at a time
+// (memory: one window, see windowBytes). Only what the object's encoding stores is
+// compared — key, value, headers, as far as its fields hold them (raw: the
+// value) — in the form the encoding gives it back: a JSON value as its
+// compact text, text values and keys as the trigger delivers them (valid
+// UTF-8, each invalid byte a U+FFFD), a CSV value that may be either.
+// Timestamps are not compared (a topic with LogAppendTime has others than
+// the producer's). Reading Kafka costs one pass over each folder's offset
+// span: with folders whose objects interleave (a folder per key), over the
+// partition once per folder.
 
 // kafkaContent is what a partition's checker knows of Kafka before it
-// reads the objects.
+// reads the objects, and the stream of the folder being read.
 type kafkaContent struct {
-	ko  *KafkaOffsets // nil: not asked yet (or the asking failed: err)
-	kr  KafkaRecordReader
-	err error // the first failure to ask Kafka
+	ko     *KafkaOffsets // nil: not asked yet (or the asking failed: err)
+	kr     KafkaRecordReader
+	err    error        // the first failure to ask Kafka
+	stream *kafkaStream // of the folder read last
+	folder string
 }
 
 // startKafka asks Kafka for the partition's offsets before the objects
@@ -50,17 +53,23 @@ func (c *checker) startKafka() {
 	c.kc.kr, _ = c.cfg.kafka.(KafkaRecordReader)
 }
 
-// kafkaBuffer is how many records a Kafka stream reads ahead.
-const kafkaBuffer = 16
+// A window of Kafka's records is read at a time, synchronously, from the
+// first offset asked for that it does not cover: at most windowRecords
+// records or windowBytes bytes. Reading stops there, so no consumer waits
+// on a checker busy reading the store.
+const (
+	windowRecords = 500
+	windowBytes   = 8 << 20
+)
 
-// kafkaStream is Kafka's records from one offset on, in order.
+// kafkaStream is Kafka's records from one offset on, read a window at a
+// time; offsets are asked for in increasing order.
 type kafkaStream struct {
-	from, to int64 // the offsets Kafka holds ([log start, high watermark)) from the object's first
-	ch       <-chan kafkaRecord
-	cur      *kafkaRecord
-	done     bool
-	stop     func()
-	errp     *error // where a failure to read Kafka is kept
+	c          *checker
+	from, to   int64 // the offsets Kafka holds ([log start, high watermark)) from the folder's first
+	buf        []kafkaRecord
+	start, end int64 // buf holds every record Kafka has in [start, end)
+	done       bool  // reading failed (reported)
 }
 
 type kafkaRecord struct {
@@ -70,83 +79,73 @@ type kafkaRecord struct {
 	value   []byte
 	null    bool
 	headers []byte
-	err     error
 }
 
-// kafkaFor starts the stream of Kafka's records for o, or returns nil
-// when there is nothing to compare with: no Kafka that reads records, an
-// epoch other than the current one, or offsets Kafka no longer holds.
+// kafkaFor returns the stream of Kafka's records for o: the one of its
+// folder, which the objects before it in the folder moved along (objects
+// are read folder by folder, in offset order), or a new one from its first
+// offset. It returns nil when there is nothing to compare with: no Kafka
+// that reads records, an epoch other than the current one, or offsets
+// Kafka no longer holds.
 func (c *checker) kafkaFor(es *epochState, o *dataObject) *kafkaStream {
 	k := &c.kc
 	if k.kr == nil || k.ko == nil || !es.current || k.err != nil {
 		return nil
 	}
-	from, to := max(o.nameOff, k.ko.LogStart), k.ko.HighWatermark
-	if from >= to {
-		return nil
+	if k.stream != nil && k.folder == o.folder {
+		return k.stream
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	ch := make(chan kafkaRecord, kafkaBuffer)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(ch)
-		err := k.kr.ReadRecords(ctx, c.g.topic, c.g.partition, from, to, func(r *events.Record) {
-			kr := kafkaRecord{offset: r.Offset, hasKey: r.HasKey, null: r.ValueKind == events.ValueNull,
-				key: bytes.Clone(r.Key), value: bytes.Clone(r.Value), headers: bytes.Clone(r.Headers)}
-			select {
-			case ch <- kr:
-			case <-ctx.Done():
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			select {
-			case ch <- kafkaRecord{err: err}:
-			case <-ctx.Done():
-			}
-		}
-	}()
-	return &kafkaStream{from: from, to: to, ch: ch, errp: &k.err, stop: func() {
-		cancel()
-		<-done
-	}}
-}
-
-// close ends the stream; nil is a stream that was never started.
-func (s *kafkaStream) close() {
-	if s != nil {
-		s.stop()
+	from := max(o.nameOff, k.ko.LogStart)
+	k.stream, k.folder = nil, o.folder
+	if from < k.ko.HighWatermark {
+		k.stream = &kafkaStream{c: c, from: from, to: k.ko.HighWatermark, start: from, end: from}
 	}
+	return k.stream
 }
 
 // at returns Kafka's record at offset off, nil if Kafka holds none there
-// (or no more: the stream only moves forward).
+// (or off is below the window: the stream only moves forward).
 func (s *kafkaStream) at(off int64) *kafkaRecord {
-	for {
-		if s.cur != nil {
-			switch {
-			case s.cur.offset == off:
-				return s.cur
-			case s.cur.offset > off:
-				return nil
-			}
+	if s.done || off < s.start || off >= s.to {
+		return nil
+	}
+	if off >= s.end {
+		s.fill(off)
+	}
+	i := sort.Search(len(s.buf), func(i int) bool { return s.buf[i].offset >= off })
+	if i < len(s.buf) && s.buf[i].offset == off {
+		return &s.buf[i]
+	}
+	return nil
+}
+
+// fill reads the window from off.
+func (s *kafkaStream) fill(off int64) {
+	c := s.c
+	s.buf, s.start, s.end = s.buf[:0], off, s.to
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	n := 0
+	full := false
+	err := c.kc.kr.ReadRecords(ctx, c.g.topic, c.g.partition, off, s.to, func(r *events.Record) {
+		if full {
+			return
 		}
-		if s.done {
-			return nil
+		s.buf = append(s.buf, kafkaRecord{offset: r.Offset, hasKey: r.HasKey, null: r.ValueKind == events.ValueNull,
+			key: bytes.Clone(r.Key), value: bytes.Clone(r.Value), headers: bytes.Clone(r.Headers)})
+		n += len(r.Key) + len(r.Value) + len(r.Headers)
+		if len(s.buf) >= windowRecords || n >= windowBytes {
+			// The window ends after this record: what Kafka holds
+			// beyond it is read by the next.
+			full, s.end = true, r.Offset+1
+			cancel()
 		}
-		r, ok := <-s.ch
-		switch {
-		case !ok:
-			s.done = true
-			return nil
-		case r.err != nil:
-			s.done = true
-			if *s.errp == nil {
-				*s.errp = fmt.Errorf("kafka records from offset %d: %w", s.from, r.err)
-			}
-			return nil
+	})
+	if !full && err != nil && c.ctx.Err() == nil {
+		s.done, s.buf = true, s.buf[:0]
+		if c.kc.err == nil {
+			c.kc.err = fmt.Errorf("kafka records of %s/%d from offset %d: %w", c.g.topic, c.g.partition, off, err)
 		}
-		s.cur = &r
 	}
 }
 
@@ -195,9 +194,13 @@ func (s *kafkaStream) compare(c *checker, o *dataObject, off int64, pos *Positio
 	if len(diff) == 0 {
 		return
 	}
+	verb := "differs"
+	if len(diff) > 1 {
+		verb = "differ"
+	}
 	c.add(Defect{Code: CodeContentMismatch, Object: o.key, Pos: pos, Offset: ptr(off),
-		Message: fmt.Sprintf("the record stored at offset %d is not the one Kafka holds there: its %s differ (compared as the object's encoding stores them)",
-			off, strings.Join(diff, " and "))})
+		Message: fmt.Sprintf("the record stored at offset %d is not the one Kafka holds there: its %s %s (compared as the object's encoding stores them)",
+			off, strings.Join(diff, " and "), verb)})
 }
 
 func sameKey(s stored, k *kafkaRecord) bool {

@@ -469,6 +469,9 @@ func saramaHeaders(t *testing.T, b []byte) []sarama.RecordHeader {
 		Key   string  `json:"key"`
 		Value *string `json:"value"`
 	}
+	if len(b) == 0 {
+		return nil
+	}
 	if err := json.Unmarshal(b, &hs); err != nil {
 		t.Fatalf("headers %s: %v", b, err)
 	}
