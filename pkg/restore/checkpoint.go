@@ -105,10 +105,11 @@ type Pending struct {
 	ValidOnly    bool   `json:"valid_only,omitempty"`
 }
 
-// covers reports whether r covers the record. A raw record has no
-// timestamp: only ranges without a time filter cover it.
-func (r Range) covers(off, ts int64, raw, invalid bool) bool {
-	return off >= r.First && off <= r.Last && (!raw || !r.timed()) && inTS(ts, r.FromTS, r.ToTS) && !(invalid && r.ValidOnly)
+// covers reports whether r covers the record. A record stored without a
+// timestamp (noTS: raw, or SINK_FIELDS without it) can only be covered
+// by ranges without a time filter.
+func (r Range) covers(off, ts int64, noTS, invalid bool) bool {
+	return off >= r.First && off <= r.Last && (!noTS || !r.timed()) && inTS(ts, r.FromTS, r.ToTS) && !(invalid && r.ValidOnly)
 }
 
 func inTS(ts int64, from, to *int64) bool {
@@ -129,9 +130,9 @@ func newCheckpoint(id CheckpointID, next int64) *Checkpoint {
 }
 
 // covered reports whether a range covers the record.
-func (c *Checkpoint) covered(off, ts int64, raw, invalid bool) bool {
+func (c *Checkpoint) covered(off, ts int64, noTS, invalid bool) bool {
 	for _, r := range c.Produced {
-		if r.covers(off, ts, raw, invalid) {
+		if r.covers(off, ts, noTS, invalid) {
 			return true
 		}
 	}

@@ -86,6 +86,8 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		}
 		if dk, ok := objindex.DataKey(in.Key); ok {
 			base = path.Base(dk)
+		} else if dk, ok := stageData(in.Key); ok {
+			base = path.Base(dk)
 		}
 		if p, _, ok := sink.ParseObjectName(base); ok && o.wantPartition(p) {
 			known[p] = true
@@ -107,28 +109,61 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		return listed{}, err
 	}
 
-	indexed := map[string]bool{}
+	indexed := map[string]int64{} // data object key -> its index's length
+	staged := map[string]int64{}  // data object key -> its staging object's length
 	for _, in := range infos {
 		if dk, ok := objindex.DataKey(in.Key); ok {
-			indexed[dk] = true
+			indexed[dk] = in.Size
+		} else if dk, ok := stageData(in.Key); ok {
+			staged[dk] = in.Size
 		}
 	}
 	out.byPart = map[int32][]candidate{}
 	out.covered, out.known = covered, known
+	at := map[string]int{} // data object key -> its candidate's position in byPart
 	for _, in := range infos {
-		dir, base := path.Split(strings.TrimPrefix(in.Key, o.prefix))
+		key, isStage := in.Key, false
+		if dk, ok := stageData(in.Key); ok {
+			key, isStage = dk, true
+		}
+		dir, base := path.Split(strings.TrimPrefix(key, o.prefix))
 		p, first, ok := sink.ParseObjectName(base) // index objects do not parse
 		if !ok || !o.wantPartition(p) {
 			continue
 		}
-		folder := sink.FolderName(o.topic, dir)
-		out.byPart[p] = append(out.byPart[p], candidate{
-			object: object{key: in.Key, folder: folder, partition: p, first: first, size: in.Size, index: indexed[in.Key],
-				invalid: dir == sink.InvalidDir(o.topic)},
-			home: strings.HasPrefix(dir, o.topic+"/"),
-		})
+		if i, ok := at[key]; ok {
+			// A staged object listed twice: staging and data object.
+			c := &out.byPart[p][i]
+			c.stage, c.final = c.stage || isStage, c.final || !isStage
+			continue
+		}
+		_, ext := sink.SplitExt(key)
+		isize, hasIndex := indexed[key]
+		ob := object{key: key, ext: ext, folder: sink.FolderName(o.topic, dir), partition: p, first: first, size: in.Size,
+			index: hasIndex, indexSize: isize, invalid: dir == sink.InvalidDir(o.topic), staged: ext == parquetExt}
+		if ob.staged {
+			ob.stage, ob.final = isStage, !isStage
+			if s, ok := staged[key]; ok {
+				ob.size = s // the staging object is read while it exists
+			}
+		}
+		at[key] = len(out.byPart[p])
+		out.byPart[p] = append(out.byPart[p], candidate{object: ob, home: strings.HasPrefix(dir, o.topic+"/")})
 	}
 	return out, nil
+}
+
+const parquetExt = ".parquet"
+
+// stageData returns the data object key of a staging object's key
+// (sink.StageKey), for the encodings staged (Parquet).
+func stageData(key string) (string, bool) {
+	dir, base := path.Split(key)
+	rest, ok := strings.CutPrefix(base, ".oss_stage_")
+	if _, ext := sink.SplitExt(rest); !ok || ext != parquetExt {
+		return "", false
+	}
+	return dir + rest, true
 }
 
 func (o *options) wantPartition(p int32) bool {

@@ -2,7 +2,8 @@
 // exactly once, resumably.
 //
 // Run reads the data objects of one source topic under a prefix
-// ({prefix}{dir}partition_{p}_offset_{first}_{8 hex}, see package sink) and
+// ({prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}, see package
+// sink; {ext} says the format and compression) and
 // produces their records to a target topic, which must be named
 // (TargetTopic) and may be the source topic only with AllowSourceTopic: the
 // backup does not say which cluster it came from.
@@ -26,8 +27,9 @@
 // order: each folder's objects hold increasing offsets, and a heap of
 // folder cursors yields the smallest next offset. An object is loaded when
 // the merge reaches the offset it is named for and dropped when its records
-// are used up: memory is at most one loaded object per folder (the chunk
-// being produced aside), and only for the folders whose current object
+// are used up: memory is at most one loaded object per folder (its bytes
+// and its decoded records, which for a compressed object are several times
+// its size; the chunk being produced aside), and only for the folders whose current object
 // spans the offset reached, so time folders cost one or two objects, many
 // folders interleaved (a folder per key) one each. An offset stored in two
 // folders fails the partition (ErrRefused, naming both objects) when the
@@ -47,11 +49,24 @@
 //     Names that match no epoch were not written by the sink and are
 //     ignored, with a warning; index objects (.oss_index_*) are read only
 //     as the index of their data object.
-//   - Objects with a record index (package objindex): records are split by
-//     the sizes of the appends that landed, numbered by their offset runs
-//     (gaps are real), tombstones taken from the nulls; every landed
-//     append's CRC-32C is checked before any record of the object is used,
-//     and a mismatch fails the partition naming the object and the range.
+//   - Objects with a record index (package objindex), in every format:
+//     records are split by the sizes of the appends that landed, numbered
+//     by their offset runs (gaps are real; the offset never comes from the
+//     record, which may not store it), tombstones taken from the nulls;
+//     every landed append's CRC-32C is checked over its stored bytes before
+//     any record of the object is used, and a mismatch fails the partition
+//     naming the object and the range. Each append is read in the encoding
+//     its entry names (format.ParseID): a compressed append, one complete
+//     member, is decompressed and split by the sizes in decoded bytes; a
+//     CSV object's header row is checked; records are decoded by
+//     format.Encoder.Decode.
+//   - Parquet objects (staged, package sink): while the staging object
+//     exists ({dir}.oss_stage_{name}, before the object is sealed and until
+//     the data object is written), the staged records are read from it as
+//     above; once it is gone, from the data object, whose rows must be the
+//     records of its index (read against the index's seal), offset for
+//     offset. A record restores the same from either: only the fields of
+//     the encoding.
 //   - Objects without an index (legacy, written before indexes): JSONL lines
 //     carry their offsets. Raw lines are numbered from the name's first
 //     offset, which is exact only if the line count is the number of
@@ -64,14 +79,25 @@
 //     a gap in the same object; only indexes make raw objects fully exact.
 //     An empty legacy raw line restores as an empty value (the format
 //     cannot tell a tombstone).
-//   - JSONL records restore key, value, headers and timestamp (0 included;
-//     a negative timestamp leaves it to the producer). Values are decoded
-//     as the index's encoding says, or for objects without an index as
-//     ValueEncoding or the meta object says.
+//   - JSONL, CSV and Parquet records restore key, value, headers and
+//     timestamp (0 included; a negative timestamp leaves it to the
+//     producer), as far as the encoding's fields (SINK_FIELDS) store them.
+//     Before producing anything Run reads the encoding of every selected
+//     object that selects fields (the first entry of its index) and says
+//     once, in a warning and in the Summary (Lacking, LackingObjects),
+//     which of key, headers and timestamp some records lack: they are
+//     produced without them (the producer's timestamp). Objects without
+//     values (SINK_FIELDS without value) hold nothing to restore: Run
+//     refuses (ErrRefused) naming them and their SINK_FIELDS, as it does a
+//     time range over records stored without timestamps. Values are
+//     decoded as the index's encoding says, or for objects without an
+//     index as ValueEncoding or the meta object says. A CSV value cannot
+//     tell JSON from text: both restore as the text.
 //   - Raw records are values only: no key, no headers, the producer's
 //     timestamp (the index keeps only a minimum and maximum per append).
 //     The Summary says so (RawObjects, ValuesOnly); a time range cannot
 //     select raw records, and Run refuses it when a selected object is raw.
+//     Raw objects may be compressed (one member per append, as above).
 //
 // # Producing
 //

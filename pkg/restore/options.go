@@ -151,7 +151,8 @@ func OffsetRange(from, to int64) Option {
 }
 
 // TimeRange restores only records whose timestamp is in [from, to]; a zero
-// bound is open. JSONL only.
+// bound is open. Only records stored with their timestamp: not raw, nor
+// SINK_FIELDS without timestamp (Run refuses those).
 func TimeRange(from, to time.Time) Option {
 	return func(o *options) { o.fromTime, o.toTime = from, to }
 }
@@ -162,9 +163,10 @@ func TimeRange(from, to time.Time) Option {
 // checkpoints and the target partitions.
 func DryRun(b bool) Option { return func(o *options) { o.dryRun = b } }
 
-// ValueEncoding says how JSONL string values were written (events.Text or
-// events.Base64, as SINK_VALUE_ENCODING). Default: what the meta object
-// records, else text.
+// ValueEncoding says how JSONL string values of objects without a record
+// index were written (events.Text or events.Base64, as
+// SINK_VALUE_ENCODING); indexed objects are read in the encoding their
+// index names. Default: what the meta object records, else text.
 func ValueEncoding(e events.ValueEncoding) Option {
 	return func(o *options) { o.valueEnc, o.encSet = e, true }
 }

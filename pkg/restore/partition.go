@@ -307,8 +307,8 @@ func (r *run) pendingRecords(p *Pending) ([]record, error) {
 		if !ok || rec.offset > p.Last {
 			break
 		}
-		if rec.offset < p.From || (!rec.raw && !inTS(rec.ts, p.FromTS, p.ToTS)) || (p.ValidOnly && rec.invalid) ||
-			r.ck.covered(rec.offset, rec.ts, rec.raw, rec.invalid) {
+		if rec.offset < p.From || (!rec.noTS && !inTS(rec.ts, p.FromTS, p.ToTS)) || (p.ValidOnly && rec.invalid) ||
+			r.ck.covered(rec.offset, rec.ts, rec.noTS, rec.invalid) {
 			continue
 		}
 		out = append(out, rec)
@@ -344,9 +344,11 @@ func (r *run) restore() error {
 		r.pending += ob.size
 		if l.raw {
 			r.res.RawObjects++
-			if r.timed {
-				return refused("%s is a raw object: raw records carry no timestamp, a time range cannot select them", ob.key)
-			}
+		}
+		if l.noTS && r.timed {
+			// (plan refuses this before producing anything when the
+			// encodings say so; this is the last line.)
+			return refused("%s holds records without a timestamp (%s): a time range cannot select them", ob.key, noTSWhy(l))
 		}
 		return nil
 	})
@@ -364,7 +366,7 @@ func (r *run) restore() error {
 		case o.fromOffset >= 0 && rec.offset < o.fromOffset,
 			r.timed && !inTS(rec.ts, r.fromTS, r.toTS):
 			r.res.Filtered++
-		case r.ck != nil && r.ck.covered(rec.offset, rec.ts, rec.raw, rec.invalid):
+		case r.ck != nil && r.ck.covered(rec.offset, rec.ts, rec.noTS, rec.invalid):
 			r.res.Skipped++
 		default:
 			chunk = append(chunk, rec)
@@ -410,8 +412,9 @@ func (r *run) flush(chunk []record) error {
 			if rec.value != nil {
 				m.Value = sarama.ByteEncoder(rec.value)
 			}
-			// Raw records have no timestamp: the producer's clock gives one.
-			if !rec.raw && rec.ts >= 0 {
+			// Records stored without a timestamp (raw, or SINK_FIELDS
+			// without it) get the producer's clock's.
+			if !rec.noTS && rec.ts >= 0 {
 				m.Timestamp = time.UnixMilli(rec.ts)
 			}
 			msgs[i] = m
@@ -465,4 +468,12 @@ func (r *run) final(completed bool) error {
 	}
 	r.dirty = false
 	return nil
+}
+
+// noTSWhy says why an object's records have no timestamp.
+func noTSWhy(l loaded) string {
+	if l.raw {
+		return "raw records are values only"
+	}
+	return "written with SINK_FIELDS without timestamp"
 }

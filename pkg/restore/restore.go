@@ -34,6 +34,12 @@ type Summary struct {
 	Bytes       int64 `json:"bytes"` // object bytes read
 	RawObjects  int   `json:"raw_objects"`
 	ValuesOnly  bool  `json:"values_only"` // raw objects were restored: values only
+	// Lacking lists what the records of some objects were stored without,
+	// written with SINK_FIELDS that left it out, and are restored without:
+	// "key", "headers", "timestamp" (the producer's then); LackingObjects
+	// counts those objects. (Raw objects: RawObjects.)
+	Lacking        []string `json:"lacking,omitempty"`
+	LackingObjects int      `json:"lacking_objects,omitempty"`
 	// InvalidRecords counts those of Records that were stored in
 	// invalidRuleData/{topic}/ (their folder could not be computed);
 	// ExcludeInvalid says they were left out (ExcludeInvalid).
@@ -130,7 +136,16 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	sum := &Summary{Topic: o.topic, Target: o.target, DryRun: o.dryRun, OtherObjects: others, ExcludeInvalid: o.excludeInvalid}
+	lk, err := checkFields(ctx, st, &o, jobs)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Topic: o.topic, Target: o.target, DryRun: o.dryRun, OtherObjects: others, ExcludeInvalid: o.excludeInvalid,
+		Lacking: lk.fields, LackingObjects: lk.objects}
+	if len(lk.fields) > 0 {
+		o.log.Warn().Strs("lacking", lk.fields).Int("objects", lk.objects).Str("example", lk.example).Str("encoding", lk.enc).
+			Msg("objects written with SINK_FIELDS that leave out " + strings.Join(lk.fields, ", ") + ": their records are restored without them (a producer timestamp for a missing one)")
+	}
 
 	var producer sarama.SyncProducer
 	var tgt *target
@@ -313,20 +328,9 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, i
 			j.enc = metaEncoding(meta)
 		}
 		j.folders = folders(o, byEpoch[epoch], meta, epoch)
-		for _, objs := range j.folders {
-			if o.excludeInvalid && objs[0].invalid {
-				continue
-			}
-			for i, ob := range objs {
-				if o.toOffset >= 0 && ob.first > o.toOffset {
-					break
-				}
-				if o.fromOffset >= 0 && i+1 < len(objs) && objs[i+1].first <= o.fromOffset {
-					continue
-				}
-				j.nsel++
-				total += ob.size
-			}
+		for _, ob := range j.selected(o) {
+			j.nsel++
+			total += ob.size
 		}
 		jobs = append(jobs, j)
 	}
@@ -344,6 +348,27 @@ func plan(ctx context.Context, st store.Store, o *options) ([]*partJob, int64, i
 		}
 	}
 	return jobs, total, others, nil
+}
+
+// selected returns the objects of j that the offset range selects (and
+// ExcludeInvalid leaves), by folder.
+func (j *partJob) selected(o *options) []*object {
+	var out []*object
+	for _, objs := range j.folders {
+		if o.excludeInvalid && objs[0].invalid {
+			continue
+		}
+		for i := range objs {
+			if o.toOffset >= 0 && objs[i].first > o.toOffset {
+				break
+			}
+			if o.fromOffset >= 0 && i+1 < len(objs) && objs[i+1].first <= o.fromOffset {
+				continue
+			}
+			out = append(out, &objs[i])
+		}
+	}
+	return out
 }
 
 // folders groups objects by folder, each sorted by first offset, and works

@@ -9,26 +9,39 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
-	"strings"
+	"slices"
 
 	"github.com/IBM/sarama"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/parquetfile"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // object is one data object of the partition and epoch being restored.
 type object struct {
-	key       string
+	key       string // extension included
+	ext       string // its name's extension (sink.SplitExt): "" for raw and legacy objects
 	folder    string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
 	invalid   bool   // in invalidRuleData/{topic}/
 	partition int32
 	first     int64 // the offset the name gives
-	size      int64 // as listed
+	size      int64 // as listed (of the staging object while it exists)
 	epoch     int64
-	index     bool // an index object was listed beside it
+	index     bool  // an index object was listed beside it
+	indexSize int64 // its length as listed
+	// staged: of an encoding built when sealed (Parquet, by its name):
+	// its records are in the staging object (stage: listed) until the
+	// data object is written from them (final: listed).
+	staged, stage, final bool
+	// enc is the encoding of its first append (plan reads it for the
+	// encodings that select fields); "" when not read.
+	enc string
 
 	// For objects without an index (legacy): how many offsets the names or
 	// the meta object say it spans (-1: nothing says), and why, for messages.
@@ -43,15 +56,18 @@ type record struct {
 	key     []byte
 	value   []byte
 	headers []sarama.RecordHeader
-	raw     bool // from a raw object: value only
+	// noTS: stored without a timestamp (raw, or SINK_FIELDS without
+	// timestamp): the producer gives it one, a time range cannot select it.
+	noTS    bool
 	invalid bool // from invalidRuleData/{topic}/
 }
 
 // loaded is what reading one data object gives.
 type loaded struct {
 	recs   []record
-	raw    bool
+	raw    bool // raw records: values only
 	legacy bool
+	noTS   bool // some records have no timestamp
 }
 
 // errRaw is wrapped when a raw object cannot be restored exactly.
@@ -63,6 +79,9 @@ var jsonlStart = []byte(`{"topic":`)
 // one, else as a legacy object. Nothing is returned from an object that
 // fails any check.
 func load(ctx context.Context, st store.Store, ob object, enc events.ValueEncoding) (loaded, error) {
+	if ob.staged {
+		return loadStaged(ctx, st, ob)
+	}
 	// The data is read before the index: every append that landed in the
 	// bytes read was announced in the index before it landed, so the index
 	// read afterwards describes them all.
@@ -78,15 +97,62 @@ func load(ctx context.Context, st store.Store, ob object, enc events.ValueEncodi
 		return loaded{}, fmt.Errorf("read the record index of %s: %w", ob.key, err)
 	case ob.index:
 		return loaded{}, fmt.Errorf("the record index of %s was listed but is gone: %w", ob.key, err)
+	case ob.ext != "":
+		return loaded{}, noIndex(ob)
 	}
 	return loadLegacy(ob, data, enc)
 }
 
-// loadIndexed splits data by the landed appends of its index.
-func loadIndexed(ob object, data, idx []byte) (loaded, error) {
-	size := int64(len(data))
+func noIndex(ob object) error {
+	return fmt.Errorf("%w: the record index of %s does not exist: the sink writes one for every object named with an extension (%s), and its records cannot be told apart without it",
+		ErrRefused, ob.key, ob.ext)
+}
+
+// loadStaged reads an object of an encoding built when sealed: from its
+// staging object while it exists (its bytes are what the index describes,
+// CRC-checked), else from the data object built from it.
+func loadStaged(ctx context.Context, st store.Store, ob object) (loaded, error) {
+	ikey := objindex.Key(ob.key)
+	if ob.stage {
+		data, err := st.Get(ctx, sink.StageKey(ob.key))
+		switch {
+		case err == nil:
+			idx, err := st.Get(ctx, ikey)
+			if err != nil {
+				return loaded{}, fmt.Errorf("read the record index of %s: %w", ob.key, err)
+			}
+			return loadIndexed(ob, data, idx)
+		case !store.IsNotFound(err):
+			return loaded{}, fmt.Errorf("read %s: %w", sink.StageKey(ob.key), err)
+		}
+		// Finalized since the listing: the data object holds the records.
+	}
+	data, err := st.Get(ctx, ob.key)
+	if store.IsNotFound(err) {
+		return loaded{}, fmt.Errorf("%w: neither %s nor its staging object %s exists (gone since the listing?)", ErrRefused, ob.key, sink.StageKey(ob.key))
+	}
+	if err != nil {
+		return loaded{}, fmt.Errorf("read %s: %w", ob.key, err)
+	}
+	idx, err := st.Get(ctx, ikey)
+	if store.IsNotFound(err) {
+		return loaded{}, noIndex(ob)
+	}
+	if err != nil {
+		return loaded{}, fmt.Errorf("read the record index of %s: %w", ob.key, err)
+	}
+	return loadBuilt(ob, data, idx)
+}
+
+// landedOf resolves an index against the data length size (a seal's
+// position when size < 0) and returns the landed appends, every one's CRC
+// checked against data unless data is nil.
+func landedOf(ob object, data, idx []byte, size int64) ([]*objindex.Append, error) {
 	res := objindex.NewResolver(0, func(a *objindex.Append) (bool, error) {
-		if a.Pos+a.Bytes > size {
+		if data == nil {
+			return true, nil
+		}
+		if a.Pos+a.Bytes > int64(len(data)) {
 			return false, nil
 		}
 		return crc32.Checksum(data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli) == a.CRC32C, nil
@@ -96,70 +162,219 @@ func loadIndexed(ob object, data, idx []byte) (loaded, error) {
 		e := sc.Entry()
 		// Entries beyond the bytes read announce appends made after the
 		// data was read (a sink still writing): not part of this snapshot.
-		if (e.Append != nil && e.Append.Pos > size) || (e.Seal != nil && e.Seal.At > size) {
+		if size >= 0 && ((e.Append != nil && e.Append.Pos > size) || (e.Seal != nil && e.Seal.At > size)) {
 			break
 		}
 		if err := res.Add(e); err != nil {
-			return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+			return nil, fmt.Errorf("%s: record index: %w", ob.key, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+		return nil, fmt.Errorf("%s: record index: %w", ob.key, err)
+	}
+	if size < 0 {
+		seal, ok := res.Sealed()
+		if !ok {
+			return nil, fmt.Errorf("%w: %s is built from staged records when sealed, but its record index has no seal", ErrRefused, ob.key)
+		}
+		size = seal.At
 	}
 	r, err := res.Finish(size)
 	if err != nil {
-		return loaded{}, fmt.Errorf("%s: record index: %w", ob.key, err)
+		return nil, fmt.Errorf("%s: record index: %w", ob.key, err)
+	}
+	return r.Landed, nil
+}
+
+// loadIndexed splits data by the landed appends of its index, in each
+// append's encoding (decompressing a compressed member).
+func loadIndexed(ob object, data, idx []byte) (loaded, error) {
+	landed, err := landedOf(ob, data, idx, int64(len(data)))
+	if err != nil {
+		return loaded{}, err
 	}
 	// Every landed append's bytes are checked before any record is used,
 	// so nothing is produced from an object with a damaged append.
-	for _, a := range r.Landed {
+	for _, a := range landed {
 		if got := crc32.Checksum(data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli); got != a.CRC32C {
 			return loaded{}, fmt.Errorf("%s: bytes %d..%d (offsets %d..%d) have CRC-32C %d, the record index says %d: the object is damaged; nothing is restored from it",
 				ob.key, a.Pos, a.Pos+a.Bytes-1, a.First(), a.Last(), got, a.CRC32C)
 		}
 	}
 	var out loaded
-	for _, a := range r.Landed {
-		format, venc, _ := strings.Cut(a.Enc, "/")
-		var enc events.ValueEncoding
-		switch venc {
-		case "text":
-			enc = events.Text
-		case "base64":
-			enc = events.Base64
-		default:
-			return loaded{}, fmt.Errorf("%s: append at %d: unknown encoding %q", ob.key, a.Pos, a.Enc)
+	for _, a := range landed {
+		enc, err := appendEncoding(ob, a)
+		if err != nil {
+			return loaded{}, err
 		}
-		switch format {
-		case "raw":
-			out.raw = true
-		case "jsonl":
-		default:
-			return loaded{}, fmt.Errorf("%s: append at %d: unknown encoding %q", ob.key, a.Pos, a.Enc)
+		b, base := data[a.Pos:a.Pos+a.Bytes], a.Pos
+		if a.Decoded > 0 {
+			if b, err = decompress(enc.Codec, b, a.Decoded); err != nil {
+				return loaded{}, fmt.Errorf("%s: the member at bytes %d..%d (offsets %d..%d): %w", ob.key, a.Pos, a.Pos+a.Bytes-1, a.First(), a.Last(), err)
+			}
+			base = 0
+		}
+		if h := enc.Header(); a.Head > 0 && !bytes.Equal(b[:a.Head], h) {
+			return loaded{}, fmt.Errorf("%s: the object starts with %q, not the header row %q of its encoding", ob.key, b[:a.Head], h)
 		}
 		for rr := range a.All() {
-			b := data[rr.Pos : rr.Pos+rr.Size]
-			if b[len(b)-1] != '\n' {
-				return loaded{}, fmt.Errorf("%s: record at offset %d (bytes %d..%d) does not end with a newline: the index does not match the data", ob.key, rr.Offset, rr.Pos, rr.Pos+rr.Size-1)
-			}
-			body := b[:len(b)-1]
-			if format == "raw" {
-				rec := record{offset: rr.Offset, raw: true}
-				if !rr.Null {
-					rec.value = bytes.Clone(body)
-				}
-				out.recs = append(out.recs, rec)
-				continue
-			}
-			rec, err := decodeLine(body, enc)
+			rec, err := decodeRecord(enc, b[rr.Pos-base:rr.Pos-base+rr.Size], rr)
 			if err != nil {
 				return loaded{}, fmt.Errorf("%s: record at offset %d: %w", ob.key, rr.Offset, err)
 			}
-			if rec.offset != rr.Offset {
-				return loaded{}, fmt.Errorf("%s: the line at bytes %d..%d holds offset %d, the record index says %d", ob.key, rr.Pos, rr.Pos+rr.Size-1, rec.offset, rr.Offset)
+			out.recs = append(out.recs, rec)
+		}
+		out.raw = out.raw || enc.Format == format.Raw
+		out.noTS = out.noTS || !enc.Fields.Has(format.FieldTimestamp) && !legacyJSONL(enc)
+	}
+	return out, nil
+}
+
+// appendEncoding returns the encoding of a landed append, which must be
+// one this version reads and fit the object's name.
+func appendEncoding(ob object, a *objindex.Append) (format.Encoder, error) {
+	enc, err := format.ParseID(a.Enc)
+	switch {
+	case err != nil:
+		return enc, fmt.Errorf("%s: append at %d: %w", ob.key, a.Pos, err)
+	case enc.Ext() != ob.ext:
+		return enc, fmt.Errorf("%w: %s: its index says its records are in encoding %s, whose objects the sink names with %q", ErrRefused, ob.key, a.Enc, enc.Ext())
+	case (a.Decoded > 0) != enc.Compressed():
+		return enc, fmt.Errorf("%s: append at %d: its decoded length (%d) does not fit its encoding %s", ob.key, a.Pos, a.Decoded, a.Enc)
+	case enc.Format != format.Raw && !legacyJSONL(enc) && !enc.Fields.Has(format.FieldValue):
+		return enc, fmt.Errorf("%w: %s holds no values (encoding %s: SINK_FIELDS without value): nothing to restore", ErrRefused, ob.key, a.Enc)
+	}
+	return enc, nil
+}
+
+func legacyJSONL(e format.Encoder) bool { return e.Format == format.JSONL && e.Fields.Len() == 0 }
+
+// decompress returns the decoded bytes of one compressed member, which
+// must be exactly n long.
+func decompress(c format.Codec, member []byte, n int64) ([]byte, error) {
+	zr, err := format.NewDecompressor(c, bytes.NewReader(member))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	out := make([]byte, n)
+	if _, err := io.ReadFull(zr, out); err != nil {
+		return nil, fmt.Errorf("does not decompress into the %d bytes its index says: %w", n, err)
+	}
+	var one [1]byte
+	switch _, err := io.ReadFull(zr, one[:]); {
+	case err == nil:
+		return nil, fmt.Errorf("decompresses to more than the %d bytes its index says", n)
+	case !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("does not decompress: %w", err)
+	}
+	return out, nil
+}
+
+// decodeRecord decodes one record's bytes b in encoding enc; its offset
+// comes from the index.
+func decodeRecord(enc format.Encoder, b []byte, rr objindex.Record) (record, error) {
+	if !enc.Staged() && (len(b) == 0 || b[len(b)-1] != '\n') {
+		return record{}, fmt.Errorf("its %d bytes do not end with a newline: the index does not match the data", rr.Size)
+	}
+	switch {
+	case enc.Format == format.Raw:
+		rec := record{offset: rr.Offset, noTS: true}
+		if !rr.Null {
+			rec.value = bytes.Clone(b[:len(b)-1])
+		}
+		return rec, nil
+	case legacyJSONL(enc):
+		rec, err := decodeLine(b[:len(b)-1], enc.ValueEncoding)
+		if err == nil && rec.offset != rr.Offset {
+			err = fmt.Errorf("the line holds offset %d, the record index says %d", rec.offset, rr.Offset)
+		}
+		return rec, err
+	}
+	d, err := enc.Decode(b)
+	if err != nil {
+		return record{}, err
+	}
+	if d.Fields.Has(format.FieldOffset) && d.Offset != rr.Offset {
+		return record{}, fmt.Errorf("it holds offset %d, the record index says %d", d.Offset, rr.Offset)
+	}
+	if enc.Staged() {
+		// A staged record holds every field, the data object built from
+		// it only those selected: a record is restored the same from
+		// either.
+		d.Fields = enc.Fields
+	}
+	return fromDecoded(d, rr.Offset)
+}
+
+// fromDecoded is the record to produce of what an encoding stored: what
+// its fields lack, the record lacks (no key, no headers, no timestamp).
+func fromDecoded(d format.Decoded, offset int64) (record, error) {
+	fs := d.Fields
+	rec := record{offset: offset, ts: d.Timestamp, noTS: !fs.Has(format.FieldTimestamp)}
+	if fs.Has(format.FieldKey) && d.HasKey {
+		rec.key = append([]byte{}, d.Key...) // an empty key is not a null one
+	}
+	if d.ValueKind != events.ValueNull {
+		rec.value = append([]byte{}, d.Value...)
+	}
+	if fs.Has(format.FieldHeaders) && len(d.Headers) > 0 {
+		hs, err := parseHeaders(d.Headers)
+		if err != nil {
+			return record{}, err
+		}
+		rec.headers = hs
+	}
+	return rec, nil
+}
+
+// loadBuilt reads the data object built from an object's staged records
+// (its staging object is gone): the rows of the Parquet file, which must
+// be the records of its index, offset for offset (without an offset
+// column: as many). Its index's bytes are no longer stored, so no CRC can
+// be checked; the file's own structure is.
+func loadBuilt(ob object, data, idx []byte) (loaded, error) {
+	landed, err := landedOf(ob, nil, idx, -1)
+	if err != nil {
+		return loaded{}, err
+	}
+	var n int64
+	for _, a := range landed {
+		n += a.Records()
+	}
+	pr, err := parquetfile.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return loaded{}, fmt.Errorf("%w: %s is not a data object the sink builds from staged records: %v", ErrRefused, ob.key, err)
+	}
+	if pr.NumRows() != n {
+		return loaded{}, fmt.Errorf("%w: %s holds %d rows, its record index %d records: it is not the object built from them", ErrRefused, ob.key, pr.NumRows(), n)
+	}
+	hasOffset := slices.Contains(pr.Columns(), parquetfile.Offset)
+	out := loaded{recs: make([]record, 0, n)}
+	var row parquetfile.Row
+	for _, a := range landed {
+		enc, err := appendEncoding(ob, a)
+		if err != nil {
+			return loaded{}, err
+		}
+		for rr := range a.All() {
+			if err := pr.Next(&row); err != nil {
+				return loaded{}, fmt.Errorf("%s: the row of offset %d: %w", ob.key, rr.Offset, err)
+			}
+			if hasOffset && row.Offset != rr.Offset {
+				return loaded{}, fmt.Errorf("%w: %s: a row holds offset %d where its record index says %d", ErrRefused, ob.key, row.Offset, rr.Offset)
+			}
+			d := format.Decoded{Fields: enc.Fields, Timestamp: row.Timestamp, Key: row.Key, HasKey: row.HasKey, Value: row.Value, Headers: row.Headers}
+			if row.NullValue {
+				d.ValueKind = events.ValueNull
+			}
+			rec, err := fromDecoded(d, rr.Offset)
+			if err != nil {
+				return loaded{}, fmt.Errorf("%s: the row of offset %d: %w", ob.key, rr.Offset, err)
 			}
 			out.recs = append(out.recs, rec)
 		}
+		out.noTS = out.noTS || !enc.Fields.Has(format.FieldTimestamp)
 	}
 	return out, nil
 }
@@ -179,6 +394,7 @@ func loadLegacy(ob object, data []byte, enc events.ValueEncoding) (loaded, error
 	lines := bytes.SplitAfter(data, []byte{'\n'})
 	lines = lines[:len(lines)-1] // the empty tail after the last newline
 	out.raw = !bytes.HasPrefix(data, jsonlStart)
+	out.noTS = out.raw
 	if out.raw {
 		if err := checkLegacyRaw(ob, int64(len(lines))); err != nil {
 			return loaded{}, err
@@ -188,7 +404,7 @@ func loadLegacy(ob object, data []byte, enc events.ValueEncoding) (loaded, error
 	for i, ln := range lines {
 		body := ln[:len(ln)-1]
 		if out.raw {
-			out.recs = append(out.recs, record{offset: ob.first + int64(i), value: bytes.Clone(body), raw: true})
+			out.recs = append(out.recs, record{offset: ob.first + int64(i), value: bytes.Clone(body), noTS: true})
 			continue
 		}
 		rec, err := decodeLine(body, enc)
@@ -266,20 +482,34 @@ func decodeLine(b []byte, enc events.ValueEncoding) (record, error) {
 		}
 		rec.value = buf.Bytes()
 	}
-	if h := bytes.TrimSpace(l.Headers); len(h) > 0 && string(h) != "null" {
-		var hs []jsonlHeader
-		if err := json.Unmarshal(h, &hs); err != nil {
-			return record{}, fmt.Errorf("headers: want [{\"key\":..,\"value\":..}]: %w", err)
-		}
-		for _, x := range hs {
-			hdr := sarama.RecordHeader{Key: []byte(x.Key)}
-			if x.Value != nil {
-				hdr.Value = []byte(*x.Value)
-			}
-			rec.headers = append(rec.headers, hdr)
-		}
+	hs, err := parseHeaders(l.Headers)
+	if err != nil {
+		return record{}, err
 	}
+	rec.headers = hs
 	return rec, nil
+}
+
+// parseHeaders reads the headers of the trigger's JSON array text
+// ([{"key":..,"value":..}]; nil, null and [] are none).
+func parseHeaders(b []byte) ([]sarama.RecordHeader, error) {
+	h := bytes.TrimSpace(b)
+	if len(h) == 0 || string(h) == "null" {
+		return nil, nil
+	}
+	var hs []jsonlHeader
+	if err := json.Unmarshal(h, &hs); err != nil {
+		return nil, fmt.Errorf("headers: want [{\"key\":..,\"value\":..}]: %w", err)
+	}
+	var out []sarama.RecordHeader
+	for _, x := range hs {
+		hdr := sarama.RecordHeader{Key: []byte(x.Key)}
+		if x.Value != nil {
+			hdr.Value = []byte(*x.Value)
+		}
+		out = append(out, hdr)
+	}
+	return out, nil
 }
 
 // cursor yields the records of one folder's objects in offset order,

@@ -29,7 +29,10 @@ const restoreUsage = `Usage: sinkctl restore --topic SRC --target-topic DST --br
 
 Produces the records stored for topic SRC to topic DST, per partition in
 offset order, to the partition of the same number, with an idempotent
-producer. JSONL objects restore key, value, headers and timestamp; raw
+producer. Every format and compression is read (SINK_FORMAT, SINK_FIELDS,
+SINK_COMPRESSION): JSONL, CSV and Parquet objects restore key, value,
+headers and timestamp as far as SINK_FIELDS stored them (the summary says
+what records lack; objects without values are refused, naming them); raw
 objects hold values only (no key, no headers, the producer's timestamp).
 Restoring into SRC itself needs --allow-source-topic.
 
@@ -110,10 +113,10 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
-	fs.StringVar(&f.fromTime, "from-time", "", "restore records with a timestamp at or after this RFC 3339 time (JSONL only)")
-	fs.StringVar(&f.toTime, "to-time", "", "restore records with a timestamp at or before this RFC 3339 time (JSONL only)")
+	fs.StringVar(&f.fromTime, "from-time", "", "restore records with a timestamp at or after this RFC 3339 time (records stored with their timestamp only)")
+	fs.StringVar(&f.toTime, "to-time", "", "restore records with a timestamp at or before this RFC 3339 time (records stored with their timestamp only)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be produced; do not connect to Kafka")
-	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values: auto (as the meta object says), text or base64")
+	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values of objects without a record index: auto (as the meta object says), text or base64")
 	fs.IntVar(&f.chunk, "chunk", restore.DefaultChunkRecords, "records produced between checkpoints")
 	fs.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when stderr is not a terminal, print progress this often (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON instead of a table")
@@ -395,6 +398,10 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	if foreign > 0 {
 		fmt.Fprintf(w, "note: %s written by another producer are among the restored records in the target\n", count(int(foreign), "record"))
+	}
+	if len(s.Lacking) > 0 {
+		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records were restored without it (a producer timestamp for a missing timestamp)\n",
+			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "))
 	}
 	if s.ValuesOnly {
 		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))

@@ -42,7 +42,16 @@ offset that the store lacks is an error (missing_in_store), named by offset
 ranges, exactly for JSONL and indexed objects, by counts for raw objects
 without an index; so is a partition Kafka has and the group committed that
 the store lacks entirely. Offsets stored at or past the committed offset are
-a warning (ahead_of_commit).
+a warning (ahead_of_commit). Each stored record of the current epoch is
+also compared with the one Kafka holds at its offset: key, value and
+headers, as far as its format and SINK_FIELDS store them
+(content_mismatch).
+
+Every format and compression is read: names with extensions, compressed
+appends decompressed member by member, CSV header rows, Parquet staging
+objects and the Parquet objects built from them (checked against their
+record index); staged records waiting for their Parquet object are a
+warning (finalize_pending).
 
 Flags:
 `
@@ -87,7 +96,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.Var(&f.topics, "topic", "topic to check; repeatable (default: every topic under the prefix)")
 	fs.Var(&f.partitions, "partition", "partition number to check; repeatable (default: every partition)")
 	fs.StringVar(&f.format, "format", "auto", "how to read data objects without a record index: auto, raw or jsonl (indexed objects are read as their index says)")
-	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values: auto (as the meta object says), text, or base64 (checked)")
+	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values of the legacy envelope: auto (as the index or meta object says), text, or base64 (checked)")
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")

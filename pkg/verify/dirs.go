@@ -19,8 +19,9 @@ import (
 type entry struct {
 	info    store.Info
 	dir     string // relative to the prefix, ending in '/'
-	key     string // the data object's key (the index's data object for an index)
+	key     string // the data object's key (of the index's or the stage's data object for those)
 	indexed bool   // the key is the index object
+	stage   bool   // the key is the staging object (sink.StageKey)
 	p       int32
 	off     int64
 }
@@ -154,13 +155,17 @@ func (l *lister) classify(info store.Info) {
 			}
 		}
 	}
-	indexed := false
+	indexed, stage := false, false
 	if b, ok := strings.CutPrefix(base, indexBasePrefix); ok {
 		base, indexed = b, true
+	} else if b, ok := strings.CutPrefix(base, stageBasePrefix); ok {
+		// The sink's own: records of an object built when sealed
+		// (Parquet), appended here until then.
+		base, stage = b, true
 	}
-	if p, off, ok := parseObjectName(base); ok {
+	if p, off, ok := parseObjectName(base); ok && (!stage || stagedName(base)) {
 		d := first + "/" + dir
-		l.entries = append(l.entries, entry{info: info, dir: d, key: l.cfg.prefix + d + base, indexed: indexed, p: p, off: off})
+		l.entries = append(l.entries, entry{info: info, dir: d, key: l.cfg.prefix + d + base, indexed: indexed, stage: stage, p: p, off: off})
 		return
 	}
 	l.strays[first] = append(l.strays[first], info.Key)
@@ -419,16 +424,26 @@ func (l *lister) attribute(topics []string, metas map[tp]metaResult) map[tp]*gro
 		g := get(tp{owner, e.p})
 		o := g.byKey[e.key]
 		if o == nil {
-			o = &dataObject{key: e.key, folder: sink.FolderName(owner, e.dir), nameOff: e.off, size: -1, indexSize: -1, listed: true,
-				named: true, epoch: epoch, lookalike: lookalike}
+			o = newDataObject(e.key, sink.FolderName(owner, e.dir), e.off)
+			o.listed, o.named, o.epoch, o.lookalike = true, true, epoch, lookalike
 			o.invalid = o.folder == "/"+sink.InvalidDir(owner)
 			g.byKey[e.key] = o
 			g.objs = append(g.objs, o)
 		}
-		if e.indexed {
+		switch {
+		case e.indexed:
 			o.indexKey, o.indexSize = e.info.Key, e.info.Size
-		} else {
-			o.size = e.info.Size
+		case e.stage:
+			o.stageSize = e.info.Size
+		case o.staged:
+			o.finalSize = e.info.Size
+		default:
+			o.dataSize = e.info.Size
+		}
+	}
+	for _, g := range groups {
+		for _, o := range g.objs {
+			o.settle()
 		}
 	}
 	return groups

@@ -15,8 +15,14 @@
 // partition as package sink lays them out:
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}                      meta object
-//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}                 data object, in any folder
-//	{prefix}{dir}.oss_index_partition_{p}_offset_{...}                its record index (package objindex)
+//	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}            data object, in any folder
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{...}{ext}           its record index (package objindex)
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{...}.parquet        its staging object (Parquet, until sealed)
+//
+// {ext} is the extension of the object's encoding (format.Encoder.Ext: ""
+// for raw and legacy objects, .jsonl, .csv, .parquet, then .gz, .zst or
+// .sz when compressed); names are checked on their stem (sink.SplitExt),
+// and the extension against the encoding the index names.
 //
 // where dir is a folder's directory (sink.FolderDir): the topic's own
 // ({topic}/), one inside it ({topic}/dt=2026-11-24/), or, with a routing
@@ -42,9 +48,14 @@
 // each folder: the data object, then its index, since the sink writes an
 // index entry before the data it announces), then every object. Memory per
 // partition in flight is at most three chunks (WithChunkSize), one index
-// entry, the longest record (JSONL) or line (legacy objects), a few dozen
-// bytes per object, and one entry per run of consecutive offsets stored in
-// one object: never the data. Because the
+// entry, the longest record or line (legacy objects), one decompressor's
+// state (a compressed member is streamed through it, never held whole:
+// for zstd up to the frame's window, at most one append's decoded
+// length), for a Parquet object the reader's pages (one per column) and a
+// batch of rows, with WithKafka one window of Kafka's records (at most 500
+// records or 8 MiB and one record), a few dozen bytes per object, and one
+// entry per run of consecutive offsets stored in one object: never the
+// data. Because the
 // meta object is read before the data and the protocol writes data before
 // state, a partition that the sink writes to while Run reads it shows at
 // most warnings (pending recovery), not errors; an object opened and sealed
@@ -88,15 +99,36 @@
 // every format) is checked exactly, whatever its values hold: the index,
 // streamed with objindex.Scanner, is resolved against the data object's
 // length (objindex.Resolver) in a first pass; a second pass reads the data in
-// ranged chunks as the landed appends resolve and checks each one's CRC-32C,
-// that each record ends where the index's sizes say (and for JSONL that
-// each line is one record whose offset is the index's). Offsets come from
-// the index, in raw as in JSONL: every offset once across the epoch's
+// ranged chunks as the landed appends resolve and checks each one's CRC-32C
+// over its stored bytes, then reads it in the encoding its entry names
+// (format.ParseID): a compressed append, one complete member, is streamed
+// through its decompressor and split by the index's sizes, which count
+// decoded bytes; a CSV object must start with its header row (the entry's
+// head); each record must end where the sizes say, and decode
+// (format.Encoder.Decode; the legacy JSONL envelope as legacy lines are
+// checked) with the offset, topic, partition and tombstone the index
+// gives, as far as its fields hold them. Offsets come from the index, in
+// every format: every offset once across the epoch's
 // objects, increasing within each folder, each object named after its first
 // landed offset, each seal naming the next object of its folder. For the
 // meta object's open object, the first index_size bytes of its index must
 // resolve to exactly its recorded size, records and last offset; appends
 // that landed past them are pending recovery (unrecorded_tail).
+//
+// Objects built when sealed (Parquet) are staged: records are appended,
+// with an index as any other, to a staging object, checked as above while
+// it exists. When sealed, the data object is built from the staged records
+// and written, then the staging object removed, and the index still
+// describes the staged bytes: a data object whose staging object is gone
+// is resolved against its index's seal, and its rows, read one at a time,
+// must be the index's records, offset for offset (without an offset
+// column, as many), in the columns of the encoding's fields; while both
+// exist, the data object's footer must count the staged records from the
+// first offset to the last. Staged records waiting for their data object
+// (sealed, listed in the meta object's finalize list, sink.Meta.Finalize)
+// and a staging object not yet removed are finalize_pending warnings: the
+// sink's next batch completes them and nothing is lost meanwhile; an
+// object the list names that exists in no form is data_missing.
 //
 // An index without its data object is normal when it resolves to no landed
 // append (an object sealed at 0, or announcements that never landed);
@@ -106,7 +138,8 @@
 // the next object that exists (offsets in between may be Kafka gaps; with
 // WithKafka, missing_in_store names the records exactly). An index that
 // cannot be used (index_invalid, index_inconsistent) is an error, and its
-// data object is then checked as a legacy object.
+// data object is then checked as a legacy object (unless it is named with
+// an extension: such objects are no lines).
 //
 // # Legacy objects (no index)
 //
@@ -151,10 +184,10 @@
 //	error    duplicate_offset      an offset stored twice (other_object: where it was first)
 //	error    out_of_order          an offset below one stored before it in the same folder
 //	error    name_offset_mismatch  the offset in the object's name is not its first offset
-//	error    bad_record            JSONL: a line that is not a JSON object with topic, partition and offset
+//	error    bad_record            a record that does not decode in its encoding (JSONL: a line without topic, partition and offset), a CSV object without its header row
 //	error    wrong_partition       JSONL: a line that names another topic or partition
 //	error    bad_value             JSONL, base64 value encoding: a string value that is not base64
-//	error    offset_mismatch       JSONL with an index: a line's offset is not the one its index gives
+//	error    offset_mismatch       a record's offset (in encodings that store it) is not the one its index gives
 //	error    torn_tail             a legacy object that does not end with a newline (a partial last line)
 //	error    name_suffix           the name is derived for no epoch of the partition (sink.ObjectKey): a look-alike
 //	error    unreadable            an object that could not be read (read error, or gone since the listing)
@@ -171,12 +204,14 @@
 //	error    open_object_encoding  the open object's index names another encoding than the meta object
 //	error    index_invalid         an index object that cannot be parsed
 //	error    index_inconsistent    an index that does not resolve against its data object, or whose sizes do not fit it
-//	error    index_missing         no index for an object that must have one (the meta object or a seal says so)
+//	error    index_missing         no index for an object that must have one (the meta object, a seal or its extension says so)
 //	error    crc_mismatch          a landed append whose bytes do not have the CRC-32C its index recorded
 //	error    data_missing          a data object gone while its index says records landed (ranges: their offsets)
 //	error    object_missing        a seal names an object of which neither data nor index exists (ranges: its offsets)
 //	error    seal_mismatch         a seal that names another object than the next of its folder
+//	error    final_mismatch        a data object built from staged records (Parquet) that is not what its index describes (rows, offsets, columns) or not readable
 //	error    missing_in_store      records Kafka still holds below the group's committed offset that the store lacks (WithKafka; ranges)
+//	error    content_mismatch      a stored record whose key, value or headers (as its encoding stores them) are not Kafka's at its offset (WithKafka)
 //	warning  unrecorded_tail       data past the open object's recorded size: pending recovery
 //	warning  unrecorded_object     an object named after the committed offset: pending recovery
 //	warning  empty_object          a data object of zero bytes
@@ -186,6 +221,7 @@
 //	warning  raw_unverifiable      legacy raw lines that values holding '\n' could explain: not checkable exactly
 //	warning  unknown_epoch         objects of an epoch the meta object's history does not list
 //	warning  folder_not_listed     the meta object names a folder in a directory the run did not list (WithDirs)
+//	warning  finalize_pending      staged records (Parquet) whose data object is not written yet, or a staging object not yet removed
 //
 // With WithKafka (NewSaramaKafka), each partition is also compared with the
 // live topic: Kafka's range (log start offset .. high watermark) and the
@@ -195,5 +231,13 @@
 // objects. A partition that Kafka has, of a topic asked for or found in the
 // store (whichever partitions WithPartitions selects), whose records below
 // the committed offset Kafka still holds, and of which the store holds
-// nothing, gets a report with a missing_in_store error.
+// nothing, gets a report with a missing_in_store error. With a Kafka that
+// reads records (KafkaRecordReader; NewSaramaKafka does), the records of
+// the current epoch's indexed objects are also compared with Kafka's at
+// their offsets, as the objects are read: key, value and headers, as far
+// as the object's encoding stores them (raw: the value; SINK_FIELDS: the
+// fields selected), in the form it gives them back (a JSON value as its
+// compact text, text as valid UTF-8); a difference is content_mismatch.
+// Kafka's records are read a window at a time beside each folder's
+// objects: one pass over each folder's offset span.
 package verify

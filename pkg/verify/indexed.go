@@ -1,13 +1,11 @@
 package verify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
-	"strings"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -63,6 +61,9 @@ type recordedPart struct {
 type walkOpts struct {
 	dataLen int64 // the data object's length
 	noData  bool  // it is gone: every alternative is taken for landed (no CRC to check)
+	// built: its index's bytes were staged and are gone, the data object
+	// built from them exists: resolved against the seal, no CRC to check.
+	built bool
 	// recordedEnd is how many data bytes the meta object accounts for.
 	recordedEnd int64
 	rec         *sink.Folder // the meta object's record of the object, if it is open
@@ -108,6 +109,9 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 	if o.size < 0 {
 		return c.checkIndexOnly(es, o, opts), true
 	}
+	if o.built {
+		return c.checkBuilt(es, o, opts), true
+	}
 	var w *walkResult
 	for tries := 0; ; tries++ {
 		w = c.walk(o, opts)
@@ -130,19 +134,19 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 		return r, true
 	case w.invalid != nil:
 		c.add(Defect{Code: CodeIndexInvalid, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("its record index %s cannot be used: %v; the object is checked by its lines, which is exact only for JSONL", o.indexKey, w.invalid)})
+			Message: fmt.Sprintf("its record index %s cannot be used: %v; %s", o.indexKey, w.invalid, byLines(o))})
 		return r, false
 	case w.inconsistent != nil:
 		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("its record index %s and its %d bytes cannot both be right: %v; the object is checked by its lines, which is exact only for JSONL", o.indexKey, o.size, w.inconsistent)})
+			Message: fmt.Sprintf("its record index %s and the %d bytes of %s cannot both be right: %v; %s", o.indexKey, o.size, o.src, w.inconsistent, byLines(o))})
 		return r, false
 	}
 
 	ds := &dataStream{progress: func(n int64) { c.prog.bytes(c.g.tp, o.key, n) }}
 	var stop func()
-	ds.ch, stop = readAhead(c.ctx, c.st, o.key, o.size, c.cfg.chunkSize)
+	ds.ch, stop = readAhead(c.ctx, c.st, o.src, o.size, c.cfg.chunkSize)
 	defer stop()
-	ac := appendChecker{c: c, es: es, o: o, r: &r, ds: ds}
+	ac := appendChecker{c: c, es: es, o: o, r: &r, ds: ds, kafka: c.kafkaFor(es, o)}
 	opts.onLanded = ac.check
 	w = c.walk(o, opts)
 	if w.readErr != nil {
@@ -161,6 +165,10 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 	c.fromIndex(&r, w)
 	if w.enc != "" {
 		r.format = formatOfEnc(w.enc)
+		c.checkExt(o, w.enc)
+	}
+	if o.staged && o.finalSize >= 0 {
+		c.checkFinal(o, w)
 	}
 	// The sink names an object for the first record it stores there; a
 	// record stored out of order or twice after it is reported as such.
@@ -239,9 +247,13 @@ func (c *checker) checkIndexOnly(es *epochState, o *dataObject, opts *walkOpts) 
 	if w.unsure != nil {
 		unsure = fmt.Sprintf(" (and perhaps offsets %d to %d, announced last: the index cannot tell whether they landed)", w.unsure.First(), w.unsure.Last())
 	}
+	what := "the data object does not exist"
+	if o.staged {
+		what = fmt.Sprintf("neither the staging object %s nor the data object built from it exists", sink.StageKey(o.key))
+	}
 	c.add(Defect{Code: CodeDataMissing, Object: o.key, Other: o.indexKey, Offset: ptr(w.min), Ranges: w.lost.ranges(),
-		Message: fmt.Sprintf("the data object does not exist, but its record index %s says %s landed in it: offsets %s%s. They are gone from the store",
-			o.indexKey, plural(w.records, "record"), w.lost.String(), unsure)})
+		Message: fmt.Sprintf("%s, but its record index %s says %s landed in it: offsets %s%s. They are gone from the store",
+			what, o.indexKey, plural(w.records, "record"), w.lost.String(), unsure)})
 	return r
 }
 
@@ -266,7 +278,7 @@ func (c *checker) walk(o *dataObject, opts *walkOpts) *walkResult {
 		if errors.Is(err, objindex.ErrInconsistent) {
 			w.inconsistent = err
 		} else if w.readErr == nil {
-			w.readErr, w.readKey = err, o.key
+			w.readErr, w.readKey = err, o.src
 		}
 	}
 	ch, stop := readAhead(c.ctx, c.st, o.indexKey, o.indexSize, c.cfg.chunkSize)
@@ -296,7 +308,7 @@ func (c *checker) walk(o *dataObject, opts *walkOpts) *walkResult {
 		}
 		// The data length was read before the index: an entry beyond it
 		// announces data written since, by a sink still at work.
-		if o.live && !opts.noData && entryPos(e) > opts.dataLen {
+		if o.live && !opts.noData && !opts.built && entryPos(e) > opts.dataLen {
 			future = true
 			continue
 		}
@@ -327,10 +339,19 @@ func (c *checker) walk(o *dataObject, opts *walkOpts) *walkResult {
 	}
 	if w.inconsistent == nil && w.readErr == nil {
 		dataLen := opts.dataLen
-		if opts.noData {
+		switch {
+		case opts.noData:
 			dataLen = goneLength(w, f)
+		case opts.built && w.sealFed != nil:
+			dataLen = w.sealFed.At
 		}
-		res, err := full.Finish(dataLen)
+		var res objindex.Result
+		var err error
+		if opts.built && w.sealFed == nil {
+			err = fmt.Errorf("%w: the data object is built from staged records when sealed, but its index has no seal", objindex.ErrInconsistent)
+		} else {
+			res, err = full.Finish(dataLen)
+		}
 		if err != nil {
 			fail(err)
 		} else {
@@ -438,7 +459,7 @@ func (p *recordedPart) note(a *objindex.Append) {
 func (c *checker) verifier(o *dataObject, opts *walkOpts, forced map[int64]bool, fail *int64) func(*objindex.Append) (bool, error) {
 	done := map[int64]bool{}
 	return func(a *objindex.Append) (bool, error) {
-		if opts.noData {
+		if opts.noData || opts.built {
 			return true, nil
 		}
 		if forced[a.Pos] && !done[a.Pos] {
@@ -472,7 +493,7 @@ func (c *checker) crcMatches(o *dataObject, opts *walkOpts, a *objindex.Append) 
 	var crc uint32
 	for off, end := a.Pos, a.Pos+a.Bytes; off < end; {
 		n := min(c.cfg.chunkSize, end-off)
-		b, err := c.st.GetRange(c.ctx, o.key, off, n)
+		b, err := c.st.GetRange(c.ctx, o.src, off, n)
 		if err == nil && int64(len(b)) != n {
 			err = fmt.Errorf("got %d bytes", len(b))
 		}
@@ -484,91 +505,6 @@ func (c *checker) crcMatches(o *dataObject, opts *walkOpts, a *objindex.Append) 
 	}
 	opts.crcs[k] = crc == a.CRC32C
 	return crc == a.CRC32C, nil
-}
-
-// formatOfEnc returns the format an encoding id ("raw/text") names.
-func formatOfEnc(enc string) objFormat {
-	if strings.HasPrefix(enc, "jsonl/") {
-		return fmtJSONL
-	}
-	return fmtRaw
-}
-
-// appendChecker checks the data of the landed appends of one object, in
-// data order.
-type appendChecker struct {
-	c   *checker
-	es  *epochState
-	o   *dataObject
-	r   *objResult
-	ds  *dataStream
-	buf []byte // one JSONL record
-}
-
-func (ac *appendChecker) check(a *objindex.Append, recorded bool) error {
-	c, o, r := ac.c, ac.o, ac.r
-	jsonl := formatOfEnc(a.Enc) == fmtJSONL
-	b64 := strings.HasSuffix(a.Enc, "/base64")
-	switch c.cfg.valueEncoding {
-	case ValueText:
-		b64 = false
-	case ValueBase64:
-		b64 = true
-	}
-	var crc uint32
-	for rec := range a.All() {
-		var last byte
-		ac.buf = ac.buf[:0]
-		err := ac.ds.take(rec.Size, func(p []byte) {
-			crc = crc32.Update(crc, objindex.Castagnoli, p)
-			last = p[len(p)-1]
-			if jsonl {
-				ac.buf = append(ac.buf, p...)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		pos := &Position{Byte: rec.Pos}
-		bad := ""
-		if last != '\n' {
-			bad = "does not end in a newline"
-		} else if jsonl && bytes.IndexByte(ac.buf[:len(ac.buf)-1], '\n') >= 0 {
-			bad = "holds more than one line"
-		}
-		if bad != "" {
-			r.tailBad = r.tailBad || !recorded
-			c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey, Pos: pos, Offset: ptr(rec.Offset),
-				Message: fmt.Sprintf("the record at offset %d (bytes %d-%d, by the index's sizes) %s: the index's record sizes do not fit the data", rec.Offset, rec.Pos, rec.Pos+rec.Size-1, bad)})
-		} else if jsonl {
-			ac.line(ac.buf[:len(ac.buf)-1], rec, pos, b64, recorded)
-		}
-		fresh, ordered := c.noteOffset(ac.es, o, rec.Offset, pos)
-		r.tailBad = r.tailBad || (!recorded && (!fresh || !ordered))
-	}
-	if crc != a.CRC32C {
-		r.tailBad = r.tailBad || !recorded
-		c.add(Defect{Code: CodeCRCMismatch, Object: o.key, Other: o.indexKey, Pos: &Position{Byte: a.Pos}, Offset: ptr(a.First()),
-			Ranges: runsOf(a),
-			Message: fmt.Sprintf("bytes %d-%d (%s, offsets %s) do not have the CRC-32C its index recorded for them: they were changed after the sink wrote them",
-				a.Pos, a.Pos+a.Bytes-1, plural(a.Records(), "record"), rangesString(runsOf(a), maxListedRanges))})
-	}
-	return nil
-}
-
-// line checks one JSONL record against its index entry.
-func (ac *appendChecker) line(b []byte, rec objindex.Record, pos *Position, b64, recorded bool) {
-	c, o, r := ac.c, ac.o, ac.r
-	jr, ok := c.checkLine(o, b, pos, b64)
-	if !ok {
-		r.tailBad = r.tailBad || !recorded
-		return
-	}
-	if jr.offset != rec.Offset {
-		r.tailBad = r.tailBad || !recorded
-		c.addf(CodeOffsetMismatch, o.key, pos, ptr(rec.Offset),
-			"the line holds offset %d, its index says this record has offset %d", jr.offset, rec.Offset)
-	}
 }
 
 // runsOf returns a's offsets as ranges, at most MaxRanges.

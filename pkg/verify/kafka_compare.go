@@ -23,11 +23,12 @@ func (s *offsetSet) contains(off int64) bool {
 // epoch is compared: older epochs are of a topic Kafka no longer has. It
 // returns an error only when Kafka could not be asked.
 func (c *checker) compareKafka(p *PartitionReport) error {
-	k := c.cfg.kafka
-	ko, err := k.Offsets(c.ctx, c.g.topic, c.g.partition)
-	if err != nil {
-		return fmt.Errorf("kafka offsets of %s/%d: %w", c.g.topic, c.g.partition, err)
+	if c.kc.err != nil {
+		return c.kc.err
 	}
+	// The offsets were read before the objects (startKafka): what the
+	// group committed then was stored before.
+	ko := *c.kc.ko
 	p.Kafka = &ko
 	var found []Defect
 	add := func(d Defect) {

@@ -16,6 +16,7 @@ func (c *checker) compareMeta() {
 	for _, es := range c.epochs {
 		c.checkSeals(es)
 	}
+	c.checkFinalize()
 	m := c.meta
 	if m == nil {
 		n := 0
@@ -67,7 +68,7 @@ func (c *checker) checkSeals(es *epochState) {
 		if s == nil {
 			continue
 		}
-		if want := sink.ObjectKey(c.cfg.prefix, c.g.topic, o.folder, c.g.partition, s.NextOffset, es.epoch); s.Next != want {
+		if want := sink.ObjectKey(c.cfg.prefix, c.g.topic, o.folder, c.g.partition, s.NextOffset, es.epoch) + c.extOf(s.NextEnc); s.Next != want {
 			c.add(Defect{Code: CodeSealMismatch, Object: o.key, Other: o.indexKey, Offset: ptr(s.NextOffset),
 				Message: fmt.Sprintf("its index seals it with next object %s for offset %d, but this partition's object for that offset in epoch %d is %s", s.Next, s.NextOffset, es.epoch, want)})
 			continue

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -21,6 +22,8 @@ const (
 	fmtNone objFormat = iota // empty or unread
 	fmtRaw
 	fmtJSONL
+	fmtCSV
+	fmtParquet
 )
 
 func (f objFormat) String() string {
@@ -29,6 +32,10 @@ func (f objFormat) String() string {
 		return "raw"
 	case fmtJSONL:
 		return "jsonl"
+	case fmtCSV:
+		return "csv"
+	case fmtParquet:
+		return "parquet"
 	}
 	return ""
 }
@@ -108,6 +115,9 @@ type checker struct {
 	epochs  []*epochState // oldest first
 	cur     *epochState   // the current epoch, nil when no object or meta names one
 
+	encs map[string]format.Encoder // encoding ids parsed
+	kc   kafkaContent
+
 	defects []Defect
 	agg     map[aggKey]int
 	// lookupFailed holds open objects whose existence is unknown (reported
@@ -118,7 +128,7 @@ type checker struct {
 func newChecker(ctx context.Context, st store.Store, cfg *config, prog *tracker, g *group, dirs []string) *checker {
 	return &checker{ctx: ctx, st: st, cfg: cfg, prog: prog, g: g, dirs: dirs,
 		metaKey: sink.MetaKey(cfg.prefix, g.topic, g.partition),
-		objs:    g.objs, agg: map[aggKey]int{}, lookupFailed: map[string]bool{}}
+		objs:    g.objs, agg: map[aggKey]int{}, lookupFailed: map[string]bool{}, encs: map[string]format.Encoder{}}
 }
 
 // add records a defect, counting it into an earlier one of the same code
@@ -148,6 +158,7 @@ func (c *checker) run() PartitionReport {
 	c.findOpenObjects()
 	c.assignEpochs()
 	c.refreshSizes()
+	c.startKafka()
 	c.res = make([]objResult, len(c.objs))
 	for _, es := range c.epochs {
 		for _, o := range es.objs {
@@ -197,47 +208,59 @@ func (c *checker) findOpenObjects() {
 		}
 		// DecodeMeta checked that f.Object is the object the protocol
 		// names for the folder and first offset.
-		o := &dataObject{key: f.Object, folder: name, nameOff: f.FirstOffset, size: -1, indexSize: -1,
-			invalid: name == "/"+sink.InvalidDir(c.g.topic)}
+		o := newDataObject(f.Object, name, f.FirstOffset)
+		o.invalid = name == "/"+sink.InvalidDir(c.g.topic)
 		if c.stat(o) && (o.size >= 0 || o.indexKey != "") {
 			c.objs = append(c.objs, o)
-			if o.size >= 0 {
-				c.prog.grow(1, o.size)
-			}
+		} else if o.size >= 0 {
+			c.prog.grow(-1, -o.size) // not checked after all
 		}
 	}
 }
 
-// stat reads the current size of o's data object, then of its index (in
-// that order: the sink writes an index entry before the data it announces,
-// so the index read second announces all the data seen), and marks o live.
-// It returns false when a lookup failed (reported).
+// stat reads the current size of o's data object (for an encoding built
+// when sealed: its staging object, then the built object), then of its
+// index, in that order: the sink writes an index entry before the data it
+// announces, so the index read second announces all the data seen; and it
+// writes the built object before it removes the staging object, so a
+// staging object gone when looked up leaves the built object found after
+// it. It marks o live, and returns false when a lookup failed (reported).
 func (c *checker) stat(o *dataObject) bool {
 	o.live = true
 	ok := true
-	info, err := c.st.Stat(c.ctx, o.key)
-	switch {
-	case err == nil:
-		if o.size >= 0 {
-			c.prog.grow(0, info.Size-o.size)
-		} else {
-			c.prog.grow(1, info.Size)
-		}
-		o.size = info.Size
-	case store.IsNotFound(err):
-		if o.size >= 0 {
-			c.prog.grow(-1, -o.size)
-		}
-		o.size = -1
-	default:
-		ok = false
-		if c.ctx.Err() == nil {
-			c.lookupFailed[o.key] = true
-			c.addf(CodeUnreadable, o.key, nil, nil, "cannot look up the object: %v", err)
+	look := func(key string, size *int64) {
+		info, err := c.st.Stat(c.ctx, key)
+		switch {
+		case err == nil:
+			*size = info.Size
+		case store.IsNotFound(err):
+			*size = -1
+		default:
+			ok = false
+			if c.ctx.Err() == nil {
+				c.lookupFailed[o.key] = true
+				c.addf(CodeUnreadable, key, nil, nil, "cannot look up the object: %v", err)
+			}
 		}
 	}
+	old := o.size
+	if o.staged {
+		look(sink.StageKey(o.key), &o.stageSize)
+		look(o.key, &o.finalSize)
+	} else {
+		look(o.key, &o.dataSize)
+	}
+	o.settle()
+	switch {
+	case old < 0 && o.size >= 0:
+		c.prog.grow(1, o.size)
+	case old >= 0 && o.size < 0:
+		c.prog.grow(-1, -old)
+	case old >= 0:
+		c.prog.grow(0, o.size-old)
+	}
 	ik := objindex.Key(o.key)
-	info, err = c.st.Stat(c.ctx, ik)
+	info, err := c.st.Stat(c.ctx, ik)
 	switch {
 	case err == nil:
 		o.indexKey, o.indexSize = ik, info.Size
@@ -390,6 +413,8 @@ func (c *checker) openFolder(o *dataObject) *sink.Folder {
 }
 
 // recordedBytes is how much of o the meta object accounts for.
+// (For a built object whose staging object is gone, its index's bytes
+// are no longer stored: all or nothing of them, see checkBuilt.)
 func (c *checker) recordedBytes(es *epochState, o *dataObject) int64 {
 	size := max(o.size, 0)
 	committed, _, ok := es.recorded(c.meta)
@@ -417,6 +442,17 @@ func (c *checker) checkObject(es *epochState, o *dataObject) objResult {
 		// it had none.
 	}
 	if o.size < 0 {
+		return objResult{min: -1, max: -1, recMax: -1, recLast: -1, freshMin: -1}
+	}
+	if o.ext != "" {
+		// Objects named with an extension are of the encodings that came
+		// with formats, always written with an index: their bytes
+		// (compressed members, CSV rows, staged records) are no lines.
+		es.inexact = true
+		if o.indexKey == "" {
+			c.add(Defect{Code: CodeIndexMissing, Object: o.key, Other: objindex.Key(o.key),
+				Message: fmt.Sprintf("the object's record index does not exist: the sink writes one for every object named with an extension (%s), and its records cannot be told apart without it", o.ext)})
+		}
 		return objResult{min: -1, max: -1, recMax: -1, recLast: -1, freshMin: -1}
 	}
 	return c.checkLegacy(es, o)

@@ -64,6 +64,10 @@ const (
 	CodeRawUnverifiable    Code = "raw_unverifiable"
 	CodeUnknownEpoch       Code = "unknown_epoch"
 	CodeFolderNotListed    Code = "folder_not_listed"
+
+	CodeFinalMismatch   Code = "final_mismatch"
+	CodeContentMismatch Code = "content_mismatch"
+	CodeFinalizePending Code = "finalize_pending"
 )
 
 // Codes returns every code this package reports, errors first.
@@ -74,9 +78,9 @@ func Codes() []Code {
 		CodeMetaInvalid, CodeCommittedMismatch, CodeRecordsMismatch, CodeOpenObjectMissing, CodeOpenObjectSize,
 		CodeOpenObjectRecords, CodeOpenObjectOffsets, CodeMissingInStore,
 		CodeIndexInvalid, CodeIndexInconsistent, CodeIndexMissing, CodeCRCMismatch, CodeOffsetMismatch,
-		CodeDataMissing, CodeObjectMissing, CodeSealMismatch, CodeOpenObjectEncoding,
+		CodeDataMissing, CodeObjectMissing, CodeSealMismatch, CodeOpenObjectEncoding, CodeFinalMismatch, CodeContentMismatch,
 		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed,
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending,
 	}
 }
 
@@ -84,7 +88,7 @@ func Codes() []Code {
 func (c Code) Severity() Severity {
 	switch c {
 	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed:
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending:
 		return SeverityWarning
 	}
 	return SeverityError
@@ -195,7 +199,7 @@ type ObjectReport struct {
 	Epoch  int64  `json:"epoch"`
 	// NameOffset is the first offset the object's name claims.
 	NameOffset int64  `json:"name_offset"`
-	Format     string `json:"format"` // "raw" or "jsonl"
+	Format     string `json:"format"` // "raw", "jsonl", "csv" or "parquet"
 	// Bytes is the data object's length, -1 when it does not exist (an
 	// index without data).
 	Bytes int64 `json:"bytes"`
@@ -246,7 +250,8 @@ type EpochReport struct {
 type PartitionReport struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
-	// Format is "raw", "jsonl", "mixed" (objects of both), or "" (no object).
+	// Format is "raw", "jsonl", "csv", "parquet", "mixed" (objects of
+	// several), or "" (no object).
 	Format  string `json:"format"`
 	Objects int    `json:"objects"`
 	// Records counts the records of every data object of every epoch

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"encoding/json"
 	"path"
 	"slices"
 	"strings"
@@ -354,10 +355,9 @@ func TestRoutedKafkaExpected(t *testing.T) {
 	var recs []events.Record
 	for p := range int32(2) {
 		for _, r := range fixture.RoutedRecords(topic, p, 0, perPart, shanghai) {
-			m := kafkatest.Message{Partition: p, Key: r.Key, Value: r.Value, Timestamp: time.UnixMilli(r.Timestamp)}
-			if tenant, ok := fixture.Tenant(&r); ok {
-				m.Headers = []sarama.RecordHeader{{Key: []byte("tenant"), Value: []byte(tenant)}}
-			}
+			// Kafka holds the records the sink stores, headers included
+			// (verify compares them).
+			m := kafkatest.Message{Partition: p, Key: r.Key, Value: r.Value, Timestamp: time.UnixMilli(r.Timestamp), Headers: saramaHeaders(t, r.Headers)}
 			msgs = append(msgs, m)
 			recs = append(recs, r)
 		}
@@ -460,4 +460,28 @@ func TestRoutedAdoptedPastCommitted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// saramaHeaders returns the headers of the trigger's JSON array text.
+func saramaHeaders(t *testing.T, b []byte) []sarama.RecordHeader {
+	t.Helper()
+	var hs []struct {
+		Key   string  `json:"key"`
+		Value *string `json:"value"`
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, &hs); err != nil {
+		t.Fatalf("headers %s: %v", b, err)
+	}
+	var out []sarama.RecordHeader
+	for _, h := range hs {
+		x := sarama.RecordHeader{Key: []byte(h.Key)}
+		if h.Value != nil {
+			x.Value = []byte(*h.Value)
+		}
+		out = append(out, x)
+	}
+	return out
 }

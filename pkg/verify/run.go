@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -17,6 +18,10 @@ const metaBasePrefix = ".oss_meta_file_partition_"
 // indexBasePrefix starts the base name of a record index object
 // (objindex.Key): .oss_index_{data object's base name}.
 const indexBasePrefix = ".oss_index_"
+
+// stageBasePrefix starts the base name of a staging object (sink.StageKey):
+// .oss_stage_{data object's base name}.
+const stageBasePrefix = ".oss_stage_"
 
 // restoreCheckpointPrefix starts the names of sinkctl restore's checkpoint
 // objects (package restore, CheckpointKey), which verify skips.
@@ -38,13 +43,30 @@ type group struct {
 }
 
 // dataObject is one data object of a partition, as the listing (or the
-// meta object) shows it: its data, its record index, or both.
+// meta object) shows it: its data, its record index, or both, and for an
+// encoding built when sealed (Parquet) its staging object.
 type dataObject struct {
-	key       string
-	folder    string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
-	invalid   bool   // in invalidRuleData/{topic}/
-	nameOff   int64  // the first offset its name claims
-	size      int64  // data length; -1: no data object
+	key     string // extension included
+	ext     string // its name's extension (sink.SplitExt): "" for raw and legacy objects
+	folder  string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
+	invalid bool   // in invalidRuleData/{topic}/
+	nameOff int64  // the first offset its name claims
+	// staged: its encoding is built when sealed (Parquet, by its name):
+	// records are appended to the staging object (sink.StageKey), then the
+	// data object is written from them and the staging object removed.
+	staged bool
+	// The sizes of the objects as listed or looked up; -1: it does not
+	// exist. dataSize is key's (not staged); stageSize and finalSize are
+	// the staging object's and the built data object's (staged).
+	dataSize, stageSize, finalSize int64
+	// size is the length of the bytes the index describes, src the object
+	// that holds them: the data object, or the staging object (staged).
+	// A built object whose staging object is gone (built) has size the
+	// built object's length and src its key: its index's bytes are no
+	// longer stored, its records are read from it. -1: none exists.
+	size      int64
+	src       string
+	built     bool
 	indexKey  string // "": no index (a legacy object)
 	indexSize int64
 	epoch     int64
@@ -56,6 +78,36 @@ type dataObject struct {
 	recorded  int64 // bytes the meta object accounts for (set by the checker)
 	open      bool  // the meta object's open object of its folder
 }
+
+func newDataObject(key, folder string, nameOff int64) *dataObject {
+	_, ext := sink.SplitExt(key)
+	o := &dataObject{key: key, ext: ext, folder: folder, nameOff: nameOff, staged: stagedName(key),
+		dataSize: -1, stageSize: -1, finalSize: -1, size: -1, src: key, indexSize: -1}
+	return o
+}
+
+// settle derives size, src and built from the sizes found.
+func (o *dataObject) settle() {
+	o.size, o.src, o.built = o.dataSize, o.key, false
+	if !o.staged {
+		return
+	}
+	switch {
+	case o.stageSize >= 0:
+		o.size, o.src = o.stageSize, sink.StageKey(o.key)
+	case o.finalSize >= 0:
+		o.size, o.built = o.finalSize, true
+	}
+}
+
+// stagedName reports whether the data object key (or base name) is of an
+// encoding built when sealed (format.Encoder.Staged), by its extension.
+func stagedName(key string) bool {
+	_, ext := sink.SplitExt(key)
+	return ext == parquetExt
+}
+
+const parquetExt = ".parquet"
 
 // Run checks the objects under the prefix and returns a report. It returns
 // an error only when the check could not be made: invalid options, a failed
@@ -219,10 +271,12 @@ func parsePartition(s string) (int32, bool) {
 	return int32(p), true
 }
 
-// parseObjectName splits partition_{p}_offset_{o}_{suffix}, with a suffix
-// of any length (sink.ParseObjectName accepts only 8 characters; a wrong
-// suffix is a defect here, not a stranger).
+// parseObjectName splits partition_{p}_offset_{o}_{suffix}{ext}, with a
+// suffix of any length (sink.ParseObjectName accepts only 8 characters; a
+// wrong suffix is a defect here, not a stranger) and any extension
+// sink.SplitExt knows.
 func parseObjectName(base string) (p int32, off int64, ok bool) {
+	base, _ = sink.SplitExt(base)
 	rest, found := strings.CutPrefix(base, "partition_")
 	if !found {
 		return 0, 0, false

@@ -55,13 +55,14 @@ func (c *checker) report() PartitionReport {
 		}
 	}
 	p.Folders = len(folders)
-	switch {
-	case formats[fmtRaw] && formats[fmtJSONL]:
+	switch len(formats) {
+	case 0:
+	case 1:
+		for f := range formats {
+			p.Format = f.String()
+		}
+	default:
 		p.Format = "mixed"
-	case formats[fmtRaw]:
-		p.Format = "raw"
-	case formats[fmtJSONL]:
-		p.Format = "jsonl"
 	}
 	if m := c.meta; m != nil {
 		ms := &MetaState{Key: c.metaKey, Epoch: m.Epoch, Committed: m.Committed, RecordsWritten: m.Records, UpdatedAt: m.UpdatedAt,
