@@ -158,12 +158,11 @@ const parquetExt = ".parquet"
 // stageData returns the data object key of a staging object's key
 // (sink.StageKey), for the encodings staged (Parquet).
 func stageData(key string) (string, bool) {
-	dir, base := path.Split(key)
-	rest, ok := strings.CutPrefix(base, ".oss_stage_")
-	if _, ext := sink.SplitExt(rest); !ok || ext != parquetExt {
+	dk, ok := sink.StageData(key)
+	if _, ext := sink.SplitExt(dk); !ok || ext != parquetExt {
 		return "", false
 	}
-	return dir + rest, true
+	return dk, true
 }
 
 func (o *options) wantPartition(p int32) bool {

@@ -61,7 +61,7 @@
 //     CSV object's header row is checked; records are decoded by
 //     format.Encoder.Decode.
 //   - Parquet objects (staged, package sink): while the staging object
-//     exists ({dir}.oss_stage_{name}, before the object is sealed and until
+//     exists ({dir}.oss_stage_{name}.staged, before the object is sealed and until
 //     the data object is written), the staged records are read from it as
 //     above; once it is gone, from the data object, whose rows must be the
 //     records of its index (read against the index's seal), offset for

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
@@ -156,12 +157,17 @@ func (l *lister) classify(info store.Info) {
 		}
 	}
 	indexed, stage := false, false
-	if b, ok := strings.CutPrefix(base, indexBasePrefix); ok {
-		base, indexed = b, true
-	} else if b, ok := strings.CutPrefix(base, stageBasePrefix); ok {
+	if dk, ok := objindex.DataKey(base); ok {
+		base, indexed = dk, true
+	} else if dk, ok := sink.StageData(base); ok {
 		// The sink's own: records of an object built when sealed
 		// (Parquet), appended here until then.
-		base, stage = b, true
+		base, stage = dk, true
+	} else if strings.HasPrefix(base, indexBasePrefix) || strings.HasPrefix(base, stageBasePrefix) {
+		// Named like the sink's own objects but not as the sink names
+		// them (an index or stage suffix missing): a look-alike.
+		l.strays[first] = append(l.strays[first], info.Key)
+		return
 	}
 	if p, off, ok := parseObjectName(base); ok && (!stage || stagedName(base)) {
 		d := first + "/" + dir

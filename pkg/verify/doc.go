@@ -16,8 +16,8 @@
 //
 //	{prefix}{topic}/.oss_meta_file_partition_{p}                      meta object
 //	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}            data object, in any folder
-//	{prefix}{dir}.oss_index_partition_{p}_offset_{...}{ext}           its record index (package objindex)
-//	{prefix}{dir}.oss_stage_partition_{p}_offset_{...}.parquet        its staging object (Parquet, until sealed)
+//	{prefix}{dir}.oss_index_partition_{p}_offset_{...}{ext}[.idx]     its record index (package objindex; .idx after an extension)
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{...}.parquet.staged its staging object (Parquet, until written; sink.StageKey)
 //
 // {ext} is the extension of the object's encoding (format.Encoder.Ext: ""
 // for raw and legacy objects, .jsonl, .csv, .parquet, then .gz, .zst or

@@ -203,13 +203,13 @@ func TestFormats(t *testing.T) {
 				if enc.Staged() {
 					key = objectsOf(t, st, ".oss_stage_partition_0_", "")[0]
 				}
-				a := firstAppend(t, st, strings.Replace(key, ".oss_stage_", "", 1))
+				a := firstAppend(t, st, dataOf(key))
 				flip(t, st, key, a.Pos+a.Bytes/2)
 				rep := mustRun(t, st)
 				if rep.OK() {
 					t.Fatalf("no error: %v", codes(rep))
 				}
-				if _, ok := find(rep, verify.CodeCRCMismatch, strings.Replace(key, ".oss_stage_", "", 1)); !ok {
+				if _, ok := find(rep, verify.CodeCRCMismatch, dataOf(key)); !ok {
 					t.Fatalf("no crc_mismatch: %v", codes(rep))
 				}
 				onlyCodes(t, rep, verify.CodeCRCMismatch, verify.CodeIndexInconsistent, verify.CodeBadRecord, verify.CodeOffsetMismatch, verify.CodeWrongPartition)
@@ -226,7 +226,7 @@ func TestFormats(t *testing.T) {
 					t.Fatal(err)
 				}
 				rep := mustRun(t, st)
-				if _, ok := find(rep, verify.CodeOpenObjectMissing, strings.Replace(stage, ".oss_stage_", "", 1)); !ok || rep.OK() {
+				if _, ok := find(rep, verify.CodeOpenObjectMissing, dataOf(stage)); !ok || rep.OK() {
 					t.Fatalf("no open_object_missing: %v", codes(rep))
 				}
 			})
@@ -276,7 +276,7 @@ func TestFormats(t *testing.T) {
 					t.Fatal(err)
 				}
 				rep = mustRun(t, st)
-				if _, ok := find(rep, verify.CodeDataMissing, strings.Replace(gone, ".oss_stage_", "", 1)); !ok || rep.OK() {
+				if _, ok := find(rep, verify.CodeDataMissing, dataOf(gone)); !ok || rep.OK() {
 					t.Fatalf("no data_missing for %s: %v", gone, codes(rep))
 				}
 			})
@@ -453,3 +453,12 @@ func (s *writeFaults) Delete(ctx context.Context, key string) error {
 }
 
 var errWriteFault = errors.New("injected write fault")
+
+// dataOf returns the data object key of a staging object's key (and any
+// other key unchanged).
+func dataOf(key string) string {
+	if dk, ok := sink.StageData(key); ok {
+		return dk
+	}
+	return key
+}

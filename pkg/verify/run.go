@@ -16,11 +16,11 @@ import (
 const metaBasePrefix = ".oss_meta_file_partition_"
 
 // indexBasePrefix starts the base name of a record index object
-// (objindex.Key): .oss_index_{data object's base name}.
+// (objindex.Key): .oss_index_{data object's base name}[.idx].
 const indexBasePrefix = ".oss_index_"
 
 // stageBasePrefix starts the base name of a staging object (sink.StageKey):
-// .oss_stage_{data object's base name}.
+// .oss_stage_{data object's base name}.staged.
 const stageBasePrefix = ".oss_stage_"
 
 // restoreCheckpointPrefix starts the names of sinkctl restore's checkpoint
