@@ -219,3 +219,55 @@ func TestAttackClosedFolderUnreadNextObjectFormatChanged(t *testing.T) {
 	mustWrite(t, js, st, all[1:])
 	v2AtMostOnceInOrder(t, st, "backup", topic, rvOffsets(all))
 }
+
+// TestAttackListingBetweenFinalizeSteps: the duplicate check lists a
+// folder's data objects, then its staging objects. An invocation racing on
+// the partition (a timed-out one still running) that writes a Parquet
+// object and removes its stage between the two listings makes the object
+// invisible to both: its records are "not stored, before every data
+// object" and the batch fails with ErrOffsetsReset, a permanent stop,
+// although nothing is wrong (folder.go, listData: staging objects must be
+// listed first, since a data object is written before its stage goes).
+func TestAttackListingBetweenFinalizeSteps(t *testing.T) {
+	ctx := context.Background()
+	var all []events.Record // offsets of one digit: the listing has one round
+	for off := int64(0); off < 8; off++ {
+		all = append(all, rec(0, off))
+	}
+	st := memstore.New()
+	sk := atkSink(t, atkPQ, sink.WithFlushRecords(3))
+	mustWrite(t, sk, st, all[:2])
+	ready, resume, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	// A seals the object (3 records) and is held before its PUT.
+	a := &rvChaos{Store: st}
+	a.hook = func(method, _ string) {
+		if method == "PutReader" {
+			close(ready)
+			<-resume
+		}
+	}
+	go func() { _, err := sk.Write(ctx, a, all[2:4]); done <- err }()
+	<-ready
+	// B redelivers all[:4] (A's meta object is written): its check of the
+	// repeated records lists the folder; A finishes between the listings.
+	lists := 0
+	b := &rvChaos{Store: st}
+	b.hook = func(method, _ string) {
+		if method == "List" {
+			if lists++; lists == 2 {
+				close(resume)
+				if err := <-done; err != nil {
+					t.Errorf("A: %v", err)
+				}
+			}
+		}
+	}
+	if _, err := sk.Write(ctx, b, all[:4]); err != nil {
+		t.Fatalf("B: %v\nrequests: %v", err, b.trace)
+	}
+	if lists < 2 {
+		t.Fatalf("B listed %d times: %v", lists, b.trace)
+	}
+	mustWrite(t, sk, st, all[4:])
+	atkCheck(t, st, all)
+}

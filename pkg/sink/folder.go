@@ -535,20 +535,25 @@ func (j *partitionJob) strays() { j.staging = true }
 // staged encodings may be in use, for each staging object there, by its
 // data object's key (see StageKey): a staged object's data object exists
 // only once it is sealed and written.
+//
+// Staging objects are listed first: a data object is written before its
+// staging object is removed, so an object finalized between the two
+// listings is in the second one (listed the other way round, it could be
+// in neither, and its records taken for never stored).
 func (j *partitionJob) listData(ctx context.Context, prefix string, fn func(store.Info) bool) error {
 	stop := false
-	err := listAll(ctx, j.st, prefix, func(info store.Info) bool {
-		stop = !fn(info)
-		return !stop
-	})
-	if err != nil || stop || !j.staging {
-		return err
+	if j.staging {
+		dir, base := path.Split(prefix)
+		err := listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
+			info.Key = dir + strings.TrimPrefix(path.Base(info.Key), stagePrefix)
+			stop = !fn(info)
+			return !stop
+		})
+		if err != nil || stop {
+			return err
+		}
 	}
-	dir, base := path.Split(prefix)
-	return listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
-		info.Key = dir + strings.TrimPrefix(path.Base(info.Key), stagePrefix)
-		return fn(info)
-	})
+	return listAll(ctx, j.st, prefix, fn)
 }
 
 // nextPow10 returns the smallest power of ten greater than n (n >= 0), or
