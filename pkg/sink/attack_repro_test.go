@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -218,6 +219,40 @@ func TestAttackClosedFolderUnreadNextObjectFormatChanged(t *testing.T) {
 	mustWrite(t, js, st, all[:1])
 	mustWrite(t, js, st, all[1:])
 	v2AtMostOnceInOrder(t, st, "backup", topic, rvOffsets(all))
+}
+
+// TestAttackSealCycleFormatSwappedBack: an object with no records yet is
+// sealed at 0 when it is named for another format, naming the object of
+// the same offset in today's format. SINK_FORMAT changed, and changed back
+// while the batch keeps failing, makes two such objects name each other:
+// the Parquet object for offset 11 is sealed toward its jsonl twin, whose
+// attempt fails, and the next attempt (Parquet again) seals the jsonl one
+// back toward the Parquet one. Every later attempt follows the two seals
+// round and round until its deadline: the partition never moves again
+// (folder.go, step/seal; replay.go follows any seal to an object of the
+// same offset and another name).
+func TestAttackSealCycleFormatSwappedBack(t *testing.T) {
+	all := stream(0, 4)
+	st := memstore.New()
+	pq := atkSink(t, atkPQ, sink.WithFlushRecords(1))
+	js := atkSink(t, "jsonl/text;fields=offset,value", sink.WithFlushRecords(1))
+	mustWrite(t, pq, st, all[:1]) // sealed when full: the next object, for 11, is named
+	ctx := context.Background()
+	// jsonl: the Parquet object for 11 is sealed at 0 toward …_11.jsonl,
+	// whose first entry fails.
+	ch := &rvChaos{Store: st, faults: []rvFault{{"Append", 1, rvFailBefore}}}
+	if _, err := js.Write(ctx, ch, all[1:2]); !errors.Is(err, rvErrInjected) {
+		t.Fatalf("%v %v", err, ch.trace)
+	}
+	for _, sk := range []*sink.Sink{pq, js, pq} {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := sk.Write(ctx, st, all[1:])
+		cancel()
+		if err != nil {
+			t.Fatalf("redelivery: %v", err)
+		}
+	}
+	atkCheck(t, st, all)
 }
 
 // TestAttackListingBetweenFinalizeSteps: the duplicate check lists a

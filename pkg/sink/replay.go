@@ -18,6 +18,11 @@ const unknownLength = -2
 // because its data object was written: the seal entry says it.
 const finalizedLength = -3
 
+// maxSameOffsetSeals bounds the seals at 0 that replay follows from an
+// object to another named for the same offset (in another encoding): one
+// per extension is the most a chain without a cycle can have.
+const maxSameOffsetSeals = 16
+
 // maxStalls bounds the replays of one call that find nothing new: each
 // means another writer moved the object between two of our requests.
 const maxStalls = 3
@@ -189,6 +194,14 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		if _, ok := encoderFor(nextEnc); !ok || s.NextOffset <= w.prev || !later || s.Next != j.dataKey(w.name, s.NextOffset, nextEnc) {
 			return 0, fmt.Errorf("%w: %s: sealed with next object %q for offset %d, which is not the object this partition's protocol names after offset %d",
 				ErrConflict, ikey, s.Next, s.NextOffset, w.prev)
+		}
+		if s.NextOffset != w.f.FirstOffset {
+			w.sameOffsetSeals = 0
+		} else if w.sameOffsetSeals++; w.sameOffsetSeals > maxSameOffsetSeals {
+			// Objects for one offset sealed at 0 toward each other (by a
+			// version without nameTaken, see step): no end to follow.
+			return 0, fmt.Errorf("%w: %s: the objects named for offset %d are sealed toward each other in a cycle (SINK_FORMAT changed back and forth "+
+				"while a batch kept failing); move them away to go on", ErrConflict, ikey, s.NextOffset)
 		}
 		j.log.Warn().Str("object", w.f.Object).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
 		w.sealed()
