@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
@@ -147,4 +148,21 @@ func TestAttackFinalizeKillAnywhere(t *testing.T) {
 			t.Logf("%d requests, %d runs", nreq, runs)
 		})
 	}
+}
+
+// TestAttackRacingInvocationsFormats: invocations racing on one partition
+// (review_race_test.go) in the new formats: compressed appends, CSV,
+// Parquet staged and finalized by racing writers (forbid-overwrite PUTs,
+// stages removed by one while another reads them), with faults and stale
+// meta PUTs landing late. A partition may stop (ErrConflict); no record
+// may be lost or stored twice.
+func TestAttackRacingInvocationsFormats(t *testing.T) {
+	encs := []format.Encoder{
+		mustEnc("parquet/text;fields=topic,partition,offset,timestamp,key,value,headers;z=snappy"),
+		mustEnc("parquet/base64;fields=value,key"),
+		mustEnc("csv/text;fields=offset,key,value;z=zstd-1"),
+		mustEnc("jsonl/text;fields=topic,partition,offset,timestamp,key,value,headers;z=gzip-1"),
+		mustEnc("raw/text;z=snappy"),
+	}
+	rvRunRace(t, rvRaceParams{faults: true, staleMeta: true, encs: encs}, rvN(300, 60))
 }

@@ -66,6 +66,11 @@ type folderWriter struct {
 	// the last append of an object is still checked by the resolver.
 	trustAdopted bool
 
+	// written: the current object's staging object is gone because its
+	// data object was written (replay found it so): land cannot read the
+	// staged bytes, and takes the index's word for them (see land).
+	written bool
+
 	// dataLen is the current object's length when it was last looked up
 	// and nothing has been written to it since (unknownLength otherwise):
 	// replay may use it with an index length learned later.
