@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
@@ -145,6 +146,167 @@ func TestAttackFinalizeKillAnywhere(t *testing.T) {
 				}
 			}
 			t.Logf("%d requests, %d runs", nreq, runs)
+		})
+	}
+}
+
+// TestAttackRacingInvocationsFormats: invocations racing on one partition
+// (review_race_test.go) in the new formats: compressed appends, CSV,
+// Parquet staged and finalized by racing writers (forbid-overwrite PUTs,
+// stages removed by one while another reads them), with faults and stale
+// meta PUTs landing late. A partition may stop (ErrConflict); no record
+// may be lost or stored twice.
+func TestAttackRacingInvocationsFormats(t *testing.T) {
+	encs := []format.Encoder{
+		mustEnc("parquet/text;fields=topic,partition,offset,timestamp,key,value,headers;z=snappy"),
+		mustEnc("parquet/base64;fields=value,key"),
+		mustEnc("csv/text;fields=offset,key,value;z=zstd-1"),
+		mustEnc("jsonl/text;fields=topic,partition,offset,timestamp,key,value,headers;z=gzip-1"),
+		mustEnc("raw/text;z=snappy"),
+	}
+	rvRunRace(t, rvRaceParams{faults: true, staleMeta: true, encs: encs}, rvN(300, 60))
+}
+
+// atkReplace rewrites an appendable object with data (still appendable).
+func atkReplace(t *testing.T, st *memstore.Store, key string, data []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, key, 0, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAttackPoisonedFinalize: a bucket whose objects are not what the
+// state says, around finalizing. The sink must never remove staged records
+// whose Parquet object it has not confirmed, never write a Parquet object
+// with fewer records than staged, and never overwrite an object that is
+// not its own; the batch itself succeeds (its records are staged and
+// committed) and the object is left to finalize.
+func TestAttackPoisonedFinalize(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 8)
+	obj := sink.ObjectKey("backup/", topic, "", 0, all[0].Offset, 0) + ".parquet"
+	stage := sink.StageKey(obj)
+	for _, tc := range []struct {
+		name   string
+		poison func(*memstore.Store)
+	}{
+		{"an object at the Parquet name that is not a Parquet file", func(st *memstore.Store) {
+			_ = st.Put(ctx, obj, []byte("not parquet"))
+		}},
+		{"a Parquet file of other records at the name", func(st *memstore.Store) {
+			other := memstore.New()
+			mustWrite(t, atkSink(t, atkPQ, sink.WithFlushRecords(2)), other, recreated(all[:3]))
+			b, ok := other.Object(obj)
+			if !ok {
+				t.Fatalf("no %s in %v", obj, other.Keys())
+			}
+			_ = st.Put(ctx, obj, b)
+		}},
+		{"a truncated stage", func(st *memstore.Store) {
+			b, _ := st.Object(stage)
+			atkReplace(t, st, stage, b[:len(b)-3])
+		}},
+		{"a stage with a record replaced by garbage", func(st *memstore.Store) {
+			b, _ := st.Object(stage)
+			g := append([]byte(nil), b...)
+			for i := len(g) / 2; i < len(g); i++ {
+				g[i] ^= 0x5a
+			}
+			atkReplace(t, st, stage, g)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memstore.New()
+			sk := atkSink(t, atkPQ, sink.WithFlushRecords(3))
+			// Sealed, listed to finalize, killed before its PUT.
+			ch := &rvChaos{Store: st, faults: []rvFault{{"PutReader", 0, rvKillBefore}}}
+			_, _ = sk.Write(ctx, ch, all[:3])
+			if m := readMeta(t, st); len(m.Finalize) != 1 {
+				t.Fatalf("finalize: %+v", m.Finalize)
+			}
+			tc.poison(st)
+			before, _ := st.Object(obj)
+			staged, _ := st.Object(stage)
+			sum, err := sk.Write(ctx, st, all[3:5])
+			if err != nil {
+				t.Fatalf("the batch failed: %v", err)
+			}
+			if sum.Finalized != 0 || sum.Unfinalized != 1 {
+				t.Fatalf("finalized %d, unfinalized %d: want the object left to finalize", sum.Finalized, sum.Unfinalized)
+			}
+			if after, _ := st.Object(obj); string(after) != string(before) {
+				t.Fatalf("%s changed (%d bytes, was %d)", obj, len(after), len(before))
+			}
+			if now, ok := st.Object(stage); !ok || string(now) != string(staged) {
+				t.Fatalf("the staged records changed or went (%v)", ok)
+			}
+			m := readMeta(t, st)
+			if len(m.Finalize) != 1 || m.Finalize[0].Object != obj {
+				t.Fatalf("finalize: %+v", m.Finalize)
+			}
+		})
+	}
+}
+
+// TestAttackPoisonedObjects: objects of the new formats changed behind the
+// sink's back. A Write that meets them fails with ErrConflict and writes
+// nothing (an index may hold a refused announcement), as for raw objects
+// (TestPoisonedIndex).
+func TestAttackPoisonedObjects(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 8)
+	key := func(ext string) string { return sink.ObjectKey("backup/", topic, "", 0, all[0].Offset, 0) + ext }
+	for _, tc := range []struct {
+		name   string
+		enc    string
+		ext    string
+		poison func(st *memstore.Store, key string)
+		batch  []events.Record
+	}{
+		{"garbage member appended to a gzip object", "jsonl/text;fields=offset,value;z=gzip-1", ".jsonl.gz",
+			func(st *memstore.Store, k string) {
+				b, _ := st.Object(k)
+				atkReplace(t, st, k, append(b, 0x1f, 0x8b, 8, 0, 0, 0))
+			}, all[5:]},
+		{"a zstd member replaced by garbage of its length, then a replay", "csv/text;fields=offset,value;z=zstd-1", ".csv.zst",
+			func(st *memstore.Store, k string) {
+				b, _ := st.Object(k)
+				g := append([]byte(nil), b...)
+				for i := 4; i < len(g); i++ {
+					g[i] ^= 0xff
+				}
+				atkReplace(t, st, k, g)
+			}, all[3:]},
+		{"a snappy object truncated", "raw/text;z=snappy", ".sz",
+			func(st *memstore.Store, k string) {
+				b, _ := st.Object(k)
+				atkReplace(t, st, k, b[:len(b)-2])
+			}, all[5:]},
+		{"the open Parquet object's stage deleted", atkPQ, ".parquet",
+			func(st *memstore.Store, k string) { _ = st.Delete(ctx, sink.StageKey(k)) }, all[5:]},
+		{"the open Parquet object's stage truncated", atkPQ, ".parquet",
+			func(st *memstore.Store, k string) {
+				b, _ := st.Object(sink.StageKey(k))
+				atkReplace(t, st, sink.StageKey(k), b[:len(b)-1])
+			}, all[3:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memstore.New()
+			sk := atkSink(t, tc.enc)
+			mustWrite(t, sk, st, all[:5])
+			tc.poison(st, key(tc.ext))
+			before := dataSnapshot(st)
+			_, err := sk.Write(ctx, st, tc.batch)
+			if !errors.Is(err, sink.ErrConflict) {
+				t.Fatalf("got %v, want ErrConflict", err)
+			}
+			if after := dataSnapshot(st); after != before {
+				t.Fatalf("store changed:\n%s\n---\n%s", before, after)
+			}
 		})
 	}
 }

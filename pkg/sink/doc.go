@@ -91,7 +91,12 @@
 //     Kafka timestamp is SINK_FLUSH_INTERVAL or more after the oldest
 //     record's in the object), of another encoding, or named for an offset
 //     that was never stored. The seal entry names the next object (derived
-//     from the record's offset), which becomes the current one;
+//     from the record's offset), which becomes the current one. (An object
+//     with no records, named for the record in another encoding, takes it
+//     in its own encoding instead when the record's object in today's
+//     encoding has an index already: SINK_FORMAT changed, and back, while
+//     the record kept failing, and a seal toward that object would make
+//     the two name each other, round and round.);
 //     - or append the longest run of records that fits: the append entry,
 //     then the position-fenced AppendObject of the data at the recorded
 //     size.

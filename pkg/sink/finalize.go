@@ -125,12 +125,13 @@ func (j *partitionJob) sealClosed(ctx context.Context, p *Pending) error {
 	case !isPos:
 		return fmt.Errorf("seal %s: %w", p.Object, err)
 	case pe.Length == p.IndexSize+int64(len(entry)):
-		// A try of this request landed, or something else of that length.
-		b, err := j.st.GetRange(ctx, ikey, p.IndexSize, int64(len(entry)))
+		// A try of this request landed, or something else of that length
+		// (read in chunks, as every recovery read).
+		same, err := j.source(ctx, ikey, p.IndexSize, p.IndexSize+int64(len(entry))).equal(entry, nil)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", ikey, err)
 		}
-		if string(b) == string(entry) {
+		if same {
 			return nil
 		}
 	}

@@ -44,6 +44,10 @@ type folderWriter struct {
 	// and the meta object's index_size, start there so that they see it.
 	pendingFrom int64
 
+	// sameOffsetSeals counts the seals replay followed in a row from an
+	// object to one named for the same offset (see maxSameOffsetSeals).
+	sameOffsetSeals int
+
 	// emptyChecked: the current object, announced for a later record than
 	// the next one, was replayed once in this call.
 	emptyChecked bool
@@ -60,6 +64,11 @@ type folderWriter struct {
 	// batch's records (rebuild, whose cost must not be the data's size);
 	// the last append of an object is still checked by the resolver.
 	trustAdopted bool
+
+	// written: the current object's staging object is gone because its
+	// data object was written (replay found it so): land cannot read the
+	// staged bytes, and takes the index's word for them (see land).
+	written bool
 
 	// dataLen is the current object's length when it was last looked up
 	// and nothing has been written to it since (unknownLength otherwise):
@@ -120,13 +129,32 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 			Msg("records an earlier attempt passed over (given up on by the trigger): not written")
 		return n, nil
 	}
+	ownEnc := false
 	if reason := w.sealReason(r); reason != "" {
 		// (An object with no records known, named for another offset or
 		// encoding, is sealed at 0 — unless its index holds more than the
 		// state knows, which the seal's fence reveals and replay reads.)
-		return w.seal(ctx, recs, r.Offset, reason)
+		if w.f.Records > 0 || r.Offset != w.f.FirstOffset {
+			return w.seal(ctx, recs, r.Offset, reason)
+		}
+		// Named for r in another format. The object for r in today's
+		// format may be in this one's chain already, sealed at 0 toward
+		// it when SINK_FORMAT was changed, and changed back, while r kept
+		// failing: sealing toward it again would make the two name each
+		// other, for ever. Then this object takes r in its own encoding
+		// (the one its name says), and the next records seal it.
+		taken, err := w.nameTaken(ctx, r.Offset)
+		if err != nil {
+			return 0, err
+		}
+		if !taken {
+			return w.seal(ctx, recs, r.Offset, reason)
+		}
+		ownEnc = true
+		j.log.Warn().Str("object", w.f.Object).Str("encoding", w.f.Encoding).
+			Msg("the object for this offset in today's encoding was sealed by an earlier attempt: this one takes the records in its own")
 	}
-	if w.f.Records == 0 {
+	if w.f.Records == 0 && !ownEnc {
 		// Nothing landed in it yet: it takes today's encoding.
 		w.f.Encoding = w.encID
 	}
@@ -186,6 +214,21 @@ func (w *folderWriter) seal(ctx context.Context, recs []*events.Record, next int
 	w.sealed()
 	w.openNext(key, next, w.encID)
 	return 0, nil
+}
+
+// nameTaken reports whether the object for offset in today's encoding
+// has an index: an attempt decided something about it, so that it cannot
+// be the next object of a seal at 0 (see step).
+func (w *folderWriter) nameTaken(ctx context.Context, offset int64) (bool, error) {
+	key := objindex.Key(w.job.dataKey(w.name, offset, w.encID))
+	_, err := w.job.st.Stat(ctx, key)
+	switch {
+	case err == nil:
+		return true, nil
+	case store.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("look for the index of %s: %w", key, err)
 }
 
 // dataKey returns the key the current object's bytes are appended to: the
@@ -327,9 +370,15 @@ func (w *folderWriter) tooOld(r *events.Record, minTS int64) bool {
 // settings, never on where a batch happens to end or on the clock.
 func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	j := w.job
-	enc := j.cfg.enc
+	// Today's encoding, but for an object that takes records in its own
+	// (see step): the object's.
+	enc, encID := j.cfg.enc, w.encID
+	if w.f.Encoding != w.encID {
+		enc, _ = encoderFor(w.f.Encoding)
+		encID = w.f.Encoding
+	}
 	buf := w.buf[:0]
-	w.ib.Reset(w.encID, w.f.Size)
+	w.ib.Reset(encID, w.f.Size)
 	if h := enc.Header(); w.f.Size == 0 && len(h) > 0 {
 		buf = append(buf, h...)
 		w.ib.Head(h)
@@ -353,10 +402,14 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	if enc.Compressed() {
 		// One complete member per append: the object is a valid
 		// concatenation of members between any two appends.
+		comp := j.compressor()
+		if enc.Codec != j.cfg.enc.Codec {
+			comp = format.NewCompressor(enc.Codec)
+		}
 		if j.zbuf == nil {
 			j.zbuf = j.bufs.get(len(buf)/2 + 4096)
 		}
-		j.zbuf = j.compressor().Append(j.zbuf[:0], buf)
+		j.zbuf = comp.Append(j.zbuf[:0], buf)
 		w.ib.Compressed(j.zbuf)
 		return k, j.zbuf
 	}
@@ -537,24 +590,29 @@ func (j *partitionJob) strays() { j.staging = true }
 // staged encodings may be in use, for each staging object there, by its
 // data object's key (see StageKey): a staged object's data object exists
 // only once it is sealed and written.
+//
+// Staging objects are listed first: a data object is written before its
+// staging object is removed, so an object finalized between the two
+// listings is in the second one (listed the other way round, it could be
+// in neither, and its records taken for never stored).
 func (j *partitionJob) listData(ctx context.Context, prefix string, fn func(store.Info) bool) error {
 	stop := false
-	err := listAll(ctx, j.st, prefix, func(info store.Info) bool {
-		stop = !fn(info)
-		return !stop
-	})
-	if err != nil || stop || !j.staging {
-		return err
-	}
-	dir, base := path.Split(prefix)
-	return listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
-		dk, ok := StageData(info.Key)
-		if !ok {
-			return true
+	if j.staging {
+		dir, base := path.Split(prefix)
+		err := listAll(ctx, j.st, dir+stagePrefix+base, func(info store.Info) bool {
+			dk, ok := StageData(info.Key)
+			if !ok {
+				return true
+			}
+			info.Key = dk
+			stop = !fn(info)
+			return !stop
+		})
+		if err != nil || stop {
+			return err
 		}
-		info.Key = dk
-		return fn(info)
-	})
+	}
+	return listAll(ctx, j.st, prefix, fn)
 }
 
 // nextPow10 returns the smallest power of ten greater than n (n >= 0), or

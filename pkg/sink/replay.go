@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
@@ -17,6 +18,11 @@ const unknownLength = -2
 // finalizedLength stands for the length of a staging object that is gone
 // because its data object was written: the seal entry says it.
 const finalizedLength = -3
+
+// maxSameOffsetSeals bounds the seals at 0 that replay follows from an
+// object to another named for the same offset (in another encoding): one
+// per extension is the most a chain without a cycle can have.
+const maxSameOffsetSeals = 16
 
 // maxStalls bounds the replays of one call that find nothing new: each
 // means another writer moved the object between two of our requests.
@@ -130,6 +136,8 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 		return 0, nil
 	}
 
+	w.written = dataLen == finalizedLength
+	defer func() { w.written = false }()
 	rd := newRangeReader(ctx, j.st, ikey, from, idxLen, j.cfg.readChunk)
 	sc := objindex.NewScannerSize(rd, from, idxLen-from)
 	res := objindex.NewResolver(w.f.Size, func(a *objindex.Append) (bool, error) { return w.crcMatches(ctx, a) })
@@ -190,6 +198,14 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 			return 0, fmt.Errorf("%w: %s: sealed with next object %q for offset %d, which is not the object this partition's protocol names after offset %d",
 				ErrConflict, ikey, s.Next, s.NextOffset, w.prev)
 		}
+		if s.NextOffset != w.f.FirstOffset {
+			w.sameOffsetSeals = 0
+		} else if w.sameOffsetSeals++; w.sameOffsetSeals > maxSameOffsetSeals {
+			// Objects for one offset sealed at 0 toward each other (by a
+			// version without nameTaken, see step): no end to follow.
+			return 0, fmt.Errorf("%w: %s: the objects named for offset %d are sealed toward each other in a cycle (SINK_FORMAT changed back and forth "+
+				"while a batch kept failing); move them away to go on", ErrConflict, ikey, s.NextOffset)
+		}
 		j.log.Warn().Str("object", w.f.Object).Str("next", s.Next).Msg("an earlier attempt sealed the data object and went on")
 		w.sealed()
 		w.openNext(s.Next, s.NextOffset, nextEnc)
@@ -236,6 +252,9 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	}
 	if w.f.Records == 0 {
 		w.f.Encoding = a.Enc
+	}
+	if w.written {
+		return w.landWritten(a, enc, recs, at)
 	}
 	if w.trustAdopted && (at >= len(recs) || recs[at].Offset > a.Last()) {
 		for rec := range a.All() {
@@ -285,6 +304,40 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 	}
 	if err := src.finish(); err != nil {
 		return 0, err
+	}
+	w.landed(a)
+	return at, nil
+}
+
+// landWritten is land for an append to a staged object whose data object
+// is written and staging object removed: a state behind the index (a stale
+// meta object landing late, a racing invocation) replays such an object.
+// The staged bytes are gone: the data object was built from them and
+// checked against the index when written, so the index is taken at its
+// word, and the records of this batch are compared as the duplicate check
+// compares records in such an object: by encoded size and by the append's
+// timestamps.
+func (w *folderWriter) landWritten(a *objindex.Append, enc format.Encoder, recs []*events.Record, at int) (int, error) {
+	j := w.job
+	var tmp []byte
+	for rec := range a.All() {
+		for at < len(recs) && recs[at].Offset < rec.Offset {
+			j.skipped++ // as in land
+			at++
+		}
+		if at < len(recs) && recs[at].Offset == rec.Offset {
+			r := recs[at]
+			tmp = enc.Append(tmp[:0], r)
+			if int64(len(tmp)) != rec.Size || a.MinTS > 0 && r.Timestamp > 0 && (r.Timestamp < a.MinTS || r.Timestamp > a.MaxTS) {
+				return 0, fmt.Errorf("%w: %s holds, at offset %d, a record other than the one delivered now: "+
+					"the topic was probably deleted and recreated (see `sinkctl new-epoch`)", ErrOffsetsReset, w.f.Object, rec.Offset)
+			}
+			j.recovered++
+			at++
+		} else {
+			j.adopted++
+		}
+		w.note(rec.Offset, 0)
 	}
 	w.landed(a)
 	return at, nil

@@ -40,6 +40,15 @@ var rvEncoders = []format.Encoder{
 	{},
 	{Format: format.JSONL},
 	{Format: format.JSONL, ValueEncoding: events.Base64},
+	// The formats of issue 9 (attack_formats_test.go): compressed appends
+	// of every codec, CSV with its header row and selected fields, Parquet
+	// staged and written when sealed (with and without an offset column).
+	mustEnc("jsonl/text;fields=topic,partition,offset,timestamp,key,value,headers;z=gzip-1"),
+	mustEnc("csv/text;fields=offset,key,value;z=zstd-1"),
+	mustEnc("raw/text;z=snappy"),
+	mustEnc("parquet/text;fields=topic,partition,offset,timestamp,key,value,headers;z=snappy"),
+	mustEnc("csv/base64;fields=value,timestamp"),
+	mustEnc("parquet/base64;fields=key,value;z=zstd-1"),
 }
 
 type rvParams struct {
