@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/duckdb"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
 
@@ -308,5 +310,45 @@ func TestAttackPoisonedObjects(t *testing.T) {
 				t.Fatalf("store changed:\n%s\n---\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestAttackDuckDBGlobs: engines find a folder's objects by a glob on the
+// extension, as the issue's one-liner does
+// (read_parquet('oss-local/**/*.parquet')). Beside every data object the
+// sink keeps its record index, .oss_index_{base}{ext}, and for an open
+// Parquet object its stage, .oss_stage_{base}.parquet: names the same
+// globs match (DuckDB's '*' matches a leading dot), holding JSON lines and
+// staged records. The glob must read the records, and only them.
+//
+// Design-level (objindex.Key and StageKey keep the data object's
+// extension): the index and stage names would have to lose or change it,
+// in every reader too (objindex, sinktest, verify, restore). Skipped.
+func TestAttackDuckDBGlobs(t *testing.T) {
+	t.Skip("design-level: index and staging objects are named with the data object's extension, so extension globs read them; see the comment")
+	all := stream(0, 8)
+	for _, tc := range []struct{ enc, sql string }{
+		{atkPQ, "SELECT count(*) AS n FROM read_parquet('backup/**/*.parquet')"},
+		{"jsonl/text;fields=offset,value;z=gzip-1", "SELECT count(*) AS n FROM read_json('backup/**/*.jsonl.gz', format='newline_delimited')"},
+		{"csv/text;fields=offset,value", "SELECT count(*) AS n FROM read_csv('backup/**/*.csv', header=true)"},
+	} {
+		dir := t.TempDir()
+		st, err := localstore.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, atkSink(t, tc.enc, sink.WithFlushRecords(3)), st, all) // Parquet: 6 written, 2 staged
+		want := "8"
+		if strings.HasPrefix(tc.enc, "parquet") {
+			want = "6"
+		}
+		res, err := duckdb.Try(t, dir, tc.sql)
+		if err != nil {
+			t.Errorf("%s: %v", tc.enc, err)
+			continue
+		}
+		if n := fmt.Sprint(res.Maps()[0]["n"]); n != want {
+			t.Errorf("%s: %s counts %s records, want %s", tc.enc, tc.sql, n, want)
+		}
 	}
 }

@@ -393,3 +393,44 @@ func TestAttackStaleMetaReplaysWrittenParquet(t *testing.T) {
 	mustWrite(t, sk, st, all[8:])
 	atkCheck(t, st, all)
 }
+
+// TestAttackRacingFirstAppendResurrectsStage: a limit of racing
+// invocations (package doc, "The assumption") that only staged objects
+// have. B announces the first append of a Parquet object and stalls before
+// the append; A, on the same partition, finds the announcement not landed,
+// writes its own, seals, writes the Parquet object and removes the stage;
+// then B's append at 0 lands — creating the stage again (a removed object
+// has no length to fence on) — and B's meta PUT regresses the state. The
+// records are in the written object, and nothing is silently wrong: the
+// next batch that reaches the object stops with ErrConflict. (A raw
+// object's data fences B's append: B replays and goes on.)
+func TestAttackRacingFirstAppendResurrectsStage(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 10)
+	st := memstore.New()
+	sk := atkSink(t, atkPQ, sink.WithFlushRecords(3))
+	held, release, bdone := make(chan struct{}), make(chan struct{}), make(chan error)
+	b := &rvChaos{Store: st}
+	b.hook = func(method, key string) {
+		if method == "Append" && strings.Contains(key, ".oss_stage_") {
+			close(held)
+			<-release
+		}
+	}
+	go func() { _, err := sk.Write(ctx, b, all[:1]); bdone <- err }()
+	<-held
+	if sum, err := sk.Write(ctx, st, all[:5]); err != nil || sum.Finalized != 1 {
+		t.Fatalf("A: %v, finalized %d", err, sum.Finalized)
+	}
+	close(release)
+	if err := <-bdone; err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	obj := sink.ObjectKey("backup/", topic, "", 0, all[0].Offset, 0) + ".parquet"
+	if _, ok := st.Object(sink.StageKey(obj)); !ok {
+		t.Fatal("the stage was not created again: the limit is gone (update this test)")
+	}
+	if _, err := sk.Write(ctx, st, all[:6]); !errors.Is(err, sink.ErrConflict) {
+		t.Fatalf("next batch: %v, want ErrConflict", err)
+	}
+}

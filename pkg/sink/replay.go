@@ -153,7 +153,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	for sc.Scan() {
 		if err := res.Add(sc.Entry()); err != nil {
-			return 0, resolveErr(key, err)
+			return 0, resolveErr(w.f.Object, err)
 		}
 		if err := land(res.Landed()); err != nil {
 			return 0, err
@@ -174,7 +174,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 	fin, err := res.Finish(dataLen)
 	if err != nil {
-		return 0, resolveErr(key, err)
+		return 0, resolveErr(w.f.Object, err)
 	}
 	if err := land(fin.Landed); err != nil {
 		return 0, err
