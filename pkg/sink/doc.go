@@ -283,6 +283,22 @@
 // (its staged size and the append's timestamps), as it does for raw
 // objects.
 //
+// Limits of staging: (1) a staged object is sealed by its own records
+// (full, or a later record SINK_FLUSH_INTERVAL newer), a format change, its
+// folder closing past the bound or StartEpoch; a routed folder that gets no
+// later record (an hourly folder once the hour is over) keeps its records
+// staged, readable by verify and restore but not by engines, until then.
+// (2) StartEpoch seals at the size the meta object records, so it refuses
+// (ErrConflict) when a batch the trigger gave up on grew the open staged
+// object's index beyond it. (3) An append of a dead or stalled invocation
+// that lands at position 0 after a racing one wrote the data object and
+// removed the staging object creates the staging object again: the
+// records are in the data object, and the next batch that reaches it stops
+// with ErrConflict (the limit of requests taking effect late, above). (4)
+// The duplicate check of a written Parquet object compares sizes and
+// timestamps only (see above): a recreated topic whose records repeat them
+// exactly is taken for a replay there.
+//
 // # No meta object
 //
 // No meta object and no data objects: a new partition. Data objects that
