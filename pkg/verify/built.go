@@ -37,19 +37,7 @@ func (c *checker) checkBuilt(es *epochState, o *dataObject, opts *walkOpts) objR
 	}
 	// First pass: the index alone.
 	w := c.walk(o, opts)
-	switch {
-	case w.readErr != nil:
-		c.unreadable(es, w.readKey, w.readErr)
-		return r
-	case w.invalid != nil:
-		es.inexact = true
-		c.add(Defect{Code: CodeIndexInvalid, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("its record index %s cannot be used: %v; the records of the data object cannot be told", o.indexKey, w.invalid)})
-		return r
-	case w.inconsistent != nil:
-		es.inexact = true
-		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("its record index %s does not resolve: %v", o.indexKey, w.inconsistent)})
+	if c.walkFailed(es, o, w, "its record index %s cannot be used: %v; the records of the data object cannot be told", "its record index %s does not resolve: %v") {
 		return r
 	}
 

@@ -217,19 +217,8 @@ func (c *checker) checkIndexOnly(es *epochState, o *dataObject, opts *walkOpts) 
 		opts.recordedEnd = 0
 	}
 	w := c.walk(o, opts)
-	switch {
-	case w.readErr != nil:
-		c.unreadable(es, w.readKey, w.readErr)
-		return r
-	case w.invalid != nil:
-		es.inexact = true
-		c.add(Defect{Code: CodeIndexInvalid, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("the data object does not exist and its record index %s cannot be used: %v", o.indexKey, w.invalid)})
-		return r
-	case w.inconsistent != nil:
-		es.inexact = true
-		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey,
-			Message: fmt.Sprintf("the data object does not exist and its record index %s does not resolve: %v", o.indexKey, w.inconsistent)})
+	if c.walkFailed(es, o, w, "the data object does not exist and its record index %s cannot be used: %v",
+		"the data object does not exist and its record index %s does not resolve: %v") {
 		return r
 	}
 	r.read, r.indexed, r.exact = true, true, true
@@ -571,4 +560,24 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	return n, nil
+}
+
+// walkFailed reports a walk of o's index that could not be completed (a
+// read failure, an unusable or an unresolvable index) as its defect, with
+// the messages given (each formatted with the index key and the cause),
+// and reports whether it failed.
+func (c *checker) walkFailed(es *epochState, o *dataObject, w *walkResult, invalidMsg, inconsistentMsg string) bool {
+	switch {
+	case w.readErr != nil:
+		c.unreadable(es, w.readKey, w.readErr)
+	case w.invalid != nil:
+		es.inexact = true
+		c.add(Defect{Code: CodeIndexInvalid, Object: o.key, Other: o.indexKey, Message: fmt.Sprintf(invalidMsg, o.indexKey, w.invalid)})
+	case w.inconsistent != nil:
+		es.inexact = true
+		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey, Message: fmt.Sprintf(inconsistentMsg, o.indexKey, w.inconsistent)})
+	default:
+		return false
+	}
+	return true
 }
