@@ -87,3 +87,17 @@ func (g *guardedStore) Delete(ctx context.Context, key string) error {
 	}
 	return g.st.Delete(ctx, key)
 }
+
+func (g *guardedStore) Restore(ctx context.Context, key string, days int, tier store.RestoreTier) (store.RestoreState, error) {
+	if err := g.start(ctx, "restore", key); err != nil {
+		return store.RestoreNone, err
+	}
+	return g.st.Restore(ctx, key, days, tier)
+}
+
+func (g *guardedStore) Tags(ctx context.Context, key string) ([]store.Tag, error) {
+	if err := g.start(ctx, "get tags of", key); err != nil {
+		return nil, err
+	}
+	return g.st.Tags(ctx, key)
+}

@@ -63,6 +63,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -118,6 +119,24 @@ type Store interface {
 	// to write over anything.
 	Append(ctx context.Context, key string, pos int64, data []byte, opts ...WriteOption) (int64, error)
 
+	// Restore asks for a readable copy of an archived object for days days
+	// (OSS RestoreObject; tier matters for ColdArchive and DeepColdArchive
+	// only, "" = the store's default). Objects in the classes Archive,
+	// ColdArchive and DeepColdArchive refuse Get and GetRange (ErrNotRestored)
+	// until a restore finished. The answer says where the restore stands:
+	// RestoreRequested (OSS 202: accepted now), RestoreInProgress (409
+	// RestoreAlreadyInProgress: an earlier request is running; nothing new
+	// was requested) or RestoreDone (200: readable now; repeating a restore
+	// of a restored object only extends its expiry, as OSS does). An object
+	// that is not in an archive class fails with an error wrapping
+	// ErrUnsupported; an absent one with ErrNotFound.
+	Restore(ctx context.Context, key string, days int, tier RestoreTier) (RestoreState, error)
+
+	// Tags returns the object's tags (OSS GetObjectTagging), sorted by key,
+	// or ErrNotFound. A store that keeps no tags fails with an error
+	// wrapping ErrUnsupported.
+	Tags(ctx context.Context, key string) ([]Tag, error)
+
 	// List returns every object whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]Info, error)
 
@@ -156,6 +175,110 @@ type Info struct {
 	// them (localstore) always reports "", and says so in its package doc.
 	ContentType     string
 	ContentEncoding string
+
+	// StorageClass is the object's class (List, ListPage and Stat report
+	// it; "" from a store that keeps none means Standard).
+	StorageClass StorageClass
+
+	// Only Stat reports the fields below (OSS: HeadObject's headers).
+
+	// Restore is where a restore of an archived object stands:
+	// RestoreNone (never asked, or the restored copy expired),
+	// RestoreInProgress or RestoreDone (readable until RestoreExpiry).
+	Restore       RestoreState
+	RestoreExpiry time.Time
+	// SSE and SSEKeyID are the object's server-side encryption (WithSSE).
+	SSE      string
+	SSEKeyID string
+	// Metadata is the object's user metadata (WithMetadata), sorted by key,
+	// keys in lower case as OSS returns them.
+	Metadata []Tag
+}
+
+// StorageClass is an OSS storage class.
+type StorageClass string
+
+// The OSS storage classes. Objects in the last three must be restored
+// before they can be read (Store.Restore).
+const (
+	Standard        StorageClass = "Standard"
+	IA              StorageClass = "IA"
+	Archive         StorageClass = "Archive"
+	ColdArchive     StorageClass = "ColdArchive"
+	DeepColdArchive StorageClass = "DeepColdArchive"
+)
+
+// StorageClasses lists the classes in order of falling storage price.
+var StorageClasses = []StorageClass{Standard, IA, Archive, ColdArchive, DeepColdArchive}
+
+// Archived reports whether objects of class c must be restored before
+// they can be read.
+func (c StorageClass) Archived() bool {
+	return c == Archive || c == ColdArchive || c == DeepColdArchive
+}
+
+// Appendable reports whether AppendObject accepts class c (OSS: Standard,
+// IA and Archive; "" is the bucket's default, Standard here).
+func (c StorageClass) Appendable() bool {
+	return c == "" || c == Standard || c == IA || c == Archive
+}
+
+// ParseStorageClass returns the class named s (as OSS spells it, any
+// letter case), or an error listing the classes.
+func ParseStorageClass(s string) (StorageClass, error) {
+	for _, c := range StorageClasses {
+		if strings.EqualFold(s, string(c)) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("unknown storage class %q: want one of Standard, IA, Archive, ColdArchive, DeepColdArchive", s)
+}
+
+// RestoreTier is how fast a restore of a ColdArchive or DeepColdArchive
+// object is done (and billed): OSS's Expedited (within 1 hour for
+// ColdArchive), Standard (2-5 hours) or Bulk (5-12 hours).
+type RestoreTier string
+
+// The restore tiers.
+const (
+	TierExpedited RestoreTier = "Expedited"
+	TierStandard  RestoreTier = "Standard"
+	TierBulk      RestoreTier = "Bulk"
+)
+
+// RestoreState is where a restore of an archived object stands.
+type RestoreState int
+
+const (
+	// RestoreNone: no restore asked for, or its copy expired.
+	RestoreNone RestoreState = iota
+	// RestoreRequested: this call's request was accepted (OSS 202).
+	RestoreRequested
+	// RestoreInProgress: a restore is running (OSS 409
+	// RestoreAlreadyInProgress; HEAD: ongoing-request="true").
+	RestoreInProgress
+	// RestoreDone: the object is readable (OSS 200; HEAD:
+	// ongoing-request="false", expiry-date=...).
+	RestoreDone
+)
+
+func (r RestoreState) String() string {
+	switch r {
+	case RestoreNone:
+		return "none"
+	case RestoreRequested:
+		return "requested"
+	case RestoreInProgress:
+		return "in progress"
+	case RestoreDone:
+		return "done"
+	}
+	return fmt.Sprintf("RestoreState(%d)", int(r))
+}
+
+// Tag is one object tag or user metadata entry.
+type Tag struct {
+	Key, Value string
 }
 
 // WriteOption sets a property of one Put, PutReader or Append. Options are
@@ -175,6 +298,47 @@ type WriteOptions struct {
 	// NoOverwrite makes Put and PutReader fail with ErrExists rather than
 	// replace an object (OSS: x-oss-forbid-overwrite: true).
 	NoOverwrite bool
+	// StorageClass is the object's class ("" = the bucket's default, OSS:
+	// x-oss-storage-class). Append refuses classes that appendable objects
+	// cannot have (StorageClass.Appendable) with ErrUnsupported.
+	StorageClass StorageClass
+	// SSE is the server-side encryption ("" = the bucket's default,
+	// "AES256", "KMS" or "SM4"; OSS: x-oss-server-side-encryption), and
+	// SSEKeyID the customer KMS key for "KMS" ("" = the default key; OSS:
+	// x-oss-server-side-encryption-key-id). Append refuses a SSEKeyID with
+	// ErrUnsupported: appendable objects cannot use a customer key.
+	SSE, SSEKeyID string
+	// Tags are set with the write itself (OSS: x-oss-tagging on PutObject),
+	// at most 10, keys 1-128 bytes and values at most 256 (others are
+	// refused with ErrUnsupported). Append refuses tags with ErrUnsupported
+	// (the sink tags final objects only).
+	Tags []Tag
+	// Metadata is user metadata (OSS: x-oss-meta-{key} headers): keys of
+	// letters, digits and '-', sent in lower case; values printable ASCII;
+	// together at most 8 KB (others refused with ErrUnsupported).
+	Metadata []Tag
+}
+
+// WithStorageClass sets the class of the written object.
+func WithStorageClass(c StorageClass) WriteOption {
+	return func(o *WriteOptions) { o.StorageClass = c }
+}
+
+// WithSSE sets the written object's server-side encryption: algorithm
+// "AES256", "KMS" or "SM4", and for KMS a customer key id ("" = default).
+func WithSSE(algorithm, keyID string) WriteOption {
+	return func(o *WriteOptions) { o.SSE, o.SSEKeyID = algorithm, keyID }
+}
+
+// WithTags sets the written object's tags (replacing earlier WithTags).
+func WithTags(tags ...Tag) WriteOption {
+	return func(o *WriteOptions) { o.Tags = tags }
+}
+
+// WithMetadata sets the written object's user metadata (replacing earlier
+// WithMetadata).
+func WithMetadata(meta ...Tag) WriteOption {
+	return func(o *WriteOptions) { o.Metadata = meta }
 }
 
 // WithContentType sets the object's content type (OSS: Content-Type).
@@ -220,6 +384,20 @@ var ErrExists = errors.New("object already exists")
 // cannot succeed until it is deleted or replaced.
 var ErrNotAppendable = errors.New("object is not appendable")
 
+// ErrNotRestored is wrapped by the error Get and GetRange return for an
+// object in an archive class (Archive, ColdArchive, DeepColdArchive) that
+// has no finished restore (OSS: 403 InvalidObjectState). It is permanent
+// in the package's sense: repeating the read cannot help until a restore
+// (Store.Restore) finished, which takes minutes to days.
+var ErrNotRestored = errors.New("the object is archived and must be restored before it can be read")
+
+// ErrUnsupported is wrapped by errors that report a request the store
+// refuses whatever is retried: a storage class or customer KMS key on an
+// appendable object, tags on an append, a restore of an object that is not
+// archived, or an operation the store does not implement (localstore keeps
+// no tags). It is permanent.
+var ErrUnsupported = errors.New("the store does not support this request; retrying cannot help")
+
 // ErrAccessDenied is wrapped by every error that reports a refusal to
 // authorize the request: unknown access key, wrong secret (the signature does
 // not match), a security token that does not belong to the key, a RAM or
@@ -245,12 +423,14 @@ var ErrCredentialsExpired = errors.New("the temporary credentials have expired; 
 
 // IsPermanent reports whether err is a failure that retrying the same request
 // cannot cure until something outside changes: it wraps ErrAccessDenied,
-// ErrNoSuchBucket, ErrInvalidKey or ErrNotAppendable. Context errors,
+// ErrNoSuchBucket, ErrInvalidKey, ErrNotAppendable, ErrNotRestored or
+// ErrUnsupported. Context errors,
 // ErrNotFound, ErrExists, *PositionError, ErrCredentialsExpired and transient
 // failures are not permanent.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrNoSuchBucket) ||
-		errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrNotAppendable)
+		errors.Is(err, ErrInvalidKey) || errors.Is(err, ErrNotAppendable) ||
+		errors.Is(err, ErrNotRestored) || errors.Is(err, ErrUnsupported)
 }
 
 // MaxListPage is the most objects one ListPage call returns: the most one
@@ -303,4 +483,74 @@ func AsPositionError(err error) (*PositionError, bool) {
 		return pe, true
 	}
 	return nil, false
+}
+
+// CheckWriteOptions reports, wrapping ErrUnsupported, why OSS would refuse
+// a write with wo: Append (append true) refuses classes appendable objects
+// cannot have, a customer KMS key and tags; every write refuses an unknown
+// class or encryption, a key id without KMS, more than 10 tags, tag keys
+// outside 1-128 bytes or values over 256, and metadata keys other than
+// letters, digits and '-' or values outside printable ASCII, or over 8 KB
+// in all. Stores apply it before any request, so that every store refuses
+// the same writes.
+func CheckWriteOptions(wo WriteOptions, append bool) error {
+	if wo.StorageClass != "" {
+		if _, err := ParseStorageClass(string(wo.StorageClass)); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnsupported, err)
+		}
+		if append && !wo.StorageClass.Appendable() {
+			return fmt.Errorf("%w: appendable objects cannot have the storage class %s (only Standard, IA and Archive)", ErrUnsupported, wo.StorageClass)
+		}
+	}
+	switch wo.SSE {
+	case "", "AES256", "KMS", "SM4":
+	default:
+		return fmt.Errorf("%w: unknown server-side encryption %q: want AES256, KMS or SM4", ErrUnsupported, wo.SSE)
+	}
+	if wo.SSEKeyID != "" {
+		if wo.SSE != "KMS" {
+			return fmt.Errorf("%w: a KMS key id needs the encryption KMS, not %q", ErrUnsupported, wo.SSE)
+		}
+		if append {
+			return fmt.Errorf("%w: appendable objects cannot use a customer KMS key", ErrUnsupported)
+		}
+	}
+	if len(wo.Tags) > 0 && append {
+		return fmt.Errorf("%w: tags are set on whole-object writes only", ErrUnsupported)
+	}
+	if len(wo.Tags) > 10 {
+		return fmt.Errorf("%w: %d tags, more than 10", ErrUnsupported, len(wo.Tags))
+	}
+	for i, t := range wo.Tags {
+		if len(t.Key) < 1 || len(t.Key) > 128 || len(t.Value) > 256 || !utf8.ValidString(t.Key) || !utf8.ValidString(t.Value) {
+			return fmt.Errorf("%w: tag %d: keys are 1-128 bytes and values at most 256, of UTF-8", ErrUnsupported, i+1)
+		}
+		for _, u := range wo.Tags[:i] {
+			if u.Key == t.Key {
+				return fmt.Errorf("%w: tag %q given twice", ErrUnsupported, t.Key)
+			}
+		}
+	}
+	total := 0
+	for _, m := range wo.Metadata {
+		total += len(m.Key) + len(m.Value)
+		if m.Key == "" {
+			return fmt.Errorf("%w: an empty metadata key", ErrUnsupported)
+		}
+		for i := 0; i < len(m.Key); i++ {
+			c := m.Key[i]
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return fmt.Errorf("%w: metadata key %q: only letters, digits and '-'", ErrUnsupported, m.Key)
+			}
+		}
+		for i := 0; i < len(m.Value); i++ {
+			if c := m.Value[i]; c < 0x20 || c > 0x7e {
+				return fmt.Errorf("%w: metadata %q: the value must be printable ASCII", ErrUnsupported, m.Key)
+			}
+		}
+	}
+	if total > 8<<10 {
+		return fmt.Errorf("%w: %d bytes of metadata, more than 8 KB", ErrUnsupported, total)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func TestApplyWriteOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := store.ApplyWriteOptions(tt.opts); got != tt.want {
+			if got := store.ApplyWriteOptions(tt.opts); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("ApplyWriteOptions = %+v, want %+v", got, tt.want)
 			}
 		})

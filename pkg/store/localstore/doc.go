@@ -30,6 +30,15 @@
 // WithContentEncoding are accepted and ignored, and Stat reports "" for
 // both. Tools reading the directory go by the object names' extensions.
 //
+// # Storage classes, encryption, tags and metadata
+//
+// Neither are kept, for the same reason: writes that OSS would refuse are
+// refused (store.CheckWriteOptions: a ColdArchive class or a customer KMS
+// key on an append, too many tags), the others are accepted and the
+// attributes dropped. Every file is a Standard object: Restore and Tags
+// fail with store.ErrUnsupported, and Stat reports no class, encryption or
+// metadata. Archive behaviour is tested against osstest.
+//
 // # Keys
 //
 // A key must follow the OSS rules (store.CheckKey: 1 to 1,023 bytes of

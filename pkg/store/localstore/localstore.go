@@ -208,6 +208,9 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 	if err != nil {
 		return err
 	}
+	if err := store.CheckWriteOptions(wo, false); err != nil {
+		return fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
+	}
 	tmp, err := s.writeTemp(ctx, filepath.Dir(p), fill, normalMode)
 	if se := (*sourceError)(nil); errors.As(err, &se) {
 		return fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
@@ -242,11 +245,14 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 
 // Append writes data at pos if the object's length is pos; see store.Store.
 // The content type and encoding are not kept (see the package doc).
-func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, _ ...store.WriteOption) (int64, error) {
+func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
 	const op = "append"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
 		return 0, err
+	}
+	if err := store.CheckWriteOptions(store.ApplyWriteOptions(opts), true); err != nil {
+		return 0, fmt.Errorf("localstore: %s %.64q: %w", op, key, err)
 	}
 	// Each pass either settles the append or found that another writer
 	// created, replaced or removed the file in the meantime and tries again.
@@ -531,6 +537,24 @@ func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter str
 		}
 	}
 	return false, nil
+}
+
+// Restore fails with store.ErrUnsupported once the object is found: files
+// have no storage class, so nothing here is archived (see the package doc).
+func (s *Store) Restore(ctx context.Context, key string, days int, tier store.RestoreTier) (store.RestoreState, error) {
+	if _, err := s.Stat(ctx, key); err != nil {
+		return store.RestoreNone, err
+	}
+	return store.RestoreNone, fmt.Errorf("localstore: restore %.64q: %w: files are never archived", key, store.ErrUnsupported)
+}
+
+// Tags fails with store.ErrUnsupported once the object is found:
+// localstore keeps no tags (see the package doc).
+func (s *Store) Tags(ctx context.Context, key string) ([]store.Tag, error) {
+	if _, err := s.Stat(ctx, key); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("localstore: get tags of %.64q: %w: a directory keeps no object tags", key, store.ErrUnsupported)
 }
 
 // Delete removes the object and any directories that it leaves empty.

@@ -17,6 +17,12 @@
 // them empty, as on OSS); without WithContentType Stat reports "". PutReader
 // reads the whole object into memory before storing it.
 //
+// Storage classes, encryption, tags and user metadata are kept as written
+// (writes OSS would refuse are refused: store.CheckWriteOptions). Objects of
+// an archive class refuse Get and GetRange with store.ErrNotRestored until
+// Restore is called; the restore completes at once (osstest models the
+// wait).
+//
 // memstore never fails otherwise: it never reports store.ErrAccessDenied or
 // store.ErrNoSuchBucket. Tests that need those wrap it or use ossstore
 // against osstest.
@@ -53,6 +59,13 @@ type object struct {
 	modified   time.Time
 	// contentType and contentEncoding are the creating write's options.
 	contentType, contentEncoding string
+	// attrs are the creating write's class, encryption, tags and metadata.
+	class         store.StorageClass
+	sse, sseKeyID string
+	tags, meta    []store.Tag
+	// restored says a restore of an archived object was asked for; the
+	// first Restore completes at once (memstore has no clock to wait on).
+	restored bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,7 +90,44 @@ func notFound(op, key string) error {
 }
 
 func (o *object) info(key string) store.Info {
-	return store.Info{Key: key, Size: int64(len(o.data)), Appendable: o.appendable, Modified: o.modified}
+	return store.Info{Key: key, Size: int64(len(o.data)), Appendable: o.appendable, Modified: o.modified, StorageClass: o.class}
+}
+
+func newObject(data []byte, appendable bool, wo store.WriteOptions) *object {
+	class := wo.StorageClass
+	if class == "" {
+		class = store.Standard
+	}
+	return &object{data: data, appendable: appendable, modified: time.Now(),
+		contentType: wo.ContentType, contentEncoding: wo.ContentEncoding,
+		class: class, sse: wo.SSE, sseKeyID: wo.SSEKeyID,
+		tags: sortedTags(wo.Tags), meta: lowerMeta(wo.Metadata)}
+}
+
+func sortedTags(tags []store.Tag) []store.Tag {
+	out := slices.Clone(tags)
+	slices.SortFunc(out, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// lowerMeta is what OSS returns for user metadata: keys in lower case,
+// sorted (a later duplicate wins, as a repeated header would).
+func lowerMeta(meta []store.Tag) []store.Tag {
+	var out []store.Tag
+	for _, m := range meta {
+		k := strings.ToLower(m.Key)
+		out = slices.DeleteFunc(out, func(t store.Tag) bool { return t.Key == k })
+		out = append(out, store.Tag{Key: k, Value: m.Value})
+	}
+	return sortedTags(out)
+}
+
+// readable reports, as ErrNotRestored, an archived object not restored.
+func (o *object) readable(op, key string) error {
+	if o.class.Archived() && !o.restored {
+		return fmt.Errorf("memstore: %s %q: %w", op, key, store.ErrNotRestored)
+	}
+	return nil
 }
 
 // Get returns a copy of the object's content.
@@ -90,6 +140,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	o, ok := s.objs[key]
 	if !ok {
 		return nil, notFound("get", key)
+	}
+	if err := o.readable("get", key); err != nil {
+		return nil, err
 	}
 	return clone(o.data), nil
 }
@@ -104,6 +157,9 @@ func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte,
 	o, ok := s.objs[key]
 	if !ok {
 		return nil, notFound("get range", key)
+	}
+	if err := o.readable("get range", key); err != nil {
+		return nil, err
 	}
 	size := int64(len(o.data))
 	// Written as off > size-n rather than off+n > size so that huge values
@@ -127,6 +183,10 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	}
 	info := o.info(key)
 	info.ContentType, info.ContentEncoding = o.contentType, o.contentEncoding
+	info.SSE, info.SSEKeyID, info.Metadata = o.sse, o.sseKeyID, slices.Clone(o.meta)
+	if o.restored {
+		info.Restore = store.RestoreDone
+	}
 	return info, nil
 }
 
@@ -160,7 +220,10 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size i
 
 // put stores data, which the store owns from now on, as a normal object.
 func (s *Store) put(op, key string, data []byte, wo store.WriteOptions) error {
-	o := &object{data: data, modified: time.Now(), contentType: wo.ContentType, contentEncoding: wo.ContentEncoding}
+	if err := store.CheckWriteOptions(wo, false); err != nil {
+		return fmt.Errorf("memstore: %s %q: %w", op, key, err)
+	}
+	o := newObject(data, false, wo)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, exists := s.objs[key]; exists && wo.NoOverwrite {
@@ -176,6 +239,10 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 	if err := check(ctx, "append", key); err != nil {
 		return 0, err
 	}
+	wo := store.ApplyWriteOptions(opts)
+	if err := store.CheckWriteOptions(wo, true); err != nil {
+		return 0, fmt.Errorf("memstore: append %q: %w", key, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.objs[key]
@@ -183,9 +250,7 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 		if pos != 0 {
 			return 0, fmt.Errorf("memstore: %w", &store.PositionError{Key: key, Position: pos, Length: 0})
 		}
-		wo := store.ApplyWriteOptions(opts)
-		o = &object{data: clone(data), appendable: true, modified: time.Now(),
-			contentType: wo.ContentType, contentEncoding: wo.ContentEncoding}
+		o = newObject(clone(data), true, wo)
 		s.objs[key] = o
 		return int64(len(o.data)), nil
 	}
@@ -200,6 +265,47 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 	o.data = append(o.data, data...)
 	o.modified = time.Now()
 	return int64(len(o.data)), nil
+}
+
+// Restore makes an archived object readable at once: the first call
+// answers RestoreRequested, later ones RestoreDone. Days and tier are not
+// kept (nothing expires in memory). Objects not archived fail with
+// store.ErrUnsupported, as OSS refuses them.
+func (s *Store) Restore(ctx context.Context, key string, days int, tier store.RestoreTier) (store.RestoreState, error) {
+	if err := check(ctx, "restore", key); err != nil {
+		return store.RestoreNone, err
+	}
+	if days < 1 {
+		return store.RestoreNone, fmt.Errorf("memstore: restore %q: %w: days must be at least 1, not %d", key, store.ErrUnsupported, days)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objs[key]
+	if !ok {
+		return store.RestoreNone, notFound("restore", key)
+	}
+	if !o.class.Archived() {
+		return store.RestoreNone, fmt.Errorf("memstore: restore %q: %w: the object's class is %s, not an archive class", key, store.ErrUnsupported, o.class)
+	}
+	if o.restored {
+		return store.RestoreDone, nil
+	}
+	o.restored = true
+	return store.RestoreRequested, nil
+}
+
+// Tags returns the tags the object was written with, sorted by key.
+func (s *Store) Tags(ctx context.Context, key string) ([]store.Tag, error) {
+	if err := check(ctx, "get tags of", key); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	o, ok := s.objs[key]
+	if !ok {
+		return nil, notFound("get tags of", key)
+	}
+	return slices.Clone(o.tags), nil
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.

@@ -49,6 +49,12 @@ func wrapErr(verb, key string, err error) error {
 		case se.Code == "SecurityTokenExpired":
 			// Not permanent: the next invocation brings fresh credentials.
 			kind = store.ErrCredentialsExpired
+		case se.Code == "InvalidObjectState":
+			// 403 as well, but not a refusal to authorize: the object is
+			// archived and not restored.
+			kind = store.ErrNotRestored
+		case se.Code == "OperationNotSupported" || se.Code == "InvalidArgument" && verb == "restore":
+			kind = store.ErrUnsupported
 		case se.StatusCode == 403:
 			kind = store.ErrAccessDenied
 		case se.Code == "InvalidObjectName" || se.Code == "KeyTooLong":

@@ -18,6 +18,8 @@ const (
 	opAppend
 	opList
 	opDelete
+	opRestore
+	opGetTagging
 	numOps
 )
 
@@ -35,6 +37,10 @@ func (o op) String() string {
 		return "ListObjectsV2"
 	case opDelete:
 		return "DeleteObject"
+	case opRestore:
+		return "RestoreObject"
+	case opGetTagging:
+		return "GetObjectTagging"
 	}
 	return "unknown"
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
@@ -208,7 +209,36 @@ func infoFromHeaders(key string, h http.Header) (store.Info, error) {
 	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		info.Modified = t
 	}
+	info.StorageClass = store.StorageClass(h.Get(oss.HTTPHeaderOssStorageClass))
+	info.SSE = h.Get(oss.HTTPHeaderOssServerSideEncryption)
+	info.SSEKeyID = h.Get(oss.HTTPHeaderOssServerSideEncryptionKeyID)
+	info.Restore, info.RestoreExpiry = parseRestore(h.Get("X-Oss-Restore"))
+	for name, v := range h {
+		if k, ok := strings.CutPrefix(strings.ToLower(name), strings.ToLower(oss.HTTPHeaderOssMetaPrefix)); ok && k != "" && len(v) > 0 {
+			info.Metadata = append(info.Metadata, store.Tag{Key: k, Value: v[0]})
+		}
+	}
+	slices.SortFunc(info.Metadata, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
 	return info, nil
+}
+
+// parseRestore reads HeadObject's x-oss-restore header:
+// ongoing-request="true" while a restore runs, ongoing-request="false",
+// expiry-date="Sun, 16 Apr 2017 08:12:33 GMT" once it finished.
+func parseRestore(v string) (store.RestoreState, time.Time) {
+	switch {
+	case v == "":
+		return store.RestoreNone, time.Time{}
+	case strings.Contains(v, `ongoing-request="true"`):
+		return store.RestoreInProgress, time.Time{}
+	}
+	var expiry time.Time
+	if _, rest, ok := strings.Cut(v, `expiry-date="`); ok {
+		if d, _, ok := strings.Cut(rest, `"`); ok {
+			expiry, _ = http.ParseTime(d)
+		}
+	}
+	return store.RestoreDone, expiry
 }
 
 // Put implements store.Store with a PutObject. Repeating it is harmless, so
@@ -247,9 +277,22 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size i
 // sent (false if the body was not sent whole).
 func (s *Store) put(ctx context.Context, verb, key string, size int64, wo store.WriteOptions,
 	body func() (io.Reader, func() (uint64, bool))) error {
+	if err := store.CheckWriteOptions(wo, false); err != nil {
+		return fmt.Errorf("ossstore: %s %.64q: %w", verb, key, err)
+	}
 	options := contentOptions(wo)
 	if wo.NoOverwrite {
 		options = append(options, oss.ForbidOverWrite(true))
+	}
+	if len(wo.Tags) > 0 {
+		var t oss.Tagging
+		for _, tag := range wo.Tags {
+			t.Tags = append(t.Tags, oss.Tag{Key: tag.Key, Value: tag.Value})
+		}
+		options = append(options, oss.SetTagging(t))
+	}
+	for _, m := range wo.Metadata {
+		options = append(options, oss.Meta(strings.ToLower(m.Key), m.Value))
 	}
 	err := s.do(ctx, opPut, key, func(ctx context.Context, a *attempt) error {
 		a.sent = size
@@ -282,6 +325,15 @@ func contentOptions(wo store.WriteOptions) []oss.Option {
 	opts := []oss.Option{oss.ContentType(ct)}
 	if wo.ContentEncoding != "" {
 		opts = append(opts, oss.ContentEncoding(wo.ContentEncoding))
+	}
+	if wo.StorageClass != "" {
+		opts = append(opts, oss.ObjectStorageClass(oss.StorageClassType(wo.StorageClass)))
+	}
+	if wo.SSE != "" {
+		opts = append(opts, oss.ServerSideEncryption(wo.SSE))
+	}
+	if wo.SSEKeyID != "" {
+		opts = append(opts, oss.ServerSideEncryptionKeyID(wo.SSEKeyID))
 	}
 	return opts
 }
@@ -345,7 +397,11 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 	}
 	var next int64
 	var hdr http.Header
-	options := contentOptions(store.ApplyWriteOptions(opts))
+	wo := store.ApplyWriteOptions(opts)
+	if err := store.CheckWriteOptions(wo, true); err != nil {
+		return 0, fmt.Errorf("ossstore: append %.64q: %w", key, err)
+	}
+	options := contentOptions(wo)
 	err := s.do(ctx, opAppend, key, func(ctx context.Context, a *attempt) error {
 		a.sent = int64(len(data))
 		hdr = nil
@@ -498,13 +554,72 @@ func nextToken(res oss.ListObjectsResultV2, token string) (string, error) {
 func appendInfos(out []store.Info, objects []oss.ObjectProperties) []store.Info {
 	for _, o := range objects {
 		out = append(out, store.Info{
-			Key:        o.Key,
-			Size:       o.Size,
-			Appendable: strings.EqualFold(o.Type, "Appendable"),
-			Modified:   o.LastModified,
+			Key:          o.Key,
+			Size:         o.Size,
+			Appendable:   strings.EqualFold(o.Type, "Appendable"),
+			Modified:     o.LastModified,
+			StorageClass: store.StorageClass(o.StorageClass),
 		})
 	}
 	return out
+}
+
+// Restore implements store.Store with a RestoreObject. A 202 reply is
+// RestoreRequested, a 200 RestoreDone and 409 RestoreAlreadyInProgress
+// RestoreInProgress. A retry after a lost 202 meets the running restore and
+// reports RestoreInProgress: either way a restore runs.
+func (s *Store) Restore(ctx context.Context, key string, days int, tier store.RestoreTier) (store.RestoreState, error) {
+	if err := checkKey("restore", key); err != nil {
+		return store.RestoreNone, err
+	}
+	if days < 1 {
+		return store.RestoreNone, fmt.Errorf("ossstore: restore %.64q: %w: days must be at least 1, not %d", key, store.ErrUnsupported, days)
+	}
+	state := store.RestoreNone
+	err := s.do(ctx, opRestore, key, func(ctx context.Context, a *attempt) error {
+		err := s.bucket.RestoreObjectDetail(key, oss.RestoreConfiguration{Days: int32(days), Tier: string(tier)}, oss.WithContext(ctx))
+		var se oss.ServiceError
+		switch {
+		case errors.As(err, &se) && se.Code == "RestoreAlreadyInProgress":
+			state = store.RestoreInProgress
+			return nil
+		case err != nil:
+			return err
+		case a.status.Load() == http.StatusAccepted:
+			state = store.RestoreRequested
+		default:
+			state = store.RestoreDone
+		}
+		return nil
+	})
+	if err != nil {
+		return store.RestoreNone, wrapErr("restore", key, err)
+	}
+	return state, nil
+}
+
+// Tags implements store.Store with a GetObjectTagging.
+func (s *Store) Tags(ctx context.Context, key string) ([]store.Tag, error) {
+	if err := checkKey("get tags of", key); err != nil {
+		return nil, err
+	}
+	var out []store.Tag
+	err := s.do(ctx, opGetTagging, key, func(ctx context.Context, a *attempt) error {
+		res, err := s.bucket.GetObjectTagging(key, oss.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for _, t := range res.Tags {
+			out = append(out, store.Tag{Key: t.Key, Value: t.Value})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr("get tags of", key, err)
+	}
+	slices.SortFunc(out, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // Delete implements store.Store with a DeleteObject.
