@@ -308,10 +308,11 @@ type WriteOptions struct {
 	// x-oss-server-side-encryption-key-id). Append refuses a SSEKeyID with
 	// ErrUnsupported: appendable objects cannot use a customer key.
 	SSE, SSEKeyID string
-	// Tags are set with the write itself (OSS: x-oss-tagging on PutObject),
-	// at most 10, keys 1-128 bytes and values at most 256 (others are
-	// refused with ErrUnsupported). Append refuses tags with ErrUnsupported
-	// (the sink tags final objects only).
+	// Tags are set with the write itself (OSS: x-oss-tagging, which OSS
+	// authorizes as oss:PutObjectTagging), on Append only when it creates
+	// the object: at most 10, keys 1-128 and values at most 256 characters
+	// of letters, digits, spaces and + - = . _ : / (others are refused with
+	// ErrUnsupported).
 	Tags []Tag
 	// Metadata is user metadata (OSS: x-oss-meta-{key} headers): keys of
 	// letters, digits and '-', sent in lower case; values printable ASCII;
@@ -393,7 +394,7 @@ var ErrNotRestored = errors.New("the object is archived and must be restored bef
 
 // ErrUnsupported is wrapped by errors that report a request the store
 // refuses whatever is retried: a storage class or customer KMS key on an
-// appendable object, tags on an append, a restore of an object that is not
+// appendable object, tags or metadata OSS would refuse, a restore of an object that is not
 // archived, or an operation the store does not implement (localstore keeps
 // no tags). It is permanent.
 var ErrUnsupported = errors.New("the store does not support this request; retrying cannot help")
@@ -485,9 +486,21 @@ func AsPositionError(err error) (*PositionError, bool) {
 	return nil, false
 }
 
+// tagText reports whether s holds only what OSS allows in tag keys and
+// values.
+func tagText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte(" +-=._:/", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckWriteOptions reports, wrapping ErrUnsupported, why OSS would refuse
 // a write with wo: Append (append true) refuses classes appendable objects
-// cannot have, a customer KMS key and tags; every write refuses an unknown
+// cannot have and a customer KMS key; every write refuses an unknown
 // class or encryption, a key id without KMS, more than 10 tags, tag keys
 // outside 1-128 bytes or values over 256, and metadata keys other than
 // letters, digits and '-' or values outside printable ASCII, or over 8 KB
@@ -515,15 +528,13 @@ func CheckWriteOptions(wo WriteOptions, append bool) error {
 			return fmt.Errorf("%w: appendable objects cannot use a customer KMS key", ErrUnsupported)
 		}
 	}
-	if len(wo.Tags) > 0 && append {
-		return fmt.Errorf("%w: tags are set on whole-object writes only", ErrUnsupported)
-	}
 	if len(wo.Tags) > 10 {
 		return fmt.Errorf("%w: %d tags, more than 10", ErrUnsupported, len(wo.Tags))
 	}
 	for i, t := range wo.Tags {
-		if len(t.Key) < 1 || len(t.Key) > 128 || len(t.Value) > 256 || !utf8.ValidString(t.Key) || !utf8.ValidString(t.Value) {
-			return fmt.Errorf("%w: tag %d: keys are 1-128 bytes and values at most 256, of UTF-8", ErrUnsupported, i+1)
+		if len(t.Key) < 1 || len(t.Key) > 128 || len(t.Value) > 256 || !tagText(t.Key) || !tagText(t.Value) {
+			return fmt.Errorf("%w: tag %d (%.40q): keys are 1-128 and values at most 256 characters of letters, digits, spaces and + - = . _ : /",
+				ErrUnsupported, i+1, t.Key)
 		}
 		for _, u := range wo.Tags[:i] {
 			if u.Key == t.Key {

@@ -284,16 +284,7 @@ func (s *Store) put(ctx context.Context, verb, key string, size int64, wo store.
 	if wo.NoOverwrite {
 		options = append(options, oss.ForbidOverWrite(true))
 	}
-	if len(wo.Tags) > 0 {
-		var t oss.Tagging
-		for _, tag := range wo.Tags {
-			t.Tags = append(t.Tags, oss.Tag{Key: tag.Key, Value: tag.Value})
-		}
-		options = append(options, oss.SetTagging(t))
-	}
-	for _, m := range wo.Metadata {
-		options = append(options, oss.Meta(strings.ToLower(m.Key), m.Value))
-	}
+
 	err := s.do(ctx, opPut, key, func(ctx context.Context, a *attempt) error {
 		a.sent = size
 		var h http.Header
@@ -334,6 +325,16 @@ func contentOptions(wo store.WriteOptions) []oss.Option {
 	}
 	if wo.SSEKeyID != "" {
 		opts = append(opts, oss.ServerSideEncryptionKeyID(wo.SSEKeyID))
+	}
+	if len(wo.Tags) > 0 {
+		var t oss.Tagging
+		for _, tag := range wo.Tags {
+			t.Tags = append(t.Tags, oss.Tag{Key: tag.Key, Value: tag.Value})
+		}
+		opts = append(opts, oss.SetTagging(t))
+	}
+	for _, m := range wo.Metadata {
+		opts = append(opts, oss.Meta(strings.ToLower(m.Key), m.Value))
 	}
 	return opts
 }
