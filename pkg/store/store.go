@@ -193,6 +193,11 @@ type Info struct {
 	// Metadata is the object's user metadata (WithMetadata), sorted by key,
 	// keys in lower case as OSS returns them.
 	Metadata []Tag
+	// CRC64 is the CRC-64/ECMA of the whole object (OSS:
+	// x-oss-hash-crc64ecma), when HasCRC64 says the store reported one.
+	// It lets a caller compare an archived object it cannot read.
+	CRC64    uint64
+	HasCRC64 bool
 }
 
 // StorageClass is an OSS storage class.

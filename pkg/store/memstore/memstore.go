@@ -33,6 +33,7 @@ package memstore
 
 import (
 	"context"
+	"hash/crc64"
 	"fmt"
 	"io"
 	"slices"
@@ -69,6 +70,8 @@ type object struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
 
 // New returns an empty store.
 func New() *Store {
@@ -184,6 +187,7 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 	info := o.info(key)
 	info.ContentType, info.ContentEncoding = o.contentType, o.contentEncoding
 	info.SSE, info.SSEKeyID, info.Metadata = o.sse, o.sseKeyID, slices.Clone(o.meta)
+	info.CRC64, info.HasCRC64 = crc64.Checksum(o.data, crcTable), true
 	if o.restored {
 		info.Restore = store.RestoreDone
 	}

@@ -213,6 +213,11 @@ func infoFromHeaders(key string, h http.Header) (store.Info, error) {
 	info.SSE = h.Get(oss.HTTPHeaderOssServerSideEncryption)
 	info.SSEKeyID = h.Get(oss.HTTPHeaderOssServerSideEncryptionKeyID)
 	info.Restore, info.RestoreExpiry = parseRestore(h.Get("X-Oss-Restore"))
+	if v := h.Get(oss.HTTPHeaderOssCRC64); v != "" {
+		if crc, err := strconv.ParseUint(v, 10, 64); err == nil {
+			info.CRC64, info.HasCRC64 = crc, true
+		}
+	}
 	for name, v := range h {
 		if k, ok := strings.CutPrefix(strings.ToLower(name), strings.ToLower(oss.HTTPHeaderOssMetaPrefix)); ok && k != "" && len(v) > 0 {
 			info.Metadata = append(info.Metadata, store.Tag{Key: k, Value: v[0]})
