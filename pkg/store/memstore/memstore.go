@@ -33,8 +33,8 @@ package memstore
 
 import (
 	"context"
-	"hash/crc64"
 	"fmt"
+	"hash/crc64"
 	"io"
 	"slices"
 	"sort"
