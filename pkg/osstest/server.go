@@ -422,7 +422,7 @@ func classify(method, bkt, key string, q url.Values) Op {
 }
 
 // hasUnsupportedSubresource reports whether q names a sub-resource (ACL,
-// tagging, multipart, ...) of an operation the server does not implement, so
+// multipart, versionId, ...) of an operation the server does not implement, so
 // that such requests fail loudly instead of being mistaken for a plain
 // GET/PUT.
 func hasUnsupportedSubresource(q url.Values) bool {
