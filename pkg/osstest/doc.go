@@ -183,6 +183,8 @@
 //		-access-key-id ak -access-key-secret sk -security-token tok \
 //		-fail-before 0.1 -fail-after 0.1 -latency 20ms -seed 1
 //
+// -restore-delay sets how long every restore takes (0: at once);
+// -storage-class the class of objects written without one;
 // -reset fails by resetting connections instead of replying 503;
 // -unresponsive accepts connections and never answers. It logs one
 // line per request (operation, bucket/key, status, fault) on stderr and stops
