@@ -3,7 +3,6 @@ package osstest
 import (
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // appendObject handles AppendObject (POST /bucket/key?append&position=N).
@@ -18,7 +17,12 @@ import (
 // an existing empty object), as OSS does. An empty append succeeds without
 // changing anything but the modification time (and creates an empty object
 // at position 0).
-// Ignores: Content-MD5, ACL, storage class, user metadata,
+// The storage class (Standard, IA or Archive: ColdArchive and
+// DeepColdArchive are 400 InvalidArgument), server-side encryption (no
+// customer key: 400 InvalidArgument), tags and user metadata are checked on
+// every append, as OSS checks its headers, and kept from the append that
+// creates the object.
+// Ignores: Content-MD5, ACL,
 // x-oss-forbid-overwrite (not an AppendObject header: the position fence
 // already refuses to write over an object), and the 5 GB limit beyond
 // rejecting bodies larger than that.
@@ -28,7 +32,11 @@ func (s *Server) appendObject(c *call) reply {
 		return errReply(400, "InvalidArgument", "position must be a non-negative integer.",
 			field("ArgumentName", "position"), field("ArgumentValue", c.query.Get("position")))
 	}
-	now := time.Now().UTC()
+	a, rep, ok := writeAttrs(c.r.Header, true, s.cfg.defaultClass)
+	if !ok {
+		return rep
+	}
+	now := s.now().UTC()
 
 	s.mu.Lock()
 	b := s.buckets[c.bucket]
@@ -53,6 +61,7 @@ func (s *Server) appendObject(c *call) reply {
 			crc:             s.crc(0, c.body),
 			contentType:     c.r.Header.Get("Content-Type"),
 			contentEncoding: c.r.Header.Get("Content-Encoding"),
+			attrs:           a,
 		}
 		b.set(c.key, o)
 	default:

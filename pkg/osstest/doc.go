@@ -54,6 +54,42 @@
 //     Content-Type, Content-Encoding, ETag, Last-Modified, x-oss-object-type (Normal or Appendable),
 //     x-oss-next-append-position for appendable objects, and errors in the
 //     base64 x-oss-err header because a HEAD reply has no body.
+//   - Storage classes: x-oss-storage-class on PutObject and AppendObject
+//     (Standard, IA, Archive, ColdArchive, DeepColdArchive, any letter case;
+//     others are 400 InvalidArgument; AppendObject refuses ColdArchive and
+//     DeepColdArchive with 400 InvalidArgument), returned by HeadObject and
+//     GetObject and as ListObjectsV2's StorageClass. Objects written without
+//     it get the bucket's class: Standard, or WithDefaultStorageClass.
+//     SetStorageClassDirect moves an object as a lifecycle rule would.
+//   - Server-side encryption: x-oss-server-side-encryption AES256, KMS or
+//     SM4 (others are 400 InvalidEncryptionAlgorithmError) and
+//     x-oss-server-side-encryption-key-id (only with KMS, and not on
+//     AppendObject: 400 InvalidArgument), returned by HEAD and GET. Nothing
+//     is encrypted, and KMS without a key id reports no key id.
+//   - Tags: x-oss-tagging ("k1=v1&k2=v2", percent-encoded; '+' is taken as a
+//     plus sign, so a space must be sent as %20) on PutObject and on the
+//     AppendObject that creates the object (later appends ignore it), under
+//     OSS's rules: at most 10, unique keys of 1-128 and values of at most 256
+//     letters, digits, spaces and + - = . _ : / (400 InvalidTag; a pair
+//     that is not key or key=value is 400 InvalidArgument).
+//     GetObjectTagging and PutObjectTagging (GET and PUT ?tagging); HEAD
+//     carries x-oss-tagging-count.
+//   - User metadata: x-oss-meta-* headers of the creating request, keys of
+//     letters, digits and '-' (lower-cased), printable ASCII values, 8 KB in
+//     all (400 InvalidArgument otherwise), returned by HEAD and GET.
+//   - Archived objects: GetObject (ranged too) of an Archive, ColdArchive or
+//     DeepColdArchive object is 403 InvalidObjectState until a restore
+//     finished; HEAD, appends and tagging work. RestoreObject (POST
+//     ?restore, RestoreRequest with Days and JobParameters/Tier) answers
+//     202 when it starts a restore, 409 RestoreAlreadyInProgress while one
+//     runs and 200 once restored (the copy's expiry moves to now + Days);
+//     an object in no archive class is 400 OperationNotSupported; Days
+//     outside 1-7 (Archive) or 1-365, and the Bulk tier for DeepColdArchive,
+//     are 400 InvalidArgument. HEAD reports x-oss-restore:
+//     ongoing-request="true", then ongoing-request="false",
+//     expiry-date="<HTTP date>"; after the expiry the object is archived
+//     again. How long a restore takes is up to the test, on a clock it
+//     controls: see Restores below.
 //   - DeleteObject (204, also for an absent key).
 //   - ListObjectsV2 (GET /bucket/?list-type=2) with prefix, delimiter
 //     (CommonPrefixes), start-after (ignored when a continuation token is
@@ -63,24 +99,55 @@
 //   - Every reply carries x-oss-request-id; errors are OSS XML
 //     (<Error><Code/><Message/><RequestId/><HostId/></Error>) so the SDK
 //     yields an oss.ServiceError with the right StatusCode and Code. Replies
-//     to writes and reads carry x-oss-hash-crc64ecma (CRC-64/ECMA of the whole
-//     object, as OSS computes it), so the SDK's CRC checks run and pass.
+//     to writes, reads and HEADs carry x-oss-hash-crc64ecma (CRC-64/ECMA of
+//     the whole object, as OSS computes it), so the SDK's CRC checks run and
+//     pass.
 //
 // # What it ignores
 //
 // The Date header and clock skew, V2/V4 signatures (400 InvalidArgument),
 // ACLs and the policy language (beyond the Deny rules, every registered key
-// may do everything), user metadata, storage classes, versioning, server-side encryption, conditional
-// headers (If-Match, ...), multipart uploads, copy, tagging, and bucket
-// management (buckets come from WithBucket or CreateBucket). Requests for an
+// may do everything), versioning, actual encryption, conditional
+// headers (If-Match, ...), multipart uploads, copy, DeleteObjectTagging,
+// CleanRestoredObject, real-time access of Archive objects, minimum storage
+// durations, the 64 KB billing minimum, and bucket management (buckets come
+// from WithBucket or CreateBucket). Requests for an
 // unimplemented operation get 501 NotImplemented. ETags are opaque strings
 // derived from the CRC and length, not MD5 sums, so the server does no
 // per-byte work beyond the CRC.
 //
+// # Restores
+//
+// Nothing runs in the background: a restore's state is computed from when it
+// was asked for, its delay and the server's clock. WithRestoreDelay sets the
+// delay per class and tier (default DefaultRestoreDelay: the upper end of
+// OSS's documented times, a minute to 48 hours); a delay of 0 finishes at
+// once (still answering 202). WithManualRestores (or ManualRestore as a
+// delay) makes restores wait until the test calls CompleteRestore(bucket,
+// key) or CompleteRestores(). WithClock replaces the clock, e.g. with a
+// ManualClock the test Advances, which moves delays and expiries alike:
+//
+//	clock := osstest.NewManualClock(time.Now())
+//	srv, _ := osstest.NewServer(osstest.WithBucket("b"), osstest.WithClock(clock.Now))
+//	// ... RestoreObject answers 202, then 409 ...
+//	clock.Advance(osstest.DefaultRestoreDelay(osstest.ClassArchive, ""))
+//	// ... 200, and GetObject reads the object until the copy expires
+//
+// ObjectInfo reports the class, encryption, tags, metadata and where a
+// restore stands.
+//
+// # Access rules and RAM actions
+//
+// Deny rules name operations as RAM actions: OpRestore is
+// oss:RestoreObject, OpGetTagging oss:GetObjectTagging, and OpPutTagging
+// oss:PutObjectTagging, which a PutObject or AppendObject carrying
+// x-oss-tagging needs besides oss:PutObject.
+//
 // # Fault injection
 //
 // SetFault attaches a Fault to one operation kind (OpPut, OpAppend, OpGet,
-// OpHead, OpDelete, OpList) while the server runs. A fault can add latency,
+// OpHead, OpDelete, OpList, OpRestore, OpGetTagging, OpPutTagging) while the
+// server runs. A fault can add latency,
 // fail requests before they take effect, or apply them and then fail the
 // reply, so the client sees an error for a write that happened. Failures are
 // an OSS error reply (default 503 ServiceUnavailable), a connection reset,
@@ -98,8 +165,9 @@
 // any reply byte, so a single reset of a GET may not reach the SDK.
 //
 // Stats and Requests count requests per operation, so a test can report how
-// many OSS requests some code made. Object, ObjectInfo, Keys, PutObjectDirect
-// and DeleteObjectDirect read and plant state behind the protocol's back.
+// many OSS requests some code made. Object, ObjectInfo, Keys, PutObjectDirect,
+// SetStorageClassDirect and DeleteObjectDirect read and plant state behind
+// the protocol's back.
 //
 // # Memory
 //
@@ -115,6 +183,8 @@
 //		-access-key-id ak -access-key-secret sk -security-token tok \
 //		-fail-before 0.1 -fail-after 0.1 -latency 20ms -seed 1
 //
+// -restore-delay sets how long every restore takes (0: at once);
+// -storage-class the class of objects written without one;
 // -reset fails by resetting connections instead of replying 503;
 // -unresponsive accepts connections and never answers. It logs one
 // line per request (operation, bucket/key, status, fault) on stderr and stops

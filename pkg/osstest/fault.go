@@ -13,18 +13,26 @@ type Op uint8
 const (
 	// OpOther is any request the server does not implement (answered with
 	// 501 NotImplemented) or cannot parse.
-	OpOther  Op = iota
-	OpPut       // PutObject
-	OpAppend    // AppendObject
-	OpGet       // GetObject
-	OpHead      // HeadObject and GetObjectMeta
-	OpDelete    // DeleteObject
-	OpList      // ListObjectsV2
+	OpOther      Op = iota
+	OpPut           // PutObject
+	OpAppend        // AppendObject
+	OpGet           // GetObject
+	OpHead          // HeadObject and GetObjectMeta
+	OpDelete        // DeleteObject
+	OpList          // ListObjectsV2
+	OpRestore       // RestoreObject
+	OpGetTagging    // GetObjectTagging
+	// OpPutTagging is PutObjectTagging. As a Deny operation it also
+	// matches a PutObject or AppendObject that sets tags (x-oss-tagging),
+	// which OSS authorizes as oss:PutObjectTagging besides oss:PutObject.
+	OpPutTagging
 	numOps
 )
 
 // Ops returns every operation kind a Fault can be attached to.
-func Ops() []Op { return []Op{OpPut, OpAppend, OpGet, OpHead, OpDelete, OpList} }
+func Ops() []Op {
+	return []Op{OpPut, OpAppend, OpGet, OpHead, OpDelete, OpList, OpRestore, OpGetTagging, OpPutTagging}
+}
 
 func (o Op) String() string {
 	switch o {
@@ -40,6 +48,12 @@ func (o Op) String() string {
 		return "DeleteObject"
 	case OpList:
 		return "ListObjectsV2"
+	case OpRestore:
+		return "RestoreObject"
+	case OpGetTagging:
+		return "GetObjectTagging"
+	case OpPutTagging:
+		return "PutObjectTagging"
 	default:
 		return "Other"
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // getObject handles GetObject (GET /bucket/key).
@@ -25,7 +26,11 @@ func (s *Server) getObject(c *call) reply {
 	if !ok {
 		return noSuchKey(c.key)
 	}
-	h := objectHeaders(&o)
+	now := s.now()
+	if !o.readable(now) {
+		return errReply(http.StatusForbidden, "InvalidObjectState", "The operation is not valid for the object's state.", field("Key", c.key))
+	}
+	h := s.objectHeaders(&o, now)
 	size := int64(o.data.len())
 	spec := c.r.Header.Get("Range")
 	if spec == "" {
@@ -104,7 +109,7 @@ func (s *Server) headObject(c *call) reply {
 	if !ok {
 		return noSuchKey(c.key)
 	}
-	h := objectHeaders(&o)
+	h := s.objectHeaders(&o, s.now())
 	h.Set("Content-Length", strconv.Itoa(o.data.len()))
 	return reply{status: http.StatusOK, header: h}
 }
@@ -113,7 +118,8 @@ func noSuchKey(key string) reply {
 	return errReply(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", field("Key", key))
 }
 
-func objectHeaders(o *object) http.Header {
+// objectHeaders are GetObject's and HeadObject's headers for o at now.
+func (s *Server) objectHeaders(o *object, now time.Time) http.Header {
 	ct := o.contentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -124,7 +130,7 @@ func objectHeaders(o *object) http.Header {
 		"Last-Modified":        {o.modified.UTC().Format(http.TimeFormat)},
 		"X-Oss-Object-Type":    {o.objectType()},
 		"X-Oss-Hash-Crc64ecma": {strconv.FormatUint(o.crc, 10)},
-		"X-Oss-Storage-Class":  {"Standard"},
+		"X-Oss-Storage-Class":  {o.attrs.class},
 		"Accept-Ranges":        {"bytes"},
 	}
 	if o.contentEncoding != "" {
@@ -132,6 +138,21 @@ func objectHeaders(o *object) http.Header {
 	}
 	if o.appendable {
 		h.Set("X-Oss-Next-Append-Position", strconv.Itoa(o.data.len()))
+	}
+	if o.attrs.sse != "" {
+		h.Set("X-Oss-Server-Side-Encryption", o.attrs.sse)
+	}
+	if o.attrs.sseKeyID != "" {
+		h.Set("X-Oss-Server-Side-Encryption-Key-Id", o.attrs.sseKeyID)
+	}
+	if n := len(o.attrs.tags); n > 0 {
+		h.Set("X-Oss-Tagging-Count", strconv.Itoa(n))
+	}
+	for _, m := range o.attrs.meta {
+		h.Set("X-Oss-Meta-"+m.Key, m.Value)
+	}
+	if v := o.restoreHeader(now); v != "" {
+		h.Set("X-Oss-Restore", v)
 	}
 	return h
 }

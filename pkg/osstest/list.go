@@ -65,6 +65,7 @@ func (s *Server) listObjects(c *call) reply {
 		appendable bool
 		modified   time.Time
 		etag       string
+		class      string
 	}
 	var (
 		contents  []entry
@@ -108,7 +109,7 @@ func (s *Server) listObjects(c *call) reply {
 			continue
 		}
 		o := b.objects[k]
-		contents = append(contents, entry{k, int64(o.data.len()), o.appendable, o.modified, o.etag()})
+		contents = append(contents, entry{k, int64(o.data.len()), o.appendable, o.modified, o.etag(), o.attrs.class})
 		lastKey, lastIsCP = k, false
 	}
 	s.mu.RUnlock()
@@ -162,7 +163,7 @@ func (s *Server) listObjects(c *call) reply {
 		}
 		doc.Contents = append(doc.Contents, xmlContents{
 			Key: enc(e.key), LastModified: e.modified.UTC().Format("2006-01-02T15:04:05.000Z"),
-			ETag: e.etag, Type: t, Size: e.size, StorageClass: "Standard",
+			ETag: e.etag, Type: t, Size: e.size, StorageClass: e.class,
 		})
 	}
 	for _, p := range prefixes {

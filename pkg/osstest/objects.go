@@ -20,6 +20,12 @@ type object struct {
 	// contentEncoding is the creating request's Content-Encoding ("" if
 	// none); it labels data, which is kept as sent.
 	contentEncoding string
+	// attrs are the creating request's storage class, encryption, tags
+	// and user metadata. Its slices are never modified once set (a
+	// PutObjectTagging replaces the tags slice).
+	attrs attrs
+	// restore is where a restore of an archived object stands.
+	restore restoreState
 }
 
 // content is an object's bytes, kept as the chunks they were written in: an
@@ -172,6 +178,17 @@ type ObjectInfo struct {
 	Modified        time.Time
 	ContentType     string // as the creating request sent it ("" if it sent none)
 	ContentEncoding string // as the creating request sent it ("" if it sent none)
+
+	StorageClass  string // ClassStandard, ..., ClassDeepColdArchive
+	SSE, SSEKeyID string // the creating request's server-side encryption
+	Tags          []Tag  // in the order the request that set them gave them
+	Metadata      []Tag  // user metadata, keys in lower case, sorted
+
+	// Restore is where a restore stands by the server's clock: "" (none
+	// asked for, or its copy expired), "ongoing" or "done" (readable until
+	// RestoreExpiry).
+	Restore       string
+	RestoreExpiry time.Time
 }
 
 // ObjectInfo describes bucket/key without copying its content.
@@ -180,6 +197,14 @@ func (s *Server) ObjectInfo(bkt, key string) (ObjectInfo, bool) {
 	if !ok {
 		return ObjectInfo{}, false
 	}
+	var restore string
+	var expiry time.Time
+	switch st := o.restore.at(s.now()); st {
+	case restoreOngoing:
+		restore = "ongoing"
+	case restoreDone:
+		restore, expiry = "done", o.restore.expiry
+	}
 	return ObjectInfo{
 		Size:            int64(o.data.len()),
 		Appendable:      o.appendable,
@@ -187,6 +212,13 @@ func (s *Server) ObjectInfo(bkt, key string) (ObjectInfo, bool) {
 		Modified:        o.modified,
 		ContentType:     o.contentType,
 		ContentEncoding: o.contentEncoding,
+		StorageClass:    o.attrs.class,
+		SSE:             o.attrs.sse,
+		SSEKeyID:        o.attrs.sseKeyID,
+		Tags:            slices.Clone(o.attrs.tags),
+		Metadata:        slices.Clone(o.attrs.meta),
+		Restore:         restore,
+		RestoreExpiry:   expiry,
 	}, true
 }
 
@@ -220,8 +252,9 @@ func (s *Server) PutObjectDirect(bkt, key string, data []byte, appendable bool) 
 		data:        contentOf(slices.Clone(data)),
 		appendable:  appendable,
 		crc:         s.crc(0, data),
-		modified:    time.Now().UTC(),
+		modified:    s.now().UTC(),
 		contentType: "application/octet-stream",
+		attrs:       attrs{class: s.cfg.defaultClass},
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

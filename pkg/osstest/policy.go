@@ -14,6 +14,12 @@ import (
 // bucket is found to exist, as on OSS, where a policy cannot hide a missing
 // bucket.
 //
+// Ops name the operations as OSS's RAM actions do: a PutObject or
+// AppendObject that sets tags (x-oss-tagging) needs oss:PutObjectTagging as
+// well as oss:PutObject, so a rule with OpPutTagging refuses it (and every
+// later append carrying the header); OpGetTagging is oss:GetObjectTagging,
+// OpRestore oss:RestoreObject.
+//
 // This is a model of a policy, not the policy language: a rule on a key
 // prefix does not stop a ListObjectsV2 with a shorter prefix from listing
 // the keys under it.
@@ -70,9 +76,17 @@ func (s *Server) authorize(c *call) (reply, bool) {
 	}
 	s.policyMu.RLock()
 	defer s.policyMu.RUnlock()
+	// The RAM actions the request needs: its own, and for a write that
+	// sets tags oss:PutObjectTagging too.
+	ops := []Op{c.op}
+	if _, tagged := c.r.Header["X-Oss-Tagging"]; tagged && (c.op == OpPut || c.op == OpAppend) {
+		ops = append(ops, OpPutTagging)
+	}
 	for _, d := range s.denies {
-		if d.matches(c.accessKeyID, c.bucket, key, c.op) {
-			return errReply(403, "AccessDenied", "You have no right to access this object because of bucket acl or policy."), false
+		for _, op := range ops {
+			if d.matches(c.accessKeyID, c.bucket, key, op) {
+				return errReply(403, "AccessDenied", "You have no right to access this object because of bucket acl or policy."), false
+			}
 		}
 	}
 	return reply{}, true

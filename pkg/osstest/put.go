@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // putObject handles PutObject (PUT /bucket/key).
@@ -31,12 +30,17 @@ func (s *Server) putObject(c *call) reply {
 			field("ArgumentName", "x-oss-forbid-overwrite"), field("ArgumentValue", fo))
 	}
 	forbid := strings.EqualFold(fo, "true")
+	a, rep, ok := writeAttrs(c.r.Header, false, s.cfg.defaultClass)
+	if !ok {
+		return rep
+	}
 	o := &object{
 		data:            contentOf(c.body),
 		crc:             s.crc(0, c.body),
-		modified:        time.Now().UTC(),
+		modified:        s.now().UTC(),
 		contentType:     c.r.Header.Get("Content-Type"),
 		contentEncoding: c.r.Header.Get("Content-Encoding"),
+		attrs:           a,
 	}
 	s.mu.Lock()
 	b := s.buckets[c.bucket]

@@ -38,10 +38,14 @@ type config struct {
 	seed    uint64
 	logf    func(LogEntry)
 	denies  []Deny
+
+	now          func() time.Time                       // nil: time.Now
+	restoreDelay func(class, tier string) time.Duration // nil: DefaultRestoreDelay
+	defaultClass string
 }
 
 func defaultConfig() config {
-	return config{addr: "127.0.0.1:0", seed: 1, creds: map[string]credential{}}
+	return config{addr: "127.0.0.1:0", seed: 1, creds: map[string]credential{}, defaultClass: ClassStandard}
 }
 
 // WithAddr sets the listen address. Default "127.0.0.1:0" (a free port).
@@ -138,6 +142,13 @@ func newServer(opts []Opt) (*Server, error) {
 			o(&cfg)
 		}
 	}
+	known := false
+	for _, c := range storageClasses {
+		known = known || c == cfg.defaultClass
+	}
+	if !known {
+		return nil, fmt.Errorf("osstest: unknown default storage class %q", cfg.defaultClass)
+	}
 	s := &Server{
 		cfg:     cfg,
 		crcTab:  crc64.MakeTable(crc64.ECMA),
@@ -233,7 +244,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Oss-Request-Id", c.reqID)
 	h.Set("Server", "AliyunOSS")
-	h.Set("Date", start.UTC().Format(http.TimeFormat))
+	h.Set("Date", s.now().UTC().Format(http.TimeFormat))
 	defer func() {
 		if s.cfg.logf != nil {
 			s.cfg.logf(LogEntry{
@@ -324,6 +335,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.deleteObject(c)
 	case OpList:
 		rep = s.listObjects(c)
+	case OpRestore:
+		rep = s.restoreObject(c)
+	case OpGetTagging:
+		rep = s.getObjectTagging(c)
+	case OpPutTagging:
+		rep = s.putObjectTagging(c)
 	}
 
 	if w8 == after {
@@ -366,6 +383,25 @@ func classify(method, bkt, key string, q url.Values) Op {
 		return OpOther
 	}
 	_, isAppend := q["append"]
+	_, isRestore := q["restore"]
+	_, isTagging := q["tagging"]
+	switch {
+	case isRestore && isAppend, isTagging && (isAppend || isRestore):
+		return OpOther
+	case isRestore:
+		if method == http.MethodPost {
+			return OpRestore
+		}
+		return OpOther
+	case isTagging:
+		switch method {
+		case http.MethodGet:
+			return OpGetTagging
+		case http.MethodPut:
+			return OpPutTagging
+		}
+		return OpOther // DeleteObjectTagging is not implemented
+	}
 	switch method {
 	case http.MethodPut:
 		if !isAppend {
@@ -386,7 +422,7 @@ func classify(method, bkt, key string, q url.Values) Op {
 }
 
 // hasUnsupportedSubresource reports whether q names a sub-resource (ACL,
-// tagging, multipart, ...) of an operation the server does not implement, so
+// multipart, versionId, ...) of an operation the server does not implement, so
 // that such requests fail loudly instead of being mistaken for a plain
 // GET/PUT.
 func hasUnsupportedSubresource(q url.Values) bool {
@@ -395,7 +431,7 @@ func hasUnsupportedSubresource(q url.Values) bool {
 			continue
 		}
 		switch k {
-		case "append", "position", "objectMeta", "continuation-token", "security-token",
+		case "append", "position", "objectMeta", "continuation-token", "security-token", "restore", "tagging",
 			"response-content-type", "response-content-language", "response-expires",
 			"response-cache-control", "response-content-disposition", "response-content-encoding":
 		default:

@@ -44,7 +44,7 @@ func TestAcceptance(t *testing.T) {
 				// Whatever a subtest did, it must leave no bookkeeping behind.
 				t.Cleanup(func() { checkNoLeftovers(t, s.Dir()) })
 				return s
-			}, storetest.WithoutContentHeaders())
+			}, storetest.WithoutContentHeaders(), storetest.WithoutAttributes())
 		})
 	}
 }

@@ -32,6 +32,19 @@
 //     ListObjectsV2 with prefix, start-after and max-keys (limit, at most
 //     1,000); the SDK URL-decodes the keys, so the last one can be passed
 //     back as startAfter.
+//   - Write attributes: WithStorageClass is x-oss-storage-class, WithSSE
+//     x-oss-server-side-encryption (and -key-id), WithMetadata
+//     x-oss-meta-{lower-cased key}, WithTags x-oss-tagging, encoded here
+//     with %20 for spaces rather than by the SDK's SetTagging, whose '+'
+//     OSS may read as a plus sign. store.CheckWriteOptions refuses what OSS
+//     would before any request. Stat reports the class, encryption,
+//     metadata, x-oss-restore and x-oss-hash-crc64ecma of HeadObject.
+//   - Restore is RestoreObject (Days, JobParameters/Tier; the SDK sends
+//     Tier Standard when none is given). The SDK reports 200 and 202 alike,
+//     so the status the transport recorded tells RestoreDone from
+//     RestoreRequested; 409 RestoreAlreadyInProgress is RestoreInProgress.
+//     GetRange with n == 0 answers ErrNotRestored for an archived object
+//     from its HeadObject, as the GET would. Tags is GetObjectTagging.
 //   - Delete is DeleteObject.
 //
 // # Errors
@@ -44,7 +57,12 @@
 // (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch,
 // InvalidSecurityToken, ...) wraps store.ErrAccessDenied. 400
 // InvalidObjectName and KeyTooLong wrap store.ErrInvalidKey, as do keys
-// that store.CheckKey refuses, which are refused before any request. Errors
+// that store.CheckKey refuses, which are refused before any request. 403
+// InvalidObjectState (a GET of an archived object not restored) wraps
+// store.ErrNotRestored, not ErrAccessDenied. 400 OperationNotSupported (a
+// restore of an object in no archive class), InvalidTag,
+// InvalidEncryptionAlgorithmError, and InvalidArgument on a write or a
+// restore wrap store.ErrUnsupported. Errors
 // are classified by errors.As on oss.ServiceError (status and code), never
 // by message text; the SDK error stays in the chain, without the raw reply
 // body (for a bad signature OSS quotes the string it signed, security token

@@ -53,7 +53,12 @@ func wrapErr(verb, key string, err error) error {
 			// 403 as well, but not a refusal to authorize: the object is
 			// archived and not restored.
 			kind = store.ErrNotRestored
-		case se.Code == "OperationNotSupported" || se.Code == "InvalidArgument" && verb == "restore":
+		case se.Code == "OperationNotSupported" || se.Code == "InvalidTag" ||
+			se.Code == "InvalidEncryptionAlgorithmError":
+			kind = store.ErrUnsupported
+		case se.Code == "InvalidArgument" && (verb == "restore" || verb == "put" || verb == "put reader" || verb == "append"):
+			// A write or restore OSS refuses as malformed (a class, key id or
+			// metadata it does not take): the same request fails again.
 			kind = store.ErrUnsupported
 		case se.StatusCode == 403:
 			kind = store.ErrAccessDenied

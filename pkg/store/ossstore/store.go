@@ -9,6 +9,7 @@ import (
 	"hash/crc64"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // GetRange implements store.Store. n == 0 costs a HeadObject, so that an
-// absent key still reports ErrNotFound.
+// absent key still reports ErrNotFound and an archived one ErrNotRestored.
 func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
 	if err := checkKey("get range", key); err != nil {
 		return nil, err
@@ -100,6 +101,10 @@ func (s *Store) GetRange(ctx context.Context, key string, off, n int64) ([]byte,
 		info, err := s.Stat(ctx, key)
 		if err != nil {
 			return nil, err
+		}
+		if info.StorageClass.Archived() && info.Restore != store.RestoreDone {
+			// OSS would refuse a GET of these bytes; so does an empty read.
+			return nil, fmt.Errorf("ossstore: get range %q: %w (class %s)", key, store.ErrNotRestored, info.StorageClass)
 		}
 		if off > info.Size {
 			return nil, fmt.Errorf("ossstore: get range %q [%d, %d): object has %d bytes: %w", key, off, off, info.Size, ErrOutOfRange)
@@ -332,16 +337,30 @@ func contentOptions(wo store.WriteOptions) []oss.Option {
 		opts = append(opts, oss.ServerSideEncryptionKeyID(wo.SSEKeyID))
 	}
 	if len(wo.Tags) > 0 {
-		var t oss.Tagging
-		for _, tag := range wo.Tags {
-			t.Tags = append(t.Tags, oss.Tag{Key: tag.Key, Value: tag.Value})
-		}
-		opts = append(opts, oss.SetTagging(t))
+		opts = append(opts, oss.SetHeader(oss.HTTPHeaderOssTagging, taggingHeader(wo.Tags)))
 	}
 	for _, m := range wo.Metadata {
 		opts = append(opts, oss.Meta(strings.ToLower(m.Key), m.Value))
 	}
 	return opts
+}
+
+// taggingHeader encodes tags for x-oss-tagging: "k1=v1&k2=v2", each key
+// and value percent-encoded with a space as %20. The SDK's SetTagging
+// encodes a space as '+' (url.QueryEscape), which a server that decodes
+// percent escapes only reads as a plus sign, a character tags may hold, so
+// "a b" would be stored as "a+b"; %20 means a space under either reading.
+func taggingHeader(tags []store.Tag) string {
+	var b strings.Builder
+	for i, t := range tags {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(strings.ReplaceAll(url.QueryEscape(t.Key), "+", "%20"))
+		b.WriteByte('=')
+		b.WriteString(strings.ReplaceAll(url.QueryEscape(t.Value), "+", "%20"))
+	}
+	return b.String()
 }
 
 // defaultContentType is what OSS assigns to an object written without one.

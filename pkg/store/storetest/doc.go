@@ -9,7 +9,8 @@
 // other subtest sees (a fresh directory, a fresh bucket or a fresh prefix);
 // clean it up with t.Cleanup. Subtests run one after another, never in
 // parallel, so open may share a server between them. Options say where a
-// store legitimately differs (WithoutContentHeaders).
+// store legitimately differs (WithoutContentHeaders, WithoutAttributes) and
+// how the suite finishes a restore that waits (WithCompleteRestore).
 //
 // # What an implementation must do to pass
 //
@@ -86,6 +87,32 @@
 //     built by appends reads back identically.
 //   - Buffers are not retained: the caller may reuse a buffer after Put or
 //     Append returns, and may modify what Get returns.
+//   - Attributes: the storage class, encryption (WithSSE), tags and user
+//     metadata of the write that creates an object (Put, PutReader, the
+//     creating Append) come back from Stat (metadata keys in lower case,
+//     sorted), the class also from List and ListPage, the tags from Tags
+//     (sorted by key); later appends do not change them, a plain replace
+//     drops them, and Tags of an absent key is ErrNotFound. A store run
+//     WithoutAttributes reports none, and its Tags fails with
+//     store.ErrUnsupported.
+//   - Refusals: every store refuses, with store.ErrUnsupported (permanent)
+//     and without writing anything, what store.CheckWriteOptions refuses:
+//     ColdArchive, DeepColdArchive or a customer KMS key on Append (Put
+//     takes them), unknown classes or encryptions, a key id without KMS,
+//     tags and metadata beyond OSS's rules; writes at the limits succeed.
+//   - Archived objects (Archive, ColdArchive, DeepColdArchive, by Put,
+//     PutReader and Append): Get and GetRange (n == 0 too) fail with
+//     store.ErrNotRestored, which is permanent and neither ErrNotFound nor
+//     ErrAccessDenied; Stat works. Restore answers RestoreRequested, then,
+//     for a store run WithCompleteRestore, RestoreInProgress (Stat agrees;
+//     reads still fail) until the suite completes the restore, and
+//     RestoreDone afterwards; the object then reads back, Stat reports
+//     RestoreDone and an expiry (if any) in the future. A store run
+//     WithoutAttributes reads such objects at once and fails Restore with
+//     store.ErrUnsupported. Restore of an object in no archive class is
+//     store.ErrUnsupported, of an absent key store.ErrNotFound.
+//   - CRC-64: where Stat reports HasCRC64, CRC64 is the CRC-64/ECMA of the
+//     object's bytes, after appends and replaces too.
 //   - With a cancelled context every operation returns within a few seconds.
 //     Failing is expected; succeeding is tolerated (and logged) for stores
 //     whose local I/O cannot be interrupted, but a cancelled Put or Append

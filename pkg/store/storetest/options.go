@@ -18,9 +18,32 @@ type Option func(*config)
 
 type config struct {
 	keepsContentHeaders bool
+	keepsAttributes     bool
+	completeRestore     func(t *testing.T, s store.Store, key string)
 }
 
-func defaultConfig() config { return config{keepsContentHeaders: true} }
+func defaultConfig() config { return config{keepsContentHeaders: true, keepsAttributes: true} }
+
+// WithoutAttributes says the store keeps no storage classes, encryption,
+// tags or user metadata (it accepts the writes OSS accepts and drops them):
+// the suite then checks that Stat and List report none, that objects
+// written in an archive class read at once, and that Restore and Tags fail
+// with store.ErrUnsupported. Default: the store keeps them.
+func WithoutAttributes() Option {
+	return func(c *config) { c.keepsAttributes = false }
+}
+
+// WithCompleteRestore says the store's restores take time, and gives the
+// suite the way to finish one: complete must make the running restore of
+// key in s finish (for ossstore against osstest,
+// osstest.Server.CompleteRestore on the subtest's bucket), and fail t if
+// there is none. The suite then checks that a second Restore before
+// complete answers RestoreInProgress and that the object stays unreadable
+// until complete. Default: the store's restores finish at once, so the
+// Restore after the one that answered RestoreRequested answers RestoreDone.
+func WithCompleteRestore(complete func(t *testing.T, s store.Store, key string)) Option {
+	return func(c *config) { c.completeRestore = complete }
+}
 
 // WithoutContentHeaders says the store does not keep content types and
 // encodings: the suite then checks that Stat reports "" for both, instead

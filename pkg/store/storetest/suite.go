@@ -63,6 +63,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"BinaryData", testBinary},
 		{"LargeObject", testLarge},
 		{"CancelledContext", testCancelled},
+		{"Attributes", func(t *testing.T, s store.Store) { testAttributes(t, s, cfg.keepsAttributes) }},
+		{"WriteRefusals", testWriteRefusals},
+		{"Archived", func(t *testing.T, s store.Store) { testArchived(t, s, cfg) }},
+		{"RestoreRefusals", testRestoreRefusals},
+		{"CRC64", testCRC64},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,8 @@ func main() {
 	latency := flag.Duration("latency", 0, "delay before every reply")
 	unresponsive := flag.Bool("unresponsive", false, "accept connections but never answer (for timeout tests)")
 	seed := flag.Int64("seed", 1, "seed of the fault RNG")
+	restoreDelay := flag.Duration("restore-delay", -1, "how long every restore of an archived object takes (0: at once; default: OSS's documented times, a minute to 48 hours)")
+	class := flag.String("storage-class", osstest.ClassStandard, "class of objects written without x-oss-storage-class")
 	flag.Parse()
 	if len(buckets) == 0 {
 		buckets = bucketFlags{"sink"}
@@ -48,6 +50,7 @@ func main() {
 	opts := []osstest.Opt{
 		osstest.WithAddr(*addr),
 		osstest.WithSeed(*seed),
+		osstest.WithDefaultStorageClass(*class),
 		osstest.WithRequestLog(func(e osstest.LogEntry) {
 			status := fmt.Sprint(e.Status)
 			if e.Status == 0 {
@@ -62,6 +65,9 @@ func main() {
 	}
 	for _, b := range buckets {
 		opts = append(opts, osstest.WithBucket(b))
+	}
+	if d := *restoreDelay; d >= 0 {
+		opts = append(opts, osstest.WithRestoreDelay(func(string, string) time.Duration { return d }))
 	}
 	if *ak != "" {
 		opts = append(opts, osstest.WithCredentials(*ak, *sk, *token))
