@@ -30,7 +30,7 @@ func archivedBackup(t *testing.T, c store.StorageClass, polls int) (*fixture.Slo
 			ts: 1700000000000 + int64(i), headers: [][2]string{{"h", "x"}}})
 	}
 	backup(t, mem, "src", format.JSONL, ms)
-	keys := fixture.ArchiveAll(t, mem, "bk", "src", c)
+	keys := fixture.ArchiveAll(t, mem, "bk", c)
 	if len(keys) < 2*parts {
 		t.Fatalf("%d data objects: want several per partition", len(keys))
 	}

@@ -35,7 +35,7 @@ func archivedStore(t *testing.T, c store.StorageClass, polls int) (*fixture.Slow
 		}
 	}
 	fixture.ByEngine(t, mem, len(recs), recs, sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
-	keys := fixture.ArchiveAll(t, mem, "", "src", c)
+	keys := fixture.ArchiveAll(t, mem, "", c)
 	return fixture.NewSlowRestore(mem, polls), keys
 }
 
