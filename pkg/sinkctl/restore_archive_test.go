@@ -141,3 +141,45 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestVerifyArchived: verify reports the archived objects it could not
+// read (exit 0: warnings), and --metadata-only passes on them, then
+// catches a tag that is not what the index says (exit 1).
+func TestVerifyArchived(t *testing.T) {
+	t.Parallel()
+	st, keys := archivedStore(t, store.ColdArchive, 0)
+	r := runOn(st, "verify")
+	if r.code != sinkctl.ExitOK || strings.Count(r.stdout, "warning archived") != len(keys) ||
+		!strings.Contains(r.stdout, itoa(len(keys))+" objects archived and not restored") {
+		t.Fatalf("verify: %+v", r)
+	}
+	r = runOn(st, "verify", "--metadata-only")
+	if r.code != sinkctl.ExitOK || strings.Contains(r.stdout, "DEFECTS") || !strings.Contains(r.stdout, "checked without reading their bytes") {
+		t.Fatalf("--metadata-only: %+v", r)
+	}
+	mem := st.Store
+	in, err := mem.Stat(context.Background(), keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Restore(context.Background(), keys[0], 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	data, err := mem.Get(context.Background(), keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := append([]store.Tag{}, in.Metadata...)
+	for i := range meta {
+		if meta[i].Key == fixture.KeyRecords {
+			meta[i].Value = "1000"
+		}
+	}
+	if err := mem.Put(context.Background(), keys[0], data, store.WithStorageClass(store.ColdArchive), store.WithMetadata(meta...)); err != nil {
+		t.Fatal(err)
+	}
+	r = runOn(st, "verify", "--metadata-only")
+	if r.code != sinkctl.ExitFailed || !strings.Contains(r.stdout, "tag_mismatch") || !strings.Contains(r.stdout, `records="1000"`) {
+		t.Fatalf("wrong tag: %+v", r)
+	}
+}

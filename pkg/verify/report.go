@@ -278,7 +278,8 @@ type PartitionReport struct {
 	InvalidRecords int64 `json:"invalid_records"`
 	// Archived counts the data objects in an archive class (Archive,
 	// ColdArchive, DeepColdArchive) that were not read, not being
-	// restored (an archived defect each, or WithoutReading); Unread every
+	// restored (an archived defect each; not counted with WithoutReading,
+	// which reads none anyway); Unread every
 	// data object checked without reading its bytes (those, and all
 	// with WithoutReading): from their names, sizes, indexes, tags and
 	// metadata only.

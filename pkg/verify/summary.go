@@ -33,7 +33,7 @@ func (c *checker) report() PartitionReport {
 			p.Records += r.records
 			if r.unread {
 				p.Unread++
-				if o.class.Archived() {
+				if o.class.Archived() && !c.cfg.noRead {
 					p.Archived++
 				}
 			}
