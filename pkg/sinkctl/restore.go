@@ -525,6 +525,10 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	if s.OtherObjects > 0 {
 		fmt.Fprintf(w, "note: %s of other topics in the directories searched left alone\n", count(s.OtherObjects, "object"))
 	}
+	if a := s.Archive; a != nil {
+		fmt.Fprintf(w, "note: %s read were archived: %d restores requested by this run, waited %v\n",
+			count(a.Objects, "object"), a.Requested, a.Waited.Round(time.Second))
+	}
 	if len(s.Partitions) == 0 {
 		fmt.Fprintln(w, "nothing stored for this topic under the prefix")
 	}
