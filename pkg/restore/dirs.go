@@ -135,12 +135,18 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 			// A staged object listed twice: staging and data object.
 			c := &out.byPart[p][i]
 			c.stage, c.final = c.stage || isStage, c.final || !isStage
+			if !isStage {
+				c.class = in.StorageClass
+			}
 			continue
 		}
 		_, ext := sink.SplitExt(key)
 		isize, hasIndex := indexed[key]
 		ob := object{key: key, ext: ext, folder: sink.FolderName(o.topic, dir), partition: p, first: first, size: in.Size,
 			index: hasIndex, indexSize: isize, invalid: dir == sink.InvalidDir(o.topic), staged: ext == parquetExt}
+		if !isStage {
+			ob.class = in.StorageClass
+		}
 		if ob.staged {
 			ob.stage, ob.final = isStage, !isStage
 			if s, ok := staged[key]; ok {

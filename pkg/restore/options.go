@@ -65,6 +65,12 @@ type options struct {
 	ckPrefix    string
 	ckSource    string
 
+	tier      store.RestoreTier
+	days      int
+	poll      time.Duration
+	noWait    bool
+	onArchive func(ArchiveSummary)
+
 	dirs           []string
 	dirFunc        func(topic string, partition int32) []string
 	excludeInvalid bool

@@ -117,7 +117,7 @@ func (r *run) precheck() error {
 			}
 			head, err := r.st.GetRange(r.ctx, ob.key, 0, min(ob.size, int64(len(jsonlStart))))
 			if err != nil {
-				return fmt.Errorf("read %s: %w", ob.key, err)
+				return notRestored(ob.key, err)
 			}
 			if bytes.Equal(head, jsonlStart) {
 				continue

@@ -48,9 +48,12 @@ type Summary struct {
 	// OtherObjects counts the objects named like data objects, in the
 	// directories searched outside the topic's own, that are another
 	// topic's (a directory topics share): left alone.
-	OtherObjects int                `json:"other_objects"`
-	Elapsed      time.Duration      `json:"elapsed_ns"`
-	Partitions   []PartitionSummary `json:"partitions"`
+	OtherObjects int `json:"other_objects"`
+	// Archive is where the restores of the archived objects read stand
+	// (nil: none was read).
+	Archive    *ArchiveSummary    `json:"archive,omitempty"`
+	Elapsed    time.Duration      `json:"elapsed_ns"`
+	Partitions []PartitionSummary `json:"partitions"`
 }
 
 // PartitionSummary is the outcome for one partition.
@@ -120,7 +123,8 @@ type partJob struct {
 // summary is returned also with an error, when any work was done.
 func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary, error) {
 	start := time.Now()
-	o := options{fromOffset: -1, toOffset: -1, epoch: -1, chunk: DefaultChunkRecords, log: zerolog.Nop()}
+	o := options{fromOffset: -1, toOffset: -1, epoch: -1, chunk: DefaultChunkRecords, log: zerolog.Nop(),
+		tier: store.TierStandard, days: DefaultRestoreDays, poll: DefaultRestorePoll}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -172,6 +176,12 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 		if id == "" {
 			o.log.Warn().Msg("the target cluster reports no cluster id: checkpoints cannot tell it from other clusters without one (the target partitions are still checked)")
 		}
+	}
+	// Archived objects are made readable before anything is read, so that
+	// a restore that must wait does so before producing, and a run that
+	// does not wait (NoWait) leaves nothing half done.
+	if sum.Archive, err = thaw(ctx, st, &o, jobs, tgt, cks); err != nil {
+		return sum, err
 	}
 	o.log.Info().Str("topic", o.topic).Str("target", o.target).Int("partitions", len(jobs)).
 		Int64("bytes", total).Bool("dry_run", o.dryRun).Msg("restore starting")
@@ -255,6 +265,7 @@ func (o *options) validate() error {
 	if o.epoch < -1 {
 		errs = append(errs, fmt.Errorf("restore: epoch %d: must not be negative", o.epoch))
 	}
+	errs = append(errs, o.checkArchive()...)
 	return errors.Join(errs...)
 }
 

@@ -30,8 +30,9 @@ type object struct {
 	folder    string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
 	invalid   bool   // in invalidRuleData/{topic}/
 	partition int32
-	first     int64 // the offset the name gives
-	size      int64 // as listed (of the staging object while it exists)
+	first     int64              // the offset the name gives
+	size      int64              // as listed (of the staging object while it exists)
+	class     store.StorageClass // the data object's, as listed ("": Standard)
 	epoch     int64
 	index     bool  // an index object was listed beside it
 	indexSize int64 // its length as listed
@@ -87,7 +88,7 @@ func load(ctx context.Context, st store.Store, ob object, enc events.ValueEncodi
 	// read afterwards describes them all.
 	data, err := st.Get(ctx, ob.key)
 	if err != nil {
-		return loaded{}, fmt.Errorf("read %s: %w", ob.key, err)
+		return loaded{}, notRestored(ob.key, err)
 	}
 	idx, err := st.Get(ctx, objindex.Key(ob.key))
 	switch {
@@ -132,7 +133,7 @@ func loadStaged(ctx context.Context, st store.Store, ob object) (loaded, error) 
 		return loaded{}, fmt.Errorf("%w: neither %s nor its staging object %s exists (gone since the listing?)", ErrRefused, ob.key, sink.StageKey(ob.key))
 	}
 	if err != nil {
-		return loaded{}, fmt.Errorf("read %s: %w", ob.key, err)
+		return loaded{}, notRestored(ob.key, err)
 	}
 	idx, err := st.Get(ctx, ikey)
 	if store.IsNotFound(err) {
@@ -587,21 +588,27 @@ type iter struct {
 func records(ctx context.Context, st store.Store, folders [][]object, enc events.ValueEncoding, from, to int64, onLoad func(object, loaded) error) *iter {
 	it := &iter{ctx: ctx, st: st, enc: enc, onLoad: onLoad, last: -1}
 	for n, objs := range folders {
-		start := 0
-		// An object's records are below the next object's first offset.
-		for start+1 < len(objs) && objs[start+1].first <= from {
-			start++
-		}
-		end := len(objs)
-		for to >= 0 && end > start && objs[end-1].first > to {
-			end--
-		}
+		start, end := span(objs, from, to)
 		if start < end {
 			it.h = append(it.h, &cursor{folder: n, objs: objs[start:end], last: -1})
 		}
 	}
 	heap.Init(&it.h)
 	return it
+}
+
+// span returns the objects of a folder, objs[start:end], that can hold
+// offsets from..to (to < 0: no end): an object's records are below the
+// next object's first offset, and none below its own.
+func span(objs []object, from, to int64) (start, end int) {
+	for start+1 < len(objs) && objs[start+1].first <= from {
+		start++
+	}
+	end = len(objs)
+	for to >= 0 && end > start && objs[end-1].first > to {
+		end--
+	}
+	return start, end
 }
 
 // next returns the next record in offset order; false at the end.

@@ -29,6 +29,8 @@
 // Exit codes: 0 success (verify: no error-level defect; warnings allowed),
 // 1 the check failed (verify: at least one error-level defect), 2 the
 // command could not run (usage, configuration, store unreachable or
-// access denied, interrupted). Results go to stdout; diagnostics, and
+// access denied, interrupted), 3 restore: archived objects it must read
+// are not restored yet (--no-wait, --dry-run; nothing produced, run again
+// later). Results go to stdout; diagnostics, and
 // progress when stderr is a terminal, to stderr.
 package sinkctl

@@ -45,6 +45,12 @@ func writeTable(w io.Writer, where string, rep *verify.Report) error {
 		fmt.Fprintf(w, "(of them, %s in invalidRuleData/: records whose folder the routing template could not compute; checked like the others, not an error)\n",
 			count(int(t.InvalidRecords), "record"))
 	}
+	switch {
+	case t.Unread > 0 && t.Archived == 0:
+		fmt.Fprintf(w, "(%s checked without reading their bytes: names, sizes, indexes, tags and metadata; CRCs and records not checked)\n", count(t.Unread, "object"))
+	case t.Archived > 0:
+		fmt.Fprintf(w, "(%s archived and not restored: checked without reading (names, sizes, indexes, tags; see archived); sinkctl restore requests restores)\n", count(t.Archived, "object"))
+	}
 	if rep.OtherObjects > 0 {
 		fmt.Fprintf(w, "(%s in the directories searched belong to topics or partitions not checked: left alone)\n", count(rep.OtherObjects, "object"))
 	}

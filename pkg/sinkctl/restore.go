@@ -22,6 +22,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
@@ -54,9 +55,29 @@ otherwise. --reset-checkpoint starts over and produces every selected record
 again. --dry-run lists what would be produced (with --brokers it consults the
 checkpoints; nothing is produced or written).
 
+Archived objects (Archive, ColdArchive, DeepColdArchive: SINK_STORAGE_CLASS
+or a lifecycle rule) cannot be read before OSS restored them. Before
+reading anything the restore finds the archived data objects it needs (of
+the partitions and offsets asked for, no others), asks OSS where each one's
+restore stands, requests a restore (RestoreObject) of those without one,
+--restore-tier and --restore-days, and never of those restored or being
+restored; then it prints on stderr how many are requested, restoring and
+ready, with OSS's estimate (Archive: about a minute; ColdArchive:
+Expedited within 1 h, Standard 2-5 h, Bulk 5-12 h; DeepColdArchive:
+Expedited within 12 h, Standard 48 h), and looks again every
+--restore-poll, doubling up to 15 minutes, until all are ready; then it
+restores. Interrupted while waiting, it is run again and waits on. With
+--no-wait it requests the restores and exits 3 unless all are ready
+already; run it again later (the same command): it requests only what is
+missing (a copy that expired is requested again) and restores once all
+are ready. A dry run requests nothing and exits 3 if some are not ready.
+Each day a restored copy is kept is billed; OSS keeps Archive copies at
+most 7 days.
+
 Exit codes: 0 done, 1 interrupted or some partitions failed (the message says
 whether running again helps), 2 usage, configuration, store or connection
-error (nothing produced).
+error (nothing produced), 3 archived objects are not restored yet
+(--no-wait, --dry-run; nothing produced: run again later).
 
 Flags:
 `
@@ -87,6 +108,10 @@ type restoreFlags struct {
 	ckPrefixSet    bool
 	excludeInvalid bool
 	folder         folderFlag
+	restoreTier    string
+	restoreDays    int
+	restorePoll    time.Duration
+	noWait         bool
 }
 
 func runRestore(ctx context.Context, args []string, env Env) int {
@@ -110,6 +135,10 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	})
 	f.folder.register(fs, env)
 	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
+	fs.StringVar(&f.restoreTier, "restore-tier", string(store.TierStandard), "tier of the restores requested for ColdArchive and DeepColdArchive objects: Expedited, Standard or Bulk (faster costs more; Archive objects have none)")
+	fs.IntVar(&f.restoreDays, "restore-days", restore.DefaultRestoreDays, "days a restored copy of an archived object stays readable, 1-365 (Archive: at most 7); each day is billed")
+	fs.DurationVar(&f.restorePoll, "restore-poll", restore.DefaultRestorePoll, "first wait between two looks at the restores of archived objects; doubles up to 15m")
+	fs.BoolVar(&f.noWait, "no-wait", false, "request the restores of the archived objects needed and exit (3) instead of waiting, unless all are ready; run again later to restore")
 	fs.Var(&f.partitions, "partition", "partition number to restore; repeatable (default: every partition stored)")
 	fs.Int64Var(&f.fromOffset, "from-offset", -1, "restore offsets from this one (default: the first)")
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
@@ -165,10 +194,22 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 		where = fmt.Sprintf("under prefix %q", p)
 	}
 	pw := &restoreProgress{w: env.Stderr, terminal: env.Terminal, every: f.progressEvery}
-	opts = append(opts, restore.OnProgress(pw.update))
+	opts = append(opts, restore.OnProgress(pw.update), restore.OnArchive(func(a restore.ArchiveSummary) { archiveLine(env.Stderr, a) }))
 
 	sum, err := restore.Run(ctx, o.st, k, opts...)
 	pw.clear()
+	if errors.Is(err, restore.ErrRestoresPending) && sum != nil {
+		if f.json {
+			enc := json.NewEncoder(env.Stdout)
+			enc.SetIndent("", "  ")
+			if werr := enc.Encode(sum); werr != nil {
+				return fail(ExitUsage, "write summary: %v", werr)
+			}
+		} else {
+			writeArchivePending(env.Stdout, o.desc, sum)
+		}
+		return fail(ExitPending, "%v", err)
+	}
 	if sum != nil {
 		if f.json {
 			enc := json.NewEncoder(env.Stdout)
@@ -263,6 +304,17 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	default:
 		return k, nil, fmt.Errorf("--value-encoding %q: want auto, text or base64", f.valueEncoding)
 	}
+	tier, err := parseTier(f.restoreTier)
+	if err != nil {
+		return k, nil, err
+	}
+	if f.restoreDays < 1 || f.restoreDays > 365 {
+		return k, nil, fmt.Errorf("--restore-days %d: OSS keeps a restored copy 1 to 365 days (Archive objects at most 7)", f.restoreDays)
+	}
+	if f.restorePoll <= 0 {
+		return k, nil, fmt.Errorf("--restore-poll %v: must be positive", f.restorePoll)
+	}
+	opts = append(opts, restore.RestoreTier(tier), restore.RestoreDays(f.restoreDays), restore.RestorePoll(f.restorePoll), restore.NoWait(f.noWait))
 	if f.kafkaConnectTO <= 0 {
 		return k, nil, fmt.Errorf("--kafka-connect-timeout %v: must be positive", f.kafkaConnectTO)
 	}
@@ -321,6 +373,60 @@ func (p *restoreProgress) clear() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// parseTier reads --restore-tier, in any letter case.
+func parseTier(s string) (store.RestoreTier, error) {
+	for _, t := range []store.RestoreTier{store.TierExpedited, store.TierStandard, store.TierBulk} {
+		if strings.EqualFold(s, string(t)) {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("--restore-tier %q: want Expedited, Standard or Bulk", s)
+}
+
+// archiveLine prints where the restores of archived objects stand: once
+// after the first look, then after each poll (at most every
+// --restore-poll, so a line each time, terminal or not).
+func archiveLine(w io.Writer, a restore.ArchiveSummary) {
+	line := "archived objects: " + a.String()
+	switch {
+	case a.Pending() == 0:
+		line += "; all ready"
+		if !a.Expiry.IsZero() {
+			line += ", readable until " + a.Expiry.UTC().Format(time.RFC3339)
+		}
+	case a.NextPoll > 0:
+		line += fmt.Sprintf("; waited %v, next look in %v", a.Waited.Round(time.Second), a.NextPoll)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// writeArchivePending prints, for a run that did not wait, where the
+// restores stand and what to do.
+func writeArchivePending(w io.Writer, where string, s *restore.Summary) {
+	a := s.Archive
+	fmt.Fprintf(w, "store: %s\nsource topic: %s -> target topic: %s\n\n", where, s.Topic, s.Target)
+	fmt.Fprintf(w, "archived objects to read: %d (%s)\n", a.Objects, size(a.Bytes))
+	for _, c := range store.StorageClasses {
+		if n := a.Classes[c]; n > 0 {
+			_, est := restore.EstimateRestore(c, a.Tier)
+			fmt.Fprintf(w, "  %-16s %d  (%s)\n", c, n, est)
+		}
+	}
+	fmt.Fprintf(w, "requested now: %d, restoring: %d, ready: %d", a.Requested, a.Restoring, a.Ready)
+	if a.Unrequested > 0 {
+		fmt.Fprintf(w, ", not requested (dry run): %d", a.Unrequested)
+	}
+	if a.Failed > 0 {
+		fmt.Fprintf(w, ", failed (retried by the next run): %d", a.Failed)
+	}
+	fmt.Fprintf(w, "\nrestore tier %s, copies kept %s\n", a.Tier, count(a.Days, "day"))
+	if s.DryRun {
+		fmt.Fprintln(w, "nothing produced: a dry run requests no restore; run without --dry-run (--no-wait to only request)")
+		return
+	}
+	fmt.Fprintln(w, "nothing produced yet: run the same command again later; it requests only what is missing and restores once all are ready")
 }
 
 // checkpointDir opens (creating it if needed) a local checkpoint directory.
@@ -418,6 +524,10 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 	}
 	if s.OtherObjects > 0 {
 		fmt.Fprintf(w, "note: %s of other topics in the directories searched left alone\n", count(s.OtherObjects, "object"))
+	}
+	if a := s.Archive; a != nil {
+		fmt.Fprintf(w, "note: %s read were archived: %d restores requested by this run, waited %v\n",
+			count(a.Objects, "object"), a.Requested, a.Waited.Round(time.Second))
 	}
 	if len(s.Partitions) == 0 {
 		fmt.Fprintln(w, "nothing stored for this topic under the prefix")

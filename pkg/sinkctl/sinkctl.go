@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // Exit codes.
@@ -13,6 +15,10 @@ const (
 	ExitOK     = 0 // success; verify: no error-level defect; consume: stopped cleanly
 	ExitFailed = 1 // verify: at least one error-level defect; consume: a batch failed past its retries
 	ExitUsage  = 2 // usage, configuration, store or broker access error
+	// ExitPending: restore: archived objects it must read are not
+	// restored yet (--no-wait, or --dry-run); nothing was produced, and
+	// running again later picks up the restores requested.
+	ExitPending = 3
 )
 
 // Env is the process environment a command runs in.
@@ -24,6 +30,11 @@ type Env struct {
 	// Terminal says that Stderr is an interactive terminal; progress is
 	// drawn there only then.
 	Terminal bool
+
+	// store, when set (by this package's tests), is the store every
+	// command uses instead of --dir or OSS: a store that models what
+	// neither can here (archive classes whose restores take a while).
+	store store.Store
 }
 
 // OSEnv is the environment of the running process.
@@ -61,7 +72,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "\nRun 'sinkctl <command> -h' for a command's flags. The store comes from --dir, or from the\n"+
 		"function's environment (OSS_BUCKET, OSS_ENDPOINT, OSS_PREFIX, ALIBABA_CLOUD_ACCESS_KEY_ID,\n"+
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; SINK_LOCAL_DIR without a bucket).\n"+
-		"Exit codes: 0 ok, 1 defects found (verify) or a batch failed past its retries (consume),\n2 usage, configuration, store or broker error.\n")
+		"Exit codes: 0 ok, 1 defects found (verify) or a batch failed past its retries (consume),\n2 usage, configuration, store or broker error, 3 archived objects still being restored (restore --no-wait).\n")
 }
 
 // Main runs the command line args (without the program name) and returns

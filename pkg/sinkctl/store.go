@@ -51,6 +51,9 @@ func (sf *storeFlags) open(ctx context.Context, env Env) (*opened, error) {
 	if len(prefix) > 0 && prefix[0] == '/' {
 		return nil, fmt.Errorf("--prefix %q: must not start with '/'", sf.prefix)
 	}
+	if env.store != nil {
+		return &opened{st: env.store, prefix: prefix, desc: fmt.Sprintf("test store, prefix %q", prefix)}, nil
+	}
 	if sf.dir != "" {
 		return openDir(sf.dir, prefix)
 	}

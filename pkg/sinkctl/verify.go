@@ -53,6 +53,15 @@ objects and the Parquet objects built from them (checked against their
 record index); staged records waiting for their Parquet object are a
 warning (finalize_pending).
 
+Archived objects (Archive, ColdArchive, DeepColdArchive) cannot be read
+without a restore: each one not restored is a warning (archived) and is
+checked without reading: its name, its size against its record index, and
+its tags and user metadata (first and last offset, records, topic,
+partition) against the index (tag_mismatch). Restored ones are read as any
+object. --metadata-only checks every data object so, reading none (no GET
+of data objects: cheap on archive classes, which bill reads and need
+restores); CRCs and record contents are then not checked.
+
 Flags:
 `
 
@@ -82,6 +91,7 @@ type verifyFlags struct {
 	objects       bool
 	kafka         verifyKafkaFlags
 	folder        folderFlag
+	metadataOnly  bool
 }
 
 func runVerify(ctx context.Context, args []string, env Env) int {
@@ -100,6 +110,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&f.concurrency, "concurrency", verify.DefaultConcurrency, "partitions checked at once")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
+	fs.BoolVar(&f.metadataOnly, "metadata-only", false, "read no data object: check names, sizes against the record indexes, and tags and metadata (for archived backups; CRCs and records are not checked)")
 	f.folder.register(fs, env)
 	f.kafka.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -225,6 +236,9 @@ func (f *verifyFlags) options() ([]verify.Option, error) {
 	}
 	if f.objects {
 		opts = append(opts, verify.WithObjectDetails())
+	}
+	if f.metadataOnly {
+		opts = append(opts, verify.WithoutReading())
 	}
 	return opts, nil
 }

@@ -442,9 +442,9 @@ func (l *lister) attribute(topics []string, metas map[tp]metaResult) map[tp]*gro
 		case e.stage:
 			o.stageSize = e.info.Size
 		case o.staged:
-			o.finalSize = e.info.Size
+			o.finalSize, o.class = e.info.Size, e.info.StorageClass
 		default:
-			o.dataSize = e.info.Size
+			o.dataSize, o.class = e.info.Size, e.info.StorageClass
 		}
 	}
 	for _, g := range groups {

@@ -64,6 +64,9 @@ type walkOpts struct {
 	// built: its index's bytes were staged and are gone, the data object
 	// built from them exists: resolved against the seal, no CRC to check.
 	built bool
+	// unread: the data object is not read (archived, WithoutReading):
+	// resolved against its size, no CRC to check.
+	unread bool
 	// recordedEnd is how many data bytes the meta object accounts for.
 	recordedEnd int64
 	rec         *sink.Folder // the meta object's record of the object, if it is open
@@ -448,7 +451,7 @@ func (p *recordedPart) note(a *objindex.Append) {
 func (c *checker) verifier(o *dataObject, opts *walkOpts, forced map[int64]bool, fail *int64) func(*objindex.Append) (bool, error) {
 	done := map[int64]bool{}
 	return func(a *objindex.Append) (bool, error) {
-		if opts.noData || opts.built {
+		if opts.noData || opts.built || opts.unread {
 			return true, nil
 		}
 		if forced[a.Pos] && !done[a.Pos] {

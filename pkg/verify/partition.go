@@ -42,6 +42,7 @@ func (f objFormat) String() string {
 
 // objResult is what reading one object found.
 type objResult struct {
+	unread  bool // checked without reading its bytes (checkUnread)
 	format  objFormat
 	read    bool // read (or resolved) to the end without error
 	indexed bool // its records are those its index says landed
@@ -233,6 +234,9 @@ func (c *checker) stat(o *dataObject) bool {
 		switch {
 		case err == nil:
 			*size = info.Size
+			if key == o.key {
+				o.class, o.info = info.StorageClass, &info
+			}
 		case store.IsNotFound(err):
 			*size = -1
 		default:
@@ -434,6 +438,9 @@ func (c *checker) recordedBytes(es *epochState, o *dataObject) int64 {
 // checkObject checks one object: through its index when it has one, by
 // its lines otherwise.
 func (c *checker) checkObject(es *epochState, o *dataObject) objResult {
+	if c.cfg.noRead || c.frozen(o) {
+		return c.checkUnread(es, o)
+	}
 	if o.indexKey != "" {
 		if r, ok := c.checkIndexed(es, o); ok {
 			return r

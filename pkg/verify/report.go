@@ -68,6 +68,9 @@ const (
 	CodeFinalMismatch   Code = "final_mismatch"
 	CodeContentMismatch Code = "content_mismatch"
 	CodeFinalizePending Code = "finalize_pending"
+
+	CodeArchived    Code = "archived"
+	CodeTagMismatch Code = "tag_mismatch"
 )
 
 // Codes returns every code this package reports, errors first.
@@ -80,7 +83,7 @@ func Codes() []Code {
 		CodeIndexInvalid, CodeIndexInconsistent, CodeIndexMissing, CodeCRCMismatch, CodeOffsetMismatch,
 		CodeDataMissing, CodeObjectMissing, CodeSealMismatch, CodeOpenObjectEncoding, CodeFinalMismatch, CodeContentMismatch,
 		CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending,
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending, CodeArchived, CodeTagMismatch,
 	}
 }
 
@@ -88,7 +91,7 @@ func Codes() []Code {
 func (c Code) Severity() Severity {
 	switch c {
 	case CodeUnrecordedTail, CodeUnrecordedObject, CodeEmptyObject, CodeStrayObject, CodeNoData, CodeAheadOfCommit,
-		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending:
+		CodeRawUnverifiable, CodeUnknownEpoch, CodeFolderNotListed, CodeFinalizePending, CodeArchived:
 		return SeverityWarning
 	}
 	return SeverityError
@@ -273,6 +276,15 @@ type PartitionReport struct {
 	// could not compute (SINK_INVALID=folder). Not a defect; they are
 	// checked as any other.
 	InvalidRecords int64 `json:"invalid_records"`
+	// Archived counts the data objects in an archive class (Archive,
+	// ColdArchive, DeepColdArchive) that were not read, not being
+	// restored (an archived defect each; not counted with WithoutReading,
+	// which reads none anyway); Unread every
+	// data object checked without reading its bytes (those, and all
+	// with WithoutReading): from their names, sizes, indexes, tags and
+	// metadata only.
+	Archived int `json:"archived_objects,omitempty"`
+	Unread   int `json:"unread_objects,omitempty"`
 	// Filtered counts, with WithKafka and WithExpected, the records Kafka
 	// holds below the group's committed offset that the store lacks and
 	// that the sink was configured not to store (a filter,
@@ -311,6 +323,9 @@ type Totals struct {
 	// InvalidRecords and Filtered sum the partitions'.
 	InvalidRecords int64 `json:"invalid_records"`
 	Filtered       int64 `json:"filtered"`
+	// Archived and Unread sum the partitions'.
+	Archived int `json:"archived_objects,omitempty"`
+	Unread   int `json:"unread_objects,omitempty"`
 }
 
 // Report is the result of Run: plain data, ready for encoding/json.
@@ -391,6 +406,8 @@ func (r *Report) sum() {
 		t.Warnings += p.Warnings
 		t.InvalidRecords += p.InvalidRecords
 		t.Filtered += p.Filtered
+		t.Archived += p.Archived
+		t.Unread += p.Unread
 	}
 	for _, d := range r.Defects {
 		if d.Severity == SeverityError {

@@ -77,6 +77,11 @@ type dataObject struct {
 	idx       int   // position in its checker's objs
 	recorded  int64 // bytes the meta object accounts for (set by the checker)
 	open      bool  // the meta object's open object of its folder
+	// class is the data object's storage class (of the built object for a
+	// staged encoding), as listed or looked up ("": Standard); info its
+	// Stat, once looked up for a check without reading (nil: not yet).
+	class store.StorageClass
+	info  *store.Info
 }
 
 func newDataObject(key, folder string, nameOff int64) *dataObject {

@@ -31,6 +31,12 @@ func (c *checker) report() PartitionReport {
 				p.Indexes++
 			}
 			p.Records += r.records
+			if r.unread {
+				p.Unread++
+				if o.class.Archived() && !c.cfg.noRead {
+					p.Archived++
+				}
+			}
 			if o.invalid {
 				p.InvalidRecords += r.records
 			}
