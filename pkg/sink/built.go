@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
@@ -17,7 +18,7 @@ import (
 // of at most a read chunk: memory and requests do not grow with the object.
 type builtSource struct {
 	key string
-	ra  *storeReaderAt
+	ra  *blockReaderAt
 	br  *format.BuiltRecords
 	at  int64 // the next row
 }
@@ -34,7 +35,8 @@ func (j *partitionJob) openBuilt(ctx context.Context, key string, enc format.Enc
 	if err != nil {
 		return nil, fmt.Errorf("check length of %s: %w", key, err)
 	}
-	b := &builtSource{key: key, ra: &storeReaderAt{ctx: ctx, st: j.st, key: key, chunk: j.cfg.readChunk}}
+	block := max(int64(j.cfg.readChunk)/builtBlocks, 1)
+	b := &builtSource{key: key, ra: &blockReaderAt{ctx: ctx, st: j.st, key: key, size: info.Size, block: block}}
 	if b.br, err = enc.OpenBuilt(b.ra, info.Size); err != nil {
 		return nil, b.fail(err)
 	}
@@ -92,4 +94,75 @@ func (j *partitionJob) sameInBuilt(ctx context.Context, key string, enc format.E
 		}
 	}
 	return nil
+}
+
+// builtBlocks is how many blocks a blockReaderAt keeps, each a quarter of
+// the read chunk: together no more than one chunk, the most any recovery
+// read holds.
+const builtBlocks = 4
+
+// blockReaderAt reads an object of size bytes in aligned blocks, one ranged
+// GET each, and keeps the builtBlocks last used. A Parquet reader makes
+// many small reads (the footer, page headers, a buffer per column) close
+// to each other: through it, a small object costs one request, and a row
+// group a request per block, not per read. It keeps the first store error.
+type blockReaderAt struct {
+	ctx   context.Context
+	st    store.Store
+	key   string
+	size  int64
+	block int64
+	lru   []cachedBlock // the most recently used last
+	err   error
+}
+
+type cachedBlock struct {
+	off int64
+	b   []byte
+}
+
+func (r *blockReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s at %d: negative offset", r.key, off)
+	}
+	n := 0
+	for n < len(p) {
+		pos := off + int64(n)
+		if pos >= r.size {
+			return n, io.EOF
+		}
+		start := pos / r.block * r.block
+		b, err := r.blockAt(start)
+		if err != nil {
+			if r.err == nil {
+				r.err = err
+			}
+			return n, err
+		}
+		n += copy(p[n:], b[pos-start:])
+	}
+	return n, nil
+}
+
+// blockAt returns the block starting at off, from the cache or the store.
+func (r *blockReaderAt) blockAt(off int64) ([]byte, error) {
+	for i, c := range r.lru {
+		if c.off == off {
+			r.lru = append(append(r.lru[:i:i], r.lru[i+1:]...), c)
+			return c.b, nil
+		}
+	}
+	n := min(r.block, r.size-off)
+	b, err := r.st.GetRange(r.ctx, r.key, off, n)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != n {
+		return nil, fmt.Errorf("read %s [%d, %d): got %d bytes: %w", r.key, off, off+n, len(b), io.ErrUnexpectedEOF)
+	}
+	if len(r.lru) == builtBlocks {
+		r.lru = append(r.lru[:0], r.lru[1:]...)
+	}
+	r.lru = append(r.lru, cachedBlock{off, b})
+	return b, nil
 }
