@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,12 +57,13 @@ func builtStream(n int) []events.Record {
 type builtChange struct {
 	name  string
 	field format.Field
-	// apply changes r, and reports false when r has nothing to change.
-	apply func(r *events.Record, all []events.Record, i int) bool
+	// apply changes r, all[i] of records written in batches (appends) of
+	// per, and reports false when r has nothing to change.
+	apply func(r *events.Record, all []events.Record, i, per int) bool
 }
 
 var builtChanges = []builtChange{
-	{"value", format.FieldValue, func(r *events.Record, _ []events.Record, _ int) bool {
+	{"value", format.FieldValue, func(r *events.Record, _ []events.Record, _, _ int) bool {
 		if r.ValueKind == events.ValueNull || len(r.Value) == 0 {
 			return false
 		}
@@ -69,7 +71,7 @@ var builtChanges = []builtChange{
 		r.Value[0] ^= 1
 		return true
 	}},
-	{"invalid UTF-8 made valid", format.FieldValue, func(r *events.Record, _ []events.Record, _ int) bool {
+	{"invalid UTF-8 made valid", format.FieldValue, func(r *events.Record, _ []events.Record, _, _ int) bool {
 		k := bytes.IndexByte(r.Value, 0xff)
 		if k < 0 {
 			return false
@@ -78,7 +80,7 @@ var builtChanges = []builtChange{
 		r.Value[k] = 'y'
 		return true
 	}},
-	{"key", format.FieldKey, func(r *events.Record, _ []events.Record, _ int) bool {
+	{"key", format.FieldKey, func(r *events.Record, _ []events.Record, _, _ int) bool {
 		if !r.HasKey || len(r.Key) == 0 {
 			return false
 		}
@@ -86,18 +88,18 @@ var builtChanges = []builtChange{
 		r.Key[0] ^= 1
 		return true
 	}},
-	{"header value", format.FieldHeaders, func(r *events.Record, _ []events.Record, _ int) bool {
+	{"header value", format.FieldHeaders, func(r *events.Record, _ []events.Record, _, _ int) bool {
 		if !bytes.Contains(r.Headers, []byte(`"v1"`)) {
 			return false
 		}
 		r.Headers = bytes.Replace(r.Headers, []byte(`"v1"`), []byte(`"v2"`), 1)
 		return true
 	}},
-	{"timestamp of a neighbour", format.FieldTimestamp, func(r *events.Record, all []events.Record, i int) bool {
-		// Appends hold three records (batches of three): a neighbour in
-		// the same one has a timestamp within the append's range.
+	{"timestamp of a neighbour", format.FieldTimestamp, func(r *events.Record, all []events.Record, i, per int) bool {
+		// A neighbour in the same append has a timestamp within the
+		// append's range.
 		j := i + 1
-		if i%3 == 2 {
+		if i%per == per-1 {
 			j = i - 1
 		}
 		if j >= len(all) {
@@ -151,90 +153,101 @@ func builtReads(st *memstore.Store) (*rvChaos, *atomic.Int64) {
 // encoding keeps, with its staged size and timestamp unchanged, is not the
 // stored one: ErrOffsetsReset, and nothing written.
 func TestBuiltDuplicatesComparedByContent(t *testing.T) {
-	ctx := context.Background()
 	all := builtStream(14)
+	// Objects of one append each, and of three (rows counted across
+	// appends).
+	layouts := []struct{ flush, per int }{{3, 3}, {6, 2}}
 	for _, id := range builtEncodings {
-		t.Run(id, func(t *testing.T) {
-			enc := mustEnc(id)
-			st := memstore.New()
-			sk := atkSink(t, id, sink.WithFlushRecords(3))
-			for i := 0; i < 12; i += 3 { // four written objects
-				mustWrite(t, sk, st, all[i:i+3])
-			}
-			mustWrite(t, sk, st, all[12:]) // and an open, staged one
-			if stages := atkKeys(st, ".oss_stage_"); len(stages) != 1 {
-				t.Fatalf("stages %v, want only the open object's", stages)
-			}
-			written := 0
-			for _, k := range st.Keys() {
-				if strings.HasSuffix(k, ".parquet") && !strings.Contains(k, ".oss_stage_") {
-					written++
-				}
-			}
-			if written != 4 {
-				t.Fatalf("%d written objects, want 4: %v", written, st.Keys())
-			}
-
-			cases := 0
-			for i := range all {
-				for _, c := range builtChanges {
-					if !enc.Fields.Has(c.field) {
-						continue
-					}
-					changed := append([]events.Record{}, all...)
-					if !c.apply(&changed[i], all, i) {
-						continue
-					}
-					if got, want := len(enc.Append(nil, &changed[i])), len(enc.Append(nil, &all[i])); got != want {
-						t.Fatalf("%s of offset %d changes the staged size (%d, was %d): not the case this test is for", c.name, all[i].Offset, got, want)
-					}
-					cases++
-					// A batch of the changed record and its neighbours,
-					// few enough that the check looks at every one.
-					batch := changed[max(0, i-2):min(len(all), i+3)]
-					before := builtSnapshot(st)
-					_, err := sk.Write(ctx, st, batch)
-					if !errors.Is(err, sink.ErrOffsetsReset) {
-						t.Fatalf("%s changed at offset %d: %v, want ErrOffsetsReset", c.name, all[i].Offset, err)
-					}
-					if !builtSame(before, builtSnapshot(st)) {
-						t.Fatalf("%s changed at offset %d: the failed batch wrote", c.name, all[i].Offset)
-					}
-				}
-			}
-			if cases < len(all)/2 {
-				t.Fatalf("only %d changes tried", cases)
-			}
-
-			// The records themselves, again: dropped, reading the written
-			// objects (their stages are gone), and a batch reaching past
-			// them writes only what is new.
-			for _, b := range [][2]int{{0, 8}, {4, 12}, {8, 14}, {0, 3}, {11, 12}, {12, 14}} {
-				ch, reads := builtReads(st)
-				sum, err := sk.Write(ctx, ch, all[b[0]:b[1]])
-				if err != nil {
-					t.Fatalf("redelivery of %d-%d: %v", b[0], b[1], err)
-				}
-				if p := sum.Partitions[0]; p.Duplicates != b[1]-b[0] || p.Written != 0 {
-					t.Fatalf("redelivery of %d-%d: %+v", b[0], b[1], p)
-				}
-				if b[0] < 12 && reads.Load() == 0 {
-					t.Fatalf("redelivery of %d-%d: no written object read", b[0], b[1])
-				}
-				if b[0] >= 12 && reads.Load() != 0 {
-					t.Fatalf("redelivery of %d-%d, all in the open object: %d reads of written objects", b[0], b[1], reads.Load())
-				}
-				// The footer, the offset range and a row group per
-				// object: a handful of reads, however many records.
-				if reads.Load() > 24 {
-					t.Fatalf("redelivery of %d-%d: %d reads of written objects", b[0], b[1], reads.Load())
-				}
-			}
-			more := append(append([]events.Record{}, all...), builtStream(20)[14:]...)
-			mustWrite(t, sk, st, more[6:])
-			atkCheck(t, st, more)
-		})
+		for _, lay := range layouts {
+			t.Run(fmt.Sprintf("%s/flush=%d/batch=%d", id, lay.flush, lay.per), func(t *testing.T) {
+				builtDuplicates(t, id, all, lay.flush, lay.per)
+			})
+		}
 	}
+}
+
+// builtDuplicates is TestBuiltDuplicatesComparedByContent for encoding id,
+// objects of flush records written in batches of per.
+func builtDuplicates(t *testing.T, id string, all []events.Record, flush, per int) {
+	ctx := context.Background()
+	enc := mustEnc(id)
+	st := memstore.New()
+	sk := atkSink(t, id, sink.WithFlushRecords(int64(flush)))
+	for i := 0; i < 12; i += per { // 12/flush written objects
+		mustWrite(t, sk, st, all[i:i+per])
+	}
+	mustWrite(t, sk, st, all[12:]) // and an open, staged one
+	if stages := atkKeys(st, ".oss_stage_"); len(stages) != 1 {
+		t.Fatalf("stages %v, want only the open object's", stages)
+	}
+	written := 0
+	for _, k := range st.Keys() {
+		if strings.HasSuffix(k, ".parquet") && !strings.Contains(k, ".oss_stage_") {
+			written++
+		}
+	}
+	if written != 12/flush {
+		t.Fatalf("%d written objects, want %d: %v", written, 12/flush, st.Keys())
+	}
+
+	cases := 0
+	for i := range all {
+		for _, c := range builtChanges {
+			if !enc.Fields.Has(c.field) {
+				continue
+			}
+			changed := append([]events.Record{}, all...)
+			if !c.apply(&changed[i], all, i, per) {
+				continue
+			}
+			if got, want := len(enc.Append(nil, &changed[i])), len(enc.Append(nil, &all[i])); got != want {
+				t.Fatalf("%s of offset %d changes the staged size (%d, was %d): not the case this test is for", c.name, all[i].Offset, got, want)
+			}
+			cases++
+			// A batch of the changed record and its neighbours,
+			// few enough that the check looks at every one.
+			batch := changed[max(0, i-2):min(len(all), i+3)]
+			before := builtSnapshot(st)
+			_, err := sk.Write(ctx, st, batch)
+			if !errors.Is(err, sink.ErrOffsetsReset) {
+				t.Fatalf("%s changed at offset %d: %v, want ErrOffsetsReset", c.name, all[i].Offset, err)
+			}
+			if !builtSame(before, builtSnapshot(st)) {
+				t.Fatalf("%s changed at offset %d: the failed batch wrote", c.name, all[i].Offset)
+			}
+		}
+	}
+	if cases < len(all)/2 {
+		t.Fatalf("only %d changes tried", cases)
+	}
+
+	// The records themselves, again: dropped, reading the written
+	// objects (their stages are gone), and a batch reaching past
+	// them writes only what is new.
+	for _, b := range [][2]int{{0, 8}, {4, 12}, {8, 14}, {0, 3}, {11, 12}, {12, 14}} {
+		ch, reads := builtReads(st)
+		sum, err := sk.Write(ctx, ch, all[b[0]:b[1]])
+		if err != nil {
+			t.Fatalf("redelivery of %d-%d: %v", b[0], b[1], err)
+		}
+		if p := sum.Partitions[0]; p.Duplicates != b[1]-b[0] || p.Written != 0 {
+			t.Fatalf("redelivery of %d-%d: %+v", b[0], b[1], p)
+		}
+		if b[0] < 12 && reads.Load() == 0 {
+			t.Fatalf("redelivery of %d-%d: no written object read", b[0], b[1])
+		}
+		if b[0] >= 12 && reads.Load() != 0 {
+			t.Fatalf("redelivery of %d-%d, all in the open object: %d reads of written objects", b[0], b[1], reads.Load())
+		}
+		// The footer, the offset range and a row group per
+		// object: a handful of reads, however many records.
+		if reads.Load() > 24 {
+			t.Fatalf("redelivery of %d-%d: %d reads of written objects", b[0], b[1], reads.Load())
+		}
+	}
+	more := append(append([]events.Record{}, all...), builtStream(20)[14:]...)
+	mustWrite(t, sk, st, more[6:])
+	atkCheck(t, st, more)
 }
 
 // TestBuiltReplayComparedByContent: a replay into a written Parquet object
@@ -253,7 +266,8 @@ func TestBuiltReplayComparedByContent(t *testing.T) {
 			sk := atkSink(t, id, sink.WithFlushRecords(3))
 			mustWrite(t, sk, st, all[:3])
 			stale, _ := st.Object(metaKey) // names the empty object of offset all[3]
-			mustWrite(t, sk, st, all[3:6])
+			mustWrite(t, sk, st, all[3:4]) // two appends: rows counted across them
+			mustWrite(t, sk, st, all[4:6])
 			mustWrite(t, sk, st, all[6:7]) // all[3:6] written, its stage gone
 			if stages := atkKeys(st, ".oss_stage_"); len(stages) != 1 {
 				t.Fatalf("stages %v, want only the open object's", stages)
@@ -272,7 +286,7 @@ func TestBuiltReplayComparedByContent(t *testing.T) {
 						continue
 					}
 					changed := append([]events.Record{}, all...)
-					if !c.apply(&changed[i], all, i) {
+					if !c.apply(&changed[i], all, i, 2) { // all[4:6]: a neighbour's timestamp is in range
 						continue
 					}
 					cases++
