@@ -308,7 +308,8 @@
 // The duplicate check of a written Parquet object compares what the file
 // holds (see above): two records that differ only in invalid UTF-8 bytes
 // of a STRING column (each becomes U+FFFD), in the spelling of the same
-// headers, or in fields SINK_FIELDS leaves out are the same there.
+// headers, in the kind of a value of the same bytes (JSON or text), or in
+// fields SINK_FIELDS leaves out are the same there.
 //
 // # No meta object
 //
