@@ -123,7 +123,10 @@
 // layout that parquet-go reads. Any other schema is refused with an error
 // naming the column (an unknown field, another type, repetition or unit):
 // reading it would make up values. Row fields of the columns a file lacks
-// stay zero, so a Row says what the file holds only with Columns.
+// stay zero, so a Row says what the file holds only with Columns. SkipRows
+// passes over rows, whole row groups unread (the footer counts their rows);
+// SameRow tells whether a row read back is the one a Writer made of a given
+// Row (UTF-8 repair and canonical headers accounted for).
 //
 // The Reader holds one page per leaf column at a time (compressed, then
 // decoded; the library leaves decoded byte arrays to the garbage collector,

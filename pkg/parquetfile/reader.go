@@ -279,6 +279,47 @@ func (r *Reader) Next(row *Row) error {
 	return nil
 }
 
+// SkipRows passes over the next n rows without decoding them. Row groups
+// that lie wholly within them are not read at all: the footer's row counts
+// (checked by NewReader) say where each begins, so a caller that wants a
+// few rows far into a file read from a store pays only for the row groups
+// that hold them. Rows within a row group are read and dropped, as the
+// library offers no cheaper way that works for every page layout. It
+// returns io.EOF, and the Reader stays at the end, when fewer than n rows
+// are left.
+func (r *Reader) SkipRows(n int64) error {
+	if n < 0 {
+		return fmt.Errorf("parquetfile: SkipRows(%d): negative", n)
+	}
+	for n > 0 {
+		if r.err != nil {
+			return r.err
+		}
+		if k := min(n, int64(r.n-r.i)); k > 0 {
+			r.i += int(k)
+			r.read += k
+			n -= k
+			continue
+		}
+		if r.rows == nil && r.g < len(r.groups) && r.groups[r.g].NumRows() <= n {
+			k := r.groups[r.g].NumRows()
+			r.g++
+			r.read += k
+			n -= k
+			continue
+		}
+		if r.eof {
+			r.err = io.EOF
+			return io.EOF
+		}
+		if err := guard("reading rows", r.fill); err != nil {
+			r.err = err
+			return err
+		}
+	}
+	return nil
+}
+
 // fill reads the next batch of rows into r.batch, opening the next row
 // group when the open one is done, and sets r.eof after the last one.
 func (r *Reader) fill() error {

@@ -278,10 +278,20 @@
 // staging object, which verify and restore read.
 //
 // Once the data object exists and the staging object is gone, the index
-// still describes the staged bytes (resolved against the seal's position);
-// the duplicate check then compares a repeated record with the index alone
-// (its staged size and the append's timestamps), as it does for raw
-// objects.
+// still describes the staged bytes (resolved against the seal's position),
+// and each record's row in the data object: the records of the landed
+// appends before it. The duplicate check, and a replay into such an object
+// (a stale meta object), then compare a repeated record whose staged size
+// and timestamp agree with the index with its row in the data object
+// (format.Encoder.OpenBuilt, parquetfile.SameRow): every field the
+// encoding keeps, as the Parquet writer stores it (STRING columns repaired
+// to valid UTF-8, headers in their canonical text), so a recreated topic's
+// record is told from a redelivery by its content, as in raw, jsonl and
+// csv objects; what the encoding does not keep (SINK_FIELDS without the
+// value, say) cannot be compared. Only then is the data object read: its
+// footer, and the row groups holding those rows, forward once per object,
+// by ranged GETs of blocks of a quarter read chunk (WithReadChunk), at most
+// four kept; whole row groups in between are skipped unread.
 //
 // Limits of staging: (1) a staged object is sealed by its own records
 // (full, or a later record SINK_FLUSH_INTERVAL newer), a format change, its
@@ -295,9 +305,11 @@
 // removed the staging object creates the staging object again: the
 // records are in the data object, and the next batch that reaches it stops
 // with ErrConflict (the limit of requests taking effect late, above). (4)
-// The duplicate check of a written Parquet object compares sizes and
-// timestamps only (see above): a recreated topic whose records repeat them
-// exactly is taken for a replay there.
+// The duplicate check of a written Parquet object compares what the file
+// holds (see above): two records that differ only in invalid UTF-8 bytes
+// of a STRING column (each becomes U+FFFD), in the spelling of the same
+// headers, in the kind of a value of the same bytes (JSON or text), or in
+// fields SINK_FIELDS leaves out are the same there.
 //
 // # No meta object
 //

@@ -202,6 +202,9 @@ type location struct {
 	// in key: compressed (pos is then in the member's decoded bytes) or
 	// staged (in key's staging object).
 	a *objindex.Append
+	// row: the records of the object's landed appends before it, which is
+	// its row in a data object built from them (staged encodings).
+	row int64
 }
 
 // locState is what the store says about a record's offset.
@@ -314,6 +317,7 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 		// Covered by this object: stored, unless no landed append has it.
 		locs[i] = location{state: gap, key: key}
 	}
+	rows := int64(0) // the records of the landed appends before a
 	look := func(as []*objindex.Append) {
 		for _, a := range as {
 			enc, _ := encoderFor(a.Enc)
@@ -322,16 +326,19 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 				if locs[i].state == stored || x < a.First() || x > a.Last() {
 					continue
 				}
+				n := int64(0)
 				for rec := range a.All() {
 					if rec.Offset == x {
-						locs[i] = location{state: stored, key: key, encs: []format.Encoder{enc}, pos: rec.Pos, size: rec.Size, minTS: a.MinTS, maxTS: a.MaxTS}
+						locs[i] = location{state: stored, key: key, encs: []format.Encoder{enc}, pos: rec.Pos, size: rec.Size, minTS: a.MinTS, maxTS: a.MaxTS, row: rows + n}
 						if a.Decoded > 0 || enc.Staged() {
 							locs[i].a = a
 						}
 						break
 					}
+					n++
 				}
 			}
+			rows += a.Records()
 		}
 	}
 	for sc.Scan() {
@@ -598,9 +605,14 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 // append that holds them (compressed or staged encodings): each such
 // append is read once, decoded, up to the last record looked for in it. A
 // staged object whose staging object is gone was written as its data
-// object (which is not read back here): its records are taken as the same
-// when their encoded size and timestamp agree with the index, as for raw.
+// object: its records are compared with the rows built from them there
+// (sameInBuilt, after every append is done, each such object read forward
+// once), so that a record of the same size and timestamp but other
+// content (a recreated topic) is told from a redelivery.
 func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs []*events.Record, same, done []bool) error {
+	var builtKeys []string             // in the order found
+	built := map[string][]builtCheck{} // by data object
+	builtEnc := map[string]format.Encoder{}
 	for i := range recs {
 		l := locs[i]
 		if done[i] || l.state != stored || l.a == nil {
@@ -620,8 +632,12 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 		}
 		var src *appendSource
 		var err error
-		gone := false
-		src, err = j.openAppend(ctx, key, l.a, enc)
+		// gone: the stage was found finalized (by an earlier append of
+		// this object too: no request to learn it again).
+		_, gone := built[l.key]
+		if !gone {
+			src, err = j.openAppend(ctx, key, l.a, enc)
+		}
 		at := l.a.Head
 		for _, k := range group {
 			lk, r := locs[k], recs[k]
@@ -634,7 +650,7 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 				continue
 			}
 			if gone {
-				same[k] = true
+				built[l.key] = append(built[l.key], builtCheck{k: k, row: lk.row, want: want})
 				continue
 			}
 			rel := lk.pos
@@ -655,7 +671,12 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 						return serr
 					}
 					if finalized {
-						gone, same[k], err = true, true, nil
+						gone, err = true, nil
+						if _, ok := built[l.key]; !ok {
+							builtKeys = append(builtKeys, l.key)
+							builtEnc[l.key] = enc
+						}
+						built[l.key] = append(built[l.key], builtCheck{k: k, row: lk.row, want: want})
 						continue
 					}
 				}
@@ -664,6 +685,11 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 				}
 				return j.diagnose(ctx, key, l.a.Pos+l.a.Bytes, err)
 			}
+		}
+	}
+	for _, key := range builtKeys {
+		if err := j.sameInBuilt(ctx, key, builtEnc[key], built[key], same); err != nil {
+			return err
 		}
 	}
 	return nil

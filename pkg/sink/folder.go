@@ -69,6 +69,9 @@ type folderWriter struct {
 	// data object was written (replay found it so): land cannot read the
 	// staged bytes, and takes the index's word for them (see land).
 	written bool
+	// built reads the written data object's rows while replay compares
+	// records with them (written only; nil until one is compared).
+	built *builtSource
 
 	// dataLen is the current object's length when it was last looked up
 	// and nothing has been written to it since (unknownLength otherwise):

@@ -137,7 +137,7 @@ func (w *folderWriter) replayOnce(ctx context.Context, recs []*events.Record, da
 	}
 
 	w.written = dataLen == finalizedLength
-	defer func() { w.written = false }()
+	defer func() { w.written, w.built = false, nil }()
 	rd := newRangeReader(ctx, j.st, ikey, from, idxLen, j.cfg.readChunk)
 	sc := objindex.NewScannerSize(rd, from, idxLen-from)
 	res := objindex.NewResolver(w.f.Size, func(a *objindex.Append) (bool, error) { return w.crcMatches(ctx, a) })
@@ -254,7 +254,7 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 		w.f.Encoding = a.Enc
 	}
 	if w.written {
-		return w.landWritten(a, enc, recs, at)
+		return w.landWritten(ctx, a, enc, recs, at)
 	}
 	if w.trustAdopted && (at >= len(recs) || recs[at].Offset > a.Last()) {
 		for rec := range a.All() {
@@ -314,10 +314,12 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 // meta object landing late, a racing invocation) replays such an object.
 // The staged bytes are gone: the data object was built from them and
 // checked against the index when written, so the index is taken at its
-// word, and the records of this batch are compared as the duplicate check
-// compares records in such an object: by encoded size and by the append's
-// timestamps.
-func (w *folderWriter) landWritten(a *objindex.Append, enc format.Encoder, recs []*events.Record, at int) (int, error) {
+// word for the records this batch does not carry (adopted), and the
+// records it carries are compared as the duplicate check compares records
+// in such an object: with the rows built from them (a record's row is the
+// object's records before it, which the state counts). Only then is the
+// data object read, forward, once per replay (w.built).
+func (w *folderWriter) landWritten(ctx context.Context, a *objindex.Append, enc format.Encoder, recs []*events.Record, at int) (int, error) {
 	j := w.job
 	var tmp []byte
 	for rec := range a.All() {
@@ -328,7 +330,21 @@ func (w *folderWriter) landWritten(a *objindex.Append, enc format.Encoder, recs 
 		if at < len(recs) && recs[at].Offset == rec.Offset {
 			r := recs[at]
 			tmp = enc.Append(tmp[:0], r)
-			if int64(len(tmp)) != rec.Size || a.MinTS > 0 && r.Timestamp > 0 && (r.Timestamp < a.MinTS || r.Timestamp > a.MaxTS) {
+			same := int64(len(tmp)) == rec.Size && !(a.MinTS > 0 && r.Timestamp > 0 && (r.Timestamp < a.MinTS || r.Timestamp > a.MaxTS))
+			if same {
+				if w.built == nil {
+					b, err := j.openBuilt(ctx, w.f.Object, enc)
+					if err != nil {
+						return 0, err
+					}
+					w.built = b
+				}
+				var err error
+				if same, err = w.built.same(w.f.Records, tmp); err != nil {
+					return 0, err
+				}
+			}
+			if !same {
 				return 0, fmt.Errorf("%w: %s holds, at offset %d, a record other than the one delivered now: "+
 					"the topic was probably deleted and recreated (see `sinkctl new-epoch`)", ErrOffsetsReset, w.f.Object, rec.Offset)
 			}
