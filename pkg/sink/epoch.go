@@ -163,7 +163,11 @@ func (j *partitionJob) sealEnded(ctx context.Context, name string, f *Folder) er
 		// its first: no record of its own.)
 		j.committed = w.prev
 	}
-	if !w.has || w.f.Records == 0 {
+	if !w.has || w.f.Records == 0 || !stagedEnc(w.f.Encoding) {
+		// (A seal the batch given up on wrote may name an object in
+		// another encoding, SINK_FORMAT changed: not staged, it is left
+		// open in the ended epoch like any such object, its records
+		// counted.)
 		return nil
 	}
 	p := pendingOf(name, j.epoch, &w.f)

@@ -29,6 +29,8 @@ type epGivenUp struct {
 }
 
 var epGivenUps = []epGivenUp{
+	// None: the control (the index is as recorded).
+	{"none", nil, false},
 	// Appends landed, the meta PUT failed.
 	{"meta-put-failed", []rvFault{{"Put", 0, rvFailBefore}}, true},
 	// Appends landed, the invocation was killed before its meta PUT.
@@ -44,6 +46,9 @@ type epSetup struct {
 	name     string
 	su       setup
 	ok, gone [2]int // all[ok[0]:ok[1]] acknowledged, all[gone[0]:gone[1]] given up on
+	// then: the settings from the batch given up on on (SINK_FORMAT
+	// changed), if not su.
+	then *setup
 	// unadopted: StartEpoch leaves the object open in the ended epoch
 	// (not staged), and its history counts the acknowledged records only
 	// (out of scope: the records that landed are stored, once, but not
@@ -70,6 +75,11 @@ func epSetups() []epSetup {
 		// order) and sealed; records filtered out are stored nowhere.
 		{name: "parquet/routed", su: setup{name: "routed", enc: mustEnc(atkPQ), offsetOf: rawOffset,
 			opts: []sink.Option{sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep)}, stored: routedKeep}, ok: [2]int{0, 4}, gone: [2]int{4, 8}},
+		// SINK_FORMAT changed to jsonl: the batch given up on seals the
+		// Parquet object and goes on in a jsonl one, which StartEpoch
+		// leaves open (not staged), its records adopted.
+		{name: "parquet/then-jsonl", su: pq(atkPQ), then: &setup{name: "jsonl", enc: mustEnc("jsonl/text;fields=offset,value"), offsetOf: rawOffset},
+			ok: [2]int{0, 4}, gone: [2]int{4, 7}},
 		// Not staged: StartEpoch seals nothing; the records that landed
 		// stay in the ended epoch's open object, which its index splits.
 		{name: "raw", su: setup{name: "raw", offsetOf: rawOffset}, ok: [2]int{0, 4}, gone: [2]int{4, 7}, unadopted: true},
@@ -85,8 +95,13 @@ func epPrepare(t *testing.T, es epSetup, g epGivenUp, st *memstore.Store, all []
 	ctx := context.Background()
 	sk := newSink(t, es.su)
 	mustWrite(t, sk, st, all[es.ok[0]:es.ok[1]])
-	if _, err := sk.Write(ctx, &rvChaos{Store: st, faults: g.faults}, all[es.gone[0]:es.gone[1]]); err == nil {
-		t.Fatal("the batch to give up on did not fail")
+	if es.then != nil {
+		sk = newSink(t, *es.then)
+	}
+	if g.faults != nil {
+		if _, err := sk.Write(ctx, &rvChaos{Store: st, faults: g.faults}, all[es.gone[0]:es.gone[1]]); err == nil {
+			t.Fatal("the batch to give up on did not fail")
+		}
 	}
 	// The trigger gives up on it; the topic is recreated.
 	if _, err := sk.Write(ctx, st, recreated(all[:3])); !errors.Is(err, sink.ErrOffsetsReset) {
@@ -117,11 +132,15 @@ func epStored(es epSetup, recs []events.Record) []int64 {
 // defect.
 func epFinish(t *testing.T, es epSetup, st *memstore.Store, all []events.Record, older []int64, what string) {
 	t.Helper()
-	sk := newSink(t, es.su)
+	su := es.su
+	if es.then != nil {
+		su = *es.then
+	}
+	sk := newSink(t, su)
 	fresh := recreated(all[:6])
 	mustWrite(t, sk, st, fresh[:3])
 	mustWrite(t, sk, st, fresh[3:])
-	atkCheckAll(t, es.su, st, fresh, older, what)
+	atkCheckAll(t, su, st, fresh, older, what)
 	var known []verify.Code
 	if es.unadopted {
 		acked := epStored(es, all[es.ok[0]:es.ok[1]])
@@ -239,10 +258,10 @@ func TestEpochAfterGivenUpBatchStartEpochFaults(t *testing.T) {
 func TestEpochAfterGivenUpBatchKilledMidReplay(t *testing.T) {
 	ctx := context.Background()
 	all := stream(0, 12)
-	for _, es := range epSetups()[:2] {
+	for _, es := range epSetups()[:3] {
 		t.Run(es.name, func(t *testing.T) {
 			st := memstore.New()
-			older := epPrepare(t, es, epGivenUps[0], st, all)
+			older := epPrepare(t, es, epGivenUps[1], st, all)
 			ch := &rvChaos{Store: st, faults: []rvFault{{"GetRange", 0, rvKillBefore}}}
 			if _, err := sink.StartEpoch(ctx, ch, "backup", topic, 0, "recreated", rvBase); !errors.Is(err, rvErrKilled) {
 				t.Fatalf("StartEpoch: %v, want killed", err)
@@ -264,7 +283,7 @@ func TestEpochAfterGivenUpBatchKilledBeforeMetaPut(t *testing.T) {
 	for _, es := range epSetups()[:3] {
 		t.Run(es.name, func(t *testing.T) {
 			st := memstore.New()
-			older := epPrepare(t, es, epGivenUps[0], st, all)
+			older := epPrepare(t, es, epGivenUps[1], st, all)
 			ch := &rvChaos{Store: st, faults: []rvFault{{"Put", 0, rvKillBefore}}}
 			if _, err := sink.StartEpoch(ctx, ch, "backup", topic, 0, "recreated", rvBase); !errors.Is(err, rvErrKilled) {
 				t.Fatalf("StartEpoch: %v, want killed", err)

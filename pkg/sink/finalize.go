@@ -129,7 +129,8 @@ var errIndexGrew = errors.New("index holds more than recorded")
 // p's object at p.Size and names the next object of its folder and epoch
 // for p.LastOffset+1 (in its encoding), and returns the index's length
 // after it. An earlier try of this very entry that landed counts as done;
-// any other entry there is errIndexGrew, for the caller to judge.
+// any other entry there is errIndexGrew, for the caller to judge (an index
+// shorter than recorded is ErrConflict).
 func (j *partitionJob) writeSeal(ctx context.Context, p *Pending) (int64, error) {
 	ikey := objindex.Key(p.Object)
 	next := ObjectKey(j.cfg.prefix, j.topic, p.Folder, j.partition, p.LastOffset+1, p.Epoch) + extOf(p.Encoding)
@@ -152,6 +153,10 @@ func (j *partitionJob) writeSeal(ctx context.Context, p *Pending) (int64, error)
 		if same {
 			return end, nil
 		}
+	}
+	if pe.Length < p.IndexSize {
+		return 0, fmt.Errorf("%w: seal %s: its index %s is %d bytes, shorter than the %d recorded: it was truncated, replaced or deleted",
+			ErrConflict, p.Object, ikey, pe.Length, p.IndexSize)
 	}
 	return 0, fmt.Errorf("seal %s: %w: %s is %d bytes, the seal was to go at %d", p.Object, errIndexGrew, ikey, pe.Length, p.IndexSize)
 }
