@@ -46,7 +46,7 @@ type epSetup struct {
 	name     string
 	su       setup
 	ok, gone [2]int // all[ok[0]:ok[1]] acknowledged, all[gone[0]:gone[1]] given up on
-	// then: the settings from the batch given up on on (SINK_FORMAT
+	// then: the settings from the batch given up on onwards (SINK_FORMAT
 	// changed), if not su.
 	then *setup
 	// unadopted: StartEpoch leaves the object open in the ended epoch
