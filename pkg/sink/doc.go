@@ -298,9 +298,10 @@
 // folder closing past the bound or StartEpoch; a routed folder that gets no
 // later record (an hourly folder once the hour is over) keeps its records
 // staged, readable by verify and restore but not by engines, until then.
-// (2) StartEpoch seals at the size the meta object records, so it refuses
-// (ErrConflict) when a batch the trigger gave up on grew the open staged
-// object's index beyond it. (3) An append of a dead or stalled invocation
+// (2) StartEpoch seals a staged object after what its index holds, also
+// beyond the meta object (a batch the trigger gave up on): see Epochs; a
+// non-staged object's index grown so stays as it is, its records stored
+// once but not counted in the ended epoch's history. (3) An append of a dead or stalled invocation
 // that lands at position 0 after a racing one wrote the data object and
 // removed the staging object creates the staging object again: the
 // records are in the data object, and the next batch that reaches it stops
@@ -330,6 +331,25 @@
 // new-epoch`) ends the epoch in the meta object and starts the next, whose
 // objects get other names: new records land beside the old ones and
 // nothing stored is touched.
+//
+// The open staged objects of the ended epoch take no more records:
+// StartEpoch seals each (in folder name order) and lists it for the next
+// batch to finalize. The seal goes at the index length the meta object
+// records. If the index is longer — a batch the trigger gave up on
+// (ErrorsTolerance ALL) stored or announced appends there, and no batch of
+// the recreated topic can succeed to bring the state up to it — StartEpoch
+// first replays the index as a batch would (Recovery): the records that
+// landed are adopted into the ended epoch (its committed offset and count
+// in the history), seals are followed to the objects they name (those
+// sealed are listed too), and the last object reached, if it holds records
+// and is staged, is sealed after every entry of its index (an announced
+// append that never landed included). Its one meta PUT, at the end,
+// records all of it, so a run stopped at any point and run again does the
+// same: the seal entries it wrote are its own, found again by the replay
+// (or, at the recorded length, by their bytes). Raw, JSONL and CSV objects
+// are not sealed, so an index grown there is not replayed: those records
+// are stored once and read by verify and restore, but the ended epoch's
+// history does not count them (verify reports the difference).
 //
 // # The assumption
 //

@@ -114,28 +114,51 @@ func (j *partitionJob) sealClosed(ctx context.Context, p *Pending) error {
 	if !p.Closed {
 		return nil
 	}
+	_, err := j.writeSeal(ctx, p)
+	if errors.Is(err, errIndexGrew) {
+		return fmt.Errorf("%w: %w: its folder was closed there, and something appended to it since", ErrConflict, err)
+	}
+	return err
+}
+
+// errIndexGrew: a seal entry meant for the end of an index as recorded
+// found the index longer, holding entries other than this very seal.
+var errIndexGrew = errors.New("index holds more than recorded")
+
+// writeSeal appends to p's index, at p.IndexSize, the seal entry that ends
+// p's object at p.Size and names the next object of its folder and epoch
+// for p.LastOffset+1 (in its encoding), and returns the index's length
+// after it. An earlier try of this very entry that landed counts as done;
+// any other entry there is errIndexGrew, for the caller to judge (an index
+// shorter than recorded is ErrConflict).
+func (j *partitionJob) writeSeal(ctx context.Context, p *Pending) (int64, error) {
 	ikey := objindex.Key(p.Object)
 	next := ObjectKey(j.cfg.prefix, j.topic, p.Folder, j.partition, p.LastOffset+1, p.Epoch) + extOf(p.Encoding)
 	entry := objindex.AppendEntry(nil, objindex.Entry{Seal: &objindex.Seal{At: p.Size, Next: next, NextOffset: p.LastOffset + 1, NextEnc: p.Encoding}})
+	end := p.IndexSize + int64(len(entry))
 	_, err := j.st.Append(ctx, ikey, p.IndexSize, entry)
 	pe, isPos := store.AsPositionError(err)
 	switch {
 	case err == nil:
-		return nil
+		return end, nil
 	case !isPos:
-		return fmt.Errorf("seal %s: %w", p.Object, err)
-	case pe.Length == p.IndexSize+int64(len(entry)):
+		return 0, fmt.Errorf("seal %s: %w", p.Object, err)
+	case pe.Length == end:
 		// A try of this request landed, or something else of that length
 		// (read in chunks, as every recovery read).
-		same, err := j.source(ctx, ikey, p.IndexSize, p.IndexSize+int64(len(entry))).equal(entry, nil)
+		same, err := j.source(ctx, ikey, p.IndexSize, end).equal(entry, nil)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", ikey, err)
+			return 0, fmt.Errorf("read %s: %w", ikey, err)
 		}
 		if same {
-			return nil
+			return end, nil
 		}
 	}
-	return fmt.Errorf("%w: %s is %d bytes, but its folder was closed at %d: something appended to it since", ErrConflict, ikey, pe.Length, p.IndexSize)
+	if pe.Length < p.IndexSize {
+		return 0, fmt.Errorf("%w: seal %s: its index %s is %d bytes, shorter than the %d recorded: it was truncated, replaced or deleted",
+			ErrConflict, p.Object, ikey, pe.Length, p.IndexSize)
+	}
+	return 0, fmt.Errorf("seal %s: %w: %s is %d bytes, the seal was to go at %d", p.Object, errIndexGrew, ikey, pe.Length, p.IndexSize)
 }
 
 // finalExists reports whether p's data object exists and holds p's records

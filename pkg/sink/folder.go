@@ -310,6 +310,16 @@ func (w *folderWriter) replayAfterFence(ctx context.Context, recs []*events.Reco
 	return w.replay(ctx, recs, dataLen, idxLen)
 }
 
+// resume returns a writer that goes on from the folder's recorded state
+// f without records of a batch to write: for the work on folders a batch
+// does not carry records for (sealFull, settle) and for StartEpoch's
+// replay of an ended epoch's objects. Its last record known written is the
+// folder's own.
+func (j *partitionJob) resume(name string, f *Folder) *folderWriter {
+	return &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: *f, has: true,
+		prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
+}
+
 // openNext makes key, announced by a seal entry for its first record at
 // offset first in encoding enc (the one its name's extension is for), the
 // current object. Nothing is known of it yet: its index may hold what an

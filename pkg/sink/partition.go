@@ -346,8 +346,7 @@ func (j *partitionJob) sealFull(ctx context.Context, m *Meta) error {
 		if !stagedEnc(f.Encoding) || f.Records == 0 || f.Legacy {
 			continue
 		}
-		w := &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: *f, has: true,
-			prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
+		w := j.resume(name, f)
 		if !w.full() {
 			continue
 		}

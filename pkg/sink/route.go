@@ -254,8 +254,7 @@ func (j *partitionJob) closeFolders(ctx context.Context, m *Meta, touched map[st
 // index_size when an announcement was given up on).
 func (j *partitionJob) settle(ctx context.Context, m *Meta, name string) (bool, int64) {
 	f := *m.Folders[name]
-	w := &folderWriter{job: j, name: name, now: j.cfg.now(), encID: encodingID(j.cfg.enc), f: f, has: true,
-		prev: f.LastOffset, dataLen: unknownLength, pendingFrom: -1}
+	w := j.resume(name, &f)
 	adopted := j.adopted
 	if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
 		j.log.Warn().Err(err).Str("folder", name).Msg("folder past the bound left open: its index could not be replayed")
