@@ -72,6 +72,9 @@ type folderWriter struct {
 	// built reads the written data object's rows while replay compares
 	// records with them (written only; nil until one is compared).
 	built *builtSource
+	// archived: the written object could not be read back (errArchivedFinal);
+	// the rest of its records are compared by the index only.
+	archived bool
 
 	// dataLen is the current object's length when it was last looked up
 	// and nothing has been written to it since (unknownLength otherwise):

@@ -331,16 +331,19 @@ func (w *folderWriter) landWritten(ctx context.Context, a *objindex.Append, enc 
 			r := recs[at]
 			tmp = enc.Append(tmp[:0], r)
 			same := int64(len(tmp)) == rec.Size && !(a.MinTS > 0 && r.Timestamp > 0 && (r.Timestamp < a.MinTS || r.Timestamp > a.MaxTS))
-			if same {
-				if w.built == nil {
-					b, err := j.openBuilt(ctx, w.f.Object, enc)
-					if err != nil {
-						return 0, err
-					}
-					w.built = b
-				}
+			if same && !w.archived {
 				var err error
-				if same, err = w.built.same(w.f.Records, tmp); err != nil {
+				if w.built == nil {
+					w.built, err = j.openBuilt(ctx, w.f.Object, enc)
+				}
+				if err == nil {
+					same, err = w.built.same(w.f.Records, tmp)
+				}
+				switch {
+				case errors.Is(err, errArchivedFinal):
+					j.archivedSame(w.f.Object, err)
+					w.archived, same = true, true
+				case err != nil:
 					return 0, err
 				}
 			}
