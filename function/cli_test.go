@@ -241,8 +241,9 @@ func TestLogsKeepSecrets(t *testing.T) {
 // the sink's own early stop (sink.ErrDeadline, the deadline less the
 // margin) rather than the context's deadline is what shows it stopped
 // before the platform's deadline, not a wall-clock measurement. The only
-// time bounds are hang guards, and the sink's 2s of timeout before its
-// margin, in which it has to reach its first append: a few local requests.
+// time bounds are hang guards, and the 1.5s between the invocation's start
+// and the sink's early stop, in which it has to reach its first append:
+// a few requests to a local server, milliseconds even on a loaded machine.
 func TestSlowOSSMeetsDeadline(t *testing.T) {
 	// The handler's margin is sink.DefaultDeadlineMargin (2s): it stops
 	// starting and cuts requests 1.5s into this 3.5s invocation.
