@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -96,8 +97,21 @@ func BenchmarkInvokeFormats(b *testing.B) {
 					b.StopTimer()
 					runtime.GC()
 					b.StartTimer()
+					// The label tells the invocations apart in a -cpuprofile:
+					// go tool pprof -tagfocus invocation=format.
+					which := "format"
+					switch h {
+					case raw:
+						which = "raw"
+					case plain:
+						which = "uncompressed"
+					}
+					var resp *handler.Response
+					var err error
 					c := cpuTime()
-					resp, err := h.Invoke(context.Background(), "bench", payload)
+					pprof.Do(context.Background(), pprof.Labels("invocation", which), func(ctx context.Context) {
+						resp, err = h.Invoke(ctx, "bench", payload)
+					})
 					d := cpuTime() - c
 					if err != nil {
 						b.Fatal(err)

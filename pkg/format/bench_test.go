@@ -2,7 +2,12 @@ package format
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
@@ -113,6 +118,107 @@ func BenchmarkAppend(b *testing.B) {
 				for i := range recs {
 					buf = e.Append(buf, &recs[i])
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompressOptions compares, on each input shape, the encoder
+// settings that could make compression cheaper with the fixed ones
+// (NewCompressor), all run one after the other in every iteration so that
+// a loaded machine disturbs them alike. Per variant it reports its cpu time
+// over the fixed codec's (x-..., below 1 is cheaper) and its ratio (r-...):
+//
+//	zstd-cold      a new Compressor per append, as after a GC has emptied
+//	               the sink's pool
+//	zstd-lowmem    zstd.WithLowerEncoderMem: the same bytes, half the
+//	               encoder's memory (a 4 instead of 8 MiB history)
+//	zstd-win1M     a 1 MiB window: other bytes for appends above 1 MiB
+//	zstd-nocrc     no frame checksum: other bytes
+//	zstd-noentropy literals not Huffman-coded: other bytes
+//	gzip-cold      a new Compressor per append
+//	gzip-stateless klauspost's stateless level (-3): other bytes
+//
+//	go test -run XXX -bench CompressOptions -benchtime 20x ./pkg/format/
+//
+// On 2026-12-02 (2 cores loaded by other work, three runs, the three
+// shapes) none was worth changing the bytes or the memory for: zstd-cold
+// 1.04-1.20, lowmem 0.90-1.01, win1M 0.94-1.06, nocrc 0.87-1.00,
+// noentropy 0.89-0.98 (ratio 6.7 -> 5.4 on small records), gzip-cold
+// 0.97-1.03, gzip-stateless 1.14-1.21. What compression costs is the
+// match finding and entropy coding themselves; the one avoidable part is
+// a cold zstd encoder (its history and tables allocated and first
+// touched), which an invocation pays when a GC has emptied the sink's
+// pool of compressors since the last one.
+func BenchmarkCompressOptions(b *testing.B) {
+	zs := func(opts ...zstd.EOption) func() *Compressor {
+		return func() *Compressor {
+			cp, err := newCompressorLevel(Zstd, zstdLevel)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(opts) > 0 {
+				cp.zs, err = zstd.NewWriter(nil, append(zstdOptions(zstdLevel), opts...)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			return cp
+		}
+	}
+	variants := []struct {
+		name string
+		new  func() *Compressor
+		cold bool
+	}{
+		{"zstd", zs(), false},
+		{"zstd-cold", zs(), true},
+		{"zstd-lowmem", zs(zstd.WithLowerEncoderMem(true)), false},
+		{"zstd-win1M", zs(zstd.WithWindowSize(1 << 20)), false},
+		{"zstd-nocrc", zs(zstd.WithEncoderCRC(false)), false},
+		{"zstd-noentropy", zs(zstd.WithNoEntropyCompression(true)), false},
+		{"gzip", func() *Compressor { return NewCompressor(Gzip) }, false},
+		{"gzip-cold", func() *Compressor { return NewCompressor(Gzip) }, true},
+		{"gzip-stateless", func() *Compressor {
+			cp, err := newCompressorLevel(Gzip, gzip.StatelessCompression)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return cp
+		}, false},
+	}
+	for _, in := range benchInputs() {
+		// One partition's append in the invocation benchmark is about 4 MB.
+		src := in.data[:min(len(in.data), 4<<20)]
+		b.Run(in.name, func(b *testing.B) {
+			comps := make([]*Compressor, len(variants))
+			outs := make([][]byte, len(variants))
+			for i, v := range variants {
+				comps[i] = v.new()
+				outs[i] = comps[i].Append(nil, src)
+			}
+			cpu := make([]time.Duration, len(variants))
+			b.SetBytes(int64(len(src)) * int64(len(variants)))
+			for b.Loop() {
+				for i, v := range variants {
+					c := processCPU()
+					cp := comps[i]
+					if v.cold {
+						cp = v.new()
+					}
+					outs[i] = cp.Append(outs[i][:0], src)
+					cpu[i] += processCPU() - c
+				}
+			}
+			base := map[string]time.Duration{}
+			for i, v := range variants {
+				codec, _, variant := strings.Cut(v.name, "-")
+				if !variant {
+					base[codec] = cpu[i]
+					continue
+				}
+				b.ReportMetric(cpu[i].Seconds()/base[codec].Seconds(), "x-"+v.name)
+				b.ReportMetric(float64(len(src))/float64(len(outs[i])), "r-"+v.name)
 			}
 		})
 	}

@@ -156,12 +156,7 @@ func newCompressorLevel(c Codec, level int) (*Compressor, error) {
 	case Gzip:
 		cp.gz, err = gzip.NewWriterLevel(nil, level)
 	case Zstd:
-		cp.zs, err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.EncoderLevel(level)),
-			zstd.WithEncoderConcurrency(1),
-			zstd.WithEncoderCRC(true),
-			// An empty member is still a frame, so every Append is one.
-			zstd.WithZeroFrames(true))
+		cp.zs, err = zstd.NewWriter(nil, zstdOptions(level)...)
 	case Snappy:
 		cp.sn = s2.NewWriter(nil, s2.WriterSnappyCompat(), s2.WriterConcurrency(1))
 	default:
@@ -171,6 +166,17 @@ func newCompressorLevel(c Codec, level int) (*Compressor, error) {
 		return nil, fmt.Errorf("compressor %s level %d: %w", c, level, err)
 	}
 	return cp, nil
+}
+
+// zstdOptions are the zstd encoder's settings at level.
+func zstdOptions(level int) []zstd.EOption {
+	return []zstd.EOption{
+		zstd.WithEncoderLevel(zstd.EncoderLevel(level)),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true),
+		// An empty member is still a frame, so every Append is one.
+		zstd.WithZeroFrames(true),
+	}
 }
 
 // snappyMagic is the framing format's stream identifier chunk.
