@@ -215,23 +215,17 @@ func (j *partitionJob) sealIdle(ctx context.Context, now time.Time, res *IdlePar
 	if err := events.CheckTopic(j.topic); err != nil {
 		return err
 	}
-	key := MetaKey(j.cfg.prefix, j.topic, j.partition)
-	data, err := j.st.Get(ctx, key)
-	if store.IsNotFound(err) {
-		// Listed a moment ago, gone now: nothing of it to seal.
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read meta object %s: %w", key, err)
-	}
-	m, err := DecodeMeta(data, j.cfg.prefix, j.topic, j.partition)
-	if err != nil {
-		return fmt.Errorf("meta object %s: %w", key, err)
+	m, err := j.readMeta(ctx)
+	if m == nil || err != nil {
+		return err
 	}
 	j.epoch, j.committed = m.Epoch, m.Committed
 	res.Folders = len(m.Folders)
 	var errs []error
-	sealed := 0
+	// seals: the folders sealed, as the meta object recorded them before
+	// (what the seal was decided on) and their successors.
+	type seal struct{ was, next Folder }
+	seals := map[string]seal{}
 	for _, name := range slices.Sorted(maps.Keys(m.Folders)) {
 		f := m.Folders[name]
 		if f.Records == 0 || f.Legacy {
@@ -241,12 +235,7 @@ func (j *partitionJob) sealIdle(ctx context.Context, now time.Time, res *IdlePar
 			// of yet (a late meta PUT) waits for the next data batch.
 			continue
 		}
-		last := f.AppendedAt
-		if last.IsZero() {
-			// Written before appended_at existed: the last append came
-			// before this meta object was written.
-			last = m.UpdatedAt
-		}
+		last := idleSince(m, f)
 		if now.Sub(last) < j.cfg.flushIdle {
 			continue
 		}
@@ -260,28 +249,150 @@ func (j *partitionJob) sealIdle(ctx context.Context, now time.Time, res *IdlePar
 			res.Raced = append(res.Raced, f.Object)
 		default:
 			res.Sealed = append(res.Sealed, f.Object)
-			cur := w.f
-			m.Folders[name] = &cur
-			sealed++
+			seals[name] = seal{*f, w.f}
 			j.log.Info().Str("object", f.Object).Int64("records", f.Records).Int64("last_offset", f.LastOffset).
 				Time("appended_at", last).Dur("idle", now.Sub(last)).Msg("idle object sealed")
 		}
 	}
-	if sealed > 0 {
-		// The committed offset and the record count stay as read: the
-		// timer stores nothing.
-		m.UpdatedAt, m.Writer = now.UTC(), requestID(ctx)
-		j.pend(m)
-		if err := j.putMeta(ctx, m); err != nil {
-			// The seals stand in the indexes: the next data batch follows
-			// them, a retry of the timer finds them and finishes.
-			return errors.Join(append(errs, fmt.Errorf("record %d idle seals: %w", sealed, err))...)
+	if len(seals) > 0 {
+		// Record the seals in the meta object as it is now, not as read:
+		// a data invocation may have written it meanwhile (OSS has no
+		// compare-and-swap for a PUT), and writing back what was read
+		// would move its folders back. Re-read just before the PUT, only
+		// the timer's own change is applied, to folders still recorded as
+		// the seal found them: one a data invocation moved on has followed
+		// the seal already (its entry was refused by it).
+		cur, err := j.readMeta(ctx)
+		if err == nil && cur == nil {
+			err = errors.New("the meta object vanished")
 		}
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("record %d idle seals (they stand in the indexes; a retry or the next batch completes them): %w", len(seals), err))...)
+		}
+		// The staged objects sealed (w.sealed), listed to finalize with
+		// the seals that are recorded.
+		staged := map[string]*Pending{}
+		for _, p := range j.sealed {
+			staged[p.Object] = p
+		}
+		j.sealed = nil
+		applied := 0
+		if cur.Epoch == m.Epoch {
+			for _, name := range slices.Sorted(maps.Keys(seals)) {
+				sl := seals[name]
+				f := cur.Folders[name]
+				if f == nil || f.Object != sl.was.Object || f.IndexSize != sl.was.IndexSize {
+					continue
+				}
+				next := sl.next
+				cur.Folders[name] = &next
+				if p := staged[sl.was.Object]; p != nil {
+					j.sealed = append(j.sealed, p)
+				}
+				applied++
+			}
+		}
+		if applied > 0 {
+			stampIdle(cur)
+			cur.UpdatedAt, cur.Writer = now.UTC(), requestID(ctx)
+			j.pend(cur)
+			if err := j.putMeta(ctx, cur); err != nil {
+				return errors.Join(append(errs, fmt.Errorf("record %d idle seals (they stand in the indexes; a retry or the next batch completes them): %w", applied, err))...)
+			}
+		}
+		j.sealed = nil
+		m = cur
 	}
 	// Objects still to finalize (sealed now, or left by an earlier call):
 	// finalizing is idempotent and does not fail the call (Unfinalized).
-	j.finalizeAll(ctx, m)
+	j.finalizeIdle(ctx, m, now)
 	return errors.Join(errs...)
+}
+
+// readMeta reads and decodes the partition's meta object; nil without one.
+func (j *partitionJob) readMeta(ctx context.Context) (*Meta, error) {
+	key := MetaKey(j.cfg.prefix, j.topic, j.partition)
+	data, err := j.st.Get(ctx, key)
+	if store.IsNotFound(err) {
+		// Listed a moment ago, gone now: nothing of it to seal.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read meta object %s: %w", key, err)
+	}
+	m, err := DecodeMeta(data, j.cfg.prefix, j.topic, j.partition)
+	if err != nil {
+		return nil, fmt.Errorf("meta object %s: %w", key, err)
+	}
+	return m, nil
+}
+
+// idleSince returns when f's object last took records: its appended_at,
+// or for a folder recorded before that field existed, when the meta object
+// was written (the last append came before).
+func idleSince(m *Meta, f *Folder) time.Time {
+	if f.AppendedAt.IsZero() {
+		return m.UpdatedAt
+	}
+	return f.AppendedAt
+}
+
+// stampIdle records in each folder without appended_at the time idleSince
+// measures it from, before updated_at changes: writing the meta object
+// must not make an object younger.
+func stampIdle(m *Meta) {
+	for _, f := range m.Folders {
+		if f.Records > 0 && f.AppendedAt.IsZero() {
+			f.AppendedAt = m.UpdatedAt
+		}
+	}
+}
+
+// finalizeIdle is finalizeAll for the timer: it writes the data objects
+// the meta object m lists, then removes those confirmed from the list of
+// the meta object as it is then (re-read, as for the seals: a data
+// invocation may have written it meanwhile, and finalizing takes long).
+func (j *partitionJob) finalizeIdle(ctx context.Context, m *Meta, now time.Time) {
+	if len(m.Finalize) == 0 {
+		return
+	}
+	done := map[string]bool{}
+	for _, p := range m.Finalize {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := j.finalize(ctx, p); err != nil {
+			msg := "finalizing a sealed object failed: its records are staged and committed; the next batch or timer run tries again"
+			if store.IsPermanent(err) || errors.Is(err, ErrConflict) {
+				msg = "finalizing a sealed object failed, and retrying cannot help until the cause is fixed (see the error): its records are staged and committed, and stay so"
+			}
+			j.log.Error().Err(err).Str("object", p.Object).Msg(msg)
+			j.unfinalized++
+			continue
+		}
+		j.finalized++
+		done[p.Object] = true
+	}
+	if len(done) == 0 {
+		return
+	}
+	cur, err := j.readMeta(ctx)
+	if err == nil && cur != nil {
+		n := len(cur.Finalize)
+		cur.Finalize = slices.DeleteFunc(cur.Finalize, func(p *Pending) bool { return done[p.Object] })
+		if len(cur.Finalize) == n {
+			// A data invocation removed them already.
+			return
+		}
+		stampIdle(cur)
+		cur.UpdatedAt, cur.Writer = now.UTC(), requestID(ctx)
+		err = j.putMeta(ctx, cur)
+	}
+	if err != nil {
+		// The entries stay listed; the next batch or timer run finds the
+		// data objects written and only removes the staging.
+		j.log.Warn().Err(err).Msg("meta object not updated after finalizing; the next batch or timer run completes it")
+	}
 }
 
 // sealIdle seals the current object, idle, naming the next object for the

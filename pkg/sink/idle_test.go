@@ -83,8 +83,8 @@ func TestSealIdleRaw(t *testing.T) {
 
 			now := rvBase.Add(idleD)
 			res = mustSealIdle(t, sk, st, now)
-			if !slices.Equal(res.Sealed, []string{open.Object}) || len(res.Raced) != 0 || res.Requests != 3 {
-				t.Fatalf("idle: %+v, want %s sealed with GET, seal entry and PUT", res, open.Object)
+			if !slices.Equal(res.Sealed, []string{open.Object}) || len(res.Raced) != 0 || res.Requests != 4 {
+				t.Fatalf("idle: %+v, want %s sealed with GET, seal entry, GET and PUT", res, open.Object)
 			}
 			m := readMeta(t, st)
 			cur := m.Folders[""]
