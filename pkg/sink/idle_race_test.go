@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
@@ -528,4 +529,67 @@ func idleInvariant(ctx context.Context, st store.Store, acked []events.Record) s
 		}
 	}
 	return ""
+}
+
+// TestSealIdleLateMetaPutUntouchedFolder: the limit of the residual
+// window. A data invocation runs entirely between the timer's re-read of
+// the meta object and its PUT, which then moves back a folder the next
+// batches have no record for. Nothing is lost or stored twice; the folder's
+// state stays behind its index (the timer reports it refused, not
+// sealed) until a record for it arrives, whose fence settles it (or the
+// folder is closed past WithMaxOpenFolders, which replays it first).
+func TestSealIdleLateMetaPutUntouchedFolder(t *testing.T) {
+	ctx := context.Background()
+	su := idleRaceSetups[3] // routed/jsonl
+	all := stream(0, 20)
+	sk := idleRaceSink(t, su)
+	st := memstore.New()
+	mustWrite(t, sk, st, all[:4])
+	var s seqSched
+	var dataErr error
+	s.run([]seqActor{
+		func(g store.Store) { _, _ = sk.SealIdle(ctx, g, topic, 0, rvBase.Add(idleD)) },
+		func(g store.Store) { _, dataErr = sk.Write(ctx, g, all[4:8]) },
+	}, []store.Store{st, st}, func(w []seqArrival, ran []int) int {
+		for i, a := range w {
+			if a.id == 0 && (len(w) == 1 || !strings.HasPrefix(a.what, "Put ")) {
+				return i
+			}
+		}
+		for i, a := range w {
+			if a.id == 1 {
+				return i
+			}
+		}
+		return 0
+	})
+	if dataErr != nil {
+		t.Fatal(dataErr)
+	}
+	// The next batch holds no record for m=1/ (offsets 20-27: only 25,
+	// which the filter drops).
+	rest, m1 := all[8:14], all[14:]
+	for _, r := range rest {
+		if modFolder(&r) == "m=1/" && routedKeep(&r) {
+			t.Fatalf("test setup: offset %d goes to m=1/", r.Offset)
+		}
+	}
+	mustWrite(t, sk, st, rest)
+	behind := readMeta(t, st).Folders["m=1/"]
+	if ix, _ := st.Object(objindex.Key(behind.Object)); int64(len(ix)) <= behind.IndexSize {
+		t.Fatalf("test setup: m=1/ is not behind its index (%d bytes, %+v)", len(ix), *behind)
+	}
+	// The timer leaves it alone: the state says its object has nothing
+	// (or a seal there would be refused).
+	res := mustSealIdle(t, sk, st, rvBase.Add(10*idleD))
+	if slices.Contains(res.Sealed, behind.Object) {
+		t.Fatalf("the folder behind its index was sealed: %+v", res)
+	}
+	if v := idleInvariant(ctx, st, idleStored(su, all[:8])); v != "" {
+		t.Fatal(v)
+	}
+	// A record for the folder settles it: all exact again.
+	mustWrite(t, sk, st, m1)
+	mustSealIdle(t, sk, st, rvBase.Add(20*idleD))
+	atkCheckAll(t, su, st, all, nil, "after a record for the folder")
 }
