@@ -181,8 +181,9 @@ func (s *Sink) metaPartitions(ctx context.Context, st store.Store, topic string)
 // object records, naming the next object for the record after the last,
 // as a seal of a full object does. The index's fence decides: refused, the
 // object is not sealed (IdlePartition.Raced). Then, if anything was
-// sealed, it writes the meta object with each sealed object's successor as
-// the folder's current object (and staged objects listed to finalize), and
+// sealed, it reads the meta object again and writes it with each sealed
+// object's successor as its folder's current object, where the folder is
+// still as the seal found it (and staged objects listed to finalize), and
 // finalizes as Write does. A retry, or two SealIdle calls at once, find
 // their own seal entry in place and finish the same way.
 func (s *Sink) SealIdle(ctx context.Context, st store.Store, topic string, partition int32, now time.Time) (*IdlePartition, error) {
