@@ -27,6 +27,9 @@ Commands:
         Run the handler once on a trigger event (a JSON file, or stdin) and
         print its JSON summary. Without OSS_BUCKET it writes to a local
         directory laid out as the bucket would be (default ./oss-local).
+        The event is a Kafka trigger batch, or the idle-sealing timer's
+        event (testdata/timer/seal-idle.json; its triggerTime is "now"),
+        which with SINK_FLUSH_IDLE set seals and finalizes idle objects.
 
 Exit codes: 0 stored; 1 the batch failed (bad event, failed write, partition
 state conflict, a record SINK_FOLDER cannot place under SINK_INVALID=fail: see
@@ -37,7 +40,7 @@ cannot help).
 Configuration comes from the environment (see README): OSS_BUCKET,
 OSS_ENDPOINT, OSS_PREFIX, SINK_FORMAT, SINK_FIELDS, SINK_COMPRESSION,
 SINK_VALUE_ENCODING, SINK_FLUSH_BYTES,
-SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_FOLDER, SINK_TIMEZONE,
+SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_FLUSH_IDLE, SINK_FOLDER, SINK_TIMEZONE,
 SINK_INVALID, SINK_FILTER, SINK_LOCAL_DIR, LOG_LEVEL; OSS
 credentials from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
 and ALIBABA_CLOUD_SECURITY_TOKEN.

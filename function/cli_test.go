@@ -74,6 +74,7 @@ func dirListing(t *testing.T, dir string) string {
 			delete(m, "writer")
 			for _, f := range m["folders"].(map[string]any) {
 				delete(f.(map[string]any), "opened_at")
+				delete(f.(map[string]any), "appended_at")
 			}
 			data, _ = json.MarshalIndent(m, "", "  ")
 		}
@@ -443,4 +444,31 @@ func (g *silentAppends) heldRequests() []*heldAppend {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]*heldAppend(nil), g.held...)
+}
+// TestInvokeTimer: `function invoke` takes the timer trigger's event too:
+// with SINK_FLUSH_IDLE set it seals the open objects (the sample's trigger
+// time is far ahead), without it it says idle sealing is off.
+func TestInvokeTimer(t *testing.T) {
+	dir := t.TempDir()
+	getenv := testkit.Env("SINK_FORMAT", "parquet", "SINK_FLUSH_IDLE", "15m")
+	if r := invokeCLI(t, getenv, "-dir", dir, "../testdata/cloudevents.json"); r.code != 0 {
+		t.Fatalf("batch: exit %d\n%s", r.code, r.stderr)
+	}
+	r := invokeCLI(t, getenv, "-dir", dir, "../testdata/timer/seal-idle.json")
+	if r.code != 0 || r.resp.SealIdle == nil || r.resp.SealIdle.Sealed == 0 || r.resp.SealIdle.Sealed != r.resp.SealIdle.Finalized || r.resp.SealIdle.Errors != 0 {
+		t.Fatalf("timer: exit %d %+v\n%s%s", r.code, r.resp.SealIdle, r.stdout, r.stderr)
+	}
+	parquet, _ := filepath.Glob(filepath.Join(dir, "orders", "partition_*.parquet"))
+	if len(parquet) != r.resp.SealIdle.Sealed {
+		t.Fatalf("%d Parquet objects for %d sealed", len(parquet), r.resp.SealIdle.Sealed)
+	}
+	off := invokeCLI(t, testkit.Env("SINK_FORMAT", "parquet"), "-dir", dir, "../testdata/timer/seal-idle.json")
+	if off.code != 0 || off.resp.SealIdle == nil || !off.resp.SealIdle.Off {
+		t.Fatalf("off: exit %d %+v\n%s", off.code, off.resp.SealIdle, off.stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	_ = os.WriteFile(bad, []byte(`{"triggerName":"seal-idle","payload":"{\"sink\":\"seal-idle\"}"}`), 0o644)
+	if r := invokeCLI(t, getenv, "-dir", dir, bad); r.code != 1 || !strings.Contains(r.stderr, "bad timer payload") {
+		t.Fatalf("bad payload: exit %d\n%s", r.code, r.stderr)
+	}
 }

@@ -104,6 +104,7 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"flushBytes", "FlushBytes", ""},
 	{"flushRecords", "FlushRecords", ""},
 	{"flushInterval", "FlushInterval", ""},
+	{"flushIdle", "FlushIdle", ""},
 	{"folder", "Folder", ""},
 	{"timezone", "Timezone", ""},
 	{"invalid", "Invalid", ""},

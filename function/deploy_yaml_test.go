@@ -208,13 +208,8 @@ func TestDeployTrigger(t *testing.T) {
 	s := deployResolveS(t, deployLoadS(t), nil)
 	ros := deployResolveROS(t, deployLoadROS(t), nil)
 	fnName, _ := ros.resource("ALIYUN::FC3::Function")
-	_, rt := ros.resource("ALIYUN::FC3::Trigger")
-
-	triggers, _ := s["triggers"].([]any)
-	if len(triggers) != 1 {
-		t.Fatalf("s.yaml has %d triggers, want 1", len(triggers))
-	}
-	st := triggers[0].(map[string]any)
+	_, rt := ros.trigger("eventbridge")
+	st := deploySTrigger(t, s, "eventbridge")
 	if fn := rt["FunctionName"]; fn != ros.getAtt(fnName, "FunctionName") {
 		t.Errorf("template.yaml: the trigger's FunctionName is %v, want the function's", fn)
 	}
@@ -229,7 +224,7 @@ func TestDeployTrigger(t *testing.T) {
 
 	// The optional dead-letter queue: absent by default, set when given.
 	rosDLQ := deployResolveROS(t, deployLoadROS(t), map[string]any{"DeadLetterQueueArn": "acs:mns:cn-hangzhou:1:/queues/dlq"})
-	_, rt = rosDLQ.resource("ALIYUN::FC3::Trigger")
+	_, rt = rosDLQ.trigger("eventbridge")
 	run := rt["TriggerConfig"].(map[string]any)["runOptions"].(map[string]any)
 	if dlq, _ := run["deadLetterQueue"].(map[string]any); dlq["Arn"] != "acs:mns:cn-hangzhou:1:/queues/dlq" {
 		t.Errorf("template.yaml with DeadLetterQueueArn: deadLetterQueue %v", run["deadLetterQueue"])

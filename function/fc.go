@@ -67,7 +67,7 @@ func (inst *instance) initialize(ctx context.Context) {
 	c := inst.h.Config()
 	inst.log.Info().Bool("oss", c.UseOSS()).Str("bucket", c.Bucket).Str("endpoint", c.Endpoint).Str("prefix", c.Prefix).
 		Str("format", c.Encoder.Format.String()).Str("encoding", c.Encoder.ID()).Int64("flush_bytes", c.FlushBytes).Int64("flush_records", c.FlushRecords).
-		Dur("flush_interval", c.FlushInterval).Str("folder", c.Folder()).Str("timezone", timezone(c)).Bool("filter", c.Filter != nil).
+		Dur("flush_interval", c.FlushInterval).Dur("flush_idle", c.FlushIdle).Str("folder", c.Folder()).Str("timezone", timezone(c)).Bool("filter", c.Filter != nil).
 		Msg("initializer: ready")
 	for _, w := range c.Warnings {
 		inst.log.Warn().Msg("configuration: " + w)

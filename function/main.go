@@ -1,5 +1,6 @@
 // Command function is the Kafka → OSS sink. Under Function Compute
-// (FC_RUNTIME_API set) it serves invocations of the Kafka trigger; anywhere
+// (FC_RUNTIME_API set) it serves invocations of the Kafka trigger and of
+// the idle-sealing timer trigger; anywhere
 // else it is the local command line:
 //
 //	function invoke [-dir DIR] [FILE|-]   run the handler once on an event file (or stdin)

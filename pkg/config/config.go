@@ -15,6 +15,8 @@
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
 //	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
 //	SINK_FLUSH_INTERVAL  seal a data object before a record this much newer (Kafka timestamps) than its first (Go duration), default 10m; 0 = never
+//	SINK_FLUSH_IDLE      seal (and finalize) an open data object this long after its last append, by the
+//	                     timer trigger's invocations (Go duration, 1m..168h); unset (default) = off
 //	SINK_FOLDER          folder template between OSS_PREFIX and the file name, default {topic}/ (package route)
 //	SINK_TIMEZONE        IANA zone of the folder's time tokens, default UTC
 //	SINK_INVALID         records the template cannot place: folder (default, invalidRuleData/{topic}/) | fail | drop
@@ -58,6 +60,7 @@ const (
 	EnvFlushBytes    = "SINK_FLUSH_BYTES"
 	EnvFlushRecords  = "SINK_FLUSH_RECORDS"
 	EnvFlushInterval = "SINK_FLUSH_INTERVAL"
+	EnvFlushIdle     = "SINK_FLUSH_IDLE"
 	EnvFolder        = "SINK_FOLDER"
 	EnvTimezone      = "SINK_TIMEZONE"
 	EnvInvalid       = "SINK_INVALID"
@@ -71,7 +74,7 @@ const (
 // files.
 func Known() []string {
 	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvFields, EnvCompression, EnvValueEncoding, EnvFlushBytes,
-		EnvFlushRecords, EnvFlushInterval, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
+		EnvFlushRecords, EnvFlushInterval, EnvFlushIdle, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
 
 // MaxPrefixLen is the longest OSS_PREFIX: a key is the prefix, the topic
@@ -90,6 +93,9 @@ type Config struct {
 	FlushBytes    int64
 	FlushRecords  int64
 	FlushInterval time.Duration
+	// FlushIdle: the timer trigger's invocations seal open objects whose
+	// last append is this old (SINK_FLUSH_IDLE); 0 = off.
+	FlushIdle time.Duration
 	// Router places records in folders (SINK_FOLDER, SINK_TIMEZONE); nil
 	// for the default {topic}/.
 	Router  *route.Router
@@ -115,6 +121,9 @@ func (c Config) SinkOptions() []sink.Option {
 		sink.WithFlushBytes(c.FlushBytes),
 		sink.WithFlushRecords(c.FlushRecords),
 		sink.WithFlushInterval(c.FlushInterval),
+	}
+	if c.FlushIdle > 0 {
+		opts = append(opts, sink.WithFlushIdle(c.FlushIdle))
 	}
 	if c.Router != nil {
 		opts = append(opts, sink.WithRouter(c.Router), sink.WithInvalid(c.Invalid))
@@ -204,6 +213,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad(EnvFlushInterval, v, "want a Go duration such as 10m, 1h30m or 0 (never)")
 		}
 		c.FlushInterval = d
+	}
+	if v := strings.TrimSpace(getenv(EnvFlushIdle)); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(EnvFlushIdle, v, "want a Go duration such as 15m or 1h (unset: off)")
+		case d < sink.MinFlushIdle || d > sink.MaxFlushIdle:
+			bad(EnvFlushIdle, v, fmt.Sprintf("must be between %v (the timer trigger runs every few minutes: shorter would seal an object per run) and %v (older objects are sealed by %s, in record time); unset it to turn idle sealing off",
+				sink.MinFlushIdle, sink.MaxFlushIdle, EnvFlushInterval))
+		}
+		c.FlushIdle = d
 	}
 	c.Router, c.Invalid, c.Filter, errs = routing(getenv, c.Prefix, errs)
 	if v := getenv(EnvLocalDir); v != "" {

@@ -11,7 +11,8 @@ import (
 // The error types an invocation fails with. Function Compute reports the
 // type name as errorType, so the name says what failed, and every message
 // says whether a retry can help: only a *WriteError is transient. The others
-// are permanent for the batch (BadEventError, UnroutableError), for its partition
+// are permanent for the batch (BadEventError, UnroutableError; a timer
+// invocation's TimerPayloadError), for its partition
 // (StateConflictError) or for every batch until the setup is fixed
 // (ConfigError, AccessDeniedError, NoSuchBucketError, InvalidKeyError; see
 // SetupError).

@@ -9,7 +9,8 @@
 // Errors. Invoke and Check fail with exactly one of the types of errors.go,
 // outermost in the chain (Function Compute shows its name as errorType):
 // *WriteError is the only transient one (Retryable); *BadEventError is
-// permanent for the batch, *StateConflictError for its partition; and
+// permanent for the batch (*TimerPayloadError for a timer invocation,
+// timer.go), *StateConflictError for its partition; and
 // *ConfigError, *AccessDeniedError, *NoSuchBucketError and *InvalidKeyError
 // are permanent for every batch until the setup is fixed (SetupError): runners stop on them
 // instead of retrying or dead-lettering. A batch whose partitions fail in
@@ -44,10 +45,12 @@ type Handler struct {
 }
 
 // Response is the JSON an invocation returns: the sink's summary and the
-// request id.
+// request id; for a timer invocation (see timer.go) SealIdle instead of
+// the summary.
 type Response struct {
 	RequestID string `json:"request_id,omitempty"`
 	*sink.Summary
+	SealIdle *SealIdleResponse `json:"seal_idle,omitempty"`
 }
 
 // CredentialsFunc returns the OSS credentials of an invocation. When there
@@ -91,6 +94,13 @@ func (h *Handler) Invoke(ctx context.Context, requestID string, payload []byte) 
 	start := time.Now()
 	log := h.log.With().Str("request_id", requestID).Logger()
 	ctx = log.WithContext(sink.WithRequestID(ctx, requestID))
+	if tm, ok, err := ParseTimer(payload); ok {
+		if err != nil {
+			log.Error().Err(err).Int("payload_bytes", len(payload)).Msg("timer invocation failed: nothing done")
+			return &Response{RequestID: requestID, SealIdle: &SealIdleResponse{Message: err.Error()}}, err
+		}
+		return h.invokeTimer(ctx, log, requestID, tm, start)
+	}
 	resp := &Response{RequestID: requestID, Summary: &sink.Summary{Partitions: []sink.PartitionSummary{}}}
 
 	// The payload is ours and is not used again: decoding in place saves a

@@ -50,7 +50,8 @@
 //	      "records": 235,
 //	      "first_timestamp": 1764032523000, // Kafka timestamp (ms) of its first record
 //	      "min_timestamp": 1764032523000,   // the smallest of its records' (age is measured from it)
-//	      "opened_at": "2026-11-25T01:02:03Z" // informational
+//	      "opened_at": "2026-11-25T01:02:03Z", // informational
+//	      "appended_at": "2026-11-25T01:04:59Z" // last records stored (see Idle sealing)
 //	    }
 //	  },
 //	  "finalize": [{"folder": "", "epoch": 0, "object": "orders/partition_3_offset_0_1b2c3d4e.parquet",
@@ -295,7 +296,8 @@
 //
 // Limits of staging: (1) a staged object is sealed by its own records
 // (full, or a later record SINK_FLUSH_INTERVAL newer), a format change, its
-// folder closing past the bound or StartEpoch; a routed folder that gets no
+// folder closing past the bound, StartEpoch, or idle sealing (SealIdle,
+// SINK_FLUSH_IDLE); without idle sealing, a routed folder that gets no
 // later record (an hourly folder once the hour is over) keeps its records
 // staged, readable by verify and restore but not by engines, until then.
 // (2) StartEpoch seals a staged object after what its index holds, also
@@ -311,6 +313,73 @@
 // of a STRING column (each becomes U+FFFD), in the spelling of the same
 // headers, in the kind of a value of the same bytes (JSON or text), or in
 // fields SINK_FIELDS leaves out are the same there.
+//
+// # Idle sealing
+//
+// Write never seals by the clock (a retry reading another clock would cut
+// elsewhere), so an object whose partition or folder gets no
+// more records stays open, and staged, until something else seals it.
+// SealIdle (the timer trigger's invocation, SINK_FLUSH_IDLE) does: for
+// each open object with records whose last append is SINK_FLUSH_IDLE
+// before "now" (Folder.AppendedAt, written by Write whenever records are
+// stored in the object; the meta object's updated_at for objects recorded
+// before that field), it
+//
+//  1. reads the meta object;
+//  2. writes a seal entry to the object's index at the index length the
+//     meta object records, naming the next object for the record after
+//     the last in today's encoding: byte for byte the entry of a seal of a
+//     full object;
+//  3. if any seal landed, reads the meta object again and writes it with,
+//     for each sealed folder still recorded as step 1 read it, the next
+//     object as the current one and the sealed object listed to finalize
+//     (staged encodings);
+//  4. finalizes the listed objects as Write does, then reads the meta
+//     object once more and writes it without the entries confirmed.
+//
+// It never writes a record, and the committed offset and the record count
+// stay what the meta object says. "Now" is the timer's trigger time, so a
+// retry of an invocation decides alike; a wrong time cannot break
+// anything, only seal sooner or later.
+//
+// Why racing data invocations are safe. The seal entry is a decision about
+// the object like every other, and the index's position fence (the only
+// compare-and-swap OSS has) lets exactly one writer take each position:
+//
+//   - The data invocation's entry landed first (an append, or its own
+//     seal): the timer's seal is refused, and the object is not sealed
+//     (IdlePartition.Raced; not an error). The same holds when an attempt
+//     the trigger gave up on left entries beyond the recorded length: a
+//     data batch settles them first, and the timer never seals over them.
+//   - The seal landed first: the data invocation's entry at that position
+//     is refused; it replays the index (Recovery), finds the seal and
+//     goes on in the object it names, so records are never appended to a
+//     sealed object, and their order is the chain's. A data invocation
+//     that read the meta object before the seal does the same.
+//   - A refusal whose bytes are exactly this seal entry (the answer to an
+//     earlier try was lost, a second timer sealed at the same moment, or a
+//     data invocation sealed the full object there) is the same decision:
+//     the timer goes on to record and finalize it, so retries and timers
+//     racing each other converge.
+//
+// The meta object has no fence: a PUT replaces it whole. The timer writes
+// it only as just re-read, changing only what it sealed, so it cannot move
+// a data invocation's folders back, but for a data invocation whose meta
+// PUT lands between the timer's re-read and its PUT (one request's time).
+// Then the state is behind the index, as after any meta PUT that lands
+// late: the folder's next record finds the index longer, replays it and
+// adopts what landed; nothing is lost or stored twice. Until a record for
+// that folder arrives (or the folder is closed past the bound, which
+// replays it first), the folder's count and size in the meta object are
+// behind, and the timer leaves it alone (its seal would be refused). The
+// same holds for a meta PUT of the timer that fails after taking effect
+// and is retried. A finalizing data invocation and the timer may build the
+// same data object at once: it is written if absent and checked, as for
+// any retry (see Staging).
+//
+// Costs: per run and topic, one LIST per 1,000 partitions; per partition,
+// one GET; per idle object, one append (and, once per run with seals, a GET
+// and a PUT of the meta object); staged objects add what finalizing costs.
 //
 // # No meta object
 //
@@ -371,6 +440,9 @@
 // the backup began, and fail with ErrOffsetsReset rather than be dropped;
 // routed, that is per folder: records before every stored record of their
 // folder.
+//
+// The timer trigger's invocation (SealIdle) is the one writer that may run
+// beside a partition's batch by design; see Idle sealing.
 //
 // If two invocations race on one partition anyway, the index fence
 // decides every step: the loser's entry is refused, it replays the winner's

@@ -207,19 +207,38 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 // learns what another attempt decided instead; it returns how many of recs
 // that replay found written.
 func (w *folderWriter) seal(ctx context.Context, recs []*events.Record, next int64, reason string) (int, error) {
-	j := w.job
-	key := j.dataKey(w.name, next, w.encID)
-	idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: key, NextOffset: next, NextEnc: w.encID}})
+	idxLen, err := w.sealEntry(ctx, next, reason)
 	if err != nil {
 		return 0, err
 	}
 	if idxLen >= 0 {
 		return w.replayAfterFence(ctx, recs, idxLen)
 	}
-	j.log.Debug().Str("object", w.f.Object).Int64("bytes", w.f.Size).Int64("records", w.f.Records).Str("reason", reason).Msg("data object sealed")
+	return 0, nil
+}
+
+// sealEntry writes the seal entry of the current object, naming the next
+// object for the record at offset next in today's encoding, and makes that
+// object the current one; it returns -1. When the index's fence refuses
+// the entry it changes nothing and returns the index's length, w.entry
+// holding the entry refused: the caller replays (Write) or backs off
+// (SealIdle).
+func (w *folderWriter) sealEntry(ctx context.Context, next int64, reason string) (int64, error) {
+	key := w.job.dataKey(w.name, next, w.encID)
+	idxLen, err := w.logEntry(ctx, objindex.Entry{Seal: &objindex.Seal{At: w.f.Size, Next: key, NextOffset: next, NextEnc: w.encID}})
+	if err != nil || idxLen >= 0 {
+		return idxLen, err
+	}
+	w.sealedTo(key, next, reason)
+	return -1, nil
+}
+
+// sealedTo notes that the current object is sealed by an entry naming key,
+// for offset next in today's encoding, and makes key the current object.
+func (w *folderWriter) sealedTo(key string, next int64, reason string) {
+	w.job.log.Debug().Str("object", w.f.Object).Int64("bytes", w.f.Size).Int64("records", w.f.Records).Str("reason", reason).Msg("data object sealed")
 	w.sealed()
 	w.openNext(key, next, w.encID)
-	return 0, nil
 }
 
 // nameTaken reports whether the object for offset in today's encoding

@@ -93,6 +93,11 @@ type Folder struct {
 	// OpenedAt is when the object was opened, by the clock of the
 	// invocation that opened it. Informational: nothing depends on it.
 	OpenedAt time.Time `json:"opened_at"`
+	// AppendedAt is when an invocation last stored records in the object,
+	// by its clock (zero: none has since this field exists, or the object
+	// has no records). SealIdle measures idleness from it; no decision of
+	// Write depends on it.
+	AppendedAt time.Time `json:"appended_at,omitzero"`
 	// Legacy marks an object written before record indexes existed (a
 	// version 1 meta object's): it has no index, takes no more records, and
 	// is sealed by the next batch that reaches it.

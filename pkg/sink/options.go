@@ -30,6 +30,9 @@ type config struct {
 	keep           func(*events.Record) bool
 	invalid        InvalidPolicy
 	maxFolders     int
+	// flushIdle: SealIdle seals an open object whose last append is this
+	// old (0: idle sealing off).
+	flushIdle time.Duration
 }
 
 // Defaults, shared with the configuration package's documentation.
@@ -45,6 +48,12 @@ const (
 	// MaxFlushBytes keeps objects under OSS's 5 GB limit on appendable
 	// objects, with room for the record that crosses the threshold.
 	MaxFlushBytes = 4 << 30
+	// MinFlushIdle and MaxFlushIdle bound WithFlushIdle: the timer that
+	// runs SealIdle fires every few minutes, so a shorter idle time only
+	// makes an object per run; past a week an object is better sealed by
+	// SINK_FLUSH_INTERVAL (record time).
+	MinFlushIdle = time.Minute
+	MaxFlushIdle = 7 * 24 * time.Hour
 )
 
 func defaultCfg() config {
@@ -86,6 +95,9 @@ func (c *config) validate() error {
 	}
 	if c.invalid > InvalidDrop {
 		errs = append(errs, fmt.Errorf("unknown invalid-record policy %d", c.invalid))
+	}
+	if c.flushIdle != 0 && (c.flushIdle < MinFlushIdle || c.flushIdle > MaxFlushIdle) {
+		errs = append(errs, fmt.Errorf("flush idle %v out of range (%v..%v, or 0 for off)", c.flushIdle, MinFlushIdle, MaxFlushIdle))
 	}
 	if c.deadlineMargin < 0 {
 		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
@@ -161,3 +173,11 @@ func WithInvalid(p InvalidPolicy) Option { return func(c *config) { c.invalid = 
 // smallest offset are closed (see package doc, "Routing"). Default:
 // MaxOpenFolders.
 func WithMaxOpenFolders(n int) Option { return func(c *config) { c.maxFolders = n } }
+
+// WithFlushIdle makes SealIdle seal (and finalize) a partition's open
+// objects whose last append is d or more before the time it is given
+// (SINK_FLUSH_IDLE, run by the timer trigger); 0 turns idle sealing off.
+// Write never seals by the clock: only SealIdle does, and its seal entry,
+// fenced like every decision, is what data invocations then follow (see
+// the package doc, "Idle sealing"). Default: 0.
+func WithFlushIdle(d time.Duration) Option { return func(c *config) { c.flushIdle = d } }

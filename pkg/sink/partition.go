@@ -285,8 +285,11 @@ func (j *partitionJob) run(ctx context.Context) error {
 			// loadMeta's listing found no object before the batch.
 			w.prev = max(w.prev, recs[0].Offset-1)
 		}
+		var before Folder
+		hadFolder := f != nil
 		if f != nil {
 			w.f, w.has = *f, true
+			before = *f
 		}
 		w.recordSeal = func(ctx context.Context) error { return j.recordSeal(ctx, m, w) }
 		err = w.write(ctx, recs)
@@ -296,6 +299,12 @@ func (j *partitionJob) run(ctx context.Context) error {
 		}
 		if w.has {
 			f := w.recorded()
+			if f.Records > 0 && (!hadFolder || f.Object != before.Object || f.Records != before.Records) {
+				// Records were stored (or found stored) in the object:
+				// idle sealing measures from here. (Conservative for
+				// records an earlier attempt stored: later, never sooner.)
+				f.AppendedAt = now.UTC()
+			}
 			m.Folders[name] = &f
 			touched[name] = w.pendingFrom < 0 && !w.unverified
 		} else {
