@@ -445,6 +445,7 @@ func (g *silentAppends) heldRequests() []*heldAppend {
 	defer g.mu.Unlock()
 	return append([]*heldAppend(nil), g.held...)
 }
+
 // TestInvokeTimer: `function invoke` takes the timer trigger's event too:
 // with SINK_FLUSH_IDLE set it seals the open objects (the sample's trigger
 // time is far ahead), without it it says idle sealing is off.
