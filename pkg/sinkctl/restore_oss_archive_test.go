@@ -50,6 +50,16 @@ type archivedBucket struct {
 
 	mu  sync.Mutex
 	log []osstest.LogEntry
+	// onLog, if set, is called with each request the server handled
+	// (after its reply), outside mu.
+	onLog func(osstest.LogEntry)
+}
+
+// setOnLog sets b.onLog.
+func (b *archivedBucket) setOnLog(f func(osstest.LogEntry)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onLog = f
 }
 
 // gets returns how many GetObject requests of archived objects the server
@@ -79,8 +89,12 @@ func newArchivedBucket(t *testing.T, c store.StorageClass, opts ...osstest.Opt) 
 	srv := osskit.NewServer(t, append([]osstest.Opt{osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", arcSecret, arcToken),
 		osstest.WithRequestLog(func(e osstest.LogEntry) {
 			b.mu.Lock()
-			defer b.mu.Unlock()
 			b.log = append(b.log, e)
+			f := b.onLog
+			b.mu.Unlock()
+			if f != nil {
+				f(e)
+			}
 		})}, opts...)...)
 	st := ossStore(t, srv.Endpoint(), arcSecret, arcToken)
 	want := map[int32][]killRecord{}
@@ -514,4 +528,118 @@ func TestRestoreOSSArchivedKilled(t *testing.T) {
 		t.Fatalf("%d RestoreObject requests, want %d", got, n)
 	}
 	checkRestored(t, addrs, arcParts, b.want)
+}
+
+// TestRestoreOSSDeepColdBulk: OSS has no Bulk tier for DeepColdArchive
+// objects (400 InvalidArgument): --restore-tier bulk requests them with
+// Standard, says so, and restores the ColdArchive objects of the same run
+// with Bulk.
+func TestRestoreOSSDeepColdBulk(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	tiers := map[string]int{}
+	b := newArchivedBucket(t, store.DeepColdArchive, osstest.WithRestoreDelay(func(class, tier string) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		tiers[class+"/"+tier]++
+		return osstest.ManualRestore
+	}))
+	// Partition 1's objects in ColdArchive instead, as another lifecycle
+	// rule would leave them.
+	cold := 0
+	for _, k := range b.keys {
+		if strings.Contains(k, "partition_1_") {
+			if err := b.srv.SetStorageClassDirect("sink", k, osstest.ClassColdArchive); err != nil {
+				t.Fatal(err)
+			}
+			cold++
+		}
+	}
+	n := len(b.keys)
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	args := restoreArgs(addrs, "--no-wait", "--restore-tier", "bulk")
+	r := run(b.env, false, args...)
+	if r.code != sinkctl.ExitPending || !strings.Contains(r.stdout, fmt.Sprintf("requested now: %d, restoring: %d, ready: 0", n, n)) ||
+		!strings.Contains(r.stdout, "DeepColdArchive, Standard (it has no Bulk tier): within 48 h") || !strings.Contains(r.stdout, "ColdArchive, Bulk: 5-12 h") ||
+		!strings.Contains(r.stderr, "no Bulk restore tier for DeepColdArchive objects") {
+		t.Fatalf("first run: %+v", r)
+	}
+	mu.Lock()
+	if tiers[osstest.ClassDeepColdArchive+"/"+osstest.TierStandard] != n-cold || tiers[osstest.ClassColdArchive+"/"+osstest.TierBulk] != cold || len(tiers) != 2 {
+		t.Errorf("restores started: %v", tiers)
+	}
+	mu.Unlock()
+	b.srv.CompleteRestores()
+	if r = run(b.env, false, args...); r.code != sinkctl.ExitOK {
+		t.Fatalf("second run: %+v", r)
+	}
+	checkRestored(t, addrs, arcParts, b.want)
+}
+
+// TestRestoreOSSCopyExpiresMidRun: the restored copies expire (the
+// server's clock jumps two days at the first read of an archived object)
+// while the run reads them: it fails saying to run again, having
+// produced nothing twice; the next run with --no-wait requests the
+// restores again (exit 3), and once they are done a run completes, every
+// record exactly once.
+func TestRestoreOSSCopyExpiresMidRun(t *testing.T) {
+	t.Parallel()
+	clock := osstest.NewManualClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	b := newArchivedBucket(t, store.ColdArchive, osstest.WithClock(clock.Now),
+		osstest.WithRestoreDelay(func(string, string) time.Duration { return osstest.ManualRestore }))
+	n := len(b.keys)
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	args := restoreArgs(addrs, "--restore-days", "1", "--no-wait")
+	if r := run(b.env, false, args...); r.code != sinkctl.ExitPending {
+		t.Fatalf("first run: %+v", r)
+	}
+	b.srv.CompleteRestores()
+	var once sync.Once
+	b.setOnLog(func(e osstest.LogEntry) {
+		if e.Op == osstest.OpGet && e.Status == 200 && slices.Contains(b.keys, e.Key) {
+			once.Do(func() { clock.Advance(49 * time.Hour) })
+		}
+	})
+	r := run(b.env, false, args...)
+	b.setOnLog(nil)
+	if r.code != sinkctl.ExitFailed || !strings.Contains(r.stderr, "must be restored before it can be read") || !strings.Contains(r.stderr, "run sinkctl restore again") {
+		t.Fatalf("copies expiring: %+v", r)
+	}
+	if _, refused := b.gets(); refused == 0 {
+		t.Fatal("no read refused: the test lost its point")
+	}
+	if got := b.srv.Requests(osstest.OpRestore); got != n {
+		t.Fatalf("%d RestoreObject requests, want %d", got, n)
+	}
+	r = run(b.env, false, args...)
+	if r.code != sinkctl.ExitPending || !strings.Contains(r.stdout, fmt.Sprintf("requested now: %d, restoring: %d, ready: 0", n, n)) {
+		t.Fatalf("after the expiry: %+v", r)
+	}
+	if got := b.srv.Requests(osstest.OpRestore); got != 2*n {
+		t.Fatalf("%d RestoreObject requests, want %d", got, 2*n)
+	}
+	b.srv.CompleteRestores()
+	if r = run(b.env, false, args...); r.code != sinkctl.ExitOK {
+		t.Fatalf("last run: %+v", r)
+	}
+	checkRestored(t, addrs, arcParts, b.want)
+}
+
+// TestRestoreOSSRestoreDenied: a key without oss:RestoreObject stops the
+// run before it reads anything; the summary says where the restores
+// stand, not that nothing is stored.
+func TestRestoreOSSRestoreDenied(t *testing.T) {
+	t.Parallel()
+	b := newArchivedBucket(t, store.Archive, osstest.WithManualRestores(), osstest.WithDeny(osstest.Deny{Ops: []osstest.Op{osstest.OpRestore}}))
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	for _, extra := range [][]string{nil, {"--no-wait"}} {
+		r := run(b.env, false, restoreArgs(addrs, extra...)...)
+		if r.code != sinkctl.ExitFailed || !strings.Contains(r.stderr, "AccessDenied") || !strings.Contains(r.stdout, fmt.Sprintf("archived objects to read: %d", len(b.keys))) ||
+			!strings.Contains(r.stdout, "nothing produced: stopped before reading") || strings.Contains(r.stdout, "nothing stored") {
+			t.Fatalf("%v: %+v", extra, r)
+		}
+	}
+	if got := kafkatest.TopicLen(t, addrs, "dst"); got != 0 {
+		t.Fatalf("%d records produced", got)
+	}
 }
