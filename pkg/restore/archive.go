@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -26,8 +27,14 @@ import (
 // checkpointed as ever: a run killed while waiting, or later, is run
 // again and finds the restores it requested done or still running.
 //
-// Index, staging, meta and checkpoint objects are Standard (the sink
-// never writes them in another class) and are read as ever.
+// The sink writes index, staging, meta and checkpoint objects Standard,
+// but a lifecycle rule on the prefix moves index objects along with their
+// data objects: an archived index object of an object read is restored
+// as the data objects are (and the encodings of objects whose index was
+// archived are checked once it is readable). Meta objects are read before
+// (an archived one is unreadable, as a missing one, and the restore goes
+// by the listing), and staging and checkpoint objects live too briefly
+// for a lifecycle rule.
 
 // Defaults of the archive restore.
 const (
@@ -400,6 +407,11 @@ func needed(ctx context.Context, o *options, jobs []*partJob, tgt *target, cks c
 	var out []*frozen
 	add := func(obs []*object) {
 		for _, ob := range obs {
+			if ikey := objindex.Key(ob.key); ob.index && ob.indexClass.Archived() && !seen[ikey] {
+				// Moved by a lifecycle rule with its data: read too.
+				seen[ikey] = true
+				out = append(out, &frozen{key: ikey, class: ob.indexClass, size: ob.indexSize})
+			}
 			if !ob.class.Archived() || seen[ob.key] || (ob.staged && ob.stage) {
 				continue
 			}

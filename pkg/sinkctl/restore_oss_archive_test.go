@@ -85,6 +85,12 @@ func (b *archivedBucket) gets() (n, refused int) {
 // writes them final in class c (tags and user metadata) with PutObject.
 func newArchivedBucket(t *testing.T, c store.StorageClass, opts ...osstest.Opt) *archivedBucket {
 	t.Helper()
+	return newArchivedBucketEnc(t, c, format.Encoder{Format: format.JSONL}, opts...)
+}
+
+// newArchivedBucketEnc is newArchivedBucket with objects of encoding enc.
+func newArchivedBucketEnc(t *testing.T, c store.StorageClass, enc format.Encoder, opts ...osstest.Opt) *archivedBucket {
+	t.Helper()
 	b := &archivedBucket{}
 	srv := osskit.NewServer(t, append([]osstest.Opt{osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", arcSecret, arcToken),
 		osstest.WithRequestLog(func(e osstest.LogEntry) {
@@ -115,7 +121,7 @@ func newArchivedBucket(t *testing.T, c store.StorageClass, opts ...osstest.Opt) 
 			want[p] = append(want[p], w)
 		}
 	}
-	fixture.ByEngine(t, st, 6, recs, sink.WithPrefix("backup"), sink.WithEncoder(format.Encoder{Format: format.JSONL}), sink.WithFlushRecords(4))
+	fixture.ByEngine(t, st, 6, recs, sink.WithPrefix("backup"), sink.WithEncoder(enc), sink.WithFlushRecords(4))
 	keys := fixture.ArchiveAll(t, st, "backup", c)
 	if len(keys) != arcParts*arcPer/4 {
 		t.Fatalf("%d data objects: %v", len(keys), keys)
@@ -641,5 +647,57 @@ func TestRestoreOSSRestoreDenied(t *testing.T) {
 	}
 	if got := kafkatest.TopicLen(t, addrs, "dst"); got != 0 {
 		t.Fatalf("%d records produced", got)
+	}
+}
+
+// TestRestoreOSSLifecycleArchivedIndexes: a lifecycle rule on the prefix
+// moves the index objects (appendable: to Archive at most) along with
+// the data objects: the restore requests both, waits for both, and
+// restores every record exactly once, for JSONL objects named with an
+// extension (whose encodings are read from their indexes) and gzip ones.
+func TestRestoreOSSLifecycleArchivedIndexes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		enc  format.Encoder
+	}{
+		{"jsonl", format.Encoder{Format: format.JSONL, Fields: format.AllFields()}},
+		{"jsonl.gz", format.Encoder{Format: format.JSONL, Fields: format.AllFields(), Codec: format.Gzip}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newArchivedBucketEnc(t, store.Archive, tc.enc, osstest.WithManualRestores())
+			var indexes []string
+			for _, k := range b.srv.Keys("sink", "backup/src/.oss_index_") {
+				if err := b.srv.SetStorageClassDirect("sink", k, osstest.ClassArchive); err != nil {
+					t.Fatal(err)
+				}
+				indexes = append(indexes, k)
+			}
+			if len(indexes) != len(b.keys) || !strings.HasSuffix(b.keys[0], tc.enc.Ext()) {
+				t.Fatalf("index objects %v, data objects %v", indexes, b.keys)
+			}
+			all := len(b.keys) + len(indexes)
+			addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+			args := restoreArgs(addrs, "--no-wait")
+			r := run(b.env, false, args...)
+			if r.code != sinkctl.ExitPending || !strings.Contains(r.stdout, fmt.Sprintf("requested now: %d, restoring: %d, ready: 0", all, all)) {
+				t.Fatalf("first run: %+v", r)
+			}
+			for _, k := range indexes {
+				if in, _ := b.srv.ObjectInfo("sink", k); in.Restore != "ongoing" {
+					t.Fatalf("index object %s: restore %q", k, in.Restore)
+				}
+			}
+			b.srv.CompleteRestores()
+			r = run(b.env, false, args...)
+			if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, fmt.Sprintf("restored %d records", arcParts*arcPer)) {
+				t.Fatalf("second run: %+v", r)
+			}
+			if got := b.srv.Requests(osstest.OpRestore); got != all {
+				t.Fatalf("%d RestoreObject requests, want %d", got, all)
+			}
+			checkRestored(t, addrs, arcParts, b.want)
+		})
 	}
 }
