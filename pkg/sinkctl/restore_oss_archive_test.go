@@ -701,3 +701,51 @@ func TestRestoreOSSLifecycleArchivedIndexes(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyOSSLifecycleArchived: a lifecycle rule moved everything under
+// the prefix to Archive, meta and index objects included: verify reports
+// each as archived (warnings, exit 0), not as a read error, with and
+// without --metadata-only; once the restore has restored the data and
+// index objects it reads (not the meta objects, which it does without),
+// every record is restored and verify reads them all.
+func TestVerifyOSSLifecycleArchived(t *testing.T) {
+	t.Parallel()
+	b := newArchivedBucketEnc(t, store.Archive, format.Encoder{Format: format.JSONL, Fields: format.AllFields()}, osstest.WithManualRestores())
+	metas := 0
+	for _, k := range b.srv.Keys("sink", "backup/src/.oss_") {
+		if err := b.srv.SetStorageClassDirect("sink", k, osstest.ClassArchive); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(k, ".oss_meta_file_") {
+			metas++
+		}
+	}
+	n := len(b.keys)
+	if metas != arcParts {
+		t.Fatalf("%d meta objects", metas)
+	}
+	for _, args := range [][]string{{"verify"}, {"verify", "--metadata-only"}} {
+		r := run(b.env, false, args...)
+		want := 2*n + metas // data (not with --metadata-only), index and meta objects
+		if len(args) == 2 {
+			want = n + metas
+		}
+		if r.code != sinkctl.ExitOK || strings.Count(r.stdout, "warning archived") != want || strings.Contains(r.stdout, "unreadable") {
+			t.Fatalf("%v: want %d archived warnings: %+v", args, want, r)
+		}
+	}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	r := run(b.env, false, restoreArgs(addrs, "--no-wait")...)
+	if r.code != sinkctl.ExitPending || !strings.Contains(r.stdout, fmt.Sprintf("requested now: %d, restoring: %d", 2*n, 2*n)) {
+		t.Fatalf("restore: %+v", r)
+	}
+	b.srv.CompleteRestores()
+	if r = run(b.env, false, restoreArgs(addrs, "--no-wait")...); r.code != sinkctl.ExitOK {
+		t.Fatalf("restore: %+v", r)
+	}
+	checkRestored(t, addrs, arcParts, b.want)
+	r = run(b.env, false, "verify")
+	if r.code != sinkctl.ExitOK || strings.Count(r.stdout, "warning archived") != metas || !strings.Contains(r.stdout, fmt.Sprintf("%d records", arcParts*arcPer)) {
+		t.Fatalf("verify once restored: %+v", r)
+	}
+}
