@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,6 +104,29 @@ func newArchivedBucketEnc(t *testing.T, c store.StorageClass, enc format.Encoder
 			}
 		})}, opts...)...)
 	st := ossStore(t, srv.Endpoint(), arcSecret, arcToken)
+	keys, want := writeArchived(t, st, c, enc)
+	for _, k := range keys {
+		in, ok := srv.ObjectInfo("sink", k)
+		if !ok || in.StorageClass != string(c) || in.Appendable || len(in.Tags) == 0 || len(in.Metadata) == 0 {
+			t.Fatalf("%s after archiving: %+v", k, in)
+		}
+	}
+	env := map[string]string{
+		"OSS_BUCKET": "sink", "OSS_ENDPOINT": srv.Endpoint(), "OSS_PREFIX": "backup",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": arcSecret, "ALIBABA_CLOUD_SECURITY_TOKEN": arcToken,
+	}
+	srv.ResetStats()
+	b.mu.Lock()
+	b.log = nil
+	b.mu.Unlock()
+	b.srv, b.st, b.env, b.keys, b.want = srv, st, env, keys, want
+	return b
+}
+
+// writeArchived writes the backup newArchivedBucket describes to st and
+// returns its data objects and the records each partition must hold.
+func writeArchived(t *testing.T, st store.Store, c store.StorageClass, enc format.Encoder) ([]string, map[int32][]killRecord) {
+	t.Helper()
 	want := map[int32][]killRecord{}
 	var recs []events.Record
 	for o := range int64(arcPer) {
@@ -126,22 +150,7 @@ func newArchivedBucketEnc(t *testing.T, c store.StorageClass, enc format.Encoder
 	if len(keys) != arcParts*arcPer/4 {
 		t.Fatalf("%d data objects: %v", len(keys), keys)
 	}
-	for _, k := range keys {
-		in, ok := srv.ObjectInfo("sink", k)
-		if !ok || in.StorageClass != string(c) || in.Appendable || len(in.Tags) == 0 || len(in.Metadata) == 0 {
-			t.Fatalf("%s after archiving: %+v", k, in)
-		}
-	}
-	env := map[string]string{
-		"OSS_BUCKET": "sink", "OSS_ENDPOINT": srv.Endpoint(), "OSS_PREFIX": "backup",
-		"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": arcSecret, "ALIBABA_CLOUD_SECURITY_TOKEN": arcToken,
-	}
-	srv.ResetStats()
-	b.mu.Lock()
-	b.log = nil
-	b.mu.Unlock()
-	b.srv, b.st, b.env, b.keys, b.want = srv, st, env, keys, want
-	return b
+	return keys, want
 }
 
 // restores returns how many of b's archived objects have a restore
@@ -747,5 +756,104 @@ func TestVerifyOSSLifecycleArchived(t *testing.T) {
 	r = run(b.env, false, "verify")
 	if r.code != sinkctl.ExitOK || strings.Count(r.stdout, "warning archived") != metas || !strings.Contains(r.stdout, fmt.Sprintf("%d records", arcParts*arcPer)) {
 		t.Fatalf("verify once restored: %+v", r)
+	}
+}
+
+// TestRestoreOSSServerCommand runs both commands as processes, as a user
+// trying the restore out does: osstest-server with -restore-delay 0 and
+// -storage-class IA (the class of what is written without one), and the
+// sinkctl binary, configured from the environment, waiting for the
+// restores of the ColdArchive data objects.
+func TestRestoreOSSServerCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the osstest-server and sinkctl binaries")
+	}
+	t.Parallel()
+	server := bintest.Build(t, "../osstest/cmd/osstest-server")
+	bin := bintest.Build(t, "./cmd/sinkctl")
+	srv := bintest.Start(t, exec.Command(server, "-addr", "127.0.0.1:0", "-bucket", "sink", "-access-key-id", "STS.ak",
+		"-access-key-secret", arcSecret, "-security-token", arcToken, "-restore-delay", "0", "-storage-class", "IA"))
+	var endpoint string
+	testkit.WaitUntil(t, time.Minute, "osstest-server to start", func() error {
+		select {
+		case <-srv.Done():
+			t.Fatalf("osstest-server ended: %v\n%s", srv.Err(), srv.Stderr)
+		default:
+		}
+		_, rest, ok := strings.Cut(srv.Stderr.String(), "osstest-server: endpoint ")
+		if !ok {
+			return fmt.Errorf("stderr %q", srv.Stderr)
+		}
+		endpoint, _, _ = strings.Cut(rest, ",")
+		return nil
+	})
+	st := ossStore(t, endpoint, arcSecret, arcToken)
+	keys, want := writeArchived(t, st, store.ColdArchive, format.Encoder{Format: format.JSONL, Fields: format.AllFields()})
+	infos, err := st.List(context.Background(), "backup/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range infos {
+		if wantClass := map[bool]store.StorageClass{true: store.ColdArchive, false: store.IA}[slices.Contains(keys, in.Key)]; in.StorageClass != wantClass {
+			t.Fatalf("%s listed as %s, want %s", in.Key, in.StorageClass, wantClass)
+		}
+	}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	cmd := exec.Command(bin, restoreArgs(addrs, "--restore-poll", "1ms")...)
+	cmd.Env = []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + endpoint, "OSS_PREFIX=backup",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID=STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + arcSecret, "ALIBABA_CLOUD_SECURITY_TOKEN=" + arcToken}
+	r := bintest.Run(t, time.Minute, cmd)
+	if r.Code != sinkctl.ExitOK || !strings.Contains(r.Stdout, fmt.Sprintf("restored %d records", arcParts*arcPer)) || !strings.Contains(r.Stderr, "all ready") {
+		t.Fatalf("restore: %+v", r)
+	}
+	checkRestored(t, addrs, arcParts, want)
+	if got := strings.Count(srv.Stderr.String(), "RestoreObject "); got != len(keys) {
+		t.Fatalf("osstest-server logged %d RestoreObject requests, want %d:\n%s", got, len(keys), srv.Stderr)
+	}
+	if err := srv.Interrupt(t, time.Minute); err != nil {
+		t.Fatalf("osstest-server on SIGINT: %v", err)
+	}
+}
+
+// TestRestoreOSSFlaky restores archived objects through a flaky server:
+// every operation fails before or after taking effect now and then, a
+// restore request's reply is lost, and five reads in a row fail (beyond
+// the SDK's retries); the user runs the same command until it succeeds:
+// every record lands exactly once, and every object's restore was
+// started once.
+func TestRestoreOSSFlaky(t *testing.T) {
+	t.Parallel()
+	var started atomic.Int64
+	b := newArchivedBucket(t, store.ColdArchive, osstest.WithRestoreDelay(func(string, string) time.Duration {
+		started.Add(1) // asked only when a restore starts
+		return 0
+	}), osstest.WithSeed(11))
+	for _, op := range osstest.Ops() {
+		b.srv.SetFault(op, osstest.Fault{Before: 0.1, After: 0.1})
+	}
+	b.srv.SetFault(osstest.OpRestore, osstest.Fault{After: 1, Skip: 1, Limit: 1})
+	b.srv.SetFault(osstest.OpGet, osstest.Fault{Before: 1, Skip: 3, Limit: 5})
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(arcParts, "dst")).ListenAddrs()
+	var r result
+	runs := 0
+	for ; runs < 20; runs++ {
+		if r = run(b.env, false, restoreArgs(addrs, "--restore-poll", "1ms", "--chunk", "3")...); r.code == sinkctl.ExitOK {
+			break
+		}
+	}
+	if r.code != sinkctl.ExitOK {
+		t.Fatalf("%d runs failed: %+v", runs, r)
+	}
+	st := b.srv.Stats()
+	t.Logf("%d runs failed before one completed; %d requests, faults %v", runs, st.Total(), st.Faults)
+	b.srv.ClearFaults()
+	checkRestored(t, addrs, arcParts, b.want)
+	for _, k := range b.keys {
+		if in, _ := b.srv.ObjectInfo("sink", k); in.Restore != "done" {
+			t.Fatalf("%s: restore %q", k, in.Restore)
+		}
+	}
+	if got := started.Load(); got != int64(len(b.keys)) {
+		t.Fatalf("%d restores started for %d archived objects", got, len(b.keys))
 	}
 }
