@@ -857,3 +857,37 @@ func TestRestoreOSSFlaky(t *testing.T) {
 		t.Fatalf("%d restores started for %d archived objects", got, len(b.keys))
 	}
 }
+
+// TestRestoreOSSArchivedKilledProducing SIGKILLs the sinkctl binary at
+// random moments while it produces records of restored ColdArchive
+// objects, checkpointing into the bucket through the SDK, and resumes it
+// each time: every record exactly once, and no restore requested again.
+func TestRestoreOSSArchivedKilledProducing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the sinkctl binary")
+	}
+	t.Parallel()
+	const parts, perPart = 3, 300
+	bin := bintest.Build(t, "./cmd/sinkctl")
+	srv := osskit.NewServer(t, osstest.WithBucket("sink"), osstest.WithCredentials("STS.ak", arcSecret, arcToken), osstest.WithManualRestores())
+	st := ossStore(t, srv.Endpoint(), arcSecret, arcToken)
+	want := killJSONL(t, st, parts, perPart)
+	keys := fixture.ArchiveAll(t, st, "bk", store.ColdArchive)
+	env := []string{"OSS_BUCKET=sink", "OSS_ENDPOINT=" + srv.Endpoint(), "OSS_PREFIX=bk",
+		"ALIBABA_CLOUD_ACCESS_KEY_ID=STS.ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + arcSecret, "ALIBABA_CLOUD_SECURITY_TOKEN=" + arcToken}
+	addrs := kafkatest.NewCluster(t, kfake.SeedTopics(parts, "dst")).ListenAddrs()
+	args := []string{"restore", "--topic", "src", "--target-topic", "dst", "--brokers", strings.Join(addrs, ","), "--chunk", "25", "--json", "--no-wait"}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	if r := bintest.Run(t, time.Minute, cmd); r.Code != sinkctl.ExitPending {
+		t.Fatalf("first run: %+v", r)
+	}
+	if got := srv.CompleteRestores(); got != len(keys) {
+		t.Fatalf("%d restores completed, want %d", got, len(keys))
+	}
+	killAndResumeEnv(t, bin, env, addrs, parts*perPart, 21, args...)
+	checkRestored(t, addrs, parts, want)
+	if got := srv.Requests(osstest.OpRestore); got != len(keys) {
+		t.Fatalf("%d RestoreObject requests for %d archived objects", got, len(keys))
+	}
+}
