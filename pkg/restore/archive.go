@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -26,8 +27,14 @@ import (
 // checkpointed as ever: a run killed while waiting, or later, is run
 // again and finds the restores it requested done or still running.
 //
-// Index, staging, meta and checkpoint objects are Standard (the sink
-// never writes them in another class) and are read as ever.
+// The sink writes index, staging, meta and checkpoint objects Standard,
+// but a lifecycle rule on the prefix moves index objects along with their
+// data objects: an archived index object of an object read is restored
+// as the data objects are (and the encodings of objects whose index was
+// archived are checked once it is readable). Meta objects are read before
+// (an archived one is unreadable, as a missing one, and the restore goes
+// by the listing), and staging and checkpoint objects live too briefly
+// for a lifecycle rule.
 
 // Defaults of the archive restore.
 const (
@@ -60,7 +67,8 @@ var ErrRestoresPending = errors.New("archived objects are not restored yet")
 
 // RestoreTier sets the tier of the restores requested for ColdArchive and
 // DeepColdArchive objects (default store.TierStandard; Archive objects
-// have no tiers). Faster tiers cost more per GB.
+// have no tiers, and DeepColdArchive objects no Bulk tier: they are
+// requested with Standard then). Faster tiers cost more per GB.
 func RestoreTier(t store.RestoreTier) Option { return func(o *options) { o.tier = t } }
 
 // RestoreDays sets how many days a restored copy stays readable (default
@@ -157,12 +165,29 @@ func EstimateRestore(c store.StorageClass, t store.RestoreTier) (time.Duration, 
 		}
 		return 5 * time.Hour, "ColdArchive, Standard: 2-5 h"
 	case store.DeepColdArchive:
-		if t == store.TierExpedited {
+		switch t {
+		case store.TierExpedited:
 			return 12 * time.Hour, "DeepColdArchive, Expedited: within 12 h"
+		case store.TierBulk:
+			return 48 * time.Hour, "DeepColdArchive, Standard (it has no Bulk tier): within 48 h"
 		}
-		return 48 * time.Hour, "DeepColdArchive, " + string(cmpTier(t)) + ": within 48 h"
+		return 48 * time.Hour, "DeepColdArchive, Standard: within 48 h"
 	}
 	return 0, "readable now"
+}
+
+// restoreTier is the tier a restore of an object of class c is requested
+// with when t is asked for: none for Archive objects (they have no tiers),
+// Standard for a Bulk restore of a DeepColdArchive object (OSS has no Bulk
+// tier for them and refuses such a request with 400 InvalidArgument).
+func restoreTier(c store.StorageClass, t store.RestoreTier) store.RestoreTier {
+	switch {
+	case c == store.Archive:
+		return ""
+	case c == store.DeepColdArchive && t == store.TierBulk:
+		return store.TierStandard
+	}
+	return t
 }
 
 func cmpTier(t store.RestoreTier) store.RestoreTier {
@@ -220,6 +245,10 @@ func thaw(ctx context.Context, st store.Store, o *options, jobs []*partJob, tgt 
 		if d, s := EstimateRestore(f.class, o.tier); d > slowest {
 			slowest, a.Estimate = d, s
 		}
+	}
+	if o.tier == store.TierBulk && a.Classes[store.DeepColdArchive] > 0 {
+		o.log.Warn().Int("deep_cold_archive_objects", a.Classes[store.DeepColdArchive]).
+			Msg("OSS has no Bulk restore tier for DeepColdArchive objects: those are requested with the Standard tier")
 	}
 	if o.days > archiveDaysMax && a.Classes[store.Archive] > 0 {
 		o.log.Warn().Int("days", o.days).Int("archive_objects", a.Classes[store.Archive]).
@@ -352,9 +381,9 @@ func (f *frozen) advance(ctx context.Context, st store.Store, o *options) error 
 	if f.state != store.RestoreNone || o.dryRun {
 		return nil
 	}
-	days, tier := o.days, o.tier
+	days, tier := o.days, restoreTier(f.class, o.tier)
 	if f.class == store.Archive {
-		days, tier = min(days, archiveDaysMax), "" // Archive restores take no tier
+		days = min(days, archiveDaysMax)
 	}
 	s, err := st.Restore(ctx, f.key, days, tier)
 	if err != nil {
@@ -378,6 +407,11 @@ func needed(ctx context.Context, o *options, jobs []*partJob, tgt *target, cks c
 	var out []*frozen
 	add := func(obs []*object) {
 		for _, ob := range obs {
+			if ikey := objindex.Key(ob.key); ob.index && ob.indexClass.Archived() && !seen[ikey] {
+				// Moved by a lifecycle rule with its data: read too.
+				seen[ikey] = true
+				out = append(out, &frozen{key: ikey, class: ob.indexClass, size: ob.indexSize})
+			}
 			if !ob.class.Archived() || seen[ob.key] || (ob.staged && ob.stage) {
 				continue
 			}

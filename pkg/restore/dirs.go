@@ -109,11 +109,12 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		return listed{}, err
 	}
 
-	indexed := map[string]int64{} // data object key -> its index's length
-	staged := map[string]int64{}  // data object key -> its staging object's length
+	indexed := map[string]int64{}                 // data object key -> its index's length
+	indexClass := map[string]store.StorageClass{} // data object key -> its index's class
+	staged := map[string]int64{}                  // data object key -> its staging object's length
 	for _, in := range infos {
 		if dk, ok := objindex.DataKey(in.Key); ok {
-			indexed[dk] = in.Size
+			indexed[dk], indexClass[dk] = in.Size, in.StorageClass
 		} else if dk, ok := stageData(in.Key); ok {
 			staged[dk] = in.Size
 		}
@@ -143,7 +144,7 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		_, ext := sink.SplitExt(key)
 		isize, hasIndex := indexed[key]
 		ob := object{key: key, ext: ext, folder: sink.FolderName(o.topic, dir), partition: p, first: first, size: in.Size,
-			index: hasIndex, indexSize: isize, invalid: dir == sink.InvalidDir(o.topic), staged: ext == parquetExt}
+			index: hasIndex, indexSize: isize, indexClass: indexClass[key], invalid: dir == sink.InvalidDir(o.topic), staged: ext == parquetExt}
 		if !isStage {
 			ob.class = in.StorageClass
 		}

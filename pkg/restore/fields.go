@@ -37,12 +37,14 @@ func restorable() [3]format.Field {
 const encodingReads = 8
 
 // checkFields reads the encodings of the selected objects that select
-// fields and checks them (see above).
-func checkFields(ctx context.Context, st store.Store, o *options, jobs []*partJob) (lacking, error) {
+// fields and checks them (see above). With frozen false, objects whose
+// index object is archived are left out (their index is not readable
+// before the archive restore); with frozen true, they are checked too.
+func checkFields(ctx context.Context, st store.Store, o *options, jobs []*partJob, frozen bool) (lacking, error) {
 	var objs []*object
 	for _, j := range jobs {
 		for _, ob := range j.selected(o) {
-			if ob.index && selectsFields(ob.ext) {
+			if ob.index && selectsFields(ob.ext) && (frozen || !ob.indexClass.Archived()) {
 				objs = append(objs, ob)
 			}
 		}
@@ -177,4 +179,17 @@ func encodingOf(ctx context.Context, st store.Store, ob *object) (string, error)
 		return "", nil
 	}
 	return e.Append.Enc, nil
+}
+
+// frozenIndexes reports whether some selected object of an encoding that
+// selects fields has its index object in an archive class.
+func frozenIndexes(o *options, jobs []*partJob) bool {
+	for _, j := range jobs {
+		for _, ob := range j.selected(o) {
+			if ob.index && selectsFields(ob.ext) && ob.indexClass.Archived() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -140,7 +140,7 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	if err != nil {
 		return nil, err
 	}
-	lk, err := checkFields(ctx, st, &o, jobs)
+	lk, err := checkFields(ctx, st, &o, jobs, false)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +182,14 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	// does not wait (NoWait) leaves nothing half done.
 	if sum.Archive, err = thaw(ctx, st, &o, jobs, tgt, cks); err != nil {
 		return sum, err
+	}
+	if frozenIndexes(&o, jobs) {
+		// Now readable: the encodings of the objects whose index was
+		// archived are checked too.
+		if lk, err = checkFields(ctx, st, &o, jobs, true); err != nil {
+			return sum, err
+		}
+		sum.Lacking, sum.LackingObjects = lk.fields, lk.objects
 	}
 	o.log.Info().Str("topic", o.topic).Str("target", o.target).Int("partitions", len(jobs)).
 		Int64("bytes", total).Bool("dry_run", o.dryRun).Msg("restore starting")

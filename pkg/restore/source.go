@@ -36,6 +36,10 @@ type object struct {
 	epoch     int64
 	index     bool  // an index object was listed beside it
 	indexSize int64 // its length as listed
+	// indexClass is its index object's class, as listed ("": Standard):
+	// the sink writes index objects Standard, but a lifecycle rule on the
+	// prefix moves them with the data.
+	indexClass store.StorageClass
 	// staged: of an encoding built when sealed (Parquet, by its name):
 	// its records are in the staging object (stage: listed) until the
 	// data object is written from them (final: listed).

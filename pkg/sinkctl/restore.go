@@ -64,7 +64,8 @@ restore stands, requests a restore (RestoreObject) of those without one,
 restored; then it prints on stderr how many are requested, restoring and
 ready, with OSS's estimate (Archive: about a minute; ColdArchive:
 Expedited within 1 h, Standard 2-5 h, Bulk 5-12 h; DeepColdArchive:
-Expedited within 12 h, Standard 48 h), and looks again every
+Expedited within 12 h, Standard 48 h; it has no Bulk tier, so Bulk
+requests Standard for it), and looks again every
 --restore-poll, doubling up to 15 minutes, until all are ready; then it
 restores. Interrupted while waiting, it is run again and waits on. With
 --no-wait it requests the restores and exits 3 unless all are ready
@@ -135,7 +136,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	})
 	f.folder.register(fs, env)
 	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
-	fs.StringVar(&f.restoreTier, "restore-tier", string(store.TierStandard), "tier of the restores requested for ColdArchive and DeepColdArchive objects: Expedited, Standard or Bulk (faster costs more; Archive objects have none)")
+	fs.StringVar(&f.restoreTier, "restore-tier", string(store.TierStandard), "tier of the restores requested for ColdArchive and DeepColdArchive objects: Expedited, Standard or Bulk (faster costs more; Archive objects have none; DeepColdArchive objects have no Bulk and get Standard)")
 	fs.IntVar(&f.restoreDays, "restore-days", restore.DefaultRestoreDays, "days a restored copy of an archived object stays readable, 1-365 (Archive: at most 7); each day is billed")
 	fs.DurationVar(&f.restorePoll, "restore-poll", restore.DefaultRestorePoll, "first wait between two looks at the restores of archived objects; doubles up to 15m")
 	fs.BoolVar(&f.noWait, "no-wait", false, "request the restores of the archived objects needed and exit (3) instead of waiting, unless all are ready; run again later to restore")
@@ -198,7 +199,11 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 
 	sum, err := restore.Run(ctx, o.st, k, opts...)
 	pw.clear()
-	if errors.Is(err, restore.ErrRestoresPending) && sum != nil {
+	if err != nil && sum != nil && sum.Archive != nil && len(sum.Partitions) == 0 {
+		// Stopped before reading anything, at the archived objects: not
+		// restored yet (--no-wait, --dry-run), interrupted while waiting,
+		// or a restore request OSS refused. Say where the restores stand,
+		// not that nothing was stored.
 		if f.json {
 			enc := json.NewEncoder(env.Stdout)
 			enc.SetIndent("", "  ")
@@ -206,9 +211,12 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 				return fail(ExitUsage, "write summary: %v", werr)
 			}
 		} else {
-			writeArchivePending(env.Stdout, o.desc, sum)
+			writeArchivePending(env.Stdout, o.desc, sum, errors.Is(err, restore.ErrRestoresPending))
 		}
-		return fail(ExitPending, "%v", err)
+		if errors.Is(err, restore.ErrRestoresPending) {
+			return fail(ExitPending, "%v", err)
+		}
+		return fail(ExitFailed, "%v", err)
 	}
 	if sum != nil {
 		if f.json {
@@ -402,9 +410,11 @@ func archiveLine(w io.Writer, a restore.ArchiveSummary) {
 	fmt.Fprintln(w, line)
 }
 
-// writeArchivePending prints, for a run that did not wait, where the
-// restores stand and what to do.
-func writeArchivePending(w io.Writer, where string, s *restore.Summary) {
+// writeArchivePending prints, for a run that stopped at the archived
+// objects before reading anything, where the restores stand and, when it
+// did not wait for them (pending), what to do; otherwise the error says
+// why it stopped.
+func writeArchivePending(w io.Writer, where string, s *restore.Summary, pending bool) {
 	a := s.Archive
 	fmt.Fprintf(w, "store: %s\nsource topic: %s -> target topic: %s\n\n", where, s.Topic, s.Target)
 	fmt.Fprintf(w, "archived objects to read: %d (%s)\n", a.Objects, size(a.Bytes))
@@ -422,6 +432,10 @@ func writeArchivePending(w io.Writer, where string, s *restore.Summary) {
 		fmt.Fprintf(w, ", failed (retried by the next run): %d", a.Failed)
 	}
 	fmt.Fprintf(w, "\nrestore tier %s, copies kept %s\n", a.Tier, count(a.Days, "day"))
+	if !pending {
+		fmt.Fprintln(w, "nothing produced: stopped before reading (see the error)")
+		return
+	}
 	if s.DryRun {
 		fmt.Fprintln(w, "nothing produced: a dry run requests no restore; run without --dry-run (--no-wait to only request)")
 		return

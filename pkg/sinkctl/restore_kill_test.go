@@ -19,6 +19,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 )
 
@@ -66,8 +67,19 @@ func TestRestoreProcessKilled(t *testing.T) {
 // then runs it to completion.
 func killAndResume(t *testing.T, bin string, addrs []string, total int, seed uint64, args ...string) {
 	t.Helper()
+	killAndResumeEnv(t, bin, nil, addrs, total, seed, args...)
+}
+
+// killAndResumeEnv is killAndResume with the environment env (nil: this
+// process's).
+func killAndResumeEnv(t *testing.T, bin string, env []string, addrs []string, total int, seed uint64, args ...string) {
+	t.Helper()
 	restored := func() int64 { return kafkatest.TopicLen(t, addrs, "dst") }
-	start := func() *bintest.Proc { return bintest.Start(t, exec.Command(bin, args...)) }
+	start := func() *bintest.Proc {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		return bintest.Start(t, cmd)
+	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	killed := 0
 	for k := 0; k < 5; k++ {
@@ -135,7 +147,7 @@ func checkRestored(t *testing.T, addrs []string, parts int32, want map[int32][]k
 }
 
 // killJSONL stores JSONL records with the sink engine.
-func killJSONL(t *testing.T, st *localstore.Store, parts int32, perPart int) map[int32][]killRecord {
+func killJSONL(t *testing.T, st store.Store, parts int32, perPart int) map[int32][]killRecord {
 	t.Helper()
 	want := map[int32][]killRecord{}
 	var recs []events.Record

@@ -3,6 +3,7 @@ package verify
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -329,7 +330,15 @@ func readMeta(ctx context.Context, st store.Store, cfg *config, k tp) metaResult
 		return metaResult{}
 	case err != nil:
 		r := metaResult{bad: true}
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, store.ErrNotRestored):
+			// A lifecycle rule archived it (the sink writes it Standard):
+			// the objects are checked without it, as without a meta object.
+			d := newDefect(CodeArchived, k.topic, k.partition, key,
+				fmt.Sprintf("the meta object is in an archive class and not restored (a lifecycle rule moved it): the objects were checked without it; restore it (OSS RestoreObject) to check them against it: %v", err))
+			r.defect = &d
+		default:
 			d := newDefect(CodeMetaUnreadable, k.topic, k.partition, key, fmt.Sprintf("cannot read the meta object: %v", err))
 			r.defect = &d
 		}

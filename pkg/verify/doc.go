@@ -222,7 +222,7 @@
 //	warning  unknown_epoch         objects of an epoch the meta object's history does not list
 //	warning  folder_not_listed     the meta object names a folder in a directory the run did not list (WithDirs)
 //	warning  finalize_pending      staged records (Parquet) whose data object is not written yet, or a staging object not yet removed
-//	warning  archived              a data object in an archive class (Archive, ColdArchive, DeepColdArchive) not restored: checked without reading (name, size, index, tags), CRCs and records not
+//	warning  archived              a data object in an archive class (Archive, ColdArchive, DeepColdArchive) not restored: checked without reading (name, size, index, tags), CRCs and records not; also an index or meta object a lifecycle rule archived (what depends on it is not checked)
 //	error    tag_mismatch          a tag or user metadata entry of a data object (first/last offset, records, topic, partition) that is not what its index says
 //
 // Archived objects cannot be read before a restore: they are checked as

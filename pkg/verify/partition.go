@@ -3,6 +3,7 @@ package verify
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -470,6 +471,15 @@ func (c *checker) checkObject(es *epochState, o *dataObject) objResult {
 func (c *checker) unreadable(es *epochState, key string, err error) {
 	es.inexact = true
 	if c.ctx.Err() != nil {
+		return
+	}
+	if errors.Is(err, store.ErrNotRestored) {
+		// An index object a lifecycle rule archived with its data (the
+		// sink writes them Standard), or a restored copy that expired
+		// since the Stat: not a defect of the backup.
+		c.addf(CodeArchived, key, nil, nil,
+			"the object is in an archive class and not restored (a lifecycle rule moves index objects with their data): it cannot be read, so what depends on it was not checked. "+
+				"Restore it to check it (sinkctl restore requests restores of the archived data and index objects it reads; or OSS RestoreObject): %v", err)
 		return
 	}
 	what := "cannot be read"
