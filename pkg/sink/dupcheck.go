@@ -350,19 +350,19 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 		end = seal.At
 	}
 	if end < 0 {
-		info, err := j.st.Stat(ctx, key)
+		// Unsealed (else the seal said): a staged encoding's bytes are in
+		// its staging object, which the name alone does not tell
+		// (SINK_FINALIZE keeps names); the others' in the object itself.
+		at := StageKey(key)
+		info, err := j.st.Stat(ctx, at)
+		if store.IsNotFound(err) {
+			at = key
+			info, err = j.st.Stat(ctx, key)
+		}
 		if err != nil && !store.IsNotFound(err) {
-			return fmt.Errorf("check length of %s: %w", key, err)
+			return fmt.Errorf("check length of %s: %w", at, err)
 		}
 		end = info.Size
-		if stagedName(key) {
-			// Unsealed (else the seal said): its bytes are staged.
-			info, err := j.st.Stat(ctx, StageKey(key))
-			if err != nil && !store.IsNotFound(err) {
-				return fmt.Errorf("check length of %s: %w", StageKey(key), err)
-			}
-			end = info.Size
-		}
 	}
 	fin, err := res.Finish(end)
 	if err != nil {

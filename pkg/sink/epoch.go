@@ -50,7 +50,7 @@ func StartEpoch(ctx context.Context, st store.Store, prefix, topic string, parti
 		nextKey := ObjectKey(prefix, topic, name, partition, f.LastOffset+1, m.Epoch) + extOf(f.Encoding)
 		entry := objindex.AppendEntry(nil, objindex.Entry{Seal: &objindex.Seal{At: f.Size, Next: nextKey, NextOffset: f.LastOffset + 1, NextEnc: f.Encoding}})
 		ikey := objindex.Key(f.Object)
-		if _, err := st.Append(ctx, ikey, f.IndexSize, entry); err != nil {
+		if _, err := st.Append(ctx, ikey, f.IndexSize, entry, stateOptions(f.IndexSize)...); err != nil {
 			pe, ok := store.AsPositionError(err)
 			if ok && pe.Length == f.IndexSize+int64(len(entry)) {
 				// An earlier run of this sealed it and failed after.
@@ -75,7 +75,7 @@ func StartEpoch(ctx context.Context, st store.Store, prefix, topic string, parti
 	if err != nil {
 		return nil, fmt.Errorf("encode meta object: %w", err)
 	}
-	if err := st.Put(ctx, key, b); err != nil {
+	if err := st.Put(ctx, key, b, stateOptions(0)...); err != nil {
 		return nil, fmt.Errorf("write meta object %s: %w", key, err)
 	}
 	return next, nil

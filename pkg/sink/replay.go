@@ -242,6 +242,9 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 		return 0, fmt.Errorf("%w: %s: index announces offset %d at %d, at or below the last record known written (%d)", ErrConflict, key, a.First(), a.Pos, w.prev)
 	case w.f.Records > 0 && a.Enc != w.f.Encoding:
 		return 0, fmt.Errorf("%w: %s: an append in encoding %s follows records in %s", ErrConflict, key, a.Enc, w.f.Encoding)
+	case stagedEnc(a.Enc) != stagedEnc(w.f.Encoding):
+		// (Staged or not, an object keeps what it was named as: see step.)
+		return 0, fmt.Errorf("%w: %s: an append in encoding %s, which is read elsewhere than %s's bytes", ErrConflict, key, a.Enc, w.f.Encoding)
 	}
 	enc, ok := encoderFor(a.Enc)
 	if !ok {
