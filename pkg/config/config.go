@@ -96,9 +96,9 @@ const DefaultLocalDir = "oss-local"
 
 // Config is the validated configuration.
 type Config struct {
-	Bucket        string // "" selects the local directory store
-	Endpoint      string // resolved (default applied) when Bucket is set
-	Prefix        string // normalized: "" or ending in '/'
+	Bucket   string // "" selects the local directory store
+	Endpoint string // resolved (default applied) when Bucket is set
+	Prefix   string // normalized: "" or ending in '/'
 	// Encoder is the data objects' encoding; Encoder.Final is
 	// SINK_FINALIZE (Encoder.Staged: staged and written whole when sealed,
 	// also for Parquet).
