@@ -429,3 +429,30 @@ func TestFinalRacingInvocations(t *testing.T) {
 		rvRunRace(t, rvRaceParams{faults: true, staleMeta: true, encs: encs}, rvN(200, 40))
 	})
 }
+
+// TestFinalRebuiltWithoutMeta: the meta object lost (or the first batch
+// given up on) with objects written whole, staged and appendable ones
+// (SINK_FINALIZE switched): the state is rebuilt from their indexes, each
+// read where its records are, and nothing is written twice.
+func TestFinalRebuiltWithoutMeta(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 12)
+	for _, ids := range [][2]string{
+		{"jsonl/text;fields=offset,value;z=gzip-1;final", "jsonl/text;fields=offset,value;z=gzip-1;final"},
+		{"jsonl/text;fields=offset,value;z=gzip-1", "jsonl/text;fields=offset,value;z=gzip-1;final"},
+		{"raw/text;final", "raw/text"},
+	} {
+		st := memstore.New()
+		mustWrite(t, atkSink(t, ids[0], sink.WithFlushRecords(3)), st, all[:5])
+		if err := st.Delete(ctx, sink.MetaKey("backup/", topic, 0)); err != nil {
+			t.Fatal(err)
+		}
+		sk := atkSink(t, ids[1], sink.WithFlushRecords(3))
+		sum := mustWrite(t, sk, st, all[3:9])
+		if sum.Duplicates != 2 {
+			t.Fatalf("%v: %+v", ids, sum)
+		}
+		mustWrite(t, sk, st, all[9:])
+		atkCheck(t, st, all)
+	}
+}
