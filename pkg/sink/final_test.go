@@ -456,3 +456,59 @@ func TestFinalRebuiltWithoutMeta(t *testing.T) {
 		atkCheck(t, st, all)
 	}
 }
+
+// smallReadStore streams PutReader bodies 100 bytes at a time (as an HTTP
+// client reads a body in small pieces) and counts the ranged reads of
+// staging objects meanwhile.
+type smallReadStore struct {
+	store.Store
+	mu        sync.Mutex
+	putting   bool
+	stageGets int
+}
+
+func (s *smallReadStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	s.mu.Lock()
+	if _, ok := sink.StageData(key); ok && s.putting {
+		s.stageGets++
+	}
+	s.mu.Unlock()
+	return s.Store.GetRange(ctx, key, off, n)
+}
+
+func (s *smallReadStore) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	s.mu.Lock()
+	s.putting = true
+	s.mu.Unlock()
+	var buf strings.Builder
+	_, err := io.CopyBuffer(&buf, io.NewSectionReader(r, 0, size), make([]byte, 100))
+	s.mu.Lock()
+	s.putting = false
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.Store.Put(ctx, key, []byte(buf.String()), opts...)
+}
+
+// TestFinalCopyReadsChunks: the staged bytes are copied by ranged reads of
+// a whole read chunk each, however little the store's body reader asks
+// for at once: requests grow with the object's size over the chunk, not
+// over the reader's buffer.
+func TestFinalCopyReadsChunks(t *testing.T) {
+	mem := memstore.New()
+	st := &smallReadStore{Store: mem}
+	const chunk = 1024
+	sk := atkSink(t, "jsonl/text;fields=offset,key,value;final", sink.WithFlushRecords(60), sink.WithReadChunk(chunk))
+	all := stream(0, 60)
+	sum := mustWrite(t, sk, st, all)
+	if sum.Finalized != 1 {
+		t.Fatalf("%+v", sum)
+	}
+	atkCheck(t, mem, all)
+	finals := finalKeys(t, mem)
+	info, _ := mem.Stat(context.Background(), finals[0])
+	if want := int(info.Size+chunk-1) / chunk; st.stageGets != want {
+		t.Fatalf("%d ranged reads of the stage for %d bytes, want %d (chunks of %d)", st.stageGets, info.Size, want, chunk)
+	}
+}

@@ -436,7 +436,7 @@ func (j *partitionJob) copyAndPut(ctx context.Context, p *Pending, enc format.En
 	if err != nil {
 		return err
 	}
-	sr := &stagedReaderAt{ctx: ctx, st: j.st, key: stage, chunk: j.cfg.readChunk, appends: landed}
+	sr := &stagedReaderAt{ctx: ctx, st: j.st, key: stage, chunk: j.cfg.readChunk, appends: landed, size: p.Size}
 	sr.reset()
 	err = j.putFinal(ctx, p, enc, sr, p.Size, nil)
 	if sr.err != nil && err != nil {
@@ -482,7 +482,7 @@ func (j *partitionJob) stagedCRC64(ctx context.Context, p *Pending) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	sr := &stagedReaderAt{ctx: ctx, st: j.st, key: stage, chunk: j.cfg.readChunk, appends: landed}
+	sr := &stagedReaderAt{ctx: ctx, st: j.st, key: stage, chunk: j.cfg.readChunk, appends: landed, size: p.Size}
 	sr.reset()
 	if _, err := io.Copy(io.Discard, io.NewSectionReader(sr, 0, p.Size)); err != nil {
 		if sr.err != nil {
@@ -505,8 +505,8 @@ func (j *partitionJob) objectCRC64(ctx context.Context, key string, size int64) 
 
 var crc64Table = crc64.MakeTable(crc64.ECMA)
 
-// stagedReaderAt reads a staging object's bytes for a PUT by ranged GETs of
-// at most chunk bytes. Read in order from 0 (as stores stream a body; a
+// stagedReaderAt reads a staging object's bytes [0, size) for a PUT by
+// ranged GETs of chunk bytes, one chunk held at a time. Read in order from 0 (as stores stream a body; a
 // retry starts again at 0), it checks each landed append's CRC-32C as its
 // last byte goes by, failing the read on a mismatch, and sums the
 // CRC-64/ECMA of everything read. It keeps the first error.
@@ -517,6 +517,11 @@ type stagedReaderAt struct {
 	chunk   int
 	appends []*objindex.Append
 	err     error
+
+	size int64 // the staged bytes: [0, size)
+
+	buf    []byte // the chunk last read, at bufOff
+	bufOff int64
 
 	next int64 // the position a read in order comes next
 	ai   int   // the append the next byte is in
@@ -538,27 +543,34 @@ func (r *stagedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off == 0 && r.next != 0 {
 		r.reset()
 	}
-	if off != r.next {
-		r.skewed = true
-	}
 	n := 0
 	for n < len(p) {
-		k := min(len(p)-n, max(r.chunk, 1))
-		b, err := r.st.GetRange(r.ctx, r.key, off+int64(n), int64(k))
-		if err != nil {
-			err = fmt.Errorf("read %s [%d, %d): %w", r.key, off+int64(n), off+int64(n+k), err)
-			if r.err == nil {
-				r.err = err
+		at := off + int64(n)
+		if at < r.bufOff || at >= r.bufOff+int64(len(r.buf)) {
+			// One ranged GET of a whole chunk, however little the reader
+			// asks at once (an HTTP body is read 32 KB at a time).
+			if at >= r.size {
+				return n, io.EOF
 			}
+			k := min(r.size-at, int64(max(r.chunk, 1)))
+			b, err := r.st.GetRange(r.ctx, r.key, at, k)
+			if err == nil && int64(len(b)) != k {
+				err = fmt.Errorf("got %d bytes: %w", len(b), io.ErrUnexpectedEOF)
+			}
+			if err != nil {
+				err = fmt.Errorf("read %s [%d, %d): %w", r.key, at, at+k, err)
+				if r.err == nil {
+					r.err = err
+				}
+				return n, err
+			}
+			r.buf, r.bufOff = b, at
+		}
+		c := copy(p[n:], r.buf[at-r.bufOff:])
+		if err := r.sum(p[n:n+c], at); err != nil {
 			return n, err
 		}
-		if err := r.sum(b, off+int64(n)); err != nil {
-			return n, err
-		}
-		n += copy(p[n:], b)
-		if len(b) < k {
-			return n, io.ErrUnexpectedEOF
-		}
+		n += c
 	}
 	return n, nil
 }
