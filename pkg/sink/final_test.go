@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
@@ -510,5 +511,26 @@ func TestFinalCopyReadsChunks(t *testing.T) {
 	info, _ := mem.Stat(context.Background(), finals[0])
 	if want := int(info.Size+chunk-1) / chunk; st.stageGets != want {
 		t.Fatalf("%d ranged reads of the stage for %d bytes, want %d (chunks of %d)", st.stageGets, info.Size, want, chunk)
+	}
+}
+
+// TestTinyRecordsCompressed: thousands of empty records compress into a
+// member of a few dozen bytes, fewer than the records: the meta object
+// that records such an object (open, or listed to finalize) must still
+// be accepted by the next batch.
+func TestTinyRecordsCompressed(t *testing.T) {
+	for _, id := range []string{"raw/text;z=gzip-1", "raw/text;z=zstd-1;final", "csv/text;fields=value;z=gzip-1;final"} {
+		st := memstore.New()
+		var recs []events.Record
+		for i := 0; i < 3000; i++ {
+			recs = append(recs, events.Record{Topic: topic, Partition: 0, Offset: int64(i), Timestamp: 1, ValueKind: events.ValueNull})
+		}
+		sk := atkSink(t, id, sink.WithFlushRecords(2000))
+		mustWrite(t, sk, st, recs[:2000])
+		mustWrite(t, sk, st, recs[2000:])
+		mustWrite(t, sk, st, recs[1500:2500]) // duplicates
+		if err := sinktest.Check(context.Background(), st, "backup", topic, nil, offsets(recs)); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
 	}
 }
