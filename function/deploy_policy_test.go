@@ -370,10 +370,31 @@ func deployNeededActions(t *testing.T) []string {
 }
 
 func TestDeployRAMPolicy(t *testing.T) {
-	need := deployNeededActions(t)
-	for _, prefix := range []string{"kafka/", ""} {
-		t.Run("prefix="+prefix, func(t *testing.T) {
-			ros := deployResolveROS(t, deployLoadROS(t), map[string]any{"Bucket": "sample-bucket", "Prefix": prefix})
+	base := deployNeededActions(t)
+	type variant struct {
+		name   string
+		params map[string]any
+		tags   bool // oss:PutObjectTagging: objects written whole are tagged
+		kms    bool // kms:* on the customer key
+	}
+	variants := []variant{
+		{"prefix=kafka/", map[string]any{"Prefix": "kafka/"}, false, false},
+		{"prefix=", map[string]any{"Prefix": ""}, false, false},
+		{"finalize", map[string]any{"Prefix": "kafka/", "Finalize": "true", "StorageClass": "ColdArchive"}, true, false},
+		{"parquet", map[string]any{"Prefix": "kafka/", "Format": "parquet"}, true, false},
+		{"finalize+kms-key", map[string]any{"Prefix": "", "Finalize": "true", "SSE": "KMS", "SSEKmsKeyId": "key-sample"}, true, true},
+		{"kms-default-key", map[string]any{"Prefix": "", "SSE": "KMS"}, false, false},
+	}
+	for _, v := range variants {
+		prefix := v.params["Prefix"].(string)
+		need := base
+		if v.tags {
+			need = slices.Sorted(slices.Values(append(slices.Clone(base), deployTagAction)))
+		}
+		t.Run(v.name, func(t *testing.T) {
+			params := map[string]any{"Bucket": "sample-bucket"}
+			maps.Copy(params, v.params)
+			ros := deployResolveROS(t, deployLoadROS(t), params)
 			_, role := ros.resource("ALIYUN::RAM::Role")
 			trust := deployNormalize(role["AssumeRolePolicyDocument"]).(map[string]any)
 			stmts, _ := trust["Statement"].([]any)
@@ -384,8 +405,8 @@ func TestDeployRAMPolicy(t *testing.T) {
 
 			objectRes := "acs:oss:*:" + deployAccount + ":sample-bucket/" + prefix + "*"
 			bucketRes := "acs:oss:*:" + deployAccount + ":sample-bucket"
-			logRes := strings.NewReplacer("{region}", "cn-hangzhou", "{account}", deployAccount,
-				"{project}", "sample-logs", "{logstore}", "kafka-oss-sink").Replace(deployOtherActions["log:PostLogStoreLogs"])
+			repl := strings.NewReplacer("{region}", "cn-hangzhou", "{account}", deployAccount,
+				"{project}", "sample-logs", "{logstore}", "kafka-oss-sink", "{key}", "key-sample")
 			granted := map[string]bool{}
 			policies, _ := role["Policies"].([]any)
 			if len(policies) == 0 {
@@ -419,8 +440,11 @@ func TestDeployRAMPolicy(t *testing.T) {
 							cond = map[string]any{"StringLike": map[string]any{"oss:Prefix": []any{prefix + "*"}}}
 						case strings.HasPrefix(a, "oss:"):
 							want = []string{objectRes}
+						case deployKMSActions[a] && !v.kms:
+							t.Errorf("action %q granted without a customer KMS key", a)
+							continue
 						case deployOtherActions[a] != "":
-							want = []string{logRes}
+							want = []string{repl.Replace(deployOtherActions[a])}
 						default:
 							t.Errorf("action %q: not one the sink needs", a)
 							continue
@@ -442,6 +466,14 @@ func TestDeployRAMPolicy(t *testing.T) {
 			}
 			if slices.Sort(ossGranted); !slices.Equal(ossGranted, need) {
 				t.Errorf("the role allows OSS actions %q; the code needs exactly %q", ossGranted, need)
+			}
+			for a := range deployKMSActions {
+				if v.kms && !granted[a] {
+					t.Errorf("a customer KMS key is set, but the role is not allowed %s on it", a)
+				}
+			}
+			if v.name != "prefix=kafka/" && v.name != "prefix=" {
+				return // (the sample run below is the same for every variant)
 			}
 
 			// The keys the engine really touches are inside what the

@@ -50,6 +50,9 @@ var deployStoreActions = map[string]struct {
 	"List":      {"ListObjectsV2", []string{"oss:ListObjects"}},
 	"ListPage":  {"ListObjectsV2 with start-after and max-keys", []string{"oss:ListObjects"}},
 	"Delete":    {"DeleteObject", []string{"oss:DeleteObject"}},
+	// (sinkctl's: the engine never restores nor reads tags.)
+	"Restore": {"RestoreObject", []string{"oss:RestoreObject"}},
+	"Tags":    {"GetObjectTagging", []string{"oss:GetObjectTagging"}},
 }
 
 // deploySDKActions maps the oss.Bucket methods ossstore calls to RAM actions.
@@ -61,6 +64,8 @@ var deploySDKActions = map[string]string{
 	"AppendObject":          "oss:PutObject",
 	"ListObjectsV2":         "oss:ListObjects",
 	"DeleteObject":          "oss:DeleteObject",
+	"RestoreObjectDetail":   "oss:RestoreObject",
+	"GetObjectTagging":      "oss:GetObjectTagging",
 }
 
 // deployBucketActions are granted on the bucket (acs:oss:*:{account}:{bucket}),
@@ -70,7 +75,19 @@ var deployBucketActions = map[string]bool{"oss:ListObjects": true}
 
 // deployOtherActions are the non-OSS actions the role may hold: the
 // function's logs, on its logstore only.
-var deployOtherActions = map[string]string{"log:PostLogStoreLogs": "acs:log:{region}:{account}:project/{project}/logstore/{logstore}"}
+var deployOtherActions = map[string]string{"log:PostLogStoreLogs": "acs:log:{region}:{account}:project/{project}/logstore/{logstore}",
+	// SSE-KMS with a customer key (SINK_SSE_KMS_KEY_ID): on that key only,
+	// and only when one is set (deployKMSActions).
+	"kms:GenerateDataKey": "acs:kms:{region}:{account}:key/{key}",
+	"kms:Decrypt":         "acs:kms:{region}:{account}:key/{key}"}
+
+// deployKMSActions are granted only with a customer KMS key.
+var deployKMSActions = map[string]bool{"kms:GenerateDataKey": true, "kms:Decrypt": true}
+
+// deployTagAction is what tags on the PUT of objects written whole
+// (SINK_FINALIZE=true, parquet) need besides oss:PutObject: OSS authorizes
+// x-oss-tagging as oss:PutObjectTagging. No store method sends it alone.
+const deployTagAction = "oss:PutObjectTagging"
 
 // ---------------------------------------------------------------------------
 // Variables of s.yaml and parameters of template.yaml.
@@ -101,6 +118,11 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"fields", "Fields", ""},
 	{"compression", "Compression", ""},
 	{"valueEncoding", "ValueEncoding", ""},
+	{"finalize", "Finalize", ""},
+	{"storageClass", "StorageClass", ""},
+	{"sse", "SSE", ""},
+	{"sseKmsKeyId", "SSEKmsKeyId", ""},
+	{"tags", "Tags", ""},
 	{"flushBytes", "FlushBytes", ""},
 	{"flushRecords", "FlushRecords", ""},
 	{"flushInterval", "FlushInterval", ""},
@@ -425,6 +447,14 @@ func (r *deployROS) condition(name string) bool {
 		}
 		if a, ok := m["Fn::Not"]; ok {
 			return !eval(a)
+		}
+		if a, ok := m["Fn::Or"]; ok {
+			for _, c := range a.([]any) {
+				if eval(c) {
+					return true
+				}
+			}
+			return false
 		}
 		r.t.Fatalf("template.yaml condition %s: unsupported %v", name, c)
 		return false

@@ -181,6 +181,27 @@ func TestDeployParameterChoices(t *testing.T) {
 			}
 		}
 	}
+	// The archive settings: every class with SINK_FINALIZE=true; without
+	// it, the classes appendable objects cannot have are refused, with
+	// the reason (the template cannot forbid the combination itself).
+	archive := map[string]string{"Finalize": config.EnvFinalize, "StorageClass": config.EnvStorageClass, "SSE": config.EnvSSE}
+	for param, env := range archive {
+		allowed, _ := params[param].(map[string]any)["AllowedValues"].([]any)
+		if len(allowed) == 0 {
+			t.Errorf("template.yaml %s: no AllowedValues", param)
+		}
+		for _, v := range allowed {
+			for _, finalize := range []string{"true", "false"} {
+				_, err := config.FromEnv(func(k string) string {
+					return map[string]string{env: fmt.Sprint(v), config.EnvFinalize: finalize}[k]
+				})
+				refused := finalize == "false" && (v == "ColdArchive" || v == "DeepColdArchive") && param == "StorageClass"
+				if (err != nil) != refused || refused && !strings.Contains(err.Error(), "appendable objects") {
+					t.Errorf("template.yaml %s allows %v (SINK_FINALIZE=%s): %v", param, v, finalize, err)
+				}
+			}
+		}
+	}
 	pattern := regexp.MustCompile(params["Prefix"].(map[string]any)["AllowedPattern"].(string))
 	for prefix, ok := range map[string]bool{"": true, "kafka/": true, "a/b/": true, "kafka": false, "/kafka/": false, "/": false} {
 		if pattern.MatchString(prefix) != ok {

@@ -12,6 +12,13 @@
 //	                     topic,partition,offset,timestamp,key,value,headers (default: all, in that order)
 //	SINK_COMPRESSION     none (default) | gzip | zstd | snappy (parquet: its column codec)
 //	SINK_VALUE_ENCODING  text (default) | base64 (the trigger's Binary data format)
+//	SINK_FINALIZE        false (default: appendable objects, readable at once) | true (staged, written whole
+//	                     as normal objects when sealed; always so for parquet, which accepts false)
+//	SINK_STORAGE_CLASS   Standard (default) | IA | Archive | ColdArchive | DeepColdArchive, of the data
+//	                     objects; ColdArchive and DeepColdArchive need SINK_FINALIZE=true
+//	SINK_SSE             none (default: the bucket's) | AES256 | KMS | SM4, of data and staging objects
+//	SINK_SSE_KMS_KEY_ID  a customer KMS key for SINK_SSE=KMS; needs SINK_FINALIZE=true
+//	SINK_TAGS            static tags k=v,... of the data objects written whole, besides the sink's own
 //	SINK_FLUSH_BYTES     seal a data object at this size; bytes or 64MiB-style, default 64MiB
 //	SINK_FLUSH_RECORDS   seal a data object at this many records; 0 (default) = no limit
 //	SINK_FLUSH_INTERVAL  seal a data object before a record this much newer (Kafka timestamps) than its first (Go duration), default 10m; 0 = never
@@ -46,6 +53,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/route"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // Variable names.
@@ -57,6 +65,11 @@ const (
 	EnvFields        = "SINK_FIELDS"
 	EnvCompression   = "SINK_COMPRESSION"
 	EnvValueEncoding = "SINK_VALUE_ENCODING"
+	EnvFinalize      = "SINK_FINALIZE"
+	EnvStorageClass  = "SINK_STORAGE_CLASS"
+	EnvSSE           = "SINK_SSE"
+	EnvSSEKeyID      = "SINK_SSE_KMS_KEY_ID"
+	EnvTags          = "SINK_TAGS"
 	EnvFlushBytes    = "SINK_FLUSH_BYTES"
 	EnvFlushRecords  = "SINK_FLUSH_RECORDS"
 	EnvFlushInterval = "SINK_FLUSH_INTERVAL"
@@ -73,8 +86,8 @@ const (
 // Known lists every variable this package reads, for checks of deployment
 // files.
 func Known() []string {
-	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvFields, EnvCompression, EnvValueEncoding, EnvFlushBytes,
-		EnvFlushRecords, EnvFlushInterval, EnvFlushIdle, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
+	return []string{EnvBucket, EnvEndpoint, EnvPrefix, EnvFormat, EnvFields, EnvCompression, EnvValueEncoding,
+		EnvFinalize, EnvStorageClass, EnvSSE, EnvSSEKeyID, EnvTags, EnvFlushBytes, EnvFlushRecords, EnvFlushInterval, EnvFlushIdle, EnvFolder, EnvTimezone, EnvInvalid, EnvFilter, EnvLocalDir, EnvLogLevel, EnvRegion}
 }
 
 // MaxPrefixLen is the longest OSS_PREFIX: a key is the prefix, the topic
@@ -86,10 +99,19 @@ const DefaultLocalDir = "oss-local"
 
 // Config is the validated configuration.
 type Config struct {
-	Bucket        string // "" selects the local directory store
-	Endpoint      string // resolved (default applied) when Bucket is set
-	Prefix        string // normalized: "" or ending in '/'
-	Encoder       format.Encoder
+	Bucket   string // "" selects the local directory store
+	Endpoint string // resolved (default applied) when Bucket is set
+	Prefix   string // normalized: "" or ending in '/'
+	// Encoder is the data objects' encoding; Encoder.Final is
+	// SINK_FINALIZE (Encoder.Staged: staged and written whole when sealed,
+	// also for Parquet).
+	Encoder format.Encoder
+	// StorageClass, SSE, SSEKeyID and Tags are the data objects' write
+	// options (SINK_STORAGE_CLASS, SINK_SSE, SINK_SSE_KMS_KEY_ID,
+	// SINK_TAGS); SSE "" is none (the bucket's default).
+	StorageClass  store.StorageClass
+	SSE, SSEKeyID string
+	Tags          []store.Tag
 	FlushBytes    int64
 	FlushRecords  int64
 	FlushInterval time.Duration
@@ -131,6 +153,15 @@ func (c Config) SinkOptions() []sink.Option {
 	if c.Filter != nil {
 		opts = append(opts, sink.WithFilter(c.Filter.Keep))
 	}
+	if c.StorageClass != "" {
+		opts = append(opts, sink.WithStorageClass(c.StorageClass))
+	}
+	if c.SSE != "" {
+		opts = append(opts, sink.WithSSE(c.SSE, c.SSEKeyID))
+	}
+	if len(c.Tags) > 0 {
+		opts = append(opts, sink.WithTags(c.Tags...))
+	}
 	return opts
 }
 
@@ -149,6 +180,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Bucket:        strings.TrimSpace(getenv(EnvBucket)),
 		Endpoint:      strings.TrimSpace(getenv(EnvEndpoint)),
 		Prefix:        sink.NormalizePrefix(getenv(EnvPrefix)),
+		StorageClass:  store.Standard,
 		FlushBytes:    sink.DefaultFlushBytes,
 		FlushInterval: sink.DefaultFlushInterval,
 		LocalDir:      DefaultLocalDir,
@@ -190,6 +222,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	default:
 		bad(EnvValueEncoding, getenv(EnvValueEncoding), "want text or base64")
 	}
+	c.archive(getenv, bad)
 	if v := getenv(EnvFlushBytes); v != "" {
 		n, err := ParseSize(v)
 		switch {
@@ -269,6 +302,95 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{Problems: errs}
 	}
 	return c, nil
+}
+
+// archive reads SINK_FINALIZE, SINK_STORAGE_CLASS, SINK_SSE,
+// SINK_SSE_KMS_KEY_ID and SINK_TAGS into c (whose Encoder is read), and
+// refuses, with OSS's reason, what OSS would refuse on the objects they go
+// on: appendable objects (without SINK_FINALIZE) take neither ColdArchive
+// nor DeepColdArchive, nor a customer KMS key.
+func (c *Config) archive(getenv func(string) string, bad func(name, value, why string)) {
+	parquet := c.Encoder.Format == format.Parquet
+	fv := getenv(EnvFinalize)
+	switch v := strings.ToLower(strings.TrimSpace(fv)); v {
+	case "", "false":
+	case "true":
+		c.Encoder.Final = !parquet
+	default:
+		bad(EnvFinalize, fv, "want true or false")
+	}
+	finalize := c.Encoder.Staged()
+	if parquet && strings.TrimSpace(fv) != "" && !strings.EqualFold(strings.TrimSpace(fv), "true") {
+		// Accepted: deployment files set SINK_FINALIZE=false by default.
+		c.Warnings = append(c.Warnings, EnvFormat+"=parquet: objects are always staged and written whole when sealed, whatever "+EnvFinalize+" says")
+	}
+	if v := getenv(EnvStorageClass); strings.TrimSpace(v) != "" {
+		class, err := store.ParseStorageClass(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			bad(EnvStorageClass, v, "want Standard, IA, Archive, ColdArchive or DeepColdArchive")
+		case !class.Appendable() && !finalize:
+			bad(EnvStorageClass, v, "OSS refuses "+string(class)+" for appendable objects (AppendObject takes Standard, IA or Archive only, "+
+				"and lifecycle rules cannot move them there either): set "+EnvFinalize+"=true, so that objects are staged and written whole when sealed")
+		case class == store.Archive && !finalize:
+			c.Warnings = append(c.Warnings, EnvStorageClass+"=Archive without "+EnvFinalize+"=true: appendable Archive objects cannot be read "+
+				"until restored (the sink's recovery then compares records by their index alone), and appendable objects download slower than normal ones")
+		}
+		c.StorageClass = class
+	}
+	sv := getenv(EnvSSE)
+	switch v := strings.ToUpper(strings.TrimSpace(sv)); v {
+	case "", "NONE":
+	case "AES256", "KMS", "SM4":
+		c.SSE = v
+	default:
+		bad(EnvSSE, sv, "want none, AES256, KMS or SM4")
+	}
+	if v := strings.TrimSpace(getenv(EnvSSEKeyID)); v != "" {
+		switch {
+		case c.SSE != "KMS":
+			bad(EnvSSEKeyID, v, "a KMS key id needs "+EnvSSE+"=KMS")
+		case !finalize:
+			bad(EnvSSEKeyID, v, "OSS refuses a customer KMS key for appendable objects: set "+EnvFinalize+"=true (staging objects then use the default KMS key)")
+		}
+		c.SSEKeyID = v
+	}
+	if v := getenv(EnvTags); strings.TrimSpace(v) != "" {
+		tags, why := parseTags(v)
+		if why != "" {
+			bad(EnvTags, v, why)
+		} else if !finalize {
+			c.Warnings = append(c.Warnings, EnvTags+" has no effect without "+EnvFinalize+"=true: only objects written whole are tagged")
+		}
+		c.Tags = tags
+	}
+}
+
+// parseTags reads SINK_TAGS, "k=v,k2=v2" (spaces around keys and values
+// trimmed), by OSS's tag rules and the sink's (its own keys are taken, and
+// it leaves room for sink.MaxUserTags), or says why not.
+func parseTags(s string) ([]store.Tag, string) {
+	var tags []store.Tag
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
+			return nil, fmt.Sprintf("%q: want key=value pairs separated by commas", kv)
+		}
+		for _, own := range sink.SinkTagKeys {
+			if strings.EqualFold(k, own) {
+				return nil, fmt.Sprintf("tag %q is one the sink sets itself (%s)", k, strings.Join(sink.SinkTagKeys[:], ", "))
+			}
+		}
+		tags = append(tags, store.Tag{Key: k, Value: v})
+	}
+	if len(tags) > sink.MaxUserTags {
+		return nil, fmt.Sprintf("%d tags: OSS allows 10 per object, and the sink sets %d of its own, which leaves %d", len(tags), len(sink.SinkTagKeys), sink.MaxUserTags)
+	}
+	if err := store.CheckWriteOptions(store.WriteOptions{Tags: tags}, false); err != nil {
+		return nil, strings.TrimPrefix(err.Error(), store.ErrUnsupported.Error()+": ")
+	}
+	return tags, ""
 }
 
 // maxObjectName is the longest name a data object's index (or staging

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 func env(kv ...string) func(string) string {
@@ -84,7 +86,7 @@ func TestFromEnv(t *testing.T) {
 			[]string{"SINK_FOLDER", "position 9", "{hour}", "SINK_TIMEZONE", "Mars/Olympus", `SINK_INVALID="ignore"`}},
 		{"local time zone refused", env("SINK_TIMEZONE", "Local"), nil, []string{"SINK_TIMEZONE", "Local"}},
 		{"filter", env("SINK_FILTER", `drop value contains "heartbeat"`), func(t *testing.T, c Config) {
-			if c.Filter == nil || len(c.SinkOptions()) != 6 {
+			if c.Filter == nil || len(c.SinkOptions()) != 7 { // (with SINK_STORAGE_CLASS's default, Standard)
 				t.Fatalf("filter %v, %d options", c.Filter, len(c.SinkOptions()))
 			}
 		}, nil},
@@ -103,6 +105,59 @@ func TestFromEnv(t *testing.T) {
 		{"prefix with a dot segment", env("OSS_PREFIX", "./kafka"), nil, []string{"OSS_PREFIX", "'.' segment"}},
 		{"prefix with a control character", env("OSS_PREFIX", "kafka\x01/"), nil, []string{"OSS_PREFIX", "control character"}},
 		{"endpoint with a path", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "http://127.0.0.1:9000/b-1"), nil, []string{`OSS_ENDPOINT="http://127.0.0.1:9000/b-1"`, "a scheme and a host"}},
+		// SINK_FINALIZE, SINK_STORAGE_CLASS, SINK_SSE, SINK_SSE_KMS_KEY_ID, SINK_TAGS.
+		{"archive defaults", env(), func(t *testing.T, c Config) {
+			if c.Encoder.Final || c.StorageClass != store.Standard || c.SSE != "" || c.SSEKeyID != "" || len(c.Tags) != 0 {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"finalize with everything", env("SINK_FORMAT", "csv", "SINK_COMPRESSION", "zstd", "SINK_FINALIZE", "TRUE", "SINK_STORAGE_CLASS", "coldarchive",
+			"SINK_SSE", "kms", "SINK_SSE_KMS_KEY_ID", "key-1", "SINK_TAGS", "team=data platform, env = prod"), func(t *testing.T, c Config) {
+			if !c.Encoder.Final || !c.Encoder.Staged() || c.Encoder.ID() != "csv/text;fields=topic,partition,offset,timestamp,key,value,headers;z=zstd-1;final" ||
+				c.StorageClass != store.ColdArchive || c.SSE != "KMS" || c.SSEKeyID != "key-1" || len(c.Warnings) != 0 ||
+				!slices.Equal(c.Tags, []store.Tag{{Key: "team", Value: "data platform"}, {Key: "env", Value: "prod"}}) {
+				t.Fatalf("%+v", c)
+			}
+			if _, err := sink.New(c.SinkOptions()...); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"parquet finalizes, also with an explicit false", env("SINK_FORMAT", "parquet", "SINK_FINALIZE", "false", "SINK_STORAGE_CLASS", "DeepColdArchive",
+			"SINK_SSE", "KMS", "SINK_SSE_KMS_KEY_ID", "k"), func(t *testing.T, c Config) {
+			if !c.Encoder.Staged() || c.StorageClass != store.DeepColdArchive || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "always staged") {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"appendable IA and Archive, SSE without a key", env("SINK_STORAGE_CLASS", "Archive", "SINK_SSE", "SM4"), func(t *testing.T, c Config) {
+			if c.Encoder.Staged() || c.StorageClass != store.Archive || c.SSE != "SM4" || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "cannot be read") {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"tags without finalize: a warning", env("SINK_TAGS", "a=b"), func(t *testing.T, c Config) {
+			if len(c.Tags) != 1 || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "no effect") {
+				t.Fatalf("%+v", c)
+			}
+		}, nil},
+		{"ColdArchive without finalize", env("SINK_STORAGE_CLASS", "ColdArchive"), nil,
+			[]string{`SINK_STORAGE_CLASS="ColdArchive"`, "refuses ColdArchive for appendable objects", "SINK_FINALIZE=true"}},
+		{"DeepColdArchive with finalize false", env("SINK_FINALIZE", "false", "SINK_STORAGE_CLASS", "DeepColdArchive"), nil,
+			[]string{`SINK_STORAGE_CLASS="DeepColdArchive"`, "refuses DeepColdArchive for appendable objects"}},
+		{"unknown class", env("SINK_STORAGE_CLASS", "Glacier"), nil, []string{`SINK_STORAGE_CLASS="Glacier"`, "want Standard, IA, Archive"}},
+		{"bad finalize", env("SINK_FINALIZE", "yes"), nil, []string{`SINK_FINALIZE="yes"`, "want true or false"}},
+		{"unknown SSE", env("SINK_SSE", "DES"), nil, []string{`SINK_SSE="DES"`, "want none, AES256, KMS or SM4"}},
+		{"KMS key without finalize", env("SINK_SSE", "KMS", "SINK_SSE_KMS_KEY_ID", "k"), nil,
+			[]string{`SINK_SSE_KMS_KEY_ID="k"`, "customer KMS key for appendable objects", "SINK_FINALIZE=true"}},
+		{"KMS key without KMS", env("SINK_FINALIZE", "true", "SINK_SSE", "AES256", "SINK_SSE_KMS_KEY_ID", "k"), nil,
+			[]string{`SINK_SSE_KMS_KEY_ID="k"`, "needs SINK_SSE=KMS"}},
+		{"KMS key without SSE", env("SINK_FINALIZE", "true", "SINK_SSE_KMS_KEY_ID", "k"), nil, []string{"needs SINK_SSE=KMS"}},
+		{"tags: not k=v", env("SINK_TAGS", "a=b,c"), nil, []string{`SINK_TAGS="a=b,c"`, "key=value"}},
+		{"tags: an empty key", env("SINK_TAGS", "=b"), nil, []string{"key=value"}},
+		{"tags: the sink's own", env("SINK_TAGS", "Records=5"), nil, []string{`tag "Records" is one the sink sets itself`}},
+		{"tags: too many with the sink's", env("SINK_TAGS", "a=1,b=2,c=3,d=4"), nil, []string{"4 tags", "leaves 3"}},
+		{"tags: characters OSS refuses", env("SINK_TAGS", "a=x;y"), nil, []string{`SINK_TAGS="a=x;y"`, "letters, digits, spaces"}},
+		{"tags: repeated", env("SINK_TAGS", "a=1,a=2"), nil, []string{"given twice"}},
+		{"archive errors at once", env("SINK_FINALIZE", "maybe", "SINK_STORAGE_CLASS", "x", "SINK_SSE", "y", "SINK_TAGS", "z"), nil,
+			[]string{"SINK_FINALIZE", "SINK_STORAGE_CLASS", "SINK_SSE", "SINK_TAGS"}},
 		{"endpoint with another scheme", env("OSS_BUCKET", "b-1", "OSS_ENDPOINT", "ftp://127.0.0.1:9000"), nil, []string{"http or https"}},
 	}
 	for _, tt := range tests {

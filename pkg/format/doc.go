@@ -42,11 +42,16 @@
 // uncompressed) and jsonl/text, jsonl/base64 (the legacy envelope, objects
 // named without extension). Others are
 //
-//	{format}/{text|base64}[;fields=a,b,c][;z={codec}[-{level}]]
+//	{format}/{text|base64}[;fields=a,b,c][;z={codec}[-{level}]][;final]
 //
 // with fields present exactly for jsonl, csv and parquet (in the selection's
-// order) and z when compressed: z=gzip-1, z=zstd-1, z=snappy (parquet: the
-// column codec). ParseID reads only what ID writes, and only the levels this
+// order), z when compressed: z=gzip-1, z=zstd-1, z=snappy (parquet: the
+// column codec), and final for raw, jsonl and csv objects that are staged
+// and written whole when sealed (Encoder.Final, SINK_FINALIZE): their bytes
+// are those of the appendable object of the id without final, so names,
+// headers and readers are the same, but the id differs, so that switching
+// between the two seals an object rather than mix them in it. Parquet is
+// always staged and has no final parameter. ParseID reads only what ID writes, and only the levels this
 // version writes. Ext gives the object name's extension ("", ".jsonl",
 // ".csv", ".parquet", then ".gz", ".zst" or ".sz" when the whole object is
 // compressed); ContentType and ContentEncoding the object's headers.

@@ -28,12 +28,17 @@ type Encoder struct {
 	// Codec compresses the whole object (raw, jsonl, csv) or, for
 	// parquet, its column chunks. Append never compresses: see Compressor.
 	Codec Codec
+	// Final stages raw, jsonl and csv objects (SINK_FINALIZE): their bytes
+	// are appended to a staging object, exactly as they would be to the
+	// data object, which is written whole (a normal object) when sealed.
+	// Parquet is always staged; Final does not apply to it.
+	Final bool
 }
 
 // legacy reports whether e is the legacy JSONL envelope (id jsonl/text or
 // jsonl/base64, no extension).
 func (e Encoder) legacy() bool {
-	return e.Format == JSONL && e.Fields.n == 0 && e.Codec == None
+	return e.Format == JSONL && e.Fields.n == 0 && e.Codec == None && !e.Final
 }
 
 // fields returns the fields e writes (for raw: none).
@@ -51,7 +56,8 @@ func (e Encoder) base64() bool { return e.ValueEncoding == events.Base64 }
 
 // ID returns the encoding id of e, which names everything the bytes of an
 // object depend on besides its records: "raw/text", "jsonl/base64" (legacy),
-// "csv/text;fields=offset,key,value;z=zstd-1". See the package comment.
+// "csv/text;fields=offset,key,value;z=zstd-1", "jsonl/text;fields=...;final".
+// See the package comment.
 func (e Encoder) ID() string {
 	v := "text"
 	if e.base64() {
@@ -64,8 +70,15 @@ func (e Encoder) ID() string {
 	if e.Codec != None {
 		id += ";z=" + e.Codec.id()
 	}
+	if e.final() {
+		id += ";final"
+	}
 	return id
 }
+
+// final reports whether e is a staged encoding of a format that can also
+// be appended (raw, jsonl, csv): Final, which Parquet ignores.
+func (e Encoder) final() bool { return e.Final && e.Format != Parquet }
 
 // ParseID returns the Encoder whose ID is id, in its canonical form, so that
 // ParseID(e.ID()).ID() == e.ID() for every Encoder e and ParseID(e.ID()) == e
@@ -89,7 +102,7 @@ func parseID(id string) (Encoder, error) {
 	head, params, _ := strings.Cut(id, ";")
 	fs, vs, ok := strings.Cut(head, "/")
 	if !ok {
-		return e, fmt.Errorf("want {format}/{text|base64}[;fields=...][;z=...]")
+		return e, fmt.Errorf("want {format}/{text|base64}[;fields=...][;z=...][;final]")
 	}
 	f, err := Parse(fs)
 	if err != nil || fs == "" {
@@ -107,6 +120,16 @@ func parseID(id string) (Encoder, error) {
 	for params != "" {
 		var p string
 		p, params, _ = strings.Cut(params, ";")
+		if e.Final {
+			return e, fmt.Errorf("final must come last")
+		}
+		if p == "final" {
+			if e.Format == Parquet {
+				return e, fmt.Errorf("parquet is always final: no final parameter")
+			}
+			e.Final = true
+			continue
+		}
 		name, val, ok := strings.Cut(p, "=")
 		switch {
 		case !ok:
@@ -223,9 +246,15 @@ func (e Encoder) Header() []byte {
 	return []byte(e.fields().String() + "\n")
 }
 
-// Staged reports whether records are staged and the object built when it is
-// sealed (Parquet).
-func (e Encoder) Staged() bool { return e.Format == Parquet }
+// Staged reports whether records are staged and the data object written
+// whole when it is sealed: Parquet (built from the staged records), and
+// raw, jsonl and csv with Final (the staged bytes, copied).
+func (e Encoder) Staged() bool { return e.Format == Parquet || e.Final }
+
+// Built reports whether a staged encoding's data object is built from the
+// staged records (Parquet: Build, CheckBuilt) rather than the staged
+// bytes themselves (Final raw, jsonl and csv).
+func (e Encoder) Built() bool { return e.Format == Parquet }
 
 // Compressed reports whether the whole object is compressed (Codec != None
 // and not parquet, whose codec applies to column chunks).

@@ -76,6 +76,14 @@ func TestID(t *testing.T) {
 		{Encoder{Fields: mustFields(t, "offset")}, "raw/text", "", "", ""},
 		{Encoder{Format: JSONL, Codec: Gzip}, "jsonl/text;fields=topic,partition,offset,timestamp,key,value,headers;z=gzip-1", ".jsonl.gz", "application/x-ndjson", "gzip"},
 		{Encoder{Format: CSV}, "csv/text;fields=topic,partition,offset,timestamp,key,value,headers", ".csv", "text/csv; charset=utf-8", ""},
+		// Staged and written whole when sealed (SINK_FINALIZE): the same
+		// names and headers, another id.
+		{Encoder{Final: true}, "raw/text;final", "", "", ""},
+		{Encoder{Codec: Zstd, Final: true}, "raw/text;z=zstd-1;final", ".zst", "", "zstd"},
+		{Encoder{Format: JSONL, Final: true}, "jsonl/text;fields=topic,partition,offset,timestamp,key,value,headers;final", ".jsonl", "application/x-ndjson", ""},
+		{Encoder{Format: CSV, Fields: mustFields(t, "offset,value"), Codec: Gzip, Final: true}, "csv/text;fields=offset,value;z=gzip-1;final", ".csv.gz", "text/csv; charset=utf-8", "gzip"},
+		// Parquet is always staged: Final adds nothing to its id.
+		{Encoder{Format: Parquet, Fields: mustFields(t, "offset"), Final: true}, "parquet/text;fields=offset", ".parquet", "application/vnd.apache.parquet", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -92,7 +100,7 @@ func TestID(t *testing.T) {
 			if got := e.ContentEncoding(); got != tt.cenc {
 				t.Errorf("ContentEncoding = %q, want %q", got, tt.cenc)
 			}
-			if e.Compressed() != (tt.cenc != "") || e.Staged() != (e.Format == Parquet) {
+			if e.Compressed() != (tt.cenc != "") || e.Staged() != (e.Format == Parquet || e.Final) || e.Built() != (e.Format == Parquet) {
 				t.Errorf("Compressed = %v, Staged = %v", e.Compressed(), e.Staged())
 			}
 			p, err := ParseID(tt.id)
@@ -155,6 +163,11 @@ func TestParseIDErrors(t *testing.T) {
 		{"raw/text;", "not in canonical form"},
 		{"raw/text;;z=snappy", `parameter "": want name=value`},
 		{"raw/text ", `unknown value encoding "text "`},
+		{"raw/text;final;z=gzip-1", "final must come last"},
+		{"raw/text;final;final", "final must come last"},
+		{"raw/text;final=1", `unknown parameter "final"`},
+		{"jsonl/text;final", "jsonl needs ;fields="},
+		{"parquet/text;fields=offset;final", "parquet is always final"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

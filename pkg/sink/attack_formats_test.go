@@ -17,6 +17,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/localstore"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
@@ -61,6 +62,18 @@ func atkScenarios(t *testing.T, all []events.Record) []atkScenario {
 		{name: "age", su: pqSetup(atkPQ, sink.WithFlushInterval(5*time.Millisecond)), prep: prepWith(pqSetup(atkPQ, sink.WithFlushInterval(5*time.Millisecond)), 3), from: 3, to: 12},
 		// Routed folders closed past the bound (one open folder).
 		{name: "routed-closed", su: routed, prep: prepWith(routed, 4), from: 4, to: 12},
+		// SINK_FINALIZE (raw, jsonl, csv staged and copied whole): sealed
+		// when full, with the final PUT's class, encryption and tags; and
+		// SINK_FINALIZE turned on, which seals the appendable object.
+		{name: "final/jsonl-gzip/full", su: pqSetup("jsonl/text;fields=offset,key,value;z=gzip-1;final", sink.WithFlushRecords(3),
+			sink.WithStorageClass(store.IA), sink.WithSSE("KMS", "key-1"), sink.WithTags(store.Tag{Key: "team", Value: "a"})),
+			prep: prepWith(pqSetup("jsonl/text;fields=offset,key,value;z=gzip-1;final", sink.WithFlushRecords(3)), 2), from: 2, to: 8},
+		{name: "final/csv-zstd/full", su: pqSetup("csv/base64;fields=value,offset;z=zstd-1;final", sink.WithFlushRecords(3)),
+			prep: prepWith(pqSetup("csv/base64;fields=value,offset;z=zstd-1;final", sink.WithFlushRecords(3)), 2), from: 2, to: 8},
+		{name: "final/raw/switched-on", su: pqSetup("raw/text;final", sink.WithFlushRecords(3)),
+			prep: prepWith(pqSetup("raw/text"), 4), from: 4, to: 8},
+		{name: "final/switched-off", su: pqSetup("jsonl/text;fields=offset,value"),
+			prep: prepWith(pqSetup("jsonl/text;fields=offset,value;final"), 4), from: 4, to: 7},
 		// StartEpoch sealed the open staged object: the next batch (of the
 		// recreated topic) finalizes it.
 		{name: "new-epoch", su: pqSetup(atkPQ), prep: func(t *testing.T, st *memstore.Store) {

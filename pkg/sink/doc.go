@@ -9,7 +9,7 @@
 //	{prefix}{topic}/.oss_meta_file_partition_{p}
 //	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}
 //	{prefix}{dir}.oss_index_partition_{p}_offset_{first}_{8 hex}{ext}[.idx]   (.idx when there is an extension)
-//	{prefix}{dir}.oss_stage_partition_{p}_offset_{first}_{8 hex}.parquet.staged   (staged encodings, until written)
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{first}_{8 hex}{ext}.staged   (staged encodings, until written)
 //
 // {dir} is the record's folder (see Routing): {topic}/ unless a Router
 // says otherwise.
@@ -242,12 +242,19 @@
 //
 // # Staging
 //
-// Some encodings cannot be appended to (format.Encoder.Staged: Parquet,
-// whose footer comes last). Their records go, by the same protocol and
-// the same index, to a staging object beside the data object,
-// {dir}.oss_stage_{base}.staged (StageKey), in a staging encoding that keeps
-// every field; the data object {dir}{base}.parquet is written when the
-// object takes no more records:
+// Some encodings are not appended to their data object
+// (format.Encoder.Staged): Parquet, whose footer comes last, and raw,
+// jsonl and csv with SINK_FINALIZE (WithFinalize, encoding ids ending in
+// ";final"), whose objects are written whole, as normal objects, so that
+// they can have a storage class appendable objects cannot (ColdArchive,
+// DeepColdArchive), a customer KMS key, tags, and normal objects'
+// download speed. Their records go, by the same protocol and the same
+// index, to a staging object beside the data object,
+// {dir}.oss_stage_{base}.staged (StageKey): Parquet in a staging encoding
+// that keeps every field, the others in exactly the bytes their
+// appendable object would hold (CSV's header row first, one complete
+// compressed member per append). The data object {dir}{base} is written
+// when the object takes no more records:
 //
 //   - sealed: as soon as it is full (SINK_FLUSH_BYTES counting staged
 //     bytes, SINK_FLUSH_RECORDS), without waiting for a later record (the
@@ -258,25 +265,61 @@
 //
 // The meta object lists each such object under "finalize" (object,
 // encoding, offsets, records, staged bytes, index length) in the same PUT
-// that records its seal, before anything is built; a seal found on replay
+// that records its seal, before anything is written; a seal found on replay
 // (an earlier attempt's) is listed the same way. After that PUT, Write
-// finalizes each listed object: if the data object exists it must hold the
-// listed records (its row count and offset range, format.Encoder.CheckBuilt;
-// anything else at that name is ErrConflict and the staged records stay);
-// otherwise it reads the staged records by the index up to the seal (in
-// chunks, each append's CRC checked), builds the file (deterministic for
-// given records and encoding, in a temporary file: memory does not grow
-// with the object) and writes it with forbid-overwrite (an "already
-// exists" answer means an earlier try landed: checked as above). Only then
-// is the staging object deleted, and the meta object written again
-// without the entry. A kill at any instant leaves the entry (or, after the
-// last PUT, nothing to do); the next batch of the partition repeats
-// whatever is missing, and a data object is written at most once under
-// its derived name. A failure to finalize does not fail the batch (its
-// records are staged and committed); the entry stays for the next batch,
-// and the log says why (Summary.Unfinalized). A sealed object's data object
-// becomes visible only when written; until then its records are in the
-// staging object, which verify and restore read.
+// finalizes each listed object. If the data object exists, it must hold
+// the listed records; otherwise Write writes it with forbid-overwrite (an
+// "already exists" answer means an earlier try landed: checked the same
+// way). Parquet is built from the staged records, read by the index up to
+// the seal (in chunks, each append's CRC checked), deterministically for
+// given records and encoding, in a temporary file; the others are the
+// staged bytes [0, seal position), streamed from the staging object by
+// ranged reads (memory does not grow with the object), each append's CRC
+// checked on the way. Only then is the staging object deleted, and the
+// meta object written again without the entry. A kill at any instant
+// leaves the entry (or, after the last PUT, nothing to do); the next batch
+// of the partition repeats whatever is missing, and a data object is
+// written at most once under its derived name. A failure to finalize does
+// not fail the batch (its records are staged and committed); the entry
+// stays for the next batch, and the log says why (Summary.Unfinalized). A
+// sealed object's data object becomes visible only when written; until
+// then its records are in the staging object, which verify and restore
+// read.
+//
+// The data object's PUT carries everything it is to have: its content
+// headers, WithStorageClass's class, WithSSE's encryption (with the
+// customer key), tags (topic, partition, first-offset, last-offset,
+// records, format, compression, and WithTags's) and user metadata
+// (first-offset, last-offset, records, topic, partition, and the full
+// encoding id, which tag values cannot hold). Meta objects and indexes are
+// created Standard explicitly (a bucket whose default class is IA or
+// Archive must not archive the state the sink reads on every batch), and
+// staging objects too, with WithSSE's algorithm but no customer key
+// (appendable objects cannot use one). Without finalize, the class (IA or
+// Archive only: New refuses the others) and the encryption (no customer
+// key) go on the append that creates the data object, as OSS applies
+// them; appendable objects get no tags or metadata.
+//
+// An existing data object is checked without reading it when it may be
+// archived (Archive and colder cannot be read before a restore): by its
+// size and CRC-64 (HEAD's x-oss-hash-crc64ecma) against the staged bytes
+// (or, for Parquet, against the file this call built), or by the user
+// metadata the sink writes with it when the store reports no CRC; a
+// readable Parquet object by its footer (row count and offset range,
+// format.Encoder.CheckBuilt), a readable object of a store that keeps
+// neither CRC nor metadata (localstore) by reading it. Anything else at
+// that name is ErrConflict and the staged records stay. A staging object
+// already gone means an earlier try confirmed the data object: its size
+// and metadata (or CRC) suffice then.
+//
+// Switching SINK_FINALIZE on a live partition changes the encoding id, so
+// the open object is sealed and the next records start a new one, as for
+// any encoding change; the names stay the same (SINK_FINALIZE does not
+// change extensions), so an object that was named but holds no records
+// yet keeps the staging it was named with for its first append (an
+// earlier attempt may have stored records there, which replay must find
+// where they went) and is sealed by the next records. No object mixes
+// staged and appended records.
 //
 // Once the data object exists and the staging object is gone, the index
 // still describes the staged bytes (resolved against the seal's position),
@@ -293,6 +336,17 @@
 // footer, and the row groups holding those rows, forward once per object,
 // by ranged GETs of blocks of a quarter read chunk (WithReadChunk), at most
 // four kept; whole row groups in between are skipped unread.
+//
+// A data object written whole from its stage in a copied encoding
+// (SINK_FINALIZE with raw, jsonl or csv) holds the staged bytes at the
+// same positions: the duplicate check reads them there once the stage is
+// gone. Archived data objects (SINK_STORAGE_CLASS Archive and colder, or
+// moved there by a lifecycle rule) cannot be read without a restore: a
+// read that answers ErrNotRestored makes recovery and the duplicate check
+// fall back to the index (staged sizes and the append's timestamps), and
+// an append's CRC is then taken as matching when the object's length says
+// it landed; finalizing checks an existing archived object by its size,
+// CRC-64 and metadata, never by reading it.
 //
 // Limits of staging: (1) a staged object is sealed by its own records
 // (full, or a later record SINK_FLUSH_INTERVAL newer), a format change, its
@@ -313,6 +367,13 @@
 // of a STRING column (each becomes U+FFFD), in the spelling of the same
 // headers, in the kind of a value of the same bytes (JSON or text), or in
 // fields SINK_FIELDS leaves out are the same there.
+// The duplicate check of an archived object compares sizes and
+// timestamps only: a recreated topic whose records repeat them exactly is
+// taken for a replay there. (5) Invocations racing with different
+// SINK_FINALIZE settings on an object named but still empty may store
+// records both in its staging object and in the data object: the next
+// batch stops with ErrConflict, or records are duplicated; the
+// one-batch-in-flight assumption excludes it.
 //
 // # Idle sealing
 //

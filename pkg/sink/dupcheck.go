@@ -357,19 +357,19 @@ func (j *partitionJob) locateIndexed(ctx context.Context, key string, end, index
 		end = seal.At
 	}
 	if end < 0 {
-		info, err := j.st.Stat(ctx, key)
+		// Unsealed (else the seal said): a staged encoding's bytes are in
+		// its staging object, which the name alone does not tell
+		// (SINK_FINALIZE keeps names); the others' in the object itself.
+		at := StageKey(key)
+		info, err := j.st.Stat(ctx, at)
+		if store.IsNotFound(err) {
+			at = key
+			info, err = j.st.Stat(ctx, key)
+		}
 		if err != nil && !store.IsNotFound(err) {
-			return fmt.Errorf("check length of %s: %w", key, err)
+			return fmt.Errorf("check length of %s: %w", at, err)
 		}
 		end = info.Size
-		if stagedName(key) {
-			// Unsealed (else the seal said): its bytes are staged.
-			info, err := j.st.Stat(ctx, StageKey(key))
-			if err != nil && !store.IsNotFound(err) {
-				return fmt.Errorf("check length of %s: %w", StageKey(key), err)
-			}
-			end = info.Size
-		}
 	}
 	fin, err := res.Finish(end)
 	if err != nil {
@@ -588,6 +588,16 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 			continue
 		}
 		b, err := j.st.GetRange(ctx, locs[i].key, lo, hi-lo)
+		if errors.Is(err, store.ErrNotRestored) {
+			// An archived data object (SINK_STORAGE_CLASS Archive on
+			// appendable objects, a lifecycle rule): compared by the
+			// index alone, as a written staged object is (see
+			// sameInAppends), rather than fail on a restore.
+			for _, k := range group {
+				same[k], done[k] = indexMatches(locs[k], recs[k]), true
+			}
+			continue
+		}
 		if err != nil {
 			return nil, j.diagnose(ctx, locs[i].key, hi, fmt.Errorf("read %s [%d, %d): %w", locs[i].key, lo, hi, err))
 		}
@@ -601,6 +611,24 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 	return same, nil
 }
 
+// indexMatches reports whether r is the record at l by what the index
+// holds alone: its encoded size and the timestamps of the append holding
+// it. It is the comparison of records whose bytes cannot be read: a staged
+// object written whole (its stage removed), an archived data object not
+// restored. (A recreated topic whose records repeat sizes and timestamps
+// exactly is taken for a replay there.)
+func indexMatches(l location, r *events.Record) bool {
+	if ts := r.Timestamp; l.minTS > 0 && ts > 0 && (ts < l.minTS || ts > l.maxTS) {
+		return false
+	}
+	for _, enc := range l.encs {
+		if int64(len(enc.Append(nil, r))) == l.size {
+			return true
+		}
+	}
+	return false
+}
+
 // sameInAppends is sameAsStored for the records whose location names the
 // append that holds them (compressed or staged encodings): each such
 // append is read once, decoded, up to the last record looked for in it. A
@@ -608,10 +636,16 @@ func (j *partitionJob) sameAsStored(ctx context.Context, locs []location, recs [
 // object: its records are compared with the rows built from them there
 // (sameInBuilt, after every append is done, each such object read forward
 // once), so that a record of the same size and timestamp but other
-// content (a recreated topic) is told from a redelivery.
+// content (a recreated topic) is told from a redelivery; an archived data
+// object cannot be read without a restore: its records are taken as the
+// same when their encoded size and timestamp agree with the index
+// (indexMatches), as for raw.
 func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs []*events.Record, same, done []bool) error {
 	var builtKeys []string             // in the order found
 	built := map[string][]builtCheck{} // by data object
+	// copied: data objects of a staged, not built, encoding (SINK_FINALIZE)
+	// found written, their stages gone: their bytes are the staged bytes.
+	copied := map[string]bool{}
 	builtEnc := map[string]format.Encoder{}
 	for i := range recs {
 		l := locs[i]
@@ -635,7 +669,13 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 		// gone: the stage was found finalized (by an earlier append of
 		// this object too: no request to learn it again).
 		_, gone := built[l.key]
+		// archived: the object read cannot be read without a restore:
+		// the rest of the group by the index alone.
+		archived := false
 		if !gone {
+			if enc.Staged() && !enc.Built() && copied[l.key] {
+				key = l.key
+			}
 			src, err = j.openAppend(ctx, key, l.a, enc)
 		}
 		at := l.a.Head
@@ -647,6 +687,10 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 			}
 			want := enc.Append(nil, r)
 			if int64(len(want)) != lk.size {
+				continue
+			}
+			if archived {
+				same[k] = true
 				continue
 			}
 			if gone {
@@ -664,11 +708,48 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 				same[k], err = src.equal(want, nil)
 				at = rel + lk.size
 			}
+			if errors.Is(err, store.ErrNotRestored) {
+				// An archived data object (appendable, or a copied final
+				// one): by the index alone (doc.go, Staging).
+				j.archivedSame(key, err)
+				archived, same[k], err = true, true, nil
+				continue
+			}
 			if err != nil {
-				if enc.Staged() {
+				if enc.Staged() && key != l.key {
 					finalized, serr := j.stageFinalized(ctx, l.key, err)
 					if serr != nil {
 						return serr
+					}
+					if finalized && !enc.Built() {
+						// The data object holds the staged bytes as
+						// they were, at the same positions: read them
+						// there (again from this append's start).
+						copied[l.key] = true
+						key = l.key
+						src, err = j.openAppend(ctx, key, l.a, enc)
+						at = l.a.Head
+						if err == nil {
+							rel := lk.pos
+							if l.a.Decoded == 0 {
+								rel -= l.a.Pos
+							}
+							if err = src.skip(rel-at, nil); err == nil {
+								same[k], err = src.equal(want, nil)
+								at = rel + lk.size
+							}
+						}
+						if errors.Is(err, store.ErrNotRestored) {
+							j.archivedSame(key, err)
+							archived, same[k], err = true, true, nil
+						}
+						if err == nil {
+							continue
+						}
+						if src != nil {
+							err = src.fail(err)
+						}
+						return j.diagnose(ctx, key, l.a.Pos+l.a.Bytes, err)
 					}
 					if finalized {
 						gone, err = true, nil

@@ -84,7 +84,7 @@ func StartEpoch(ctx context.Context, st store.Store, prefix, topic string, parti
 	if err != nil {
 		return nil, fmt.Errorf("encode meta object: %w", err)
 	}
-	if err := st.Put(ctx, key, b); err != nil {
+	if err := st.Put(ctx, key, b, stateOptions(0)...); err != nil {
 		return nil, fmt.Errorf("write meta object %s: %w (retrying helps: a run again does the same)", key, err)
 	}
 	return next, nil

@@ -161,8 +161,14 @@ func (w *folderWriter) step(ctx context.Context, recs []*events.Record) (int, er
 			Msg("the object for this offset in today's encoding was sealed by an earlier attempt: this one takes the records in its own")
 	}
 	if w.f.Records == 0 && !ownEnc {
-		// Nothing landed in it yet: it takes today's encoding.
-		w.f.Encoding = w.encID
+		// Nothing landed in it yet: it takes today's encoding — but
+		// staged or not as it was named (SINK_FINALIZE changed since):
+		// an earlier attempt may have stored records in it, which its
+		// index reveals only when the next entry's fence refuses, and
+		// replay must then read them where they went (the staging object
+		// or the data object itself, both of the same name). Its next
+		// records seal it, as after any change of encoding.
+		w.f.Encoding = withStaged(w.encID, stagedEnc(w.f.Encoding))
 	}
 	k, data := w.segment(recs)
 	before := w.f.IndexSize
@@ -265,19 +271,36 @@ func (w *folderWriter) dataKey() string {
 	return w.f.Object
 }
 
-// createOptions are the attributes a data object gets when its first
-// append creates it: what engines and browsers need to read it.
+// createOptions are the attributes a data object (or staging object) gets
+// when its first append creates it: what engines and browsers need to read
+// it, and the configured class and encryption where OSS allows them on an
+// appendable object. A staging object stays Standard (it is read back and
+// deleted within the object's lifetime) and gets the encryption without a
+// customer key, which appendable objects cannot use.
 func (w *folderWriter) createOptions() []store.WriteOption {
 	e, ok := encoderFor(w.f.Encoding)
-	if w.f.Size > 0 || !ok || e.Staged() {
+	if w.f.Size > 0 || !ok {
 		return nil
 	}
+	c := w.job.cfg
 	var opts []store.WriteOption
+	if c.sse != "" {
+		opts = append(opts, store.WithSSE(c.sse, ""))
+	}
+	if e.Staged() {
+		return append(opts, store.WithStorageClass(store.Standard))
+	}
 	if ct := e.ContentType(); ct != "" {
 		opts = append(opts, store.WithContentType(ct))
 	}
 	if ce := e.ContentEncoding(); ce != "" {
 		opts = append(opts, store.WithContentEncoding(ce))
+	}
+	// (A class appendable objects cannot have is refused without
+	// finalize; with it, an object that keeps its earlier, appendable
+	// encoding after SINK_FINALIZE was turned on gets the bucket's.)
+	if c.class != "" && c.class.Appendable() {
+		opts = append(opts, store.WithStorageClass(c.class))
 	}
 	return opts
 }
@@ -305,7 +328,7 @@ func pendingOf(folder string, epoch int64, f *Folder) *Pending {
 func (w *folderWriter) logEntry(ctx context.Context, e objindex.Entry) (int64, error) {
 	w.entry = objindex.AppendEntry(w.entry[:0], e)
 	key := objindex.Key(w.f.Object)
-	n, err := w.job.st.Append(ctx, key, w.f.IndexSize, w.entry)
+	n, err := w.job.st.Append(ctx, key, w.f.IndexSize, w.entry, stateOptions(w.f.IndexSize)...)
 	if pe, isPos := store.AsPositionError(err); isPos {
 		return pe.Length, nil
 	}
@@ -538,12 +561,42 @@ func (w *folderWriter) adoptExisting(ctx context.Context, key string, first int6
 	j := w.job
 	w.openNext(key, first, w.encForName(key))
 	if _, err := j.st.Stat(ctx, objindex.Key(key)); err == nil {
+		// Staged or not: the name does not say (SINK_FINALIZE keeps
+		// names), what exists does. A staging object, or a normal object
+		// (written whole from one), is staged; an appendable object is not.
+		staged, err := j.stagedAt(ctx, key)
+		if err != nil {
+			return err
+		}
+		w.f.Encoding = withStaged(w.f.Encoding, staged)
 		return nil
 	} else if !store.IsNotFound(err) {
 		return fmt.Errorf("look for the index of %s: %w", key, err)
 	}
 	w.f.Legacy = true
 	return nil
+}
+
+// stagedAt reports whether the records of the data object key, found
+// without a state naming its encoding, are staged: it has a staging
+// object, or it is a normal object (written from one). Parquet names are
+// staged whatever exists.
+func (j *partitionJob) stagedAt(ctx context.Context, key string) (bool, error) {
+	_, err := j.st.Stat(ctx, StageKey(key))
+	switch {
+	case err == nil:
+		return true, nil
+	case !store.IsNotFound(err):
+		return false, fmt.Errorf("look for the staging object of %s: %w", key, err)
+	}
+	info, err := j.st.Stat(ctx, key)
+	switch {
+	case err == nil:
+		return !info.Appendable, nil
+	case store.IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("check %s: %w", key, err)
 }
 
 // findStray returns the data object of the folder (of this epoch, by its

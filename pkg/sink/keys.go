@@ -131,9 +131,10 @@ func SplitExt(name string) (stem, ext string) {
 }
 
 // StageKey returns the key of the staging object of a data object written
-// when sealed (format.Encoder.Staged: Parquet): the records are appended
-// there, {dir}.oss_stage_{base}.staged, and the data object is built from
-// them. (The suffix keeps engines' globs for the data, "**/*.parquet", off
+// when sealed (format.Encoder.Staged: Parquet, and raw, jsonl and csv with
+// SINK_FINALIZE): the records are appended there,
+// {dir}.oss_stage_{base}.staged, and the data object is built (Parquet) or
+// copied from them. (The suffix keeps engines' globs for the data, "**/*.parquet", off
 // it.)
 func StageKey(dataKey string) string {
 	dir, base := path.Split(dataKey)
@@ -159,13 +160,6 @@ const (
 	stagePrefix = ".oss_stage_"
 	stageSuffix = ".staged"
 )
-
-// stagedName reports whether key names a data object of a staged encoding
-// (format.Encoder.Staged), by its extension.
-func stagedName(key string) bool {
-	_, ext := SplitExt(key)
-	return ext == parquetExt
-}
 
 // ParseObjectName splits the base name of a data object key
 // ("partition_3_offset_120_ab12cd34", with any extension SplitExt knows)

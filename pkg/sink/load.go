@@ -192,6 +192,12 @@ func (j *partitionJob) rebuild(ctx context.Context, keys []string) (*Meta, error
 		if !w.has {
 			_, first, _ := ParseObjectName(path.Base(key))
 			w.openNext(key, first, w.encForName(key))
+			// (Staged or not, as for adoptExisting: what exists says.)
+			staged, err := j.stagedAt(ctx, key)
+			if err != nil {
+				return nil, err
+			}
+			w.f.Encoding = withStaged(w.f.Encoding, staged)
 		}
 		if _, err := w.replay(ctx, nil, unknownLength, unknownLength); err != nil {
 			return nil, err

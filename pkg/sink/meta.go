@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 )
 
 // MetaVersion is the schema version this package writes. It also reads
@@ -182,7 +184,8 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 		if want := ObjectKey(prefix, topic, name, partition, f.FirstOffset, m.Epoch) + extOf(f.Encoding); f.FirstOffset < 0 || f.Object != want {
 			return fmt.Errorf("folder %q: object %q is not the one this partition's protocol names for offset %d (%s)", name, f.Object, f.FirstOffset, want)
 		}
-		if _, ok := encoderFor(f.Encoding); !ok {
+		enc, known := encoderFor(f.Encoding)
+		if !known {
 			return fmt.Errorf("folder %q: object %s: unknown encoding %q", name, f.Object, f.Encoding)
 		}
 		ok := f.Size >= 0 && f.IndexSize >= 0 && f.Records >= 0
@@ -195,7 +198,7 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 			// Announced (a seal named it), nothing of it known stored yet.
 			ok = ok && f.Size == 0 && f.LastOffset == f.FirstOffset-1
 		} else {
-			ok = ok && f.Size >= f.Records && f.LastOffset >= f.FirstOffset
+			ok = ok && f.Size >= minSize(enc, f.Records) && f.LastOffset >= f.FirstOffset
 		}
 		if m.Version == 1 || f.Legacy {
 			ok = ok && f.Records > 0 && f.IndexSize == 0
@@ -212,11 +215,24 @@ func (m *Meta) check(prefix, topic string, partition int32) error {
 			return fmt.Errorf("finalize: folder %q: %w", p.Folder, err)
 		}
 		want := ObjectKey(prefix, topic, p.Folder, partition, p.FirstOffset, p.Epoch) + extOf(p.Encoding)
-		if !stagedEnc(p.Encoding) || p.Object != want || p.Epoch < 0 || p.Epoch > m.Epoch || p.Records <= 0 || p.LastOffset < p.FirstOffset || p.Size < p.Records || p.IndexSize <= 0 {
+		enc, _ := encoderFor(p.Encoding)
+		if !enc.Staged() || p.Object != want || p.Epoch < 0 || p.Epoch > m.Epoch || p.Records <= 0 || p.LastOffset < p.FirstOffset ||
+			p.Size < minSize(enc, p.Records) || p.IndexSize <= 0 {
 			return fmt.Errorf("finalize: entry %d: inconsistent %+v", i, *p)
 		}
 	}
 	return nil
+}
+
+// minSize is the fewest bytes an object of records records in encoding enc
+// can hold: one per record (every encoding ends a record with at least a
+// byte), but compressed ones can hold thousands of empty records in a
+// member of a few dozen bytes: one per append at least, so one.
+func minSize(enc format.Encoder, records int64) int64 {
+	if enc.Compressed() {
+		return min(records, 1)
+	}
+	return records
 }
 
 // checkFolderName accepts "" and relative paths of non-empty segments each

@@ -3,12 +3,14 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
 // Option configures a Sink.
@@ -33,6 +35,12 @@ type config struct {
 	// flushIdle: SealIdle seals an open object whose last append is this
 	// old (0: idle sealing off).
 	flushIdle time.Duration
+	// finalize, when finalizeSet, overrides the encoder's Final.
+	finalize, finalizeSet bool
+	// class, sse, sseKeyID, tags: see WithStorageClass, WithSSE, WithTags.
+	class         store.StorageClass
+	sse, sseKeyID string
+	tags          []store.Tag
 }
 
 // Defaults, shared with the configuration package's documentation.
@@ -102,7 +110,61 @@ func (c *config) validate() error {
 	if c.deadlineMargin < 0 {
 		errs = append(errs, fmt.Errorf("deadline margin %v is negative", c.deadlineMargin))
 	}
+	errs = append(errs, c.validateWrites()...)
 	return errors.Join(errs...)
+}
+
+// MaxUserTags is how many WithTags tags a sink accepts: OSS allows 10
+// tags per object, and the sink's own (SinkTagKeys) take the rest.
+const MaxUserTags = 10 - len(SinkTagKeys)
+
+// SinkTagKeys are the tags the sink sets on every data object it writes
+// whole (see finalOptions); WithTags may not use them.
+var SinkTagKeys = [...]string{"topic", "partition", "first-offset", "last-offset", "records", "format", "compression"}
+
+// validateWrites checks the write options against what OSS accepts for
+// the objects they go on: appendable data objects (not finalized) take
+// only Standard, IA and Archive and no customer KMS key; every object
+// at most 10 tags (the sink's own among them). Refusals are permanent:
+// the reason is a setting, not the store.
+func (c *config) validateWrites() []error {
+	var errs []error
+	staged := c.enc.Staged()
+	if c.class != "" {
+		if _, err := store.ParseStorageClass(string(c.class)); err != nil {
+			errs = append(errs, err)
+		} else if !staged && !c.class.Appendable() {
+			errs = append(errs, fmt.Errorf("storage class %s needs finalize: OSS refuses it for appendable objects (only Standard, IA and Archive), "+
+				"so objects must be staged and written whole when sealed", c.class))
+		}
+	}
+	switch c.sse {
+	case "", "AES256", "KMS", "SM4":
+	default:
+		errs = append(errs, fmt.Errorf("unknown server-side encryption %q: want AES256, KMS or SM4", c.sse))
+	}
+	if c.sseKeyID != "" {
+		if c.sse != "KMS" {
+			errs = append(errs, fmt.Errorf("a KMS key id needs the encryption KMS, not %q", c.sse))
+		} else if !staged {
+			errs = append(errs, errors.New("a customer KMS key needs finalize: OSS refuses one for appendable objects"))
+		}
+	}
+	if len(c.tags) > MaxUserTags {
+		errs = append(errs, fmt.Errorf("%d tags: OSS allows 10 per object, and the sink sets %d of its own (%v), which leaves %d",
+			len(c.tags), len(SinkTagKeys), SinkTagKeys, MaxUserTags))
+	}
+	for _, t := range c.tags {
+		for _, k := range SinkTagKeys {
+			if strings.EqualFold(t.Key, k) {
+				errs = append(errs, fmt.Errorf("tag %q is one the sink sets itself", t.Key))
+			}
+		}
+	}
+	if err := store.CheckWriteOptions(store.WriteOptions{Tags: c.tags}, false); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // WithPrefix sets the key prefix of every object (OSS_PREFIX). A non-empty
@@ -111,6 +173,39 @@ func WithPrefix(p string) Option { return func(c *config) { c.prefix = Normalize
 
 // WithEncoder sets the output format. Default: raw, text values.
 func WithEncoder(e format.Encoder) Option { return func(c *config) { c.enc = e } }
+
+// WithFinalize stages every object and writes it whole, as a normal
+// object, when it is sealed (SINK_FINALIZE; see "Staging" in the package
+// doc), or (false) appends records to the data object itself, readable at
+// once. It sets the encoder's Final whatever the order of options; Parquet
+// is staged either way. Default: the encoder's Final.
+func WithFinalize(on bool) Option {
+	return func(c *config) { c.finalize, c.finalizeSet = on, true }
+}
+
+// WithStorageClass sets the storage class of the data objects
+// (SINK_STORAGE_CLASS): on the PUT of objects written whole when sealed,
+// or on the append that creates an appendable one, which OSS allows for
+// Standard, IA and Archive only (New refuses the others without
+// finalize). Meta objects, indexes and staging objects always stay
+// Standard. Default: "" (the bucket's default for data objects).
+func WithStorageClass(class store.StorageClass) Option { return func(c *config) { c.class = class } }
+
+// WithSSE sets the server-side encryption of data objects and their
+// staging objects (SINK_SSE: "AES256", "KMS" or "SM4"), and the customer
+// KMS key of data objects written whole (SINK_SSE_KMS_KEY_ID, with KMS;
+// appendable objects, staging objects among them, cannot use one: they
+// get the default KMS key). Default: none (the bucket's default).
+func WithSSE(algorithm, keyID string) Option {
+	return func(c *config) { c.sse, c.sseKeyID = algorithm, keyID }
+}
+
+// WithTags adds static tags (SINK_TAGS) to the sink's own on every data
+// object written whole (at most MaxUserTags, none of SinkTagKeys).
+// Appendable objects get no tags (see the package doc). Default: none.
+func WithTags(tags ...store.Tag) Option {
+	return func(c *config) { c.tags = append([]store.Tag(nil), tags...) }
+}
 
 // WithFlushBytes seals a data object once it holds at least n bytes; the
 // next record opens a new object. Default: 64 MiB.

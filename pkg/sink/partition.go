@@ -72,6 +72,17 @@ func stagedEnc(id string) bool {
 	return ok && e.Staged()
 }
 
+// withStaged returns the encoding id like id, staged (format.Encoder.Final)
+// or not: the same name, another id. Parquet ids are staged either way.
+func withStaged(id string, staged bool) string {
+	e, ok := encoderFor(id)
+	if !ok || e.Format == format.Parquet || e.Final == staged {
+		return id
+	}
+	e.Final = staged
+	return encodingID(e)
+}
+
 // dataKey returns the key of the data object of a folder for the record at
 // offset first, in the encoding id: ObjectKey and the encoding's extension.
 func (j *partitionJob) dataKey(folder string, first int64, id string) string {
@@ -434,7 +445,7 @@ func (j *partitionJob) putMeta(ctx context.Context, m *Meta) error {
 		return fmt.Errorf("encode meta object: %w", err)
 	}
 	key := MetaKey(j.cfg.prefix, j.topic, j.partition)
-	if err := j.st.Put(ctx, key, data); err != nil {
+	if err := j.st.Put(ctx, key, data, stateOptions(0)...); err != nil {
 		return fmt.Errorf("write meta object %s: %w", key, err)
 	}
 	return nil

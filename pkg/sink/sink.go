@@ -30,6 +30,9 @@ func New(opts ...Option) (*Sink, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.finalizeSet {
+		cfg.enc.Final = cfg.finalize
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}

@@ -131,6 +131,27 @@ var formatSetups = []setup{
 		[]sink.Option{sink.WithFlushBytes(300), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep)}, routedKeep},
 }
 
+// finalSetups run the fault matrix with raw, jsonl and csv staged and
+// written whole when sealed (SINK_FINALIZE), uncompressed, gzip and zstd:
+// the Parquet protocol, the staged bytes copied. Sealed every 3 records
+// (or 250 bytes), so that most batches finalize an object.
+var finalSetups = func() []setup {
+	var out []setup
+	for _, f := range []string{"raw/text", "jsonl/text;fields=offset,key,value", "csv/base64;fields=value,offset"} {
+		for i, z := range []string{"", ";z=gzip-1", ";z=zstd-1"} {
+			opt := sink.WithFlushRecords(3)
+			if i == 2 {
+				opt = sink.WithFlushBytes(250)
+			}
+			id := f + z + ";final"
+			out = append(out, setup{"final/" + id, mustEnc(id), rawOffset, []sink.Option{opt}, nil})
+		}
+	}
+	out = append(out, setup{"final/routed/jsonl/gzip/records=2/open=2", mustEnc("jsonl/text;fields=offset,key,value;z=gzip-1;final"), rawOffset,
+		[]sink.Option{sink.WithFlushRecords(2), sink.WithRouter(modRouter{}), sink.WithFilter(routedKeep), sink.WithMaxOpenFolders(2)}, routedKeep})
+	return out
+}()
+
 func mustEnc(id string) format.Encoder {
 	e, err := format.ParseID(id)
 	if err != nil {
@@ -174,7 +195,7 @@ func TestFaultMatrix(t *testing.T) {
 		{"earlier", func(lo, hi int) int { return max(0, lo-2) }, func(lo, hi int) int { return hi }},
 	}
 	runs := 0
-	for _, su := range slices.Concat(setups, routedSetups, formatSetups) {
+	for _, su := range slices.Concat(setups, routedSetups, formatSetups, finalSetups) {
 		t.Run(su.name, func(t *testing.T) {
 			sk := newSink(t, su)
 			for b := 0; b+1 < len(bounds); b++ {

@@ -33,8 +33,10 @@ type Object struct {
 	Indexed   bool    // split by its record index
 	Folder    string  // its folder name (sink.FolderName)
 	// Staged: Data is the staging object's (sink.StageKey), its data
-	// object not yet written. Final: Data is a data object written from
-	// staged records (Parquet), whose offsets its index gives.
+	// object not yet written. Final: Data is a data object built from
+	// staged records (Parquet), whose offsets its index gives. (Raw, jsonl
+	// and csv written whole hold the staged bytes: split like appendable
+	// ones.)
 	Staged, Final bool
 }
 
@@ -166,6 +168,17 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 			// object must hold them too.
 			if err := checkFinal(ctx, st, key, data); err != nil {
 				return nil, err
+			}
+			if _, ext := sink.SplitExt(key); ext != ".parquet" {
+				// Raw, jsonl or csv written whole (SINK_FINALIZE): the
+				// staged bytes themselves, up to the seal.
+				stage, err := st.Get(ctx, sink.StageKey(key))
+				if err != nil {
+					return nil, err
+				}
+				if !bytes.HasPrefix(stage, data) {
+					return nil, fmt.Errorf("object %s: not the first %d bytes of its staging object", key, len(data))
+				}
 			}
 			continue
 		}
@@ -305,7 +318,7 @@ func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offset
 // gives: by offsetOf for raw and legacy JSONL lines, by decoding
 // otherwise (when the encoding carries the offset).
 func checkRecord(enc format.Encoder, rec []byte, offset int64, offsetOf OffsetFunc) error {
-	if enc.Staged() {
+	if enc.Built() {
 		d, err := enc.Decode(rec)
 		if err != nil {
 			return err
@@ -357,6 +370,16 @@ func checkFinal(ctx context.Context, st store.Store, key string, data []byte) er
 		last = a.Last()
 	}
 	_, ext := sink.SplitExt(key)
+	if ext != ".parquet" {
+		// Raw, jsonl or csv written whole: its index splits it (split),
+		// resolved against its own length, which must be the seal's.
+		for _, a := range res.Landed {
+			if end := a.Pos + a.Bytes; end > int64(len(data)) {
+				return fmt.Errorf("object %s: %d bytes, its staged records end at %d", key, len(data), end)
+			}
+		}
+		return nil
+	}
 	enc := format.ForExt(ext, 0)
 	if len(res.Landed) > 0 {
 		// The staged records' own encoding says which fields (columns)
