@@ -16,6 +16,7 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
 
@@ -324,6 +325,124 @@ func TestBuiltReplayComparedByContent(t *testing.T) {
 				t.Fatalf("replay adopting the written object's records: %+v", sum.Partitions[0])
 			}
 			mustWrite(t, sk, st, all[9:])
+			atkCheck(t, st, all)
+		})
+	}
+}
+
+// TestBuiltArchivedComparedByIndex: written Parquet objects moved to an
+// archive class (a lifecycle rule, or SINK_STORAGE_CLASS) refuse reads
+// until restored. Records delivered again into them, by the duplicate
+// check and by a replay, are compared with the index only (staged size and
+// timestamp): the batch succeeds without reading them, nothing is written
+// twice, and a record of another size is still refused.
+func TestBuiltArchivedComparedByIndex(t *testing.T) {
+	ctx := context.Background()
+	all := builtStream(12)
+	metaKey := sink.MetaKey("backup/", topic, 0)
+	st := memstore.New()
+	sk := atkSink(t, atkPQ, sink.WithFlushRecords(3))
+	mustWrite(t, sk, st, all[:3])
+	stale, _ := st.Object(metaKey)
+	mustWrite(t, sk, st, all[3:6])
+	mustWrite(t, sk, st, all[6:7])
+	archived := 0
+	for _, k := range st.Keys() {
+		if strings.HasSuffix(k, ".parquet") && !strings.Contains(k, ".oss_stage_") {
+			data, _ := st.Object(k)
+			if err := st.Put(ctx, k, data, store.WithStorageClass(store.ColdArchive)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Get(ctx, k); !errors.Is(err, store.ErrNotRestored) {
+				t.Fatalf("archived %s read: %v", k, err)
+			}
+			archived++
+		}
+	}
+	if archived != 2 {
+		t.Fatalf("%d written objects, want 2: %v", archived, st.Keys())
+	}
+	// The duplicate check.
+	if sum := mustWrite(t, sk, st, all[:7]); sum.Partitions[0].Duplicates != 7 || sum.Partitions[0].Written != 0 {
+		t.Fatalf("redelivery into archived objects: %+v", sum.Partitions[0])
+	}
+	longer := append([]events.Record{}, all...)
+	longer[4].Value = append(append([]byte{}, all[4].Value...), 'x')
+	if _, err := sk.Write(ctx, st, longer[3:6]); !errors.Is(err, sink.ErrOffsetsReset) {
+		t.Fatalf("a record of another size at a stored offset: %v, want ErrOffsetsReset", err)
+	}
+	// The replay: a stale meta object put back.
+	if err := st.Put(ctx, metaKey, stale); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := sk.Write(ctx, st, all[3:8])
+	if err != nil {
+		t.Fatalf("replay into an archived object: %v", err)
+	}
+	if p := sum.Partitions[0]; p.Recovered != 4 || p.Written != 1 {
+		t.Fatalf("replay into an archived object: %+v, want 4 recovered, 1 written", p)
+	}
+	mustWrite(t, sk, st, all[8:])
+	for _, k := range st.Keys() {
+		if info, _ := st.Stat(ctx, k); info.StorageClass.Archived() {
+			if _, err := st.Restore(ctx, k, 1, store.TierExpedited); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	atkCheck(t, st, all)
+}
+
+// TestCopiedFinalComparedByContent: with SINK_FINALIZE, raw, jsonl and csv
+// objects are written whole from their stage, byte for byte. Records
+// delivered again into such an object, its stage gone, are compared with
+// the data object's bytes where the stage held them: a redelivery is
+// dropped, a recreated topic's record of the same size and timestamp is
+// refused (ErrOffsetsReset, nothing written); archived, the object is
+// compared by the index only.
+func TestCopiedFinalComparedByContent(t *testing.T) {
+	ctx := context.Background()
+	all := stream(0, 9)
+	again := make([]events.Record, len(all))
+	for i, r := range all {
+		r.Value = []byte(strings.Replace(string(r.Value), "p0-", "q0-", 1)) // same length
+		again[i] = r
+	}
+	for _, id := range []string{"raw/text;final", "jsonl/text;fields=offset,value;final", "csv/text;fields=offset,value;z=gzip-1;final",
+		"jsonl/text;fields=key,value;z=zstd-1;final"} {
+		t.Run(id, func(t *testing.T) {
+			st := memstore.New()
+			sk := atkSink(t, id, sink.WithFlushRecords(3))
+			mustWrite(t, sk, st, all[:7])
+			if stages := atkKeys(st, ".oss_stage_"); len(stages) != 1 {
+				t.Fatalf("stages %v, want only the open object's", stages)
+			}
+			if _, err := sk.Write(ctx, st, again[:6]); !errors.Is(err, sink.ErrOffsetsReset) {
+				t.Fatalf("a recreated topic's records at stored offsets: %v, want ErrOffsetsReset", err)
+			}
+			if sum := mustWrite(t, sk, st, all[:7]); sum.Partitions[0].Duplicates != 7 || sum.Partitions[0].Written != 0 {
+				t.Fatalf("redelivery: %+v", sum.Partitions[0])
+			}
+			// Archived: by the index only (the limit), not a failure.
+			for _, k := range st.Keys() {
+				if info, _ := st.Stat(ctx, k); !info.Appendable && !strings.Contains(k, ".oss_") {
+					data, _ := st.Object(k)
+					if err := st.Put(ctx, k, data, store.WithStorageClass(store.Archive), store.WithMetadata(info.Metadata...)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if sum := mustWrite(t, sk, st, all[:6]); sum.Partitions[0].Duplicates != 6 {
+				t.Fatalf("redelivery into archived objects: %+v", sum.Partitions[0])
+			}
+			mustWrite(t, sk, st, all[6:])
+			for _, k := range st.Keys() {
+				if info, _ := st.Stat(ctx, k); info.StorageClass.Archived() {
+					if _, err := st.Restore(ctx, k, 1, ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			atkCheck(t, st, all)
 		})
 	}

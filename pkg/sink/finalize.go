@@ -241,6 +241,14 @@ func (j *partitionJob) finalMatches(ctx context.Context, p *Pending, enc format.
 			if present {
 				return true, "", nil
 			}
+			// The staging object is removed only once its data object
+			// is confirmed: without it, an earlier try confirmed this
+			// one (and there is nothing left to build from).
+			if _, err := j.st.Stat(ctx, StageKey(p.Object)); store.IsNotFound(err) {
+				return true, "", nil
+			} else if err != nil {
+				return false, "", fmt.Errorf("check %s: %w", StageKey(p.Object), err)
+			}
 			return false, "", nil
 		}
 		ok, why, err := j.checkBuilt(ctx, p, enc, info)
