@@ -173,7 +173,7 @@ func BenchmarkCompressOptions(b *testing.B) {
 	}{
 		{"zstd", zs(), false},
 		{"zstd-cold", zs(), true},
-		{"zstd-lowmem", zs(zstd.WithLowerEncoderMem(true)), false},
+		{"zstd-highmem", zs(zstd.WithLowerEncoderMem(false)), false},
 		{"zstd-win1M", zs(zstd.WithWindowSize(1 << 20)), false},
 		{"zstd-nocrc", zs(zstd.WithEncoderCRC(false)), false},
 		{"zstd-noentropy", zs(zstd.WithNoEntropyCompression(true)), false},

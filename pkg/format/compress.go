@@ -174,6 +174,11 @@ func zstdOptions(level int) []zstd.EOption {
 		zstd.WithEncoderLevel(zstd.EncoderLevel(level)),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(true),
+		// The same bytes with half the memory: a 4 MiB window plus one
+		// 128 KiB block of history (not twice the window), and no buffers
+		// allocated ahead of need. About 4.6 MiB per encoder, not 8.7
+		// (TestCompressorMemory), and 0-10% less cpu (BenchmarkCompressOptions).
+		zstd.WithLowerEncoderMem(true),
 		// An empty member is still a frame, so every Append is one.
 		zstd.WithZeroFrames(true),
 	}
