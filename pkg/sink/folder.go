@@ -395,6 +395,9 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	}
 	buf := w.buf[:0]
 	w.ib.Reset(encID, w.f.Size)
+	if enc.Compressed() {
+		w.ib.WillCompress() // the entry's CRC is the member's
+	}
 	if h := enc.Header(); w.f.Size == 0 && len(h) > 0 {
 		buf = append(buf, h...)
 		w.ib.Head(h)
