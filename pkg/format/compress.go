@@ -174,6 +174,17 @@ func zstdOptions(level int) []zstd.EOption {
 		zstd.WithEncoderLevel(zstd.EncoderLevel(level)),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderCRC(true),
+		// The same bytes with half the memory: a 4 MiB window plus one
+		// 128 KiB block of history (not twice the window), and no buffers
+		// allocated ahead of need. About 4.6 MiB per encoder, not 8.7
+		// (TestCompressorMemory), which the sink keeps one per core of
+		// (issue 11: 128 MB instances). The price: for appends up to
+		// 4 MiB + 128 KiB (the benchmark batch's are 2-4 MiB per
+		// partition) it is as fast or 0-10% faster (BenchmarkCompressOptions),
+		// but above that the history moves down by the whole window for
+		// every 128 KiB block, and compression is 15-20% slower
+		// (8 and 16 MiB appends, 2026-12-02).
+		zstd.WithLowerEncoderMem(true),
 		// An empty member is still a frame, so every Append is one.
 		zstd.WithZeroFrames(true),
 	}

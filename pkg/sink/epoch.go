@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -101,7 +100,7 @@ func endedJob(ctx context.Context, st store.Store, prefix, topic string, partiti
 	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
 		cfg.log = *l
 	}
-	j := &partitionJob{cfg: &cfg, bufs: &bufCache{}, comps: &sync.Pool{}, st: &guardedStore{st: st}, topic: topic, partition: partition,
+	j := &partitionJob{cfg: &cfg, bufs: &bufCache{}, comps: newCompCache(cfg.enc.Codec, 1), st: &guardedStore{st: st}, topic: topic, partition: partition,
 		epoch: epoch, staging: true, committed: -1, start: now}
 	j.log = cfg.log.With().Str("topic", topic).Int32("partition", partition).Int64("epoch", epoch).Logger()
 	return j

@@ -437,6 +437,9 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	}
 	buf := w.buf[:0]
 	w.ib.Reset(encID, w.f.Size)
+	if enc.Compressed() {
+		w.ib.WillCompress() // the entry's CRC is the member's
+	}
 	if h := enc.Header(); w.f.Size == 0 && len(h) > 0 {
 		buf = append(buf, h...)
 		w.ib.Head(h)
@@ -460,14 +463,14 @@ func (w *folderWriter) segment(recs []*events.Record) (int, []byte) {
 	if enc.Compressed() {
 		// One complete member per append: the object is a valid
 		// concatenation of members between any two appends.
-		comp := j.compressor()
-		if enc.Codec != j.cfg.enc.Codec {
-			comp = format.NewCompressor(enc.Codec)
-		}
 		if j.zbuf == nil {
 			j.zbuf = j.bufs.get(len(buf)/2 + 4096)
 		}
-		j.zbuf = comp.Append(j.zbuf[:0], buf)
+		if enc.Codec == j.cfg.enc.Codec {
+			j.zbuf = j.comps.compress(j.zbuf[:0], buf)
+		} else {
+			j.zbuf = format.NewCompressor(enc.Codec).Append(j.zbuf[:0], buf)
+		}
 		w.ib.Compressed(j.zbuf)
 		return k, j.zbuf
 	}

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -93,9 +92,8 @@ func (j *partitionJob) dataKey(folder string, first int64, id string) string {
 type partitionJob struct {
 	cfg   *config
 	bufs  *bufCache
-	comps *sync.Pool
-	// comp and zbuf compress appends (compressed encodings); see compressor.
-	comp *format.Compressor
+	comps *compCache
+	// zbuf holds the compressed append (compressed encodings).
 	zbuf []byte
 	// staging: staged encodings may be in use (today's, or objects still
 	// to finalize), or an object is looked for that no state knows the
@@ -150,25 +148,8 @@ func (j *partitionJob) source(ctx context.Context, key string, off, end int64) *
 	return s
 }
 
-// compressor returns the job's compressor for today's codec, from the
-// sink's pool.
-func (j *partitionJob) compressor() *format.Compressor {
-	if j.comp == nil {
-		if c, ok := j.comps.Get().(*format.Compressor); ok {
-			j.comp = c
-		} else {
-			j.comp = format.NewCompressor(j.cfg.enc.Codec)
-		}
-	}
-	return j.comp
-}
-
 // release returns what the job borrowed from the sink.
 func (j *partitionJob) release() {
-	if j.comp != nil {
-		j.comps.Put(j.comp)
-		j.comp = nil
-	}
 	if j.zbuf != nil {
 		j.bufs.put(j.zbuf)
 		j.zbuf = nil

@@ -19,9 +19,9 @@ import (
 type Sink struct {
 	cfg  config
 	bufs *bufCache
-	// comps keeps compressors from one Write to the next (building one
-	// allocates its tables and windows).
-	comps sync.Pool
+	// comps keeps the compressors of today's codec from one Write to the
+	// next, and bounds them (see compCache).
+	comps *compCache
 }
 
 // New returns a Sink configured by opts.
@@ -36,7 +36,7 @@ func New(opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}}, nil
+	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}, comps: newCompCache(cfg.enc.Codec, compCacheSize(cfg.concurrency))}, nil
 }
 
 // Summary reports what one Write did.
@@ -142,7 +142,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: &s.comps, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			// The topic is a key segment: one Kafka cannot name must never
 			// reach a key (the decoder refuses it too).
