@@ -83,7 +83,7 @@ func TestFormatsFinal(t *testing.T) {
 	t.Parallel()
 	var topics []string
 	for _, s := range finalSetups {
-		topics = append(topics, "dst-"+s.name, "arc-"+s.name)
+		topics = append(topics, "dst-"+s.name, "arc-"+s.name, "pending-"+s.name, "cut-"+s.name)
 	}
 	c := newCluster(t, append([]string{"src"}, topics...)...)
 	addrs := c.ListenAddrs()
@@ -115,6 +115,23 @@ func TestFormatsFinal(t *testing.T) {
 				t.Fatalf("archive summary %+v", sum.Archive)
 			}
 			sameRestored(t, addrs, "arc-"+s.name, enc, ms)
+
+			// Finalizing failed (records staged, sealed) or was cut short
+			// (staging and data object both exist).
+			for _, fs := range []struct {
+				dst string
+				st  *writeFaults
+			}{
+				{"pending-" + s.name, &writeFaults{Store: memstore.New(), failPut: func(k string) bool { return strings.Contains(k, "/partition_") }}},
+				{"cut-" + s.name, &writeFaults{Store: memstore.New(), failDelete: func(k string) bool { return strings.Contains(k, ".oss_stage_") }}},
+			} {
+				backupWith(t, fs.st, "src", enc, ms)
+				sum, err := restore.Run(t.Context(), fs.st, kafka(c), append(common, restore.TargetTopic(fs.dst))...)
+				if err != nil || sum.Records != int64(len(ms)) {
+					t.Fatalf("%s: %+v, %v", fs.dst, sum, err)
+				}
+				sameRestored(t, addrs, fs.dst, enc, ms)
+			}
 		})
 	}
 }

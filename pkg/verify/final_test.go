@@ -103,6 +103,47 @@ func TestFinalCopied(t *testing.T) {
 			if rep := mustRun(t, st, verify.WithoutReading()); rep.Total.Errors != 0 || rep.Total.Records != int64(len(recs)) {
 				t.Fatalf("without reading: %d records: %v", rep.Total.Records, rep.AllDefects())
 			}
+
+			isData := func(k string) bool { return strings.Contains(k, "/partition_") }
+			t.Run("finalize-pending", func(t *testing.T) {
+				// Writing the data objects fails: their records stay
+				// staged, read from the staging objects.
+				fs := &writeFaults{Store: memstore.New(), failPut: isData}
+				fmtFill(t, fs, enc)
+				fs.failPut = nil
+				rep := mustRun(t, fs)
+				if !rep.OK() || rep.Total.Records != int64(len(recs)) {
+					t.Fatalf("%d records: %v", rep.Total.Records, rep.AllDefects())
+				}
+				if _, ok := find(rep, verify.CodeFinalizePending, written[0]); !ok {
+					t.Fatalf("no finalize_pending for %s: %v", written[0], codes(rep))
+				}
+				onlyCodes(t, rep, verify.CodeFinalizePending)
+			})
+			t.Run("finalize-cut", func(t *testing.T) {
+				// Removing the staging objects fails: both exist.
+				fs := &writeFaults{Store: memstore.New(), failDelete: func(k string) bool { return strings.Contains(k, ".oss_stage_") }}
+				fmtFill(t, fs, enc)
+				rep := mustRun(t, fs)
+				if !rep.OK() || rep.Total.Records != int64(len(recs)) {
+					t.Fatalf("%d records: %v", rep.Total.Records, rep.AllDefects())
+				}
+				if _, ok := find(rep, verify.CodeFinalizePending, written[0]); !ok {
+					t.Fatalf("no finalize_pending for %s: %v", written[0], codes(rep))
+				}
+				onlyCodes(t, rep, verify.CodeFinalizePending)
+				// The data object is not the staged bytes.
+				b, err := fs.Get(context.Background(), written[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := fs.Put(context.Background(), written[0], b[:len(b)-1]); err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := find(mustRun(t, fs), verify.CodeFinalMismatch, written[0]); !ok {
+					t.Fatalf("no final_mismatch for %s", written[0])
+				}
+			})
 		})
 	}
 }
