@@ -135,6 +135,7 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		if i, ok := at[key]; ok {
 			// A staged object listed twice: staging and data object.
 			c := &out.byPart[p][i]
+			c.staged = true
 			c.stage, c.final = c.stage || isStage, c.final || !isStage
 			if !isStage {
 				c.class = in.StorageClass
@@ -144,7 +145,12 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 		_, ext := sink.SplitExt(key)
 		isize, hasIndex := indexed[key]
 		ob := object{key: key, ext: ext, folder: sink.FolderName(o.topic, dir), partition: p, first: first, size: in.Size,
-			index: hasIndex, indexSize: isize, indexClass: indexClass[key], invalid: dir == sink.InvalidDir(o.topic), staged: ext == parquetExt}
+			index: hasIndex, indexSize: isize, indexClass: indexClass[key], invalid: dir == sink.InvalidDir(o.topic)}
+		// Staged: Parquet by its name, the others (written final) when
+		// their staging object exists; a written final object whose
+		// staging object is gone is read as an appendable object.
+		_, hasStage := staged[key]
+		ob.staged = ext == parquetExt || isStage || hasStage
 		if !isStage {
 			ob.class = in.StorageClass
 		}
@@ -163,10 +169,14 @@ func list(ctx context.Context, st store.Store, o *options) (listed, error) {
 const parquetExt = ".parquet"
 
 // stageData returns the data object key of a staging object's key
-// (sink.StageKey), for the encodings staged (Parquet).
+// (sink.StageKey), for the encodings staged: Parquet, and raw, jsonl and
+// csv written final (any extension).
 func stageData(key string) (string, bool) {
 	dk, ok := sink.StageData(key)
-	if _, ext := sink.SplitExt(dk); !ok || ext != parquetExt {
+	if !ok {
+		return "", false
+	}
+	if _, _, ok := sink.ParseObjectName(path.Base(dk)); !ok {
 		return "", false
 	}
 	return dk, true

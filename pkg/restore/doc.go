@@ -67,6 +67,10 @@
 //     records of its index (read against the index's seal), offset for
 //     offset. A record restores the same from either: only the fields of
 //     the encoding.
+//   - raw, jsonl and csv objects written final (SINK_FINALIZE, encoding
+//     ids ending in ";final"; staged too): read from the staging object
+//     while it exists, then from the data object, which holds the staged
+//     bytes before the seal at the same positions: both as above.
 //   - Objects without an index (legacy, written before indexes): JSONL lines
 //     carry their offsets. Raw lines are numbered from the name's first
 //     offset, which is exact only if the line count is the number of

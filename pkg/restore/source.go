@@ -40,9 +40,11 @@ type object struct {
 	// the sink writes index objects Standard, but a lifecycle rule on the
 	// prefix moves them with the data.
 	indexClass store.StorageClass
-	// staged: of an encoding built when sealed (Parquet, by its name):
-	// its records are in the staging object (stage: listed) until the
-	// data object is written from them (final: listed).
+	// staged: of a staged encoding (format.Encoder.Staged): its records
+	// are in the staging object (stage: listed) until the data object is
+	// written from them (final: listed). Parquet (by its name) is built
+	// from the staged records; raw, jsonl and csv written final (a staging
+	// object listed) are copied, the staged bytes at the same positions.
 	staged, stage, final bool
 	// enc is the encoding of its first append (plan reads it for the
 	// encodings that select fields); "" when not read.
@@ -113,9 +115,10 @@ func noIndex(ob object) error {
 		ErrRefused, ob.key, ob.ext)
 }
 
-// loadStaged reads an object of an encoding built when sealed: from its
-// staging object while it exists (its bytes are what the index describes,
-// CRC-checked), else from the data object built from it.
+// loadStaged reads an object of a staged encoding: from its staging
+// object while it exists (its bytes are what the index describes,
+// CRC-checked), else from the data object written from it: built
+// (Parquet), or a copy of the staged bytes, read as they were.
 func loadStaged(ctx context.Context, st store.Store, ob object) (loaded, error) {
 	ikey := objindex.Key(ob.key)
 	if ob.stage {
@@ -145,6 +148,9 @@ func loadStaged(ctx context.Context, st store.Store, ob object) (loaded, error) 
 	}
 	if err != nil {
 		return loaded{}, fmt.Errorf("read the record index of %s: %w", ob.key, err)
+	}
+	if ob.ext != parquetExt {
+		return loadIndexed(ob, data, idx)
 	}
 	return loadBuilt(ob, data, idx)
 }
@@ -279,7 +285,7 @@ func decompress(c format.Codec, member []byte, n int64) ([]byte, error) {
 // decodeRecord decodes one record's bytes b in encoding enc; its offset
 // comes from the index.
 func decodeRecord(enc format.Encoder, b []byte, rr objindex.Record) (record, error) {
-	if !enc.Staged() && (len(b) == 0 || b[len(b)-1] != '\n') {
+	if !enc.Built() && (len(b) == 0 || b[len(b)-1] != '\n') {
 		return record{}, fmt.Errorf("its %d bytes do not end with a newline: the index does not match the data", rr.Size)
 	}
 	switch {
@@ -303,8 +309,8 @@ func decodeRecord(enc format.Encoder, b []byte, rr objindex.Record) (record, err
 	if d.Fields.Has(format.FieldOffset) && d.Offset != rr.Offset {
 		return record{}, fmt.Errorf("it holds offset %d, the record index says %d", d.Offset, rr.Offset)
 	}
-	if enc.Staged() {
-		// A staged record holds every field, the data object built from
+	if enc.Built() {
+		// A staged Parquet record holds every field, the data object built from
 		// it only those selected: a record is restored the same from
 		// either.
 		d.Fields = enc.Fields

@@ -113,7 +113,7 @@ func (rc *rowChecker) check(a *objindex.Append, recorded bool) error {
 	c, o := rc.c, rc.o
 	enc, err := c.encoder(a.Enc)
 	switch {
-	case err != nil || !enc.Staged():
+	case err != nil || !enc.Built():
 		c.add(Defect{Code: CodeIndexInconsistent, Object: o.key, Other: o.indexKey, Pos: &Position{Byte: a.Pos}, Offset: ptr(a.First()),
 			Message: fmt.Sprintf("the append at staged byte %d (offsets %s) is in encoding %s, not one built when sealed", a.Pos, rangesString(runsOf(a), maxListedRanges), a.Enc)})
 	case !rc.checked && rc.pr != nil:
@@ -208,6 +208,14 @@ func (c *checker) checkFinal(o *dataObject, w *walkResult) {
 			Message: "the data object exists, but its staging object is not sealed: the sink writes the data object only once no more records are staged"})
 		return
 	}
+	if o.copied() {
+		// Its data object is the staged bytes before the seal.
+		if o.finalSize != w.seal.At {
+			c.add(Defect{Code: CodeFinalMismatch, Object: o.key, Other: sink.StageKey(o.key),
+				Message: fmt.Sprintf("it holds %d bytes, its staging object %d before its seal: the sink writes it as a copy of those", o.finalSize, w.seal.At)})
+		}
+		return
+	}
 	enc, err := c.encoder(w.enc)
 	if err != nil {
 		return // reported with the appends
@@ -241,19 +249,25 @@ func (c *checker) checkFinalize() {
 		}
 	}
 	for _, o := range c.objs {
-		if !o.staged {
-			continue
-		}
 		r := &c.res[o.idx]
 		p := listed[o.key]
 		delete(listed, o.key)
+		if !o.staged {
+			// A copied object written, its staging object gone before
+			// the listing.
+			if p != nil && o.dataSize >= 0 {
+				c.add(Defect{Code: CodeFinalizePending, Object: o.key, Other: c.metaKey,
+					Message: "written, but the meta object still lists it as to be written (its update after writing failed): the sink's next batch of the partition completes it"})
+			}
+			continue
+		}
 		stage := sink.StageKey(o.key)
 		switch {
 		case o.stageSize >= 0 && o.finalSize >= 0:
 			c.add(Defect{Code: CodeFinalizePending, Object: o.key, Other: stage,
 				Message: fmt.Sprintf("written from its staged records, but the staging object %s is not removed yet (finalizing was cut short): the sink's next batch of the partition removes it", stage)})
 		case o.stageSize < 0 || c.openFolder(o) != nil || r.records == 0:
-			if o.built && p != nil {
+			if o.stageSize < 0 && o.finalSize >= 0 && p != nil {
 				c.add(Defect{Code: CodeFinalizePending, Object: o.key, Other: c.metaKey,
 					Message: "written, but the meta object still lists it as to be written (its update after writing failed): the sink's next batch of the partition completes it"})
 			}

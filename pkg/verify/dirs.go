@@ -161,8 +161,8 @@ func (l *lister) classify(info store.Info) {
 	if dk, ok := objindex.DataKey(base); ok {
 		base, indexed = dk, true
 	} else if dk, ok := sink.StageData(base); ok {
-		// The sink's own: records of an object built when sealed
-		// (Parquet), appended here until then.
+		// The sink's own: records of an object of a staged encoding
+		// (Parquet, or any written final), appended here until then.
 		base, stage = dk, true
 	} else if strings.HasPrefix(base, indexBasePrefix) || strings.HasPrefix(base, stageBasePrefix) {
 		// Named like the sink's own objects but not as the sink names
@@ -170,7 +170,7 @@ func (l *lister) classify(info store.Info) {
 		l.strays[first] = append(l.strays[first], info.Key)
 		return
 	}
-	if p, off, ok := parseObjectName(base); ok && (!stage || stagedName(base)) {
+	if p, off, ok := parseObjectName(base); ok {
 		d := first + "/" + dir
 		l.entries = append(l.entries, entry{info: info, dir: d, key: l.cfg.prefix + d + base, indexed: indexed, stage: stage, p: p, off: off})
 		return
@@ -449,6 +449,7 @@ func (l *lister) attribute(topics []string, metas map[tp]metaResult) map[tp]*gro
 		case e.indexed:
 			o.indexKey, o.indexSize = e.info.Key, e.info.Size
 		case e.stage:
+			o.markStaged()
 			o.stageSize = e.info.Size
 		case o.staged:
 			o.finalSize, o.class = e.info.Size, e.info.StorageClass

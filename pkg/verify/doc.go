@@ -17,7 +17,14 @@
 //	{prefix}{topic}/.oss_meta_file_partition_{p}                      meta object
 //	{prefix}{dir}partition_{p}_offset_{first}_{8 hex}{ext}            data object, in any folder
 //	{prefix}{dir}.oss_index_partition_{p}_offset_{...}{ext}[.idx]     its record index (package objindex; .idx after an extension)
-//	{prefix}{dir}.oss_stage_partition_{p}_offset_{...}.parquet.staged its staging object (Parquet, until written; sink.StageKey)
+//	{prefix}{dir}.oss_stage_partition_{p}_offset_{...}{ext}.staged    its staging object (staged encodings, until written; sink.StageKey)
+//
+// Staged encodings (format.Encoder.Staged) are Parquet, built from the
+// staged records when sealed, and raw, jsonl and csv written final
+// (SINK_FINALIZE, encoding ids ending in ";final"), whose data object is
+// a copy of the staged bytes before the seal, at the same positions: such
+// an object is read from its staging object until written, then from its
+// data object, by its index, as an appendable object is.
 //
 // {ext} is the extension of the object's encoding (format.Encoder.Ext: ""
 // for raw and legacy objects, .jsonl, .csv, .parquet, then .gz, .zst or

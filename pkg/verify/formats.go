@@ -93,8 +93,10 @@ func (ac *appendChecker) check(a *objindex.Append, recorded bool) error {
 		problem = err.Error()
 	case (a.Decoded > 0) != enc.Compressed():
 		problem = fmt.Sprintf("the entry's decoded length (%d) does not fit its encoding %s", a.Decoded, a.Enc)
-	case enc.Staged() != o.staged:
+	case enc.Built() != o.parquet():
 		problem = fmt.Sprintf("encoding %s is not that of the object's name", a.Enc)
+	case o.staged && !enc.Staged():
+		problem = fmt.Sprintf("encoding %s is not staged, but the object's records were staged", a.Enc)
 	}
 	var ioErr error
 	switch {
@@ -277,7 +279,7 @@ func (ac *appendChecker) record(a *objindex.Append, enc format.Encoder, rec obji
 	}
 	bad := ""
 	switch {
-	case enc.Staged():
+	case enc.Built():
 	case last != '\n':
 		bad = "does not end in a newline"
 	case enc.Format == format.JSONL && bytes.IndexByte(b[:len(b)-1], '\n') >= 0:

@@ -170,7 +170,7 @@ func (c *checker) checkIndexed(es *epochState, o *dataObject) (objResult, bool) 
 		r.format = formatOfEnc(w.enc)
 		c.checkExt(o, w.enc)
 	}
-	if o.staged && o.finalSize >= 0 {
+	if o.staged && o.stageSize >= 0 && o.finalSize >= 0 {
 		c.checkFinal(o, w)
 	}
 	// The sink names an object for the first record it stores there; a

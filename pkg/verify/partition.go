@@ -254,6 +254,19 @@ func (c *checker) stat(o *dataObject) bool {
 		look(o.key, &o.finalSize)
 	} else {
 		look(o.key, &o.dataSize)
+		if o.dataSize < 0 && ok {
+			// A copied encoding's records are in its staging object
+			// until its data object is written (looked up again: it is
+			// written before the staging object goes).
+			look(sink.StageKey(o.key), &o.stageSize)
+			if o.stageSize >= 0 {
+				o.markStaged()
+			}
+			look(o.key, &o.finalSize)
+			if !o.staged {
+				o.dataSize, o.finalSize = o.finalSize, -1
+			}
+		}
 	}
 	o.settle()
 	switch {

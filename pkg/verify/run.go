@@ -51,9 +51,14 @@ type dataObject struct {
 	folder  string // its folder name (sink.FolderName): "", "dt=x/", "/tenant-a/orders/"
 	invalid bool   // in invalidRuleData/{topic}/
 	nameOff int64  // the first offset its name claims
-	// staged: its encoding is built when sealed (Parquet, by its name):
-	// records are appended to the staging object (sink.StageKey), then the
-	// data object is written from them and the staging object removed.
+	// staged: its encoding is staged (format.Encoder.Staged): records are
+	// appended to the staging object (sink.StageKey), then the data object
+	// is written from them and the staging object removed. Parquet (by its
+	// name) is built from the staged records; raw, jsonl and csv written
+	// final (their index's encodings end in ";final", or a staging object
+	// exists) are copied: the data object holds the staged bytes at the
+	// same positions. A copied object whose staging object is gone and
+	// was never seen is checked as any other, by its index.
 	staged bool
 	// The sizes of the objects as listed or looked up; -1: it does not
 	// exist. dataSize is key's (not staged); stageSize and finalSize are
@@ -91,6 +96,26 @@ func newDataObject(key, folder string, nameOff int64) *dataObject {
 	return o
 }
 
+// parquet reports whether o's encoding is built when sealed (Parquet, by
+// its name): its data object holds other bytes than its staged ones.
+func (o *dataObject) parquet() bool { return o.ext == parquetExt }
+
+// copied reports whether o is staged in an encoding whose data object is
+// a copy of its staged bytes (raw, jsonl, csv written final).
+func (o *dataObject) copied() bool { return o.staged && !o.parquet() }
+
+// markStaged makes o staged (a staging object of a copied encoding was
+// found): a data object size already found is the written one's.
+func (o *dataObject) markStaged() {
+	if o.staged {
+		return
+	}
+	o.staged = true
+	if o.dataSize >= 0 {
+		o.finalSize, o.dataSize = o.dataSize, -1
+	}
+}
+
 // settle derives size, src and built from the sizes found.
 func (o *dataObject) settle() {
 	o.size, o.src, o.built = o.dataSize, o.key, false
@@ -101,12 +126,16 @@ func (o *dataObject) settle() {
 	case o.stageSize >= 0:
 		o.size, o.src = o.stageSize, sink.StageKey(o.key)
 	case o.finalSize >= 0:
-		o.size, o.built = o.finalSize, true
+		// A copied object's data object holds the staged bytes at their
+		// positions: read as an appendable object's.
+		o.size, o.built = o.finalSize, o.parquet()
 	}
 }
 
 // stagedName reports whether the data object key (or base name) is of an
-// encoding built when sealed (format.Encoder.Staged), by its extension.
+// encoding built when sealed (Parquet), by its extension: always staged.
+// Copied encodings (raw, jsonl, csv written final) keep their extensions;
+// they are told by their staging objects and their index's encodings.
 func stagedName(key string) bool {
 	_, ext := sink.SplitExt(key)
 	return ext == parquetExt
