@@ -15,8 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -398,8 +401,23 @@ func rvAckedInvariant(ctx context.Context, st store.Store, streams [][]events.Re
 func rvRunProperty(t *testing.T, p rvParams, n int) (bad []rvResult) {
 	t.Helper()
 	byKind := map[string]int{}
-	for seed := uint64(1); seed <= uint64(n); seed++ {
-		r := rvSimulate(seed, p)
+	// Seeds are independent schedules (each on its own store and sink):
+	// they run on every core, and are reported in seed order, so the
+	// outcome is the same however they were scheduled.
+	results := make([]rvResult, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				results[i] = rvSimulate(uint64(i)+1, p)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
 		if r.violation != "" {
 			bad = append(bad, r)
 			byKind[r.kind]++
