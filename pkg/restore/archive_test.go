@@ -378,3 +378,35 @@ func TestArchivedOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestArchivedNoWaitWithoutBrokers: NoWait needs no Kafka: the restores
+// are requested before the target cluster exists (ErrRestoresPending,
+// nothing produced); once they are done, the run without brokers says so
+// (ErrNeedBrokers), requesting nothing; with brokers it restores.
+func TestArchivedNoWaitWithoutBrokers(t *testing.T) {
+	t.Parallel()
+	st, ms, keys := archivedBackup(t, store.ColdArchive, 1)
+	opts := archiveOpts("dst", restore.NoWait(true))
+	sum, err := restore.Run(t.Context(), st, restore.Kafka{}, opts...)
+	if !errors.Is(err, restore.ErrRestoresPending) || sum.Archive == nil || sum.Archive.Requested != len(keys) {
+		t.Fatalf("first run without brokers: %+v, %v", sum, err)
+	}
+	requestedOnce(t, st, keys, len(keys))
+	// Still running, then done (fixture.SlowRestore finishes after its
+	// looks): looked at, never requested again.
+	for range 10 {
+		if sum, err = restore.Run(t.Context(), st, restore.Kafka{}, opts...); !errors.Is(err, restore.ErrRestoresPending) {
+			break
+		}
+	}
+	if !errors.Is(err, restore.ErrNeedBrokers) || sum.Archive.Ready != len(keys) || sum.Records != 0 {
+		t.Fatalf("run without brokers once ready: %+v, %v", sum, err)
+	}
+	requestedOnce(t, st, keys, len(keys))
+	c := newCluster(t, "dst")
+	if sum, err = restore.Run(t.Context(), st, kafka(c), opts...); err != nil || sum.Records != int64(len(ms)) {
+		t.Fatalf("run with brokers: %+v, %v", sum, err)
+	}
+	sameTopic(t, c.ListenAddrs(), "dst", ms)
+	requestedOnce(t, st, keys, len(keys))
+}

@@ -89,6 +89,11 @@ type PartitionSummary struct {
 // Err returns the partition's error, if it failed.
 func (p *PartitionSummary) Err() error { return p.err }
 
+// ErrNeedBrokers is returned by a NoWait run without brokers once every
+// archived object it needs is readable: there is nothing left to request,
+// and producing needs the target cluster. Nothing was produced.
+var ErrNeedBrokers = errors.New("no brokers to produce to")
+
 // ConnectError reports a configuration or connection problem with Kafka:
 // nothing was produced.
 type ConnectError struct{ Err error }
@@ -153,7 +158,13 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 
 	var producer sarama.SyncProducer
 	var tgt *target
-	if len(jobs) > 0 && (!o.dryRun || len(k.Brokers) > 0) {
+	// NoWait without brokers only requests restores: the archive step
+	// needs no Kafka (without the target cluster's checkpoints it asks
+	// for every archived object of the range, some perhaps produced
+	// already), so the hours a Cold Archive restore takes can start
+	// before the target cluster is up.
+	requestOnly := o.noWait && len(k.Brokers) == 0
+	if len(jobs) > 0 && (!o.dryRun && !requestOnly || len(k.Brokers) > 0) {
 		client, id, err := connect(ctx, k, o.target, jobs)
 		if err != nil {
 			return nil, err
@@ -182,6 +193,13 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 	// does not wait (NoWait) leaves nothing half done.
 	if sum.Archive, err = thaw(ctx, st, &o, jobs, tgt, cks); err != nil {
 		return sum, err
+	}
+	if requestOnly && !o.dryRun {
+		what := "no archived objects are needed"
+		if sum.Archive != nil {
+			what = "the archived objects needed are readable (" + sum.Archive.String() + ")"
+		}
+		return sum, fmt.Errorf("restore: %w: %s; run again with the target cluster's brokers to produce their records", ErrNeedBrokers, what)
 	}
 	if frozenIndexes(&o, jobs) {
 		// Now readable: the encodings of the objects whose index was

@@ -199,6 +199,11 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 
 	sum, err := restore.Run(ctx, o.st, k, opts...)
 	pw.clear()
+	if errors.Is(err, restore.ErrNeedBrokers) {
+		// --no-wait without brokers: nothing left to request.
+		fmt.Fprintf(env.Stdout, "%v\n", err)
+		return ExitOK
+	}
 	if err != nil && sum != nil && sum.Archive != nil && len(sum.Partitions) == 0 {
 		// Stopped before reading anything, at the archived objects: not
 		// restored yet (--no-wait, --dry-run), interrupted while waiting,
@@ -266,8 +271,8 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 			return k, nil, fmt.Errorf("topic %q: a topic name has no '/'", t)
 		}
 	}
-	if len(f.brokers) == 0 && !f.dryRun {
-		return k, nil, errors.New("--brokers is required (or --dry-run)")
+	if len(f.brokers) == 0 && !f.dryRun && !f.noWait {
+		return k, nil, errors.New("--brokers is required (or --dry-run, or --no-wait to only request the restores of archived objects)")
 	}
 	if f.chunk < 1 {
 		return k, nil, fmt.Errorf("--chunk %d: must be at least 1", f.chunk)
