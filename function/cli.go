@@ -79,6 +79,10 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return failLine(stderr, err)
 	}
+	for _, w := range cfg.Warnings {
+		// As the function's start-up log says them.
+		fmt.Fprintln(stderr, "function invoke: warning:", w)
+	}
 	if *dir != "" {
 		cfg.LocalDir = *dir
 	}
