@@ -251,7 +251,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil:
-			bad(EnvFlushIdle, v, "want a Go duration such as 15m or 1h (unset: off)")
+			bad(EnvFlushIdle, v, "want a Go duration such as 15m or 1h (unset or 0: off)")
+		case d == 0:
+			// Off, as 0 turns SINK_FLUSH_INTERVAL and SINK_FLUSH_RECORDS off.
 		case d < sink.MinFlushIdle || d > sink.MaxFlushIdle:
 			bad(EnvFlushIdle, v, fmt.Sprintf("must be between %v (the timer trigger runs every few minutes: shorter would seal an object per run) and %v (older objects are sealed by %s, in record time); unset it to turn idle sealing off",
 				sink.MinFlushIdle, sink.MaxFlushIdle, EnvFlushInterval))

@@ -21,11 +21,13 @@ func TestFlushIdle(t *testing.T) {
 	if err != nil || sk.FlushIdle() != 15*time.Minute {
 		t.Fatalf("sink options: %v %v", sk, err)
 	}
+	if c, err := FromEnv(env("SINK_FLUSH_IDLE", "0")); err != nil || c.FlushIdle != 0 {
+		t.Fatalf("0: %v %v, want off", c.FlushIdle, err)
+	}
 	for v, want := range map[string]string{
 		"15":   "want a Go duration",
 		"30s":  "between 1m0s",
 		"-5m":  "between 1m0s",
-		"0":    "unset it to turn idle sealing off",
 		"200h": "and 168h0m0s",
 	} {
 		_, err := FromEnv(env("SINK_FLUSH_IDLE", v))
