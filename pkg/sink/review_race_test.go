@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/format"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/objindex"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink/sinktest"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/memstore"
 )
@@ -197,4 +200,54 @@ func rvStageGone(err error) bool {
 // back fails on that stage.
 func rvStageResurrected(v string) bool {
 	return strings.HasPrefix(v, "read back: ") && strings.Contains(v, ".parquet: index inconsistent with the data object: sealed at")
+}
+
+// TestRaceSameSizeAlternativesReadBack: racing invocations announce two
+// different appends of the same size at one position (offsets 99 and
+// 99,101 compressed to 139 bytes each, in TestFinalRacingInvocations seed
+// 15); the first lands, and the next entry, at the position after it,
+// vouches for it. The sink's writers and finalizer resolve the tie by the
+// CRC against the data; the read-back must too (it took the last
+// alternative, and reported the landed bytes as not matching their entry).
+func TestRaceSameSizeAlternativesReadBack(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	sk, err := sink.New(sink.WithPrefix("rv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := rvStream(0, 2, 0)
+	for i := range recs {
+		if _, err := sk.Write(ctx, st, recs[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dk := sink.ObjectKey("rv/", rvTopic, "", 0, recs[0].Offset, 0)
+	ikey := objindex.Key(dk)
+	b, ok := st.Object(ikey)
+	if !ok {
+		t.Fatalf("no index %s", ikey)
+	}
+	entries, err := objindex.ParseAll(b)
+	if err != nil || len(entries) != 2 || entries[0].Append == nil {
+		t.Fatalf("index: %d entries, %v", len(entries), err)
+	}
+	// A racing invocation's alternative at 0, announced after the one that
+	// landed: the same size, other bytes (it never landed).
+	alt := *entries[0].Append
+	alt.CRC32C ^= 1
+	var idx []byte
+	idx = objindex.AppendEntry(idx, entries[0])
+	idx = objindex.AppendEntry(idx, objindex.Entry{Append: &alt})
+	idx = objindex.AppendEntry(idx, entries[1])
+	if err := st.Put(ctx, ikey, idx); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := sinktest.Read(ctx, st, "rv", rvTopic, rvAnyOffset)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if o := parts[0].Objects; len(o) != 1 || !slices.Equal(o[0].Offsets, []int64{recs[0].Offset, recs[1].Offset}) {
+		t.Fatalf("read back: %+v", o)
+	}
 }

@@ -225,7 +225,7 @@ func ReadDirs(ctx context.Context, st store.Store, prefix, topic string, dirs []
 		if _, err := st.Stat(ctx, sink.StageKey(dk)); err == nil {
 			continue
 		}
-		res, err := resolveIndex(ctx, st, dk, -1)
+		res, err := resolveIndex(ctx, st, dk, -1, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -260,11 +260,12 @@ func (o *Object) split(ctx context.Context, st store.Store, indexed bool, offset
 		}
 		return nil
 	}
-	dataLen := int64(len(o.Data))
+	dataLen, data := int64(len(o.Data)), o.Data
 	if o.Final {
-		dataLen = sealedLength
+		// A built (Parquet) object: its bytes are not the staged ones.
+		dataLen, data = sealedLength, nil
 	}
-	res, err := resolveIndex(ctx, st, o.Key, dataLen)
+	res, err := resolveIndex(ctx, st, o.Key, dataLen, data)
 	if err != nil {
 		return err
 	}
@@ -357,7 +358,12 @@ func checkRecord(enc format.Encoder, rec []byte, offset int64, offsetOf OffsetFu
 // checkFinal checks a data object written from staged records against its
 // index: as many records, from the first offset to the last.
 func checkFinal(ctx context.Context, st store.Store, key string, data []byte) error {
-	res, err := resolveIndex(ctx, st, key, sealedLength)
+	_, ext := sink.SplitExt(key)
+	staged := data
+	if ext == ".parquet" {
+		staged = nil // built: not the staged bytes
+	}
+	res, err := resolveIndex(ctx, st, key, sealedLength, staged)
 	if err != nil {
 		return err
 	}
@@ -369,7 +375,6 @@ func checkFinal(ctx context.Context, st store.Store, key string, data []byte) er
 		n += a.Records()
 		last = a.Last()
 	}
-	_, ext := sink.SplitExt(key)
 	if ext != ".parquet" {
 		// Raw, jsonl or csv written whole: its index splits it (split),
 		// resolved against its own length, which must be the seal's.
@@ -406,7 +411,17 @@ func stageData(key string) (string, bool) { return sink.StageData(key) }
 // sealedLength asks resolveIndex to resolve against the seal's position.
 const sealedLength = -2
 
-func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen int64) (objindex.Result, error) {
+// resolveIndex resolves the index of dataKey against dataLen (-1: no data
+// object; sealedLength: the seal's position).
+//
+// data, if not nil, is the bytes the index describes (the data object, or
+// the staging object, or a data object written whole from it): alternatives
+// of one size at one position are told apart by their CRC against it, as
+// the sink's writers and finalizer resolve them. Without it ties go to the
+// last alternative, which is wrong when racing invocations announced
+// different appends of the same size there and an earlier one landed (the
+// CRC check of split then fails on bytes the sink resolved right).
+func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen int64, data []byte) (objindex.Result, error) {
 	b, err := st.Get(ctx, objindex.Key(dataKey))
 	if err != nil {
 		return objindex.Result{}, err
@@ -428,7 +443,16 @@ func resolveIndex(ctx context.Context, st store.Store, dataKey string, dataLen i
 		}
 		dataLen = seal.At
 	}
-	res, err := objindex.Resolve(entries, 0, dataLen, nil)
+	var verify func(a *objindex.Append) (bool, error)
+	if data != nil {
+		verify = func(a *objindex.Append) (bool, error) {
+			if a.Pos+a.Bytes > int64(len(data)) {
+				return false, nil
+			}
+			return crc32.Checksum(data[a.Pos:a.Pos+a.Bytes], objindex.Castagnoli) == a.CRC32C, nil
+		}
+	}
+	res, err := objindex.Resolve(entries, 0, dataLen, verify)
 	if err != nil {
 		return objindex.Result{}, fmt.Errorf("index of %s: %w", dataKey, err)
 	}
