@@ -297,9 +297,14 @@ func (w *folderWriter) land(ctx context.Context, a *objindex.Append, recs []*eve
 // landRead is land reading the append's bytes.
 func (w *folderWriter) landRead(ctx context.Context, key string, a *objindex.Append, enc format.Encoder, recs []*events.Record, at int) (int, error) {
 	j := w.job
+	// An object shorter than the append the index says landed (or gone)
+	// was replaced behind the sink's back, or re-created by a request
+	// landing late (doc.go, the limits of staging): ErrConflict, not a
+	// read failure that a retry would repeat forever.
+	bad := func(err error) error { return j.diagnose(ctx, key, a.Pos+a.Bytes, err) }
 	src, err := j.openAppend(ctx, key, a, enc)
 	if err != nil {
-		return 0, err
+		return 0, bad(err)
 	}
 	var tmp []byte
 	for rec := range a.All() {
@@ -318,7 +323,7 @@ func (w *folderWriter) landRead(ctx context.Context, key string, a *objindex.App
 			if same {
 				var err error
 				if same, err = src.equal(tmp, nil); err != nil {
-					return 0, src.fail(err)
+					return 0, bad(src.fail(err))
 				}
 			}
 			if !same {
@@ -329,14 +334,14 @@ func (w *folderWriter) landRead(ctx context.Context, key string, a *objindex.App
 			at++
 		} else {
 			if err := src.skip(rec.Size, nil); err != nil {
-				return 0, src.fail(err)
+				return 0, bad(src.fail(err))
 			}
 			j.adopted++
 		}
 		w.note(rec.Offset, 0)
 	}
 	if err := src.finish(); err != nil {
-		return 0, err
+		return 0, bad(err)
 	}
 	w.landed(a)
 	return at, nil
