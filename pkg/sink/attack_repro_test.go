@@ -167,7 +167,7 @@ func TestAttackFinalizedStageTransientLookupConflict(t *testing.T) {
 // read chunk (WithReadChunk), but the check of an already written Parquet
 // object (finalExists, after a kill between its PUT and the stage's
 // removal) read whatever the Parquet reader asked for at once: the
-// footer, the offset column's pages (finalize.go, storeReaderAt).
+// footer, the offset column's pages (finalize.go, checkBuilt; now a blockReaderAt).
 func TestAttackCheckBuiltReadsBounded(t *testing.T) {
 	ctx := context.Background()
 	all := stream(0, 40)

@@ -39,8 +39,7 @@ func (j *partitionJob) openBuilt(ctx context.Context, key string, enc format.Enc
 	if info.StorageClass.Archived() && info.Restore != store.RestoreDone {
 		return nil, fmt.Errorf("%s: %w (%s)", key, errArchivedFinal, info.StorageClass)
 	}
-	block := max(int64(j.cfg.readChunk)/builtBlocks, 1)
-	b := &builtSource{key: key, ra: &blockReaderAt{ctx: ctx, st: j.st, key: key, size: info.Size, block: block}}
+	b := &builtSource{key: key, ra: j.blockReader(ctx, key, info.Size)}
 	if b.br, err = enc.OpenBuilt(b.ra, info.Size); err != nil {
 		return nil, b.fail(err)
 	}
@@ -123,6 +122,12 @@ func (j *partitionJob) sameInBuilt(ctx context.Context, key string, enc format.E
 func (j *partitionJob) archivedSame(key string, err error) {
 	j.log.Warn().Err(err).Str("object", key).
 		Msg("records delivered again fall in an archived data object: compared with its index (staged sizes and timestamps) only, not read back")
+}
+
+// blockReader reads the object key of size bytes in blocks of a quarter
+// read chunk (WithReadChunk), as every recovery read is bounded.
+func (j *partitionJob) blockReader(ctx context.Context, key string, size int64) *blockReaderAt {
+	return &blockReaderAt{ctx: ctx, st: j.st, key: key, size: size, block: max(int64(j.cfg.readChunk)/builtBlocks, 1)}
 }
 
 // builtBlocks is how many blocks a blockReaderAt keeps, each a quarter of

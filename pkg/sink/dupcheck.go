@@ -697,59 +697,40 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 				built[l.key] = append(built[l.key], builtCheck{k: k, row: lk.row, want: want})
 				continue
 			}
-			rel := lk.pos
-			if l.a.Decoded == 0 {
-				rel -= l.a.Pos
-			}
-			if err == nil {
-				err = src.skip(rel-at, nil)
-			}
-			if err == nil {
-				same[k], err = src.equal(want, nil)
-				at = rel + lk.size
-			}
-			if errors.Is(err, store.ErrNotRestored) {
-				// An archived data object (appendable, or a copied final
-				// one): by the index alone (doc.go, Staging).
-				j.archivedSame(key, err)
-				archived, same[k], err = true, true, nil
-				continue
-			}
-			if err != nil {
+			// Read the record where the index puts it; a stage found
+			// written in a copied encoding is read again in the data
+			// object, which holds the same bytes at the same positions.
+			for {
+				if err == nil {
+					rel := lk.pos
+					if l.a.Decoded == 0 {
+						rel -= l.a.Pos
+					}
+					if err = src.skip(rel-at, nil); err == nil {
+						same[k], err = src.equal(want, nil)
+						at = rel + lk.size
+					}
+				}
+				if err == nil {
+					break
+				}
+				if errors.Is(err, store.ErrNotRestored) {
+					// An archived data object (appendable, or a copied
+					// final one): by the index alone (doc.go, Staging).
+					j.archivedSame(key, err)
+					archived, same[k], err = true, true, nil
+					break
+				}
 				if enc.Staged() && key != l.key {
 					finalized, serr := j.stageFinalized(ctx, l.key, err)
 					if serr != nil {
 						return serr
 					}
 					if finalized && !enc.Built() {
-						// The data object holds the staged bytes as
-						// they were, at the same positions: read them
-						// there (again from this append's start).
 						copied[l.key] = true
-						key = l.key
+						key, at = l.key, l.a.Head
 						src, err = j.openAppend(ctx, key, l.a, enc)
-						at = l.a.Head
-						if err == nil {
-							rel := lk.pos
-							if l.a.Decoded == 0 {
-								rel -= l.a.Pos
-							}
-							if err = src.skip(rel-at, nil); err == nil {
-								same[k], err = src.equal(want, nil)
-								at = rel + lk.size
-							}
-						}
-						if errors.Is(err, store.ErrNotRestored) {
-							j.archivedSame(key, err)
-							archived, same[k], err = true, true, nil
-						}
-						if err == nil {
-							continue
-						}
-						if src != nil {
-							err = src.fail(err)
-						}
-						return j.diagnose(ctx, key, l.a.Pos+l.a.Bytes, err)
+						continue
 					}
 					if finalized {
 						gone, err = true, nil
@@ -758,7 +739,7 @@ func (j *partitionJob) sameInAppends(ctx context.Context, locs []location, recs 
 							builtEnc[l.key] = enc
 						}
 						built[l.key] = append(built[l.key], builtCheck{k: k, row: lk.row, want: want})
-						continue
+						break
 					}
 				}
 				if src != nil {

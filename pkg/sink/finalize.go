@@ -295,7 +295,7 @@ func (j *partitionJob) finalMatches(ctx context.Context, p *Pending, enc format.
 // checkBuilt reads the footer of the built (Parquet) object at p's name:
 // it must hold p's records (row count and offset range).
 func (j *partitionJob) checkBuilt(ctx context.Context, p *Pending, enc format.Encoder, info store.Info) (bool, string, error) {
-	ra := &storeReaderAt{ctx: ctx, st: j.st, key: p.Object, chunk: j.cfg.readChunk}
+	ra := j.blockReader(ctx, p.Object, info.Size)
 	got, err := enc.CheckBuilt(ra, info.Size)
 	if ra.err != nil {
 		return false, "", fmt.Errorf("read %s: %w", p.Object, ra.err)
@@ -736,35 +736,4 @@ func (j *partitionJob) resolveStaged(ctx context.Context, p *Pending, stage stri
 	}
 	landed = append(landed, fin.Landed...)
 	return landed, nil
-}
-
-// storeReaderAt reads an object through ranged GETs of at most chunk
-// bytes (WithReadChunk: like every recovery read, whatever the reader
-// asks at once), for a reader of a file's footer; it keeps the first
-// store error.
-type storeReaderAt struct {
-	ctx   context.Context
-	st    store.Store
-	key   string
-	chunk int
-	err   error
-}
-
-func (r *storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		k := min(len(p)-n, max(r.chunk, 1))
-		b, err := r.st.GetRange(r.ctx, r.key, off+int64(n), int64(k))
-		if err != nil {
-			if r.err == nil {
-				r.err = err
-			}
-			return n, err
-		}
-		n += copy(p[n:], b)
-		if len(b) < k {
-			return n, io.ErrUnexpectedEOF
-		}
-	}
-	return n, nil
 }
