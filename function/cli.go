@@ -16,35 +16,85 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/buildinfo"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/cliflag"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 )
 
+// usage is the top-level help: what the command is, its commands, exit
+// codes and configuration, ending in examples as every help does.
 const usage = `Usage: function <command> [flags]
 
+The Kafka → OSS sink. Under Function Compute (FC_RUNTIME_API set, no
+arguments) it serves the Kafka trigger and the seal-idle timer; anywhere
+else it is this command line, which runs the same handler.
+
 Commands:
-  invoke [-dir DIR] [-request-id ID] [-timeout D] [FILE|-]
-        Run the handler once on a trigger event (a JSON file, or stdin) and
-        print its JSON summary. Without OSS_BUCKET it writes to a local
-        directory laid out as the bucket would be (default ./oss-local).
-        The event is a Kafka trigger batch, or the idle-sealing timer's
-        event (testdata/timer/seal-idle.json; its triggerTime is "now"),
-        which with SINK_FLUSH_IDLE set seals and finalizes idle objects.
+  invoke [flags] [FILE|-]   run the handler once on a trigger event and print
+                            its JSON summary (function invoke -h)
+  version [--json]          the version, commit and Go version it was built
+                            from (also: function --version)
+  help [COMMAND]            this help, or a command's
 
 Exit codes: 0 stored; 1 the batch failed (bad event, failed write, partition
-state conflict, a record SINK_FOLDER cannot place under SINK_INVALID=fail: see
-the JSON summary and the log); 2 usage, configuration,
-credentials or permission error (one line on stderr; fix the setup, retrying
-cannot help).
+state conflict, a record SINK_FOLDER cannot place under SINK_INVALID=fail:
+see the JSON summary and the log); 2 usage, configuration, credentials or
+permission error (one line on stderr; fix the setup, retrying cannot help).
 
 Configuration comes from the environment (see README): OSS_BUCKET,
 OSS_ENDPOINT, OSS_PREFIX, SINK_FORMAT, SINK_FIELDS, SINK_COMPRESSION,
-SINK_VALUE_ENCODING, SINK_FLUSH_BYTES,
-SINK_FLUSH_RECORDS, SINK_FLUSH_INTERVAL, SINK_FLUSH_IDLE, SINK_FOLDER, SINK_TIMEZONE,
-SINK_INVALID, SINK_FILTER, SINK_LOCAL_DIR, LOG_LEVEL; OSS
-credentials from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET
-and ALIBABA_CLOUD_SECURITY_TOKEN.
+SINK_VALUE_ENCODING, SINK_FINALIZE, SINK_STORAGE_CLASS, SINK_SSE,
+SINK_SSE_KMS_KEY_ID, SINK_TAGS, SINK_FLUSH_BYTES, SINK_FLUSH_RECORDS,
+SINK_FLUSH_INTERVAL, SINK_FLUSH_IDLE, SINK_FOLDER, SINK_TIMEZONE,
+SINK_INVALID, SINK_FILTER, SINK_LOCAL_DIR, LOG_LEVEL; OSS credentials from
+ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
+ALIBABA_CLOUD_SECURITY_TOKEN.
+
+Examples:
+  function invoke testdata/cloudevents.json
+  function invoke --dir /tmp/oss testdata/multi-partition.json
+  function --version
 `
+
+// invokeHead is the part of invoke's help above its flags.
+const invokeHead = `Usage: function invoke [flags] [FILE|-]
+
+Runs the handler once on a trigger event, a JSON file (stdin with - or no
+FILE), and prints the invocation's JSON summary on stdout and its log on
+stderr. The event is a Kafka trigger batch, or the idle-sealing timer's
+event (testdata/timer/seal-idle.json; its triggerTime is "now"), which with
+SINK_FLUSH_IDLE set seals and finalizes idle objects. Flags may come before
+or after FILE.
+
+Where it writes: with OSS_BUCKET set, to that bucket (OSS_ENDPOINT,
+credentials from ALIBABA_CLOUD_*); without, to a local directory laid out
+as the bucket would be: --dir, else SINK_LOCAL_DIR, else ./oss-local.
+--dir or SINK_LOCAL_DIR together with OSS_BUCKET is refused (exit 2), so
+that a shell with a production bucket exported never receives test data
+meant for a directory: unset one of them.
+
+Exit codes: 0 stored; 1 the batch failed (the summary and the log say
+where); 2 usage, configuration, credentials or permission error.
+`
+
+var invokeExamples = []string{
+	"function invoke testdata/cloudevents.json",
+	"function invoke testdata/multi-partition.json --dir /tmp/oss",
+	"SINK_FORMAT=jsonl function invoke --request-id try-1 - < testdata/rawdata.json",
+}
+
+const versionHead = `Usage: function version [--json]   (or: function --version [--json])
+
+Prints the version of the main module, the commit and the Go version the
+binary was built from, read from its build information ("unknown" when the
+build recorded none; the Makefile stamps the commit).
+`
+
+var versionExamples = []string{"function --version", "main version --json"}
+
+// commands are the subcommands, for suggestions on a misspelled one.
+var commands = []string{"invoke", "version", "help"}
 
 func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
@@ -54,26 +104,137 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fun
 	switch args[0] {
 	case "invoke":
 		return runInvoke(args[1:], stdin, stdout, stderr, getenv)
+	case "version", "-version", "--version":
+		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			switch args[1] {
+			case "invoke":
+				return runInvoke([]string{"-h"}, stdin, stdout, stderr, getenv)
+			case "version":
+				return runVersion([]string{"-h"}, stdout, stderr)
+			}
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "function: unknown command %q\n\n%s", args[0], usage)
+	if name, ok := strings.CutPrefix(args[0], "-"); ok {
+		name = strings.TrimPrefix(name, "-")
+		if s := cliflag.Closest(name, []string{"version", "help"}); s != "" {
+			fmt.Fprintf(stderr, "function: unknown flag %s (did you mean --%s?); see function -h\n", args[0], s)
+		} else {
+			fmt.Fprintf(stderr, "function: unknown flag %s; see function -h\n", args[0])
+		}
+		return 2
+	}
+	if s := cliflag.Closest(args[0], commands); s != "" {
+		fmt.Fprintf(stderr, "function: unknown command %q (did you mean %q?); see function -h\n", args[0], s)
+	} else {
+		fmt.Fprintf(stderr, "function: unknown command %q (commands: %s); see function -h\n", args[0], strings.Join(commands, ", "))
+	}
 	return 2
 }
 
-func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("dir", "", "local store directory (default $SINK_LOCAL_DIR or ./oss-local); ignored with OSS_BUCKET")
-	reqID := fs.String("request-id", "", "request id to log and record (default: generated)")
-	timeout := fs.Duration("timeout", 10*time.Minute, "deadline for the invocation, as FC's function timeout")
-	if err := fs.Parse(args); err != nil {
+// runVersion prints the build information of the running binary.
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object (program, version, commit, go_version, platform)")
+	err := cliflag.Parse(fs, args)
+	if cliflag.IsHelp(err) {
+		cliflag.Usage(stdout, fs, versionHead, versionExamples...)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "function version: %v\n", err)
 		return 2
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "function invoke: one event file at most")
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "function version: unexpected argument %q (only --json)\n", fs.Arg(0))
 		return 2
+	}
+	// "main": the executable's name in the deployed archive (the handler).
+	info := buildinfo.Read("main")
+	if *asJSON {
+		fmt.Fprintf(stdout, "%s\n", info.JSON())
+	} else {
+		fmt.Fprintln(stdout, info.String())
+	}
+	return 0
+}
+
+// invokeFlags are invoke's options.
+type invokeFlags struct {
+	dir     string
+	dirSet  bool
+	reqID   string
+	timeout time.Duration
+	file    string // "" or "-": stdin
+}
+
+// parseInvoke parses invoke's arguments, flags before and after the event
+// file alike (flag.Parse alone stops at the first argument that is not a
+// flag, which would take "--dir X" after the file for more file names).
+// Everything after "--" is an argument. The error is one line.
+func parseInvoke(args []string, stdout io.Writer) (invokeFlags, bool, error) {
+	var f invokeFlags
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.StringVar(&f.dir, "dir", "", "local store `directory` (default $SINK_LOCAL_DIR, else ./oss-local); refused with OSS_BUCKET")
+	fs.StringVar(&f.reqID, "request-id", "", "request `id` to log and record (default local-<time>)")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "deadline of the invocation, as FC's function timeout")
+	var files []string
+	rest := args
+	for {
+		err := cliflag.Parse(fs, rest)
+		if cliflag.IsHelp(err) {
+			cliflag.Usage(stdout, fs, invokeHead, invokeExamples...)
+			return f, true, nil
+		}
+		if err != nil {
+			return f, false, err
+		}
+		left := fs.Args()
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			files = append(files, left...)
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		files = append(files, left[0])
+		rest = left[1:]
+	}
+	fs.Visit(func(fl *flag.Flag) { f.dirSet = f.dirSet || fl.Name == "dir" })
+	if len(files) > 1 {
+		return f, false, fmt.Errorf("one event file at most, got %d (%s)", len(files), strings.Join(files, " "))
+	}
+	if len(files) == 1 {
+		f.file = files[0]
+	}
+	return f, false, nil
+}
+
+func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fl, help, err := parseInvoke(args, stdout)
+	if help {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "function invoke: %v\n", err)
+		return 2
+	}
+	// A directory and a bucket together: which one was meant cannot be
+	// told, and guessing the bucket would put test data in production.
+	if bucket := getenv(config.EnvBucket); bucket != "" {
+		switch {
+		case fl.dirSet:
+			fmt.Fprintf(stderr, "function invoke: --dir %q and %s=%q are both set: refusing to guess between the directory and the bucket; unset %s to write to the directory, or drop --dir to write to the bucket\n",
+				fl.dir, config.EnvBucket, bucket, config.EnvBucket)
+			return 2
+		case getenv(config.EnvLocalDir) != "":
+			fmt.Fprintf(stderr, "function invoke: %s=%q and %s=%q are both set: refusing to guess between the directory and the bucket; unset one of them\n",
+				config.EnvLocalDir, getenv(config.EnvLocalDir), config.EnvBucket, bucket)
+			return 2
+		}
 	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
@@ -83,15 +244,19 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		// As the function's start-up log says them.
 		fmt.Fprintln(stderr, "function invoke: warning:", w)
 	}
-	if *dir != "" {
-		cfg.LocalDir = *dir
+	if fl.dirSet {
+		if fl.dir == "" {
+			fmt.Fprintln(stderr, "function invoke: --dir is empty: give a directory, or leave --dir out for $SINK_LOCAL_DIR or ./oss-local")
+			return 2
+		}
+		cfg.LocalDir = fl.dir
 	}
 
 	var payload []byte
-	if name := fs.Arg(0); name == "" || name == "-" {
+	if fl.file == "" || fl.file == "-" {
 		payload, err = io.ReadAll(stdin)
 	} else {
-		payload, err = os.ReadFile(name)
+		payload, err = os.ReadFile(fl.file)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "function invoke: read event: %v\n", err)
@@ -107,9 +272,9 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, fl.timeout)
 	defer cancel()
-	id := *reqID
+	id := fl.reqID
 	if id == "" {
 		id = fmt.Sprintf("local-%d", time.Now().UnixNano())
 	}

@@ -171,7 +171,11 @@ func TestInvokeUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := invokeCLI(t, tt.env, append([]string{"-dir", t.TempDir()}, tt.args...)...)
+			args := tt.args
+			if tt.env("OSS_BUCKET") == "" { // -dir with a bucket is refused
+				args = append([]string{"-dir", t.TempDir()}, args...)
+			}
+			r := invokeCLI(t, tt.env, args...)
 			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) {
 				t.Fatalf("exit %d, stderr %q; want %d mentioning %q", r.code, r.stderr, tt.code, tt.stderr)
 			}
