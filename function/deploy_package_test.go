@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"debug/buildinfo"
 	"debug/elf"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -20,13 +22,25 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcpack"
 )
 
+// deploySampleCommit stands for the checkout's commit in the build command.
+const deploySampleCommit = "0123456789abcdef0123456789abcdef01234567"
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestDeployPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the deployable binary")
 	}
 	dir := t.TempDir()
 	bin, zipPath := filepath.Join(dir, "main"), filepath.Join(dir, "function.zip")
-	if err := fcpack.Build(t.Context(), "..", bin, "./function"); err != nil {
+	if err := fcpack.Build(t.Context(), "..", bin, "./function", deploySampleCommit); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := fcpack.Package(bin, zipPath); err != nil {
@@ -128,6 +142,24 @@ func TestDeployPackage(t *testing.T) {
 		t.Errorf("no source file of %s/pkg/sink named in the binary: the sample proves nothing", deployModule)
 	}
 
+	// The commit stamped by -X is what the binary reports (the build
+	// machine's toolchain stamps none: -buildvcs=false here).
+	if runtime.GOOS == fcpack.GOOS && runtime.GOARCH == fcpack.GOARCH {
+		out, err := exec.Command(bin, "--version", "--json").Output()
+		var info struct{ Commit string }
+		if err != nil || json.Unmarshal(out, &info) != nil || info.Commit != deploySampleCommit {
+			t.Errorf("main --version --json: %v, %q; want commit %s", err, out, deploySampleCommit)
+		}
+	}
+	// Deterministic: the same sources and commit build the same bytes.
+	rebuilt := filepath.Join(dir, "main-again")
+	if err := fcpack.Build(t.Context(), "..", rebuilt, "./function", deploySampleCommit); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mustRead(t, bin), mustRead(t, rebuilt); !bytes.Equal(a, b) {
+		t.Error("building the same sources twice gave different binaries")
+	}
+
 	// Deterministic: packaging the same binary again gives the same bytes.
 	again := filepath.Join(dir, "again.zip")
 	if _, err := fcpack.Package(bin, again); err != nil {
@@ -171,6 +203,11 @@ func TestDeployMakefileMatchesFcpack(t *testing.T) {
 			return v
 		})
 	}
+	// The commit is the checkout's; the recipe must pass it as fcpack does.
+	if c := vars["COMMIT"]; !strings.Contains(c, "git rev-parse HEAD") {
+		t.Errorf("Makefile: COMMIT = %q, want the checkout's commit (git rev-parse HEAD)", c)
+	}
+	vars["COMMIT"] = deploySampleCommit
 	bin, zipPath := vars["BIN"], vars["ZIP"]
 	if bin == "" || zipPath == "" || filepath.Base(bin) != fcpack.EntryName {
 		t.Fatalf("Makefile: BIN=%q ZIP=%q; want BIN named %q and ZIP set", bin, zipPath, fcpack.EntryName)
@@ -182,7 +219,7 @@ func TestDeployMakefileMatchesFcpack(t *testing.T) {
 			build = deployShellWords(t, expand(l))
 		}
 	}
-	want := slices.Concat(fcpack.BuildEnv(), []string{"go"}, fcpack.BuildArgs(bin, "./function"))
+	want := slices.Concat(fcpack.BuildEnv(), []string{"go"}, fcpack.BuildArgs(bin, "./function", deploySampleCommit))
 	if !reflect.DeepEqual(build, want) {
 		t.Errorf("Makefile build recipe runs\n\t%q\nfcpack builds with\n\t%q", build, want)
 	}

@@ -8,12 +8,14 @@
 // without the execute bit, and the instance fails to start), containing a
 // static linux/amd64 executable: no ELF interpreter, no dynamic section (the
 // runtime image promises no particular libc), stripped (-s -w), and built
-// with -trimpath so that no build machine paths end up in it.
+// with -trimpath so that no build machine paths end up in it. The commit is
+// stamped into package buildinfo with -X (CommitVar), so `main --version`
+// names it even when the toolchain's VCS stamp is off.
 //
 // The archive is deterministic: fixed timestamps, one entry, a fixed
 // compression level, so packaging the same binary twice gives identical
 // bytes, and rebuilding from the same sources with the same Go toolchain
-// gives an identical archive.
+// (and the same commit) gives an identical archive.
 //
 // BuildArgs and BuildEnv are the one definition of the build command; the
 // Makefile's build target spells the same command out (a test keeps the two

@@ -108,7 +108,7 @@ func TestVerifyOnBuilds(t *testing.T) {
 		}
 	}
 	good := filepath.Join(dir, "good")
-	if err := Build(t.Context(), dir, good, "."); err != nil {
+	if err := Build(t.Context(), dir, good, ".", ""); err != nil {
 		t.Fatal(err)
 	}
 	binary, err := os.ReadFile(good)
@@ -174,8 +174,8 @@ func TestPackageLeavesNoPartialArchive(t *testing.T) {
 }
 
 func TestBuildArgs(t *testing.T) {
-	got := strings.Join(BuildArgs("target/main", "./function"), " ")
-	if want := "build -trimpath -ldflags -s -w -o target/main ./function"; got != want {
+	got := strings.Join(BuildArgs("target/main", "./function", "0123abcd"), " ")
+	if want := "build -trimpath -ldflags -s -w -X github.com/kafka-oss-sink/kafka-oss-sink/pkg/buildinfo.commit=0123abcd -o target/main ./function"; got != want {
 		t.Errorf("BuildArgs = %q, want %q", got, want)
 	}
 	if got := strings.Join(BuildEnv(), " "); got != "CGO_ENABLED=0 GOOS=linux GOARCH=amd64" {
