@@ -13,6 +13,8 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -114,9 +116,15 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"securityGroupId", "SecurityGroupId", "sg-sample"},
 	{"logProject", "LogProject", "sample-logs"},
 	{"logStore", "LogStore", "kafka-oss-sink"},
+	{"cpu", "Cpu", ""},
+	{"memorySize", "MemorySize", ""},
+	{"diskSize", "DiskSize", ""},
+	{"timeout", "Timeout", ""},
+	{"instanceConcurrency", "InstanceConcurrency", ""},
 	{"format", "Format", ""},
 	{"fields", "Fields", ""},
 	{"compression", "Compression", ""},
+	{"valueDataType", "ValueDataType", ""},
 	{"valueEncoding", "ValueEncoding", ""},
 	{"finalize", "Finalize", ""},
 	{"storageClass", "StorageClass", ""},
@@ -127,6 +135,7 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"flushRecords", "FlushRecords", ""},
 	{"flushInterval", "FlushInterval", ""},
 	{"flushIdle", "FlushIdle", ""},
+	{"sealIdleEvery", "SealIdleEvery", ""},
 	{"folder", "Folder", ""},
 	{"timezone", "Timezone", ""},
 	{"invalid", "Invalid", ""},
@@ -140,7 +149,20 @@ var deployVars = []struct{ sVar, rosParam, sample string }{
 	{"retryStrategy", "PushRetryStrategy", ""},
 	{"maxRetryAttempts", "MaximumRetryAttempts", ""},
 	{"maxEventAge", "MaximumEventAgeInSeconds", ""},
-	{"", "DeadLetterQueueArn", ""},
+	{"deadLetterQueueArn", "DeadLetterQueueArn", ""},
+	// The alarm is template.yaml's alone (README "Alarms" for s.yaml).
+	{"", "AlarmContactGroup", "kafka-oss-sink-oncall"},
+}
+
+// deployAttributes are the Fn::GetAtt attributes each resource type of
+// template.yaml documents (ROS resource reference, "Return values"; the
+// same names as the ROS CDK's attr* getters): a GetAtt of anything else
+// fails the stack at creation, which no resource-name check notices.
+var deployAttributes = map[string][]string{
+	"ALIYUN::FC3::Function":           {"ARN", "FunctionId", "FunctionName"},
+	"ALIYUN::FC3::Trigger":            {"FunctionName", "TriggerId", "TriggerName", "UrlInternet", "UrlIntranet"},
+	"ALIYUN::RAM::Role":               {"Arn", "RoleId", "RoleName"},
+	"ALIYUN::CMS::ResourceMetricRule": {"RuleId", "RuleName"},
 }
 
 const deployAccount = "1234567890123456" // ALIYUN::AccountId
@@ -372,8 +394,18 @@ func (r *deployROS) ref(name string) any {
 }
 
 func (r *deployROS) getAtt(res, attr string) string {
-	if _, ok := r.resources[res]; !ok {
+	r.t.Helper()
+	rr, ok := r.resources[res].(map[string]any)
+	if !ok {
 		r.t.Fatalf("template.yaml: Fn::GetAtt on unknown resource %s", res)
+	}
+	typ, _ := rr["Type"].(string)
+	attrs, known := deployAttributes[typ]
+	if !known {
+		r.t.Fatalf("template.yaml: Fn::GetAtt [%s, %s]: the test knows no attributes of %s (add them from its ROS reference)", res, attr, typ)
+	}
+	if !slices.Contains(attrs, attr) {
+		r.t.Errorf("template.yaml: Fn::GetAtt [%s, %s]: %s documents no attribute %s (only %v)", res, attr, typ, attr, attrs)
 	}
 	return "<" + res + "." + attr + ">"
 }
@@ -438,6 +470,34 @@ func (r *deployROS) condition(name string) bool {
 	if !ok {
 		r.t.Fatalf("template.yaml: no condition %s", name)
 	}
+	return r.eval(name, c)
+}
+
+// rules evaluates template.yaml's Rules with the parameters and returns
+// the descriptions of the assertions that fail: ROS refuses the stack
+// with them.
+func (r *deployROS) rules() []string {
+	var failed []string
+	rules, _ := r.doc["Rules"].(map[string]any)
+	for name, rule := range rules {
+		rule := rule.(map[string]any)
+		if c, ok := rule["RuleCondition"]; ok && !r.eval(name, c) {
+			continue
+		}
+		for _, a := range rule["Assertions"].([]any) {
+			a := a.(map[string]any)
+			if !r.eval(name, a["Assert"]) {
+				failed = append(failed, fmt.Sprint(a["AssertDescription"]))
+			}
+		}
+	}
+	slices.Sort(failed)
+	return failed
+}
+
+// eval evaluates a condition expression (Fn::Equals, Fn::Not, Fn::Or,
+// Fn::And over Refs and literals) of the condition or rule name.
+func (r *deployROS) eval(name string, c any) bool {
 	var eval func(any) bool
 	eval = func(c any) bool {
 		m := c.(map[string]any)
@@ -456,10 +516,61 @@ func (r *deployROS) condition(name string) bool {
 			}
 			return false
 		}
+		if a, ok := m["Fn::And"]; ok {
+			for _, c := range a.([]any) {
+				if !eval(c) {
+					return false
+				}
+			}
+			return true
+		}
 		r.t.Fatalf("template.yaml condition %s: unsupported %v", name, c)
 		return false
 	}
 	return eval(c)
+}
+
+// deployInt reads a number of either file: ROS parameters are numbers,
+// s.yaml's values from env() strings. ok is false when it is neither.
+func deployInt(v any) (int, bool) {
+	switch v := v.(type) {
+	case int:
+		return v, true
+	case string:
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// deployDropEmpty removes empty strings and the maps left empty by that
+// from a normalized tree: s.yaml cannot leave a property out when its
+// variable is empty (the VPC fields on the Default network, no dead-letter
+// queue), template.yaml does (ALIYUN::NoValue); the services take an empty
+// value as none.
+func deployDropEmpty(n any) any {
+	switch n := n.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range n {
+			v = deployDropEmpty(v)
+			if s, ok := v.(string); ok && s == "" {
+				continue
+			}
+			if m, ok := v.(map[string]any); ok && len(m) == 0 {
+				continue
+			}
+			out[k] = v
+		}
+		return out
+	case []any:
+		out := make([]any, len(n))
+		for i, v := range n {
+			out[i] = deployDropEmpty(v)
+		}
+		return out
+	}
+	return n
 }
 
 // deployNormalize turns every scalar into its string form, so that 10 and

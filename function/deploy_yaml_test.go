@@ -72,17 +72,20 @@ func TestDeployFunction(t *testing.T) {
 		if props["handler"] != fcpack.EntryName {
 			t.Errorf("%s: handler %v, want %q: the name of the executable in the archive", file, props["handler"], fcpack.EntryName)
 		}
-		timeout, _ := props["timeout"].(int)
+		timeout, _ := deployInt(props["timeout"])
 		if timeout < 60 || timeout > 86400 {
 			t.Errorf("%s: timeout %v s: want a minute or more (32 MB batches, OSS retries) and at most a day", file, props["timeout"])
 		}
-		if c, _ := props["instanceConcurrency"].(int); c < 1 || c > 200 {
+		if c, _ := deployInt(props["instanceConcurrency"]); c < 1 || c > 200 {
 			t.Errorf("%s: instanceConcurrency %v", file, props["instanceConcurrency"])
+		}
+		if m, _ := deployInt(props["memorySize"]); m < 512 || m%64 != 0 {
+			t.Errorf("%s: memorySize %v MB: want a multiple of 64, room for a 32 MB batch", file, props["memorySize"])
 		}
 		lc, _ := props["instanceLifecycleConfig"].(map[string]any)
 		for _, hook := range []string{"initializer", "preStop"} {
 			h, _ := lc[hook].(map[string]any)
-			ht, _ := h["timeout"].(int)
+			ht, _ := deployInt(h["timeout"])
 			if h["handler"] == nil || h["handler"] == "" || ht < 1 || ht > timeout {
 				t.Errorf("%s: instanceLifecycleConfig.%s = %v: want a handler and a timeout within the function's (the binary registers the hook)", file, hook, h)
 			}
@@ -235,7 +238,7 @@ func TestDeployTrigger(t *testing.T) {
 		t.Errorf("template.yaml: the trigger's FunctionName is %v, want the function's", fn)
 	}
 	rosTrigger := map[string]any{"triggerName": rt["TriggerName"], "triggerType": rt["TriggerType"], "qualifier": rt["Qualifier"], "triggerConfig": rt["TriggerConfig"]}
-	if a, b := deployNormalize(st), deployNormalize(rosTrigger); !reflect.DeepEqual(a, b) {
+	if a, b := deployDropEmpty(deployNormalize(st)), deployDropEmpty(deployNormalize(rosTrigger)); !reflect.DeepEqual(a, b) {
 		t.Errorf("trigger differs:\ns.yaml        %s\ntemplate.yaml %s", deployJSON(a), deployJSON(b))
 	}
 
@@ -243,13 +246,38 @@ func TestDeployTrigger(t *testing.T) {
 		deployCheckTrigger(t, file, deployNormalize(tr).(map[string]any))
 	}
 
-	// The optional dead-letter queue: absent by default, set when given.
-	rosDLQ := deployResolveROS(t, deployLoadROS(t), map[string]any{"DeadLetterQueueArn": "acs:mns:cn-hangzhou:1:/queues/dlq"})
-	_, rt = rosDLQ.trigger("eventbridge")
-	run := rt["TriggerConfig"].(map[string]any)["runOptions"].(map[string]any)
-	if dlq, _ := run["deadLetterQueue"].(map[string]any); dlq["Arn"] != "acs:mns:cn-hangzhou:1:/queues/dlq" {
-		t.Errorf("template.yaml with DeadLetterQueueArn: deadLetterQueue %v", run["deadLetterQueue"])
+	// The optional dead-letter queue: absent (or empty) by default, set
+	// when given, in both files.
+	const arn = "acs:mns:cn-hangzhou:1:/queues/dlq"
+	for file, run := range map[string]map[string]any{
+		"s.yaml":        deployRunOptions(deploySTrigger(t, deployResolveS(t, deployLoadS(t), map[string]any{"deadLetterQueueArn": arn}), "eventbridge")),
+		"template.yaml": deployRunOptions(deployROSTrigger(deployResolveROS(t, deployLoadROS(t), map[string]any{"DeadLetterQueueArn": arn}))),
+	} {
+		if dlq, _ := run["deadLetterQueue"].(map[string]any); dlq["Arn"] != arn {
+			t.Errorf("%s with the dead-letter queue set: deadLetterQueue %v", file, run["deadLetterQueue"])
+		}
 	}
+	for file, run := range map[string]map[string]any{"s.yaml": deployRunOptions(st), "template.yaml": deployRunOptions(rosTrigger)} {
+		if dlq := deployDropEmpty(deployNormalize(run)).(map[string]any)["deadLetterQueue"]; dlq != nil {
+			t.Errorf("%s by default: deadLetterQueue %v, want none", file, dlq)
+		}
+	}
+}
+
+// deployROSTrigger is template.yaml's Kafka trigger in s.yaml's shape.
+func deployROSTrigger(r *deployROS) map[string]any {
+	_, rt := r.trigger("eventbridge")
+	return map[string]any{"triggerName": rt["TriggerName"], "triggerType": rt["TriggerType"], "qualifier": rt["Qualifier"], "triggerConfig": rt["TriggerConfig"]}
+}
+
+func deployRunOptions(tr map[string]any) map[string]any {
+	run, _ := tr["triggerConfig"].(map[string]any)["runOptions"].(map[string]any)
+	return run
+}
+
+func deployKafkaParams(tr map[string]any) map[string]any {
+	cfg := tr["triggerConfig"].(map[string]any)["eventSourceConfig"].(map[string]any)
+	return cfg["eventSourceParameters"].(map[string]any)["sourceKafkaParameters"].(map[string]any)
 }
 
 // deployCheckTrigger checks what the FC API and EventBridge require of a
@@ -291,6 +319,8 @@ func deployCheckTrigger(t *testing.T, file string, tr map[string]any) {
 		get(kafka + f)
 	}
 	oneOf(kafka+"OffsetReset", "latest", "earliest")
+	oneOf(kafka+"Network", "Default", "PublicNetwork")
+	oneOf(kafka+"ValueDataType", "Text", "Json", "Binary")
 	if get(kafka+"Network") == "PublicNetwork" {
 		for _, f := range []string{"VpcId", "VSwitchIds", "SecurityGroupId"} {
 			get(kafka + f)
