@@ -113,6 +113,9 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fun
 				return runInvoke([]string{"-h"}, stdin, stdout, stderr, getenv)
 			case "version":
 				return runVersion([]string{"-h"}, stdout, stderr)
+			case "help":
+			default:
+				return unknownCommand(stderr, args[1])
 			}
 		}
 		fmt.Fprint(stdout, usage)
@@ -127,10 +130,16 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fun
 		}
 		return 2
 	}
-	if s := cliflag.Closest(args[0], commands); s != "" {
-		fmt.Fprintf(stderr, "function: unknown command %q (did you mean %q?); see function -h\n", args[0], s)
+	return unknownCommand(stderr, args[0])
+}
+
+// unknownCommand says in one line that name is no command, naming the
+// closest one or all of them, and returns exit code 2.
+func unknownCommand(stderr io.Writer, name string) int {
+	if s := cliflag.Closest(name, commands); s != "" {
+		fmt.Fprintf(stderr, "function: unknown command %q (did you mean %q?); see function -h\n", name, s)
 	} else {
-		fmt.Fprintf(stderr, "function: unknown command %q (commands: %s); see function -h\n", args[0], strings.Join(commands, ", "))
+		fmt.Fprintf(stderr, "function: unknown command %q (commands: %s); see function -h\n", name, strings.Join(commands, ", "))
 	}
 	return 2
 }

@@ -91,6 +91,7 @@ func TestCLIUsageLines(t *testing.T) {
 		{"two files", []string{"invoke", "a.json", "b.json"}, []string{"one event file at most", "a.json b.json"}},
 		{"misspelled command", []string{"invokee", "x.json"}, []string{`unknown command "invokee"`, `did you mean "invoke"?`}},
 		{"unknown command", []string{"deploy"}, []string{`unknown command "deploy"`, "invoke, version, help"}},
+		{"help on an unknown command", []string{"help", "invok"}, []string{`unknown command "invok"`, `did you mean "invoke"?`}},
 		{"misspelled top flag", []string{"--verison"}, []string{"unknown flag --verison", "did you mean --version?"}},
 		{"version flag", []string{"version", "--jsn"}, []string{"unknown flag --jsn", "--json"}},
 		{"version argument", []string{"version", "now"}, []string{`unexpected argument "now"`}},
