@@ -83,11 +83,7 @@ func TestDeployValueDataType(t *testing.T) {
 				continue
 			}
 			s := deployResolveS(t, deployLoadS(t), map[string]any{"valueDataType": dt, "valueEncoding": enc})
-			_, fn := r.resource("ALIYUN::FC3::Function")
-			for file, pair := range map[string][2]any{
-				"s.yaml":        {deployKafkaParams(deploySTrigger(t, s, "eventbridge"))["ValueDataType"], s["environmentVariables"].(map[string]any)[config.EnvValueEncoding]},
-				"template.yaml": {deployKafkaParams(deployROSTrigger(r))["ValueDataType"], fn["EnvironmentVariables"].(map[string]any)[config.EnvValueEncoding]},
-			} {
+			for file, pair := range deployValuePairs(t, s, r) {
 				if pair[0] != dt || pair[1] != enc {
 					t.Errorf("%s deploys ValueDataType %v with %s=%v, want %s with %s", file, pair[0], config.EnvValueEncoding, pair[1], dt, enc)
 				}
@@ -95,16 +91,20 @@ func TestDeployValueDataType(t *testing.T) {
 		}
 	}
 	// The defaults are a consistent pair in both files.
-	s := deployResolveS(t, deployLoadS(t), nil)
-	r := deployResolveROS(t, deployLoadROS(t), nil)
-	_, fn := r.resource("ALIYUN::FC3::Function")
-	for file, pair := range map[string][2]any{
-		"s.yaml":        {deployKafkaParams(deploySTrigger(t, s, "eventbridge"))["ValueDataType"], s["environmentVariables"].(map[string]any)[config.EnvValueEncoding]},
-		"template.yaml": {deployKafkaParams(deployROSTrigger(r))["ValueDataType"], fn["EnvironmentVariables"].(map[string]any)[config.EnvValueEncoding]},
-	} {
+	for file, pair := range deployValuePairs(t, deployResolveS(t, deployLoadS(t), nil), deployResolveROS(t, deployLoadROS(t), nil)) {
 		if !consistent(fmt.Sprint(pair[0]), fmt.Sprint(pair[1])) {
 			t.Errorf("%s: default ValueDataType %v with %s=%v", file, pair[0], config.EnvValueEncoding, pair[1])
 		}
+	}
+}
+
+// deployValuePairs returns, per file, the trigger's ValueDataType and the
+// function's SINK_VALUE_ENCODING that it deploys.
+func deployValuePairs(t *testing.T, s map[string]any, r *deployROS) map[string][2]any {
+	_, fn := r.resource("ALIYUN::FC3::Function")
+	return map[string][2]any{
+		"s.yaml":        {deployKafkaParams(deploySTrigger(t, s, "eventbridge"))["ValueDataType"], s["environmentVariables"].(map[string]any)[config.EnvValueEncoding]},
+		"template.yaml": {deployKafkaParams(deployROSTrigger(r))["ValueDataType"], fn["EnvironmentVariables"].(map[string]any)[config.EnvValueEncoding]},
 	}
 }
 
