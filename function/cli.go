@@ -263,6 +263,10 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 
 	var payload []byte
 	if fl.file == "" || fl.file == "-" {
+		if interactive(stdin) {
+			// Otherwise a user who forgot the file sees a command that hangs.
+			fmt.Fprintln(stderr, "function invoke: reading the event from the terminal (end it with Ctrl-D; or give FILE)")
+		}
 		payload, err = io.ReadAll(stdin)
 	} else {
 		payload, err = os.ReadFile(fl.file)
@@ -305,6 +309,21 @@ func runInvoke(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv 
 		return 1
 	}
 	return 0
+}
+
+// interactive reports whether r is a terminal: a character device other
+// than the null device (no dependency for a hint).
+func interactive(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // failLine reports a usage or setup error in one line and returns exit

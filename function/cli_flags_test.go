@@ -210,3 +210,24 @@ func TestVersionStampedCommit(t *testing.T) {
 		t.Fatalf("exit %d, %q", r.Code, r.Stdout)
 	}
 }
+
+// TestInteractive: the terminal hint is not printed for the null device,
+// a pipe or a reader (a terminal needs a pty: tried by hand).
+func TestInteractive(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, in := range map[string]any{"null": null, "pipe": r, "reader": strings.NewReader("")} {
+		if interactive(in.(interface{ Read([]byte) (int, error) })) {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+}
