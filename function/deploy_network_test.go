@@ -118,17 +118,28 @@ func TestDeploySFromEnvironment(t *testing.T) {
 	vars := doc["vars"].(map[string]any)
 	envOf := map[string]string{}
 	seen := map[string]string{}
+	rosParams := deployLoadROS(t)["Parameters"].(map[string]any)
+	rosOf := map[string]string{}
+	for _, v := range deployVars {
+		rosOf[v.sVar] = v.rosParam
+	}
 	for name, v := range vars {
 		s, _ := v.(string)
-		m := deploySEnv.FindStringSubmatch(s)
-		if m == nil {
+		ref, ok := deployParseSEnv(s)
+		if !ok {
 			t.Errorf("s.yaml vars.%s = %v: want ${env('NAME', 'default')}, overridable at s deploy time", name, v)
 			continue
 		}
-		if other, dup := seen[m[1]]; dup {
-			t.Errorf("s.yaml vars.%s and vars.%s both read %s", name, other, m[1])
+		if other, dup := seen[ref.name]; dup {
+			t.Errorf("s.yaml vars.%s and vars.%s both read %s", name, other, ref.name)
 		}
-		seen[m[1]], envOf[name] = name, m[1]
+		seen[ref.name], envOf[name] = name, ref.name
+		// A number must reach the services as a number: FC refuses a
+		// string for an integer (Serverless-Devs issue 874).
+		p, _ := rosParams[rosOf[name]].(map[string]any)
+		if number := p["Type"] == "Number"; number != ref.json {
+			t.Errorf("s.yaml vars.%s: json() %v, but template.yaml's %s is of type %v: numbers need ${json(env(...))}, strings plain env()", name, ref.json, rosOf[name], p["Type"])
+		}
 	}
 	// The environment variables of the function, by the var they take.
 	env := deploySProps(t, doc)["environmentVariables"].(map[string]any)

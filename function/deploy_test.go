@@ -248,8 +248,26 @@ func deploySProps(t *testing.T, doc map[string]any) map[string]any {
 
 var (
 	deploySVarRef = regexp.MustCompile(`\$\{([^}]*)\}`)
-	deploySEnv    = regexp.MustCompile(`^\$\{env\('([A-Z0-9_]+)'(?:,\s*'([^']*)')?\)\}$`)
+	// ${env('NAME'[, 'default'])}, or ${json(env(...))} for a number:
+	// env() gives a string, which FC refuses for an integer property
+	// ("cannot unmarshal string into ... of type int32"); json() parses it.
+	deploySEnv = regexp.MustCompile(`^\$\{(json\()?env\('([A-Z0-9_]+)'(?:,\s*'([^']*)')?\)(\)?)\}$`)
 )
+
+// deploySEnvRef is one s.yaml var read from the environment.
+type deploySEnvRef struct {
+	name, def  string
+	hasDefault bool
+	json       bool // the value is parsed as JSON (a number)
+}
+
+func deployParseSEnv(s string) (deploySEnvRef, bool) {
+	m := deploySEnv.FindStringSubmatch(s)
+	if m == nil || (m[1] == "") != (m[4] == "") {
+		return deploySEnvRef{}, false
+	}
+	return deploySEnvRef{name: m[2], def: m[3], hasDefault: strings.Contains(s, ","), json: m[1] != ""}, true
+}
 
 // deploySVars reads s.yaml's vars: for each, its default (an env() default or
 // a literal) and whether it has one.
@@ -263,14 +281,20 @@ func deploySVars(t *testing.T, doc map[string]any) (values map[string]any, requi
 			values[name] = v
 			continue
 		}
-		m := deploySEnv.FindStringSubmatch(s)
-		if m == nil {
-			t.Fatalf("s.yaml vars.%s = %q: want a literal or ${env('NAME'[, 'default'])}", name, s)
-		}
-		if strings.Contains(s, ",") {
-			values[name] = m[2]
-		} else {
+		ref, ok := deployParseSEnv(s)
+		switch {
+		case !ok:
+			t.Fatalf("s.yaml vars.%s = %q: want a literal, ${env('NAME'[, 'default'])} or ${json(env(...))}", name, s)
+		case !ref.hasDefault:
 			required[name] = true
+		case ref.json:
+			var v any
+			if err := yaml.Unmarshal([]byte(ref.def), &v); err != nil {
+				t.Fatalf("s.yaml vars.%s: default %q is not JSON: %v", name, ref.def, err)
+			}
+			values[name] = v
+		default:
+			values[name] = ref.def
 		}
 	}
 	return values, required
