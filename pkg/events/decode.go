@@ -260,24 +260,19 @@ func (d *decoder) element(i int) (Record, int, error) {
 // record), and returns the index after the string.
 func (d *decoder) stringElement(i int) (Record, int, error) {
 	start := i + 1
-	end, escaped, bad, err := d.scanString(start)
+	// The text's own strings are unescaped in place, but base64 values are
+	// decoded beside it: allow for both.
+	hint := d.remaining(start)
+	if d.cfg.valueEncoding == Base64 {
+		hint *= 2
+	}
+	text, end, written, err := d.readBody(start, false, hint)
 	if err != nil {
 		return Record{}, 0, err
 	}
 	raw := d.buf[start:end:end]
-	text := raw
-	if escaped || bad > 0 {
-		// The text's own strings are unescaped in place, but base64
-		// values are decoded beside it: allow for both.
-		hint := d.remaining(start)
-		if d.cfg.valueEncoding == Base64 {
-			hint *= 2
-		}
-		dst := d.arena.reserve(len(raw)+2*bad, hint)
-		text = d.arena.commit(unescapeInto(dst, raw, bad > 0))
-	}
 	depth := d.depth
-	d.buf, d.inner, d.inPlace, d.rawStart, d.raw, d.depth = text, true, escaped || bad > 0, start, raw, 0
+	d.buf, d.inner, d.inPlace, d.rawStart, d.raw, d.depth = text, true, written, start, raw, 0
 	j := d.skipWS(0)
 	if j >= len(text) {
 		return Record{}, 0, d.syntaxErr(j, "string element: "+msgEOF)

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -30,10 +31,17 @@ func stringSpecial(w uint64) uint64 {
 }
 
 // nextSpecial returns the index of the first byte at or after i that is '"',
-// '\\', a control character or non-ASCII, or len(b) if there is none. It
-// tests sixteen bytes per step.
+// '\\', a control character or non-ASCII, or len(b) if there is none.
+//
+// Short strings (names, keys, topics) end within the first sixteen bytes,
+// tested as two words. Past those, it takes windows of up to 1 KB: the
+// assembly of bytes.IndexByte finds the window's first quote and first
+// backslash (at memory speed), and only the bytes before them are tested
+// for control and non-ASCII bytes, with three operations per word. The
+// window bounds the rescans of text where non-ASCII runes interrupt long
+// ASCII runs.
 func nextSpecial(b []byte, i int) int {
-	for ; i+16 <= len(b); i += 16 {
+	if i+16 <= len(b) {
 		m1 := stringSpecial(binary.LittleEndian.Uint64(b[i:]))
 		m2 := stringSpecial(binary.LittleEndian.Uint64(b[i+8:]))
 		if m1|m2 != 0 {
@@ -42,9 +50,48 @@ func nextSpecial(b []byte, i int) int {
 			}
 			return i + 8 + bits.TrailingZeros64(m2)>>3
 		}
+		i += 16
+	}
+	for i < len(b) {
+		win := b[i:min(len(b), i+1024)]
+		end := len(win)
+		if q := bytes.IndexByte(win, '"'); q >= 0 {
+			end = q
+		}
+		if k := bytes.IndexByte(win[:end], '\\'); k >= 0 {
+			end = k
+		}
+		if j := ctrlOrHigh(win[:end]); j < end || end < len(win) {
+			return i + j
+		}
+		i += len(win)
+	}
+	return len(b)
+}
+
+// ctrlOrHigh returns the index of the first control character or non-ASCII
+// byte in b, or len(b). A lane below 0x20 borrows in w-0x20..., setting its
+// high bit; a non-ASCII lane has it already. A borrow can flag lanes above
+// a flagged one, never below, so the lowest flag is exact.
+func ctrlOrHigh(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w0 := binary.LittleEndian.Uint64(b[i:])
+		w1 := binary.LittleEndian.Uint64(b[i+8:])
+		w2 := binary.LittleEndian.Uint64(b[i+16:])
+		w3 := binary.LittleEndian.Uint64(b[i+24:])
+		if ((w0-swarCtrl)|w0|(w1-swarCtrl)|w1|(w2-swarCtrl)|w2|(w3-swarCtrl)|w3)&swarHighs != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if m := ((w - swarCtrl) | w) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf {
 			return i
 		}
 	}
