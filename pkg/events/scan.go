@@ -33,24 +33,19 @@ func stringSpecial(w uint64) uint64 {
 // nextSpecial returns the index of the first byte at or after i that is '"',
 // '\\', a control character or non-ASCII, or len(b) if there is none.
 //
-// Short strings (names, keys, topics) end within the first sixteen bytes,
-// tested as two words. Past those, it takes windows of up to 1 KB: the
+// Short strings (names, keys, topics, the CloudEvents attributes) end
+// within the first 64 bytes, tested a word at a time. Past those, it takes windows of up to 1 KB: the
 // assembly of bytes.IndexByte finds the window's first quote and first
 // backslash (at memory speed), and only the bytes before them are tested
 // for control and non-ASCII bytes, with three operations per word. The
 // window bounds the rescans of text where non-ASCII runes interrupt long
 // ASCII runs.
 func nextSpecial(b []byte, i int) int {
-	if i+16 <= len(b) {
-		m1 := stringSpecial(binary.LittleEndian.Uint64(b[i:]))
-		m2 := stringSpecial(binary.LittleEndian.Uint64(b[i+8:]))
-		if m1|m2 != 0 {
-			if m1 != 0 {
-				return i + bits.TrailingZeros64(m1)>>3
-			}
-			return i + 8 + bits.TrailingZeros64(m2)>>3
+	for k := 0; k < 8 && i+8 <= len(b); k++ {
+		if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
-		i += 16
+		i += 8
 	}
 	for i < len(b) {
 		win := b[i:min(len(b), i+1024)]
