@@ -263,13 +263,9 @@ func (d *decoder) element(i int) (Record, int, error) {
 // record), and returns the index after the string.
 func (d *decoder) stringElement(i int) (Record, int, error) {
 	start := i + 1
-	// The text's own strings are unescaped in place, but base64 values are
-	// decoded beside it: allow for both.
-	hint := d.remaining(start)
-	if d.cfg.valueEncoding == Base64 {
-		hint *= 2
-	}
-	text, end, written, err := d.readBody(start, false, hint)
+	// The text's own strings, base64 values included, are then unescaped
+	// and decoded where they lie in it.
+	text, end, written, err := d.readBody(start, false, d.remaining(start))
 	if err != nil {
 		return Record{}, 0, err
 	}
@@ -300,9 +296,8 @@ func (d *decoder) stringElement(i int) (Record, int, error) {
 
 // remaining bounds how many arena bytes the rest of the payload can need
 // from position pos in buf on, since every output byte comes from an input
-// byte. The exceptions are rare or allowed for by the caller: U+FFFD repairs
-// grow (the arena then starts a new buffer), and base64 values inside string
-// elements are decoded beside the element's unescaped text.
+// byte. The exception is rare: U+FFFD repairs grow (the arena then starts a
+// new buffer).
 func (d *decoder) remaining(pos int) int {
 	if d.inner {
 		pos = d.rawStart

@@ -473,3 +473,129 @@ func quoteChar(c byte) string {
 	const hex = "0123456789abcdef"
 	return `'\x` + string(hex[c>>4]) + string(hex[c&0xf]) + "'"
 }
+
+// skipFast validates the JSON value at i as skipValue does, but in a loop
+// rather than by recursion through object and its member callbacks: JSON
+// values (the trigger's Json data format) are most of such a batch. It
+// gives up (ok false), having decided nothing, on anything malformed and on
+// nesting deeper than 64 levels; the caller then calls skipValue, which finds
+// the same end or reports the error as encoding/json would.
+func (d *decoder) skipFast(i int) (end int, ok bool) {
+	const maxFast = 64
+	if d.depth+maxFast > maxDepth {
+		return 0, false
+	}
+	b := d.buf
+	var objects uint64 // bit k set: level k+1 is an object
+	depth := 0
+	for {
+		// A value starts at i.
+		if i >= len(b) {
+			return 0, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			j, _, _, err := d.scanString(i + 1)
+			if err != nil {
+				return 0, false
+			}
+			i = j + 1
+		case c == '{' || c == '[':
+			if depth == maxFast {
+				return 0, false
+			}
+			obj := c == '{'
+			if obj {
+				objects |= 1 << depth
+			} else {
+				objects &^= 1 << depth
+			}
+			depth++
+			if i = d.skipWS(i + 1); i >= len(b) {
+				return 0, false
+			}
+			if obj && b[i] == '}' || !obj && b[i] == ']' {
+				depth--
+				i++
+				break
+			}
+			if obj {
+				if i, ok = d.fastKey(i); !ok {
+					return 0, false
+				}
+			}
+			continue
+		case c == 't':
+			if i, ok = hasLiteral(b, i, "true"); !ok {
+				return 0, false
+			}
+		case c == 'f':
+			if i, ok = hasLiteral(b, i, "false"); !ok {
+				return 0, false
+			}
+		case c == 'n':
+			if i, ok = hasLiteral(b, i, "null"); !ok {
+				return 0, false
+			}
+		case c == '-' || isDigit(c):
+			j, _, err := d.scanNumber(i)
+			if err != nil {
+				return 0, false
+			}
+			i = j
+		default:
+			return 0, false
+		}
+		// After a value: close containers, or move on to the next one.
+		for {
+			if depth == 0 {
+				return i, true
+			}
+			if i = d.skipWS(i); i >= len(b) {
+				return 0, false
+			}
+			obj := objects&(1<<(depth-1)) != 0
+			c := b[i]
+			if c == ',' {
+				i = d.skipWS(i + 1)
+				if obj {
+					if i, ok = d.fastKey(i); !ok {
+						return 0, false
+					}
+				}
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				depth--
+				i++
+				continue
+			}
+			return 0, false
+		}
+	}
+}
+
+// fastKey reads an object member's name and colon at i for skipFast and
+// returns the index of the value.
+func (d *decoder) fastKey(i int) (int, bool) {
+	b := d.buf
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	j, _, _, err := d.scanString(i + 1)
+	if err != nil {
+		return 0, false
+	}
+	if i = d.skipWS(j + 1); i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return d.skipWS(i + 1), true
+}
+
+// hasLiteral reports whether lit is at b[i], and the index after it.
+func hasLiteral(b []byte, i int, lit string) (int, bool) {
+	if i+len(lit) > len(b) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
