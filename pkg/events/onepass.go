@@ -104,10 +104,11 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 		}
 
 		// Copy the run up to the next special byte: dense escapes (JSON
-		// text in a string) a word at a time here, longer runs by
-		// nextSpecial and copy.
+		// text in a string) a word at a time here, decoding the common
+		// two-character escapes from the word already loaded; longer runs
+		// by nextSpecial and copy.
 		run := false
-		for k := 0; ; k++ {
+		for clean := 0; ; {
 			if r+8 > len(b) || (!place && w+8 > len(dst)) {
 				run = true
 				break
@@ -115,7 +116,7 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 			x := binary.LittleEndian.Uint64(b[r:])
 			m := stringSpecial(x)
 			if m == 0 {
-				if k == 2 {
+				if clean == 2 {
 					run = true
 					break
 				}
@@ -124,6 +125,7 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 				binary.LittleEndian.PutUint64(dst[w:], x)
 				w += 8
 				r += 8
+				clean++
 				continue
 			}
 			n := bits.TrailingZeros64(m) >> 3
@@ -136,6 +138,16 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 			}
 			w += n
 			r += n
+			if n < 7 && byte(x>>(8*n)) == '\\' {
+				// w < len(dst): the check above left room for the word.
+				if u := unescaped[byte(x>>(8*(n+1)))]; u != 0 {
+					dst[w] = u
+					w++
+					r += 2
+					clean = 0
+					continue
+				}
+			}
 			break
 		}
 		if run {
