@@ -46,7 +46,7 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 		}
 		n := validRune(b, r)
 		if n == 0 {
-			return d.repairBody(i, r, nil, 0, hint)
+			return d.repairBody(i, r, false, nil, 0, hint)
 		}
 		r += n
 	}
@@ -94,7 +94,7 @@ func (d *decoder) readBody(i int, place bool, hint int) (s []byte, end int, writ
 		default:
 			n := validRune(b, r)
 			if n == 0 {
-				return d.repairBody(i, r, dst, w, hint)
+				return d.repairBody(i, r, place, dst, w, hint)
 			}
 			for k := range n {
 				dst[w+k] = b[r+k]
@@ -178,11 +178,11 @@ func (d *decoder) growBody(dst []byte, w, need, rest, hint int) []byte {
 }
 
 // repairBody finishes reading the body that starts at i, from r (an invalid
-// UTF-8 byte) on, when the content so far is dst[:w] (nil dst: none was
-// written; the content is buf[i:r]). Its repair can outgrow the body, so it
-// learns the rest's length and bad bytes first, then writes the whole
-// content to the arena.
-func (d *decoder) repairBody(i, r int, dst []byte, w, hint int) ([]byte, int, bool, error) {
+// UTF-8 byte) on, when the content so far is dst[:w] (written in place: buf[i:w];
+// nil dst: none was written, the content is buf[i:r]). Its repair can
+// outgrow the body, so it learns the rest's length and bad bytes first,
+// then writes the whole content to the arena.
+func (d *decoder) repairBody(i, r int, place bool, dst []byte, w, hint int) ([]byte, int, bool, error) {
 	b := d.buf
 	end, _, bad, err := d.scanString(r)
 	if err != nil {
@@ -192,8 +192,8 @@ func (d *decoder) repairBody(i, r int, dst []byte, w, hint int) ([]byte, int, bo
 	switch {
 	case dst == nil:
 		prefix = b[i:r]
-	case &dst[0] == &b[0]:
-		prefix = b[i:w] // written in place
+	case place:
+		prefix = b[i:w]
 	default:
 		prefix = dst[:w]
 	}

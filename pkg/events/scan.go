@@ -495,6 +495,10 @@ func (d *decoder) skipFast(i int) (end int, ok bool) {
 		}
 		switch c := b[i]; {
 		case c == '"':
+			if j, ok := shortString(b, i); ok {
+				i = j
+				break
+			}
 			j, _, _, err := d.scanString(i + 1)
 			if err != nil {
 				return 0, false
@@ -582,14 +586,33 @@ func (d *decoder) fastKey(i int) (int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false
 	}
-	j, _, _, err := d.scanString(i + 1)
-	if err != nil {
-		return 0, false
+	j, ok := shortString(b, i)
+	if !ok {
+		end, _, _, err := d.scanString(i + 1)
+		if err != nil {
+			return 0, false
+		}
+		j = end + 1
 	}
-	if i = d.skipWS(j + 1); i >= len(b) || b[i] != ':' {
+	if i = d.skipWS(j); i >= len(b) || b[i] != ':' {
 		return 0, false
 	}
 	return d.skipWS(i + 1), true
+}
+
+// shortString returns the index after the string whose opening quote is at
+// i if the string ends within the next eight bytes with nothing to check
+// in between (most keys and many values of JSON documents), without calls.
+func shortString(b []byte, i int) (int, bool) {
+	if i+9 > len(b) {
+		return 0, false
+	}
+	m := stringSpecial(binary.LittleEndian.Uint64(b[i+1:]))
+	if m == 0 {
+		return 0, false
+	}
+	j := i + 1 + bits.TrailingZeros64(m)>>3
+	return j + 1, b[j] == '"'
 }
 
 // hasLiteral reports whether lit is at b[i], and the index after it.
