@@ -103,6 +103,9 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // noting in d.ws whether it skipped any (which makes a JSON value non-compact).
 func (d *decoder) skipWS(i int) int {
 	b := d.buf
+	if i < len(b) && b[i] > ' ' {
+		return i // compact JSON: one comparison
+	}
 	j := i
 	for j < len(b) {
 		switch b[j] {
