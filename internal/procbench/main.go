@@ -5,7 +5,7 @@
 // (user+system, from the child's rusage) of project/baseline as ratios, and
 // the peak RSS (rusage Maxrss) of each.
 //
-//	go run ./internal/procbench [-rounds 5] [-stores local,oss] [-only NAME,...] [-against DIR]
+//	go run ./internal/procbench [-rounds 7] [-stores local,oss] [-only NAME,...] [-against DIR]
 //
 // Batches are eventstest.Workloads (escape-heavy JSON in strings, plain
 // text, 47,000 small records, JSON values, base64 values, mixed text; about
@@ -58,7 +58,7 @@ const (
 )
 
 func main() {
-	rounds := flag.Int("rounds", 5, "pairs per batch and store")
+	rounds := flag.Int("rounds", 7, "pairs per batch and store")
 	stores := flag.String("stores", "local,oss", "stores to run: local, oss")
 	only := flag.String("only", "", "comma-separated batch names to run (default all)")
 	work := flag.String("work", "/dev/shm", "directory for binaries, batches and local output (tmpfs)")
