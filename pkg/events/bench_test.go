@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 
 	sdkevents "github.com/aliyun/fc-runtime-go-sdk/events"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit"
+	"github.com/kafka-oss-sink/kafka-oss-sink/internal/testkit/naive"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events/eventstest"
 )
@@ -148,6 +151,85 @@ func BenchmarkBaselineEncodingJSON(b *testing.B) {
 					b.Fatalf("%d records", len(data))
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkWorkload decodes the value shapes of eventstest.Workloads (about
+// 31 MB each: escape-heavy JSON in strings, plain text, small records, JSON
+// values, base64 values, mixed text), four ways: "decode" (Decode, strings
+// unescaped into the arena), "inplace" (Decode with InPlace, as the
+// handler calls it, on a fresh copy of the payload made untimed), "decoder"
+// (a warm Decoder) and "baseline" (encoding/json into the SDK's structs and
+// a buffer per partition: internal/testkit/naive). Besides MB/s of wall
+// time it reports cpu-MB/s, payload bytes per CPU second of the process
+// (garbage collection included), which a loaded machine disturbs far less:
+//
+//	go test -run XXX -bench Workload -benchmem ./pkg/events/
+func BenchmarkWorkload(b *testing.B) {
+	for _, w := range eventstest.Workloads() {
+		enc, format := events.Text, naive.Text
+		switch {
+		case w.Config.ValueEncoding == events.Base64:
+			enc, format = events.Base64, naive.Binary
+		case w.Config.Values == eventstest.JSONValues:
+			format = naive.JSON
+		}
+		payload := eventstest.Batch(w.Config)
+		want := w.Config.Records
+		check := func(b *testing.B, recs []events.Record, err error) {
+			if err != nil || len(recs) != want {
+				b.Fatalf("%d records, %v", len(recs), err)
+			}
+		}
+		// run times fn per iteration in CPU time too.
+		run := func(b *testing.B, prepare func(), fn func()) {
+			b.SetBytes(int64(len(payload)))
+			b.ReportAllocs()
+			var cpu time.Duration
+			for b.Loop() {
+				if prepare != nil {
+					b.StopTimer()
+					prepare()
+					b.StartTimer()
+				}
+				start := testkit.ProcessCPU()
+				fn()
+				cpu += testkit.ProcessCPU() - start
+			}
+			if cpu > 0 {
+				b.ReportMetric(float64(len(payload))*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+			}
+		}
+		b.Run(w.Name+"/decode", func(b *testing.B) {
+			run(b, nil, func() {
+				recs, err := events.Decode(payload, events.WithValueEncoding(enc))
+				check(b, recs, err)
+			})
+		})
+		b.Run(w.Name+"/inplace", func(b *testing.B) {
+			scratch := make([]byte, len(payload))
+			run(b, func() { copy(scratch, payload) }, func() {
+				recs, err := events.Decode(scratch, events.WithValueEncoding(enc), events.InPlace())
+				check(b, recs, err)
+			})
+		})
+		b.Run(w.Name+"/decoder", func(b *testing.B) {
+			dec, err := events.NewDecoder(events.WithValueEncoding(enc))
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, nil, func() {
+				recs, err := dec.Decode(payload)
+				check(b, recs, err)
+			})
+		})
+		b.Run(w.Name+"/baseline", func(b *testing.B) {
+			run(b, nil, func() {
+				if _, err := naive.Decode(payload, format); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
 	}
 }

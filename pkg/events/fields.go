@@ -280,9 +280,12 @@ func (d *decoder) valueField(i int, f *recFields, prefix string) (int, error) {
 		return d.literal(i, "null")
 	}
 	d.ws = false
-	j, err := d.skipValue(i)
-	if err != nil {
-		return 0, err
+	j, ok := d.skipFast(i)
+	if !ok {
+		var err error
+		if j, err = d.skipValue(i); err != nil {
+			return 0, err
+		}
 	}
 	f.value, f.kind = d.compact(d.buf[i:j:j], i), ValueJSON
 	return j, nil
@@ -291,15 +294,42 @@ func (d *decoder) valueField(i int, f *recFields, prefix string) (int, error) {
 // base64Value decodes the base64 string at i into the arena.
 func (d *decoder) base64Value(i int, f *recFields, prefix string) (int, error) {
 	start := i + 1
-	end, escaped, bad, err := d.scanString(start)
-	if err != nil {
-		return 0, err
+	var src []byte
+	var end int
+	if d.inPlace {
+		// Encoders may escape '/' as "\/" or '=' as "\u003d"; base64 needs
+		// the plain text, unescaped where it lies as it is scanned.
+		var err error
+		if src, end, _, err = d.readBody(start, true, d.remaining(start)); err != nil {
+			return 0, err
+		}
+	} else {
+		// Not ours to write: an escaped body is unescaped into scratch
+		// memory, which the arena would not give back.
+		var escaped bool
+		var bad int
+		var err error
+		if end, escaped, bad, err = d.scanString(start); err != nil {
+			return 0, err
+		}
+		src = d.buf[start:end]
+		if escaped || bad > 0 {
+			d.b64 = growLen(d.b64, len(src)+2*bad)
+			src = d.b64[:unescapeInto(d.b64, src, bad > 0)]
+		}
 	}
-	src := d.buf[start:end]
-	if escaped || bad > 0 {
-		// Encoders may escape '/' as "\/"; base64 needs the plain text.
-		d.b64 = growLen(d.b64, len(src)+2*bad)
-		src = d.b64[:unescapeInto(d.b64, src, bad > 0)]
+	if d.inPlace {
+		// Decoded over its own text: base64 shrinks, and Decode reads each
+		// quantum before it writes the bytes of one, which land behind it
+		// (TestInPlaceAgrees and FuzzDecode hold this against decoding
+		// into the arena). This spares the arena a fresh 3/4 of a batch.
+		n, err := base64.StdEncoding.Decode(src, src)
+		if err != nil {
+			f.errs[fieldValue] = d.fieldErr(i, prefix+"value", "invalid base64: "+err.Error(), err)
+			return end + 1, nil
+		}
+		f.value, f.kind = src[:n:n], ValueBytes
+		return end + 1, nil
 	}
 	dst := d.arena.reserve(base64.StdEncoding.DecodedLen(len(src)), d.remaining(start))
 	n, err := base64.StdEncoding.Decode(dst, src)
@@ -361,24 +391,15 @@ func (d *decoder) headersField(i int, f *recFields, prefix string) (int, error) 
 
 // readString reads the string at i (its opening quote) and returns its
 // unescaped bytes and the index after it. Strings without escapes are
-// sub-slices of buf; others are unescaped into the arena, or where they lie
-// when buf is itself in the arena.
+// sub-slices of buf; others are unescaped as they are scanned, into the
+// arena, or where they lie when buf is ours to write (InPlace, or the text
+// of a string element).
 func (d *decoder) readString(i int) ([]byte, int, error) {
-	start := i + 1
-	end, escaped, bad, err := d.scanString(start)
+	s, end, _, err := d.readBody(i+1, d.inPlace, d.remaining(i+1))
 	if err != nil {
 		return nil, 0, err
 	}
-	s := d.buf[start:end:end]
-	switch {
-	case !escaped && bad == 0:
-		return s, end + 1, nil
-	case d.inPlace && bad == 0:
-		n := unescapeInto(s, s, false)
-		return s[:n:n], end + 1, nil
-	}
-	dst := d.arena.reserve(len(s)+2*bad, d.remaining(start))
-	return d.arena.commit(unescapeInto(dst, s, bad > 0)), end + 1, nil
+	return s, end + 1, nil
 }
 
 // parseDecimal parses an optional sign and one or more decimal digits into a

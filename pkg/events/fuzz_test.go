@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
@@ -12,7 +13,8 @@ import (
 )
 
 // FuzzDecode checks that Decode never panics, returns either records or a
-// *DecodeError inside the payload, and agrees with the reference decoder.
+// *DecodeError inside the payload, agrees with the reference decoder, and
+// decodes the same in place.
 // A plain go test runs the seed corpus only; fuzz with
 // go test -run XXX -fuzz FuzzDecode ./pkg/events/
 func FuzzDecode(f *testing.F) {
@@ -57,6 +59,16 @@ func FuzzDecode(f *testing.F) {
 		}
 		if d := compareWithRef(payload, enc); d != "" {
 			t.Fatal(d)
+		}
+		// In place (as the handler decodes), over a copy: the same records
+		// and the same error.
+		scratch := append([]byte(nil), payload...)
+		got, gotErr := events.Decode(scratch, events.WithValueEncoding(enc), events.InPlace())
+		if (gotErr == nil) != (err == nil) || (err != nil && gotErr.Error() != err.Error()) {
+			t.Fatalf("in place: error %v, want %v", gotErr, err)
+		}
+		if !reflect.DeepEqual(normalize(got), normalize(recs)) {
+			t.Fatalf("in place: records differ")
 		}
 	})
 }

@@ -34,13 +34,14 @@ func (c *config) validate() error {
 }
 
 // InPlace lets Decode use the payload as its scratch space: escaped strings
-// and JSON values are unescaped or compacted where they lie, which only ever
-// shrinks them, instead of being copied to a separate arena about the size
-// of the payload. A full-size batch then needs about one payload's worth of
-// memory less. Afterwards the payload's bytes outside the records are
-// garbage: use the payload only through the records. Strings with invalid
-// UTF-8 (whose repair grows them), base64 values and serialized string
-// elements still go to the arena. Default: off.
+// and JSON values are unescaped or compacted, and base64 values decoded,
+// where they lie, which only ever shrinks them, instead of being copied to a
+// separate arena about the size of the payload. A full-size batch then needs
+// about one payload's worth of memory less, and the memory is not touched
+// afresh. Afterwards the payload's bytes outside the records are garbage:
+// use the payload only through the records. Strings with invalid UTF-8
+// (whose repair grows them) and serialized string elements still go to the
+// arena. Default: off.
 func InPlace() Option { return func(c *config) { c.inPlace = true } }
 
 // WithValueEncoding says how string values are read: as text, or as base64

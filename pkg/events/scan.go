@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -30,21 +31,62 @@ func stringSpecial(w uint64) uint64 {
 }
 
 // nextSpecial returns the index of the first byte at or after i that is '"',
-// '\\', a control character or non-ASCII, or len(b) if there is none. It
-// tests sixteen bytes per step.
+// '\\', a control character or non-ASCII, or len(b) if there is none.
+//
+// Short strings (names, keys, topics, the CloudEvents attributes) end
+// within the first 64 bytes, tested a word at a time. Past those, it takes windows of up to 1 KB: the
+// assembly of bytes.IndexByte finds the window's first quote and first
+// backslash (at memory speed), and only the bytes before them are tested
+// for control and non-ASCII bytes, with three operations per word. The
+// window bounds the rescans of text where non-ASCII runes interrupt long
+// ASCII runs.
 func nextSpecial(b []byte, i int) int {
-	for ; i+16 <= len(b); i += 16 {
-		m1 := stringSpecial(binary.LittleEndian.Uint64(b[i:]))
-		m2 := stringSpecial(binary.LittleEndian.Uint64(b[i+8:]))
-		if m1|m2 != 0 {
-			if m1 != 0 {
-				return i + bits.TrailingZeros64(m1)>>3
-			}
-			return i + 8 + bits.TrailingZeros64(m2)>>3
+	for k := 0; k < 8 && i+8 <= len(b); k++ {
+		if m := stringSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) {
+		win := b[i:min(len(b), i+1024)]
+		end := len(win)
+		if q := bytes.IndexByte(win, '"'); q >= 0 {
+			end = q
+		}
+		if k := bytes.IndexByte(win[:end], '\\'); k >= 0 {
+			end = k
+		}
+		if j := ctrlOrHigh(win[:end]); j < end || end < len(win) {
+			return i + j
+		}
+		i += len(win)
+	}
+	return len(b)
+}
+
+// ctrlOrHigh returns the index of the first control character or non-ASCII
+// byte in b, or len(b). A lane below 0x20 borrows in w-0x20..., setting its
+// high bit; a non-ASCII lane has it already. A borrow can flag lanes above
+// a flagged one, never below, so the lowest flag is exact.
+func ctrlOrHigh(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w0 := binary.LittleEndian.Uint64(b[i:])
+		w1 := binary.LittleEndian.Uint64(b[i+8:])
+		w2 := binary.LittleEndian.Uint64(b[i+16:])
+		w3 := binary.LittleEndian.Uint64(b[i+24:])
+		if ((w0-swarCtrl)|w0|(w1-swarCtrl)|w1|(w2-swarCtrl)|w2|(w3-swarCtrl)|w3)&swarHighs != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if m := ((w - swarCtrl) | w) & swarHighs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf {
 			return i
 		}
 	}
@@ -61,6 +103,9 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // noting in d.ws whether it skipped any (which makes a JSON value non-compact).
 func (d *decoder) skipWS(i int) int {
 	b := d.buf
+	if i < len(b) && b[i] > ' ' {
+		return i // compact JSON: one comparison
+	}
 	j := i
 	for j < len(b) {
 		switch b[j] {
@@ -430,4 +475,153 @@ func quoteChar(c byte) string {
 	}
 	const hex = "0123456789abcdef"
 	return `'\x` + string(hex[c>>4]) + string(hex[c&0xf]) + "'"
+}
+
+// skipFast validates the JSON value at i as skipValue does, but in a loop
+// rather than by recursion through object and its member callbacks: JSON
+// values (the trigger's Json data format) are most of such a batch. It
+// gives up (ok false), having decided nothing, on anything malformed and on
+// nesting deeper than 64 levels; the caller then calls skipValue, which finds
+// the same end or reports the error as encoding/json would.
+func (d *decoder) skipFast(i int) (end int, ok bool) {
+	const maxFast = 64
+	if d.depth+maxFast > maxDepth {
+		return 0, false
+	}
+	b := d.buf
+	var objects uint64 // bit k set: level k+1 is an object
+	depth := 0
+	for {
+		// A value starts at i.
+		if i >= len(b) {
+			return 0, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			if j, ok := shortString(b, i); ok {
+				i = j
+				break
+			}
+			j, _, _, err := d.scanString(i + 1)
+			if err != nil {
+				return 0, false
+			}
+			i = j + 1
+		case c == '{' || c == '[':
+			if depth == maxFast {
+				return 0, false
+			}
+			obj := c == '{'
+			if obj {
+				objects |= 1 << depth
+			} else {
+				objects &^= 1 << depth
+			}
+			depth++
+			if i = d.skipWS(i + 1); i >= len(b) {
+				return 0, false
+			}
+			if obj && b[i] == '}' || !obj && b[i] == ']' {
+				depth--
+				i++
+				break
+			}
+			if obj {
+				if i, ok = d.fastKey(i); !ok {
+					return 0, false
+				}
+			}
+			continue
+		case c == 't':
+			if i, ok = hasLiteral(b, i, "true"); !ok {
+				return 0, false
+			}
+		case c == 'f':
+			if i, ok = hasLiteral(b, i, "false"); !ok {
+				return 0, false
+			}
+		case c == 'n':
+			if i, ok = hasLiteral(b, i, "null"); !ok {
+				return 0, false
+			}
+		case c == '-' || isDigit(c):
+			j, _, err := d.scanNumber(i)
+			if err != nil {
+				return 0, false
+			}
+			i = j
+		default:
+			return 0, false
+		}
+		// After a value: close containers, or move on to the next one.
+		for {
+			if depth == 0 {
+				return i, true
+			}
+			if i = d.skipWS(i); i >= len(b) {
+				return 0, false
+			}
+			obj := objects&(1<<(depth-1)) != 0
+			c := b[i]
+			if c == ',' {
+				i = d.skipWS(i + 1)
+				if obj {
+					if i, ok = d.fastKey(i); !ok {
+						return 0, false
+					}
+				}
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				depth--
+				i++
+				continue
+			}
+			return 0, false
+		}
+	}
+}
+
+// fastKey reads an object member's name and colon at i for skipFast and
+// returns the index of the value.
+func (d *decoder) fastKey(i int) (int, bool) {
+	b := d.buf
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	j, ok := shortString(b, i)
+	if !ok {
+		end, _, _, err := d.scanString(i + 1)
+		if err != nil {
+			return 0, false
+		}
+		j = end + 1
+	}
+	if i = d.skipWS(j); i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return d.skipWS(i + 1), true
+}
+
+// shortString returns the index after the string whose opening quote is at
+// i if the string ends within the next eight bytes with nothing to check
+// in between (most keys and many values of JSON documents), without calls.
+func shortString(b []byte, i int) (int, bool) {
+	if i+9 > len(b) {
+		return 0, false
+	}
+	m := stringSpecial(binary.LittleEndian.Uint64(b[i+1:]))
+	if m == 0 {
+		return 0, false
+	}
+	j := i + 1 + bits.TrailingZeros64(m)>>3
+	return j + 1, b[j] == '"'
+}
+
+// hasLiteral reports whether lit is at b[i], and the index after it.
+func hasLiteral(b []byte, i int, lit string) (int, bool) {
+	if i+len(lit) > len(b) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
 }

@@ -48,6 +48,10 @@ type BatchConfig struct {
 	// [0, JSONUsers) and the note filling the value to about ValueSize: the
 	// values that routing by a JSON field ({value:user.id}) reads.
 	JSONUsers int
+	// Values picks the text of Text values when JSONUsers is zero: mixed
+	// text (the default), plain text, or JSON documents sent as strings or
+	// as JSON values. See Values.
+	Values Values
 	// Seed seeds the generator; every seed gives a different batch.
 	Seed uint64
 }
@@ -125,7 +129,16 @@ func Records(cfg BatchConfig) []events.Record {
 			note := text(rng, max(1, size-len(head)-4))
 			r.Value = append(AppendString(head, note), '}')
 		} else {
-			r.Value = text(rng, size)
+			switch cfg.Values {
+			case PlainText:
+				r.Value = plainText(rng, size)
+			case JSONText:
+				r.Value = jsonDoc(rng, size)
+			case JSONValues:
+				r.Value, r.ValueKind = jsonDoc(rng, size), events.ValueJSON
+			default:
+				r.Value = text(rng, size)
+			}
 		}
 	}
 	return recs
@@ -134,12 +147,6 @@ func Records(cfg BatchConfig) []events.Record {
 // text returns size bytes of word salad with a few specials, cut at a rune
 // boundary and padded with spaces to the exact size.
 func text(rng *rand.Rand, size int) []byte {
-	words := [...]string{
-		"order", "created", "customer", "amount", "currency", "CNY", "status",
-		"paid", "shipped", "warehouse", "hangzhou", "shanghai", "sku", "quantity",
-		"price", "discount", "coupon", "address", "region", "cn-hangzhou", "the",
-		"a", "of", "and", "for", "with", "item", "delivery", "express", "return",
-	}
 	// Pieces that the trigger escapes, or that are not ASCII.
 	specials := [...]string{`"quoted"`, "\n", "\t", `C:\data`, "a=b", "it's", "café", "杭州", "<b>"}
 	b := make([]byte, 0, size+16)
@@ -166,4 +173,81 @@ func text(rng *rand.Rand, size int) []byte {
 		b = append(b, ' ')
 	}
 	return b
+}
+
+// Values is the kind of text a generated batch's values hold.
+type Values uint8
+
+const (
+	// MixedText: word salad with a character that the trigger escapes, or a
+	// non-ASCII one, every few hundred bytes.
+	MixedText Values = iota
+	// PlainText: ASCII words and spaces, nothing to escape.
+	PlainText
+	// JSONText: compact JSON documents (orders with a few items) sent as
+	// JSON strings, so that every quote in them is escaped: about 125
+	// escapes per KB of payload, the escape-heavy values of services that
+	// produce JSON to Kafka.
+	JSONText
+	// JSONValues: the same documents sent as JSON values (ValueKind
+	// ValueJSON), as the trigger's Json data format does.
+	JSONValues
+)
+
+// String returns "mixed", "plain", "json-text" or "json-values".
+func (v Values) String() string {
+	switch v {
+	case MixedText:
+		return "mixed"
+	case PlainText:
+		return "plain"
+	case JSONText:
+		return "json-text"
+	case JSONValues:
+		return "json-values"
+	}
+	return fmt.Sprintf("Values(%d)", uint8(v))
+}
+
+var words = [...]string{
+	"order", "created", "customer", "amount", "currency", "CNY", "status",
+	"paid", "shipped", "warehouse", "hangzhou", "shanghai", "sku", "quantity",
+	"price", "discount", "coupon", "address", "region", "cn-hangzhou", "the",
+	"a", "of", "and", "for", "with", "item", "delivery", "express", "return",
+}
+
+// plainText returns size bytes of ASCII words.
+func plainText(rng *rand.Rand, size int) []byte {
+	b := make([]byte, 0, size+16)
+	for len(b) < size {
+		b = append(append(b, words[rng.IntN(len(words))]...), ' ')
+	}
+	return b[:size]
+}
+
+// jsonDoc returns a compact JSON object of size bytes (or of its smallest
+// form, about 110 bytes, if size is less): an order with items, closed by a
+// note that pads it.
+func jsonDoc(rng *rand.Rand, size int) []byte {
+	b := make([]byte, 0, size+128)
+	b = fmt.Appendf(b, `{"id":"o-%07d","customer":{"id":"user-%05d","region":"cn-hangzhou","tier":"gold"},"status":"paid","items":[`,
+		rng.IntN(10000000), rng.IntN(100000))
+	const tail = `],"note":""}`
+	for n := 0; ; n++ {
+		item := fmt.Appendf(nil, `{"sku":"sku-%04d","qty":%d,"price":%d.%d,"name":"%s %s %s"}`, rng.IntN(10000),
+			1+rng.IntN(9), rng.IntN(1000), rng.IntN(10), words[rng.IntN(len(words))],
+			words[rng.IntN(len(words))], words[rng.IntN(len(words))])
+		if len(b)+1+len(item)+len(tail) > size {
+			break
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, item...)
+	}
+	b = append(b, `],"note":"`...)
+	for len(b) < size-2 {
+		b = append(b, 'x')
+	}
+	return append(b, `"}`...)
 }

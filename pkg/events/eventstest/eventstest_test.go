@@ -92,3 +92,32 @@ func TestBenchSize(t *testing.T) {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
 }
+
+// TestWorkloads checks what the benchmark shapes promise: about 31 MB each,
+// below the trigger's 32 MB, the escape density of escape-heavy, and
+// records that decode as generated.
+func TestWorkloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 190 MB")
+	}
+	for _, w := range eventstest.Workloads() {
+		payload := eventstest.Batch(w.Config)
+		if n := len(payload); n < 30e6 || n > 32e6 {
+			t.Errorf("%s: %d bytes, want about 31 MB", w.Name, n)
+		}
+		perKB := float64(bytes.Count(payload, []byte(`\`))) / float64(len(payload)) * 1024
+		if heavy := w.Name == "escape-heavy"; heavy && (perKB < 110 || perKB > 140) || !heavy && perKB > 10 {
+			t.Errorf("%s: %.0f escapes per KB", w.Name, perKB)
+		}
+		recs, err := events.Decode(payload, events.WithValueEncoding(w.Config.ValueEncoding))
+		if err != nil || len(recs) != w.Config.Records {
+			t.Fatalf("%s: %d records, %v", w.Name, len(recs), err)
+		}
+		want := eventstest.Records(w.Config)
+		for i := range recs {
+			if !bytes.Equal(recs[i].Value, want[i].Value) || recs[i].ValueKind != want[i].ValueKind {
+				t.Fatalf("%s: record %d differs", w.Name, i)
+			}
+		}
+	}
+}
