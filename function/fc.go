@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	"github.com/rs/zerolog"
 
@@ -16,14 +15,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
-
-// serveFC serves invocations through the FC runtime API.
-func serveFC() {
-	inst := newInstance(os.Getenv, os.Stderr)
-	fc.RegisterInitializerFunction(inst.initialize)
-	fc.RegisterPreStopFunction(inst.preStop)
-	fc.Start(inst.handle)
-}
 
 // instance is one FC instance: configuration read and checked once, then
 // any number of invocations, concurrently when the function's instance
