@@ -152,9 +152,10 @@ func (m *memory) acquire(ctx context.Context, n int) (*grant, error) {
 	if w.g != nil { // granted meanwhile
 		return w.g, nil
 	}
+	err := &MemoryWaitError{InUse: m.used, Budget: m.budget, InFlight: m.inflight, Err: context.Cause(ctx)}
 	m.queue = slices.DeleteFunc(m.queue, func(q *waiter) bool { return q == w })
 	m.admitLocked() // the next one may fit where this one did not
-	return nil, &MemoryWaitError{InUse: m.used, Budget: m.budget, InFlight: m.inflight, Err: context.Cause(ctx)}
+	return nil, err
 }
 
 // release ends a batch: its work is freed, its body buffer kept if there
