@@ -29,13 +29,16 @@ const fcMemoryMB = 128
 // where its last batch ended, as a running trigger sends them. Batches
 // are the shape of the other benchmarks (eventstest.Bench: ~3.2 KB
 // records on 8 partitions), 1,250 to 10,000 records: 4.1, 8.2, 16.4 and
-// 32.7 MB. It reports
+// 32.7 MB; "mixed": rounds of 32, 4, 16 and 8 MB in turn (for buffers
+// kept from one size to the next); and "-small": records of 200-byte
+// values (47,000 in 32 MB, as the formats benchmark's small records). It
+// reports
 //
 //	peak-rss-MiB  the process's peak resident set size (VmHWM of
 //	              /proc/PID/status, read once the last round answered,
 //	              the process still alive: a waited-for child's rusage
 //	              would carry over the test process's own high-water mark)
-//	rss-x-batch   that divided by one batch's size
+//	rss-x-batch   that divided by one (the largest) batch's size
 //
 // for two builds of the same function: loop=fcruntime, the deployed
 // binary (pkg/fcruntime: right-sized reusable body buffers, a Go memory
@@ -47,36 +50,61 @@ const fcMemoryMB = 128
 //	go test -run XXX -bench FCMemory -benchtime 8x ./function/
 func BenchmarkFCMemory(b *testing.B) {
 	loops := []struct{ name, tags string }{{"sdk", "fcsdkloop"}, {"fcruntime", ""}}
-	for _, mb := range []int{4, 8, 16, 32} {
+	for _, sh := range []memSeries{
+		{"4MB", []int{4}, false}, {"8MB", []int{8}, false}, {"16MB", []int{16}, false}, {"32MB", []int{32}, false},
+		{"mixed", []int{32, 4, 16, 8}, false}, {"32MB-small", []int{32}, true}, {"mixed-small", []int{32, 4, 16, 8}, true},
+	} {
 		for _, conc := range []int{1, 4} {
 			for _, lp := range loops {
-				b.Run(fmt.Sprintf("batch=%dMB/conc=%d/loop=%s", mb, conc, lp.name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("batch=%s/conc=%d/loop=%s", sh.name, conc, lp.name), func(b *testing.B) {
 					flags := []string{"-trimpath"}
 					if lp.tags != "" {
 						flags = append(flags, "-tags", lp.tags)
 					}
-					benchFCMemory(b, bins.Build(b, ".", flags...), conc, mb*10000/32)
+					benchFCMemory(b, bins.Build(b, ".", flags...), conc, sh)
 				})
 			}
 		}
 	}
 }
 
-// memBatch is round's batch of records records on topic: eventstest.Bench
-// shapes, each partition continuing where round-1 left it.
-func memBatch(topic string, records, round int) []byte {
+// memSeries is a series of batches for BenchmarkFCMemory: round i's are
+// of mb[i%len(mb)] MB, of eventstest.Bench records or, small, of records
+// of 200-byte values (4.7 times as many).
+type memSeries struct {
+	name  string
+	mb    []int
+	small bool
+}
+
+// records is round's number of records.
+func (s memSeries) records(round int) int {
+	n := s.mb[round%len(s.mb)] * 10000 / 32
+	if s.small {
+		n = n * 47 / 10
+	}
+	return n
+}
+
+// memBatch is a batch of records records on topic, every partition's
+// offsets from start on: a partition gets fewer than records records, so
+// batches whose starts grow by their record counts continue one another.
+func memBatch(topic string, records, start int, small bool) []byte {
 	cfg := eventstest.Bench()
 	cfg.Records = records
+	if small {
+		cfg.ValueSize = 200
+	}
 	cfg.Topics = []string{topic}
-	cfg.Seed = uint64(round + 1)
+	cfg.Seed = uint64(start + 1)
 	for range cfg.Partitions {
-		// A partition gets fewer than records records per batch.
-		cfg.StartOffsets = append(cfg.StartOffsets, int64(round*records))
+		cfg.StartOffsets = append(cfg.StartOffsets, int64(start))
 	}
 	return eventstest.Batch(cfg)
 }
 
-func benchFCMemory(b *testing.B, bin string, conc, records int) {
+// benchFCMemory runs b.N rounds of conc batches of shape sh.
+func benchFCMemory(b *testing.B, bin string, conc int, sh memSeries) {
 	endpoint := externalOSS(b)
 	prefix := fmt.Sprintf("fcmem-%d", time.Now().UnixNano())
 	st := osskit.Store(b, endpoint, "bench", benchCreds)
@@ -100,13 +128,16 @@ func benchFCMemory(b *testing.B, bin string, conc, records int) {
 	defer func() { _ = inst.Kill() }()
 
 	ctx := context.Background()
-	size := 0
+	size, sent := 0, 0 // the largest batch, and all bytes sent
+	offsets := make([]int, conc)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		records := sh.records(i)
 		payloads := make([][]byte, conc)
 		for j := range payloads {
-			payloads[j] = memBatch(fmt.Sprintf("mem-%d", j), records, i)
-			size = len(payloads[j])
+			payloads[j] = memBatch(fmt.Sprintf("mem-%d", j), records, offsets[j], sh.small)
+			offsets[j] += records
+			size, sent = max(size, len(payloads[j])), sent+len(payloads[j])
 		}
 		b.StartTimer()
 		results := make([]fcemu.Result, conc)
@@ -130,7 +161,7 @@ func benchFCMemory(b *testing.B, bin string, conc, records int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(size * conc))
+	b.SetBytes(int64(sent / b.N))
 	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(float64(peak)/float64(size), "rss-x-batch")
 }

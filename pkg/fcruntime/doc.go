@@ -36,10 +36,11 @@
 // first call's x-fc-function-memory. From it:
 //
 //   - The Go memory limit (runtime/debug.SetMemoryLimit) is the memory less
-//     a reserve of max(24 MiB, memory/8) for what the Go runtime does not
-//     manage (the binary's text, the kernel's page cache charged to the
-//     instance): 104 MiB for 128 MB, 224 MiB for 256 MB, 448 MiB for
-//     512 MB (MemoryLimit). A GOMEMLIMIT set in the environment is kept as
+//     a reserve of max(32 MiB, memory/8) for what the Go runtime does not
+//     manage (the binary's text, ~12 MiB resident; the kernel's page cache
+//     charged to the instance) and for the runtime overshooting its limit
+//     while a collection runs (peaks ~8 MiB above it): 96 MiB for 128 MB,
+//     224 MiB for 256 MB, 448 MiB for 512 MB (MemoryLimit). A GOMEMLIMIT set in the environment is kept as
 //     it is (and is the limit below, if smaller).
 //   - Admission: a batch of n body bytes counts its body buffer plus 1.5 n
 //     (the sink's encoding buffers, records, request buffers), and runs

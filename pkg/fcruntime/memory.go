@@ -13,9 +13,11 @@ const (
 	// minReserve and reserveDiv make MemoryLimit's reserve: what an
 	// instance's memory holds besides what the Go runtime manages (and so
 	// limits): the binary's text and data as far as they are touched
-	// (~10 MiB of this 21 MB binary), the C library and loader, and the
-	// kernel's page cache charged to the instance (logs, any local file).
-	minReserve = 24 * mib
+	// (RssFile 12 MiB of this 21 MB binary), the kernel's page cache
+	// charged to the instance (logs, any local file), and the runtime's
+	// overshoot of its own limit (the heap reaches the limit before the GC
+	// that brings it back ends: peaks of RSS run ~8 MiB above it).
+	minReserve = 32 * mib
 	reserveDiv = 8
 
 	// baseHeap is the memory the process holds whatever it serves: the
@@ -46,8 +48,8 @@ const (
 
 // MemoryLimit returns the Go memory limit (runtime/debug.SetMemoryLimit)
 // for an instance of memMB MB (FC's memorySize, taken as MiB): the memory
-// less a reserve of max(24 MiB, memMB/8) for what the Go runtime does not
-// count. 128 MB gives 104 MiB, 256 MB 224 MiB, 512 MB 448 MiB, 3072 MB
+// less a reserve of max(32 MiB, memMB/8) for what the Go runtime does not
+// count. 128 MB gives 96 MiB, 256 MB 224 MiB, 512 MB 448 MiB, 3072 MB
 // 2688 MiB. It is 0 for memMB <= 0 (size unknown: no limit).
 func MemoryLimit(memMB int) int64 {
 	if memMB <= 0 {

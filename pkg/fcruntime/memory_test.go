@@ -12,7 +12,7 @@ func TestMemoryLimit(t *testing.T) {
 		mb   int
 		want int64
 	}{
-		{0, 0}, {-1, 0}, {128, 104 * mib}, {192, 168 * mib}, {256, 224 * mib}, {512, 448 * mib}, {3072, 2688 * mib},
+		{0, 0}, {-1, 0}, {128, 96 * mib}, {192, 160 * mib}, {256, 224 * mib}, {512, 448 * mib}, {3072, 2688 * mib},
 	} {
 		if got := MemoryLimit(c.mb); got != c.want {
 			t.Errorf("MemoryLimit(%d) = %d MiB, want %d MiB", c.mb, got/mib, c.want/mib)
