@@ -92,7 +92,7 @@ func (inst *instance) preStop(ctx context.Context) {
 	}
 	select {
 	case <-done:
-		// The handlers have returned; give the SDK a moment to post their
+		// The handlers have returned; give the runtime loop a moment to post their
 		// answers, so that FC reports them rather than a lost instance.
 		time.Sleep(min(200*time.Millisecond, wait))
 		inst.log.Info().Msg("prestop: no invocation in flight")
