@@ -400,7 +400,7 @@ func TestAdmissionServe(t *testing.T) {
 }
 
 // TestBrokenAPI: a body cut short is answered with an error; polls that
-// fail are retried.
+// fail are retried; a body of unknown length (chunked) is read whole.
 func TestBrokenAPI(t *testing.T) {
 	var mu sync.Mutex
 	var answers []string
@@ -430,6 +430,12 @@ func TestBrokenAPI(t *testing.T) {
 			w.Header().Set("x-fc-request-id", "whole")
 			w.Header().Set("x-fc-function-deadline", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
 			w.Write([]byte("whole body"))
+		case 5: // no Content-Length: chunked
+			w.Header().Set("x-fc-request-id", "chunked")
+			w.Header().Set("x-fc-function-deadline", fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()))
+			w.Write(bytes.Repeat([]byte("c"), 100))
+			http.NewResponseController(w).Flush()
+			w.Write(bytes.Repeat([]byte("d"), 2*pooledBody))
 		default:
 			<-r.Context().Done()
 		}
@@ -454,10 +460,10 @@ func TestBrokenAPI(t *testing.T) {
 	go func() {
 		done <- Serve(ctx, ln.Addr().String(), echoHandler, WithOutput(out), WithGetenv(func(string) string { return "" }))
 	}()
-	testkit.WaitFor(t, 30*time.Second, "two answers", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "three answers", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(answers) == 2
+		return len(answers) == 3
 	})
 	cancel()
 	if err := <-done; err != nil {
@@ -476,6 +482,9 @@ func TestBrokenAPI(t *testing.T) {
 	var e echo
 	if op, body, _ := strings.Cut(got["whole"], " "); op != "response" || json.Unmarshal([]byte(body), &e) != nil || e.Len != 10 {
 		t.Errorf("the whole call was answered %q", got["whole"])
+	}
+	if op, body, _ := strings.Cut(got["chunked"], " "); op != "response" || json.Unmarshal([]byte(body), &e) != nil || e.Len != 100+2*pooledBody {
+		t.Errorf("the chunked call was answered %q", got["chunked"])
 	}
 	sc := bufio.NewScanner(strings.NewReader(out.String()))
 	retried := 0
