@@ -5,25 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	"github.com/rs/zerolog"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/config"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/fcruntime"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/handler"
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store/ossstore"
 )
-
-// serveFC serves invocations through the FC runtime API.
-func serveFC() {
-	inst := newInstance(os.Getenv, os.Stderr)
-	fc.RegisterInitializerFunction(inst.initialize)
-	fc.RegisterPreStopFunction(inst.preStop)
-	fc.Start(inst.handle)
-}
 
 // instance is one FC instance: configuration read and checked once, then
 // any number of invocations, concurrently when the function's instance
@@ -45,7 +39,7 @@ func newInstance(getenv func(string) string, logOut *os.File) *instance {
 	inst.stop, inst.cancel = context.WithCancelCause(context.Background())
 	cfg, err := config.FromEnv(getenv)
 	if err == nil {
-		inst.h, err = handler.New(cfg, logOut, fcCredentials(getenv))
+		inst.h, err = handler.New(cfg, logOut, fcCredentials(getenv), bufferCache(getenv)...)
 	}
 	if err != nil {
 		// Failing every invocation with the same message beats a crash loop
@@ -98,7 +92,7 @@ func (inst *instance) preStop(ctx context.Context) {
 	}
 	select {
 	case <-done:
-		// The handlers have returned; give the SDK a moment to post their
+		// The handlers have returned; give the runtime loop a moment to post their
 		// answers, so that FC reports them rather than a lost instance.
 		time.Sleep(min(200*time.Millisecond, wait))
 		inst.log.Info().Msg("prestop: no invocation in flight")
@@ -157,4 +151,18 @@ func timezone(c config.Config) string {
 		return "UTC"
 	}
 	return c.Router.Location().String()
+}
+
+// bufferCache bounds the encoding buffers the sink keeps from one
+// invocation to the next by the instance's memory (FC_FUNCTION_MEMORY_SIZE):
+// at most 2/5 of the Go memory limit fcruntime sets (38 MiB at 128 MB, the
+// sink's default 64 MiB from 192 MB up), so that they and the body buffers
+// fcruntime keeps (up to 34 MiB) leave room for the next batch's decoding.
+// Without a memory size, the sink's default.
+func bufferCache(getenv func(string) string) []sink.Option {
+	mb, err := strconv.Atoi(getenv(fcruntime.EnvMemorySize))
+	if err != nil || mb <= 0 {
+		return nil
+	}
+	return []sink.Option{sink.WithBufferCache(int(min(sink.DefaultBufferCache, fcruntime.MemoryLimit(mb)*2/5)))}
 }

@@ -237,7 +237,7 @@ func peakRSS(pid int) (int64, error) {
 
 // deleteUnder deletes every object under prefix, so that the shared server
 // holds no more than one case's data.
-func deleteUnder(t *testing.T, st store.Store, prefix string) {
+func deleteUnder(t testing.TB, st store.Store, prefix string) {
 	ctx := context.Background()
 	infos, err := st.List(ctx, prefix)
 	if err != nil {

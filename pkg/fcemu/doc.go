@@ -74,8 +74,9 @@
 //
 // # Processes and the trigger
 //
-// StartProcess runs a function binary as a new instance and watches its
-// exit; a Supervisor keeps one such process running, replacing it when it
+// StartProcess runs a function binary as a new instance (its environment
+// with FC_RUNTIME_API and FC_FUNCTION_MEMORY_SIZE, as FC sets them) and
+// watches its exit; a Supervisor keeps one such process running, replacing it when it
 // dies, as FC replaces a crashed instance. Trigger plays FC's Kafka trigger
 // on top: it holds per-partition streams of records, sends them in batches
 // (random boundaries, partitions interleaved, each partition's order kept,

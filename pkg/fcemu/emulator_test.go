@@ -44,7 +44,7 @@ func TestInvokeContext(t *testing.T) {
 		{
 			name: "defaults",
 			want: reply{Region: "cn-hangzhou", AccountID: "1234567890123456", FunctionName: "fcemu-function",
-				Handler: "main", Memory: "512", TimeoutSeconds: 60},
+				Handler: "main", Memory: "512", EnvMemory: "512", TimeoutSeconds: 60},
 			tmo: 60 * time.Second,
 		},
 		{
@@ -57,7 +57,7 @@ func TestInvokeContext(t *testing.T) {
 			iopts: []InvokeOpt{RetryCount(3), RequestID("my-request-1")},
 			want: reply{RequestID: "my-request-1", AccessKeyID: "ak", AccessKeySecret: "sk", SecurityToken: "tok",
 				Region: "cn-shanghai", AccountID: "42", RetryCount: 3, FunctionName: "sink", Handler: "main",
-				Memory: "1024", TimeoutSeconds: 3},
+				Memory: "1024", EnvMemory: "1024", TimeoutSeconds: 3},
 			tmo: 2500 * time.Millisecond,
 		},
 		{
@@ -65,7 +65,7 @@ func TestInvokeContext(t *testing.T) {
 			opts:  []Opt{WithCredentials("ak", "sk", "tok")},
 			iopts: []InvokeOpt{InvokeCredentials(Credentials{"ak2", "sk2", ""}), InvokeTimeout(10 * time.Second), InvokeHeader("x-fc-region", "eu-central-1")},
 			want: reply{AccessKeyID: "ak2", AccessKeySecret: "sk2", Region: "eu-central-1", AccountID: "1234567890123456",
-				FunctionName: "fcemu-function", Handler: "main", Memory: "512", TimeoutSeconds: 10},
+				FunctionName: "fcemu-function", Handler: "main", Memory: "512", EnvMemory: "512", TimeoutSeconds: 10},
 			tmo: 10 * time.Second,
 		},
 	}

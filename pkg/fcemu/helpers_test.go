@@ -83,6 +83,7 @@ type reply struct {
 	FunctionName    string `json:"function_name"`
 	Handler         string `json:"handler"`
 	Memory          string `json:"memory"`
+	EnvMemory       string `json:"env_memory"`
 	TimeoutSeconds  int    `json:"timeout_seconds"`
 	DeadlineMS      int64  `json:"deadline_ms"`
 	Initialized     bool   `json:"initialized"`

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
 // StartProcess starts cmd as a new instance: it adds FC_RUNTIME_API (the
-// instance's address) to cmd.Env (os.Environ() if cmd.Env is nil), starts
+// instance's address) to cmd.Env (os.Environ() if cmd.Env is nil), and
+// FC_FUNCTION_MEMORY_SIZE (the memory in MB, WithFunction) unless cmd.Env
+// sets it, as FC sets both in every instance's environment; it starts
 // it, and loses the instance as soon as the process exits, so calls in
 // flight end with StatusLost instead of waiting for their deadlines. The
 // emulator owns the process: Instance.Close and Emulator.Close kill it.
@@ -24,11 +27,16 @@ func (e *Emulator) StartProcess(cmd *exec.Cmd) (*Instance, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = make([]string, 0, len(env)+1)
+	cmd.Env = make([]string, 0, len(env)+2)
+	memSet := false
 	for _, kv := range env {
+		memSet = memSet || strings.HasPrefix(kv, "FC_FUNCTION_MEMORY_SIZE=")
 		if !strings.HasPrefix(kv, "FC_RUNTIME_API=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
+	}
+	if !memSet {
+		cmd.Env = append(cmd.Env, "FC_FUNCTION_MEMORY_SIZE="+strconv.Itoa(e.cfg.memoryMB))
 	}
 	cmd.Env = append(cmd.Env, "FC_RUNTIME_API="+i.Addr())
 	i.cmd, i.exited = cmd, make(chan struct{})

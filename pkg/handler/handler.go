@@ -60,9 +60,11 @@ type CredentialsFunc func(ctx context.Context) (ossstore.Credentials, error)
 
 // New returns a Handler for cfg: the local directory store unless cfg
 // selects OSS, whose clients are made per set of credentials creds returns.
-func New(cfg config.Config, logOut io.Writer, creds CredentialsFunc) (*Handler, error) {
+// extra options apply to the sink after cfg's (the runner's own, such as
+// a buffer cache bounded by the instance's memory).
+func New(cfg config.Config, logOut io.Writer, creds CredentialsFunc, extra ...sink.Option) (*Handler, error) {
 	log := zerolog.New(logOut).Level(cfg.LogLevel).With().Timestamp().Logger()
-	sk, err := sink.New(append(cfg.SinkOptions(), sink.WithLogger(log))...)
+	sk, err := sink.New(append(append(cfg.SinkOptions(), sink.WithLogger(log)), extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,8 @@ import (
 // writes batch after batch; allocating tens of megabytes afresh each time
 // costs zeroing and page faults, and a sync.Pool would not do: the payloads
 // themselves trigger a GC or two between batches, which empties it.
-// It retains at most max bytes.
+// It retains at most max bytes, and no more than the last batches used: a
+// buffer allocated because none fitted replaces kept ones (see get).
 type bufCache struct {
 	mu    sync.Mutex
 	free  [][]byte
@@ -33,10 +34,22 @@ func (c *bufCache) get(n int) []byte {
 		c.mu.Unlock()
 		return b[:0]
 	}
-	c.mu.Unlock()
 	// Round up, so that the next batch's partitions, a little larger or
 	// smaller, fit the buffers this one leaves.
-	return make([]byte, 0, 1<<bits.Len(uint(max(n, 1)-1)))
+	size := 1 << bits.Len(uint(max(n, 1)-1))
+	// None fits: the kept ones are smaller. Let go of as many bytes of them
+	// as the new buffer takes, so that batches of growing partitions do not
+	// keep the small buffers of the last one beside their own (kept and
+	// new would ratchet the memory up to twice what a batch uses).
+	for dropped := 0; dropped < size && len(c.free) > 0; {
+		last := len(c.free) - 1
+		dropped += cap(c.free[last])
+		c.bytes -= cap(c.free[last])
+		c.free[last] = nil
+		c.free = c.free[:last]
+	}
+	c.mu.Unlock()
+	return make([]byte, 0, size)
 }
 
 // put returns b for reuse, unless that would retain more than max bytes.

@@ -52,6 +52,7 @@ type Reply struct {
 	FunctionName    string `json:"function_name"`
 	Handler         string `json:"handler"`
 	Memory          string `json:"memory"`
+	EnvMemory       string `json:"env_memory"` // FC_FUNCTION_MEMORY_SIZE
 	TimeoutSeconds  int    `json:"timeout_seconds"`
 	DeadlineMS      int64  `json:"deadline_ms"`
 	Initialized     bool   `json:"initialized"`
@@ -118,7 +119,7 @@ func (f *function) handle(ctx context.Context, payload []byte) (*Reply, error) {
 		AccessKeySecret: fctx.Credentials.AccessKeySecret, SecurityToken: fctx.Credentials.SecurityToken,
 		Region: fctx.Region, AccountID: fctx.AccountId, RetryCount: fctx.RetryCount,
 		FunctionName: fctx.Function.Name, Handler: fctx.Function.Handler, Memory: fctx.Function.Memory,
-		TimeoutSeconds: fctx.Function.Timeout, DeadlineMS: dl.UnixMilli(), Initialized: f.initialized.Load(),
+		EnvMemory: os.Getenv("FC_FUNCTION_MEMORY_SIZE"), TimeoutSeconds: fctx.Function.Timeout, DeadlineMS: dl.UnixMilli(), Initialized: f.initialized.Load(),
 	}, nil
 }
 
