@@ -478,7 +478,26 @@ func (s *Store) walk(ctx context.Context, prefix, startAfter string, fn func(key
 // walkDir is walk within dir, whose keys start with dirKey. It reports
 // whether fn asked to stop.
 func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter string, fn func(key, path string) (bool, error)) (stop bool, err error) {
-	entries, err := os.ReadDir(dir)
+	// What the names in dir must start with. The sink lists one
+	// partition's objects in a directory holding every partition's, once
+	// per new partition: entries that cannot match are passed over before
+	// anything is allocated or sorted for them, which keeps such a listing
+	// at the cost of reading the directory.
+	rest := ""
+	if len(prefix) > len(dirKey) {
+		rest = prefix[len(dirKey):]
+	}
+	entries, err := readDir(dir, func(name []byte, isDir bool) bool {
+		switch {
+		case hasPrefix(name, reservedPrefix):
+			return false // the store's own files and directories: never objects
+		case isDir:
+			// Its keys start with name+"/": that must start with rest, or
+			// rest with it (the prefix reaches below the directory).
+			return hasPrefix(name, rest) || len(rest) > len(name) && rest[len(name)] == '/' && rest[:len(name)] == string(name)
+		}
+		return hasPrefix(name, rest)
+	})
 	if err != nil {
 		// The directory may not exist (no key has this prefix, or a
 		// concurrent Delete pruned it), or the prefix names a file; but if
@@ -493,15 +512,12 @@ func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter str
 		name  string
 		isDir bool
 	}
-	var ents []entry
+	ents := make([]entry, 0, len(entries))
 	for _, d := range entries {
-		switch name := d.Name(); {
-		case strings.HasPrefix(name, reservedPrefix):
-			// The store's own files and directories: never objects.
-		case d.IsDir():
-			ents = append(ents, entry{dirKey + name + "/", name, true})
-		case d.Type().IsRegular():
-			ents = append(ents, entry{dirKey + name, name, false})
+		if d.isDir {
+			ents = append(ents, entry{dirKey + d.name + "/", d.name, true})
+		} else {
+			ents = append(ents, entry{dirKey + d.name, d.name, false})
 		}
 	}
 	slices.SortFunc(ents, func(a, b entry) int { return strings.Compare(a.start, b.start) })
@@ -537,6 +553,18 @@ func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter str
 		}
 	}
 	return false, nil
+}
+
+// dirEntry is a directory or regular file that readDir kept.
+type dirEntry struct {
+	name  string
+	isDir bool
+}
+
+// hasPrefix is strings.HasPrefix for a name in readDir's buffer, without
+// converting it.
+func hasPrefix(name []byte, prefix string) bool {
+	return len(name) >= len(prefix) && string(name[:len(prefix)]) == prefix
 }
 
 // Restore fails with store.ErrUnsupported once the object is found: files
