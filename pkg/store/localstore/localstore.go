@@ -50,10 +50,13 @@ type config struct {
 	fsync bool
 	// writeAt writes an append; tests replace it to inject short writes.
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
+	// fsyncDir fsyncs an open directory; tests replace it to see the
+	// order of syncs and writes, and to fail them.
+	fsyncDir func(d *os.File) error
 }
 
 func defaultConfig() config {
-	return config{fsync: true, writeAt: (*os.File).WriteAt}
+	return config{fsync: true, writeAt: (*os.File).WriteAt, fsyncDir: (*os.File).Sync}
 }
 
 // WithoutFsync skips fsync of files and directories. Writes are still atomic
@@ -149,15 +152,23 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 // store.NoOverwrite it creates it only if the key is free. The content type
 // and encoding are not kept (see the package doc).
 func (s *Store) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return s.putData(ctx, key, data, opts, s)
+}
+
+func (s *Store) putData(ctx context.Context, key string, data []byte, opts []store.WriteOption, d durability) error {
 	return s.put(ctx, "put", key, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
-	}, store.ApplyWriteOptions(opts))
+	}, store.ApplyWriteOptions(opts), d)
 }
 
 // PutReader is Put for size bytes copied from r, through a temporary file,
 // so memory does not depend on size.
 func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return s.putReader(ctx, key, r, size, opts, s)
+}
+
+func (s *Store) putReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts []store.WriteOption, d durability) error {
 	const op = "put reader"
 	if _, err := s.begin(ctx, op, key); err != nil {
 		return err
@@ -171,7 +182,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size i
 			err = &sourceError{fmt.Errorf("it holds %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)}
 		}
 		return err
-	}, store.ApplyWriteOptions(opts))
+	}, store.ApplyWriteOptions(opts), d)
 }
 
 // sourceError marks a failure to read PutReader's source, which says
@@ -202,8 +213,8 @@ func (c *sourceReader) Read(b []byte) (int, error) {
 
 // put writes a normal object whose content fill writes into a temporary
 // file, then renames the file into place, or (NoOverwrite) hard-links it,
-// which fails if the key exists.
-func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) error, wo store.WriteOptions) error {
+// which fails if the key exists; d makes the new name durable.
+func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) error, wo store.WriteOptions, d durability) error {
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
 		return err
@@ -237,7 +248,7 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 		os.Remove(tmp)
 		return s.fail(op, key, s.explain(p, err))
 	}
-	if err := s.syncDir(filepath.Dir(p)); err != nil {
+	if err := d.changed(filepath.Dir(p)); err != nil {
 		return s.fail(op, key, err)
 	}
 	return nil
@@ -246,6 +257,10 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 // Append writes data at pos if the object's length is pos; see store.Store.
 // The content type and encoding are not kept (see the package doc).
 func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
+	return s.append(ctx, key, pos, data, opts, s)
+}
+
+func (s *Store) append(ctx context.Context, key string, pos int64, data []byte, opts []store.WriteOption, d durability) (int64, error) {
 	const op = "append"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
@@ -279,7 +294,7 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 			if pos != 0 {
 				return 0, positionError(key, pos, 0)
 			}
-			created, err := s.create(ctx, p, data)
+			created, err := s.create(ctx, p, data, d)
 			if err != nil {
 				return 0, s.fail(op, key, s.explain(p, err))
 			}
@@ -371,7 +386,7 @@ func (s *Store) appendLocked(ctx context.Context, key, p string, f *os.File, pos
 // The file is written whole under a temporary name and hard-linked into
 // place: link(2) fails if p exists, so of racing creators exactly one wins,
 // and no reader or appender ever sees the file half written.
-func (s *Store) create(ctx context.Context, p string, data []byte) (created bool, err error) {
+func (s *Store) create(ctx context.Context, p string, data []byte, d durability) (created bool, err error) {
 	tmp, err := s.writeTemp(ctx, filepath.Dir(p), func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
@@ -386,7 +401,7 @@ func (s *Store) create(ctx context.Context, p string, data []byte) (created bool
 		}
 		return false, err
 	}
-	return true, s.syncDir(filepath.Dir(p))
+	return true, d.changed(filepath.Dir(p))
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
@@ -587,6 +602,10 @@ func (s *Store) Tags(ctx context.Context, key string) ([]store.Tag, error) {
 
 // Delete removes the object and any directories that it leaves empty.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.delete(ctx, key, s)
+}
+
+func (s *Store) delete(ctx context.Context, key string, d durability) error {
 	const op = "delete"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
@@ -609,7 +628,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return s.fail(op, key, err)
 	}
 	dir := filepath.Dir(p)
-	if err := s.syncDir(dir); err != nil && !isNotExist(err) {
+	if err := d.changed(dir); err != nil && !isNotExist(err) {
 		return s.fail(op, key, err)
 	}
 	// Keep the tree looking like the bucket, which has no empty folders.
@@ -668,6 +687,12 @@ func (s *Store) statLocked(ctx context.Context, path string) (fs.FileInfo, error
 // lockAndStat takes a shared lock on a regular file and stats it. A
 // directory is reported as not existing: it is no object.
 func lockAndStat(ctx context.Context, f *os.File) (fs.FileInfo, error) {
+	// Lock first and stat once, as of the lock: flock takes directories
+	// too, and only the stat after the lock is of any use (an append may
+	// have finished while we waited).
+	if err := lockFile(ctx, f, false); err != nil {
+		return nil, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -678,11 +703,7 @@ func lockAndStat(ctx context.Context, f *os.File) (fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", f.Name())
 	}
-	if err := lockFile(ctx, f, false); err != nil {
-		return nil, err
-	}
-	// Again: an append may have finished while we waited for the lock.
-	return f.Stat()
+	return fi, nil
 }
 
 func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
@@ -698,13 +719,19 @@ func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
 // mode perm, and is fsynced unless WithoutFsync.
 func (s *Store) writeTemp(ctx context.Context, dir string, fill func(*os.File) error, perm fs.FileMode) (path string, err error) {
 	var f *os.File
+	// The directory exists nearly always (a partition's objects share
+	// one), so the file is tried first and directories made only when it
+	// is missing: no stat per write.
 	for attempt := 0; ; attempt++ {
-		if err = s.mkdirs(dir); err == nil {
-			f, err = os.CreateTemp(dir, tmpPattern)
-		}
+		f, err = os.CreateTemp(dir, tmpPattern)
 		// A Delete pruning empty directories may remove dir between mkdirs
-		// and CreateTemp; the temporary file then keeps it alive.
+		// and CreateTemp; once the temporary file is in it, it stays.
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts || s.rootMissing() {
+			break
+		}
+		// A concurrent Delete may prune a parent mkdirs just made: that
+		// is a missing directory again, and the next attempt makes it.
+		if err = s.mkdirs(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 	}
@@ -767,6 +794,16 @@ func (s *Store) mkdirs(dir string) error {
 	return nil
 }
 
+// durability makes a change to a directory's entries (a rename, link or
+// unlink) durable: the store itself at once, a batch's view at its next
+// write or its batch's Sync (batch.go).
+type durability interface {
+	changed(dir string) error
+}
+
+// changed makes the change to dir durable before the write returns.
+func (s *Store) changed(dir string) error { return s.syncDir(dir) }
+
 // syncDir makes a change to dir's entries durable.
 func (s *Store) syncDir(dir string) error {
 	if !s.cfg.fsync {
@@ -777,7 +814,7 @@ func (s *Store) syncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	return s.cfg.fsyncDir(d)
 }
 
 // explain turns the errors a key/directory clash produces into one that

@@ -31,11 +31,14 @@ func newStore(t *testing.T, opts ...localstore.Option) *localstore.Store {
 
 func TestAcceptance(t *testing.T) {
 	tests := []struct {
-		name string
-		opts []localstore.Option
+		name  string
+		opts  []localstore.Option
+		batch bool // a batch's view, synced when the subtest ends
 	}{
-		{"fsync", nil},
-		{"without fsync", []localstore.Option{localstore.WithoutFsync()}},
+		{"fsync", nil, false},
+		{"without fsync", []localstore.Option{localstore.WithoutFsync()}, false},
+		{"batch view", nil, true},
+		{"batch view without fsync", []localstore.Option{localstore.WithoutFsync()}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,7 +46,16 @@ func TestAcceptance(t *testing.T) {
 				s := newStore(t, tc.opts...)
 				// Whatever a subtest did, it must leave no bookkeeping behind.
 				t.Cleanup(func() { checkNoLeftovers(t, s.Dir()) })
-				return s
+				if !tc.batch {
+					return s
+				}
+				b := s.NewBatch()
+				t.Cleanup(func() {
+					if err := b.Sync(context.Background()); err != nil {
+						t.Errorf("sync the batch: %v", err)
+					}
+				})
+				return b.View()
 			}, storetest.WithoutContentHeaders(), storetest.WithoutAttributes())
 		})
 	}
