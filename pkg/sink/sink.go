@@ -22,6 +22,9 @@ type Sink struct {
 	// comps keeps the compressors of today's codec from one Write to the
 	// next, and bounds them (see compCache).
 	comps *compCache
+	// large bounds the partitions reading large ranges at once, across
+	// concurrent Write and SealIdle calls (MaxLargeReaders).
+	large chan struct{}
 }
 
 // New returns a Sink configured by opts.
@@ -36,7 +39,8 @@ func New(opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}, comps: newCompCache(cfg.enc.Codec, compCacheSize(cfg.concurrency))}, nil
+	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}, comps: newCompCache(cfg.enc.Codec, compCacheSize(cfg.concurrency)),
+		large: make(chan struct{}, min(cfg.concurrency, MaxLargeReaders))}, nil
 }
 
 // Summary reports what one Write did.
@@ -156,7 +160,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 			if batch != nil {
 				pst = batch.View()
 			}
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: pst}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: pst, heavy: s.large}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			// The topic is a key segment: one Kafka cannot name must never
 			// reach a key (the decoder refuses it too).
