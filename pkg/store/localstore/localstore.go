@@ -68,8 +68,9 @@ func WithoutFsync() Option {
 // Store is a store.Store in a local directory. It is safe for concurrent use
 // by goroutines and by other processes using the same directory.
 type Store struct {
-	root string
-	cfg  config
+	root  string
+	cfg   config
+	reads dirReads
 }
 
 var _ store.Store = (*Store)(nil)
@@ -493,26 +494,14 @@ func (s *Store) walk(ctx context.Context, prefix, startAfter string, fn func(key
 // walkDir is walk within dir, whose keys start with dirKey. It reports
 // whether fn asked to stop.
 func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter string, fn func(key, path string) (bool, error)) (stop bool, err error) {
-	// What the names in dir must start with. The sink lists one
-	// partition's objects in a directory holding every partition's, once
-	// per new partition: entries that cannot match are passed over before
-	// anything is allocated or sorted for them, which keeps such a listing
-	// at the cost of reading the directory.
+	// Names that cannot match are passed over before anything is
+	// allocated or sorted for them (see readDir), and concurrent listings
+	// of one directory share the reading of it (see dirReads).
 	rest := ""
 	if len(prefix) > len(dirKey) {
 		rest = prefix[len(dirKey):]
 	}
-	entries, err := readDir(dir, func(name []byte, isDir bool) bool {
-		switch {
-		case hasPrefix(name, reservedPrefix):
-			return false // the store's own files and directories: never objects
-		case isDir:
-			// Its keys start with name+"/": that must start with rest, or
-			// rest with it (the prefix reaches below the directory).
-			return hasPrefix(name, rest) || len(rest) > len(name) && rest[len(name)] == '/' && rest[:len(name)] == string(name)
-		}
-		return hasPrefix(name, rest)
-	})
+	entries, err := s.reads.read(dir, nameMatch{rest})
 	if err != nil {
 		// The directory may not exist (no key has this prefix, or a
 		// concurrent Delete pruned it), or the prefix names a file; but if

@@ -585,3 +585,55 @@ func TestSymlinkedDirectory(t *testing.T) {
 		t.Fatalf("object not in the link's target: %v", err)
 	}
 }
+
+// TestConcurrentListingsSeeEarlierWrites: listings of one directory share
+// its reading, but never a read that began before they were asked for:
+// each writer lists right after its own writes and must find them (and,
+// deleted, not find them), among many writers doing the same at once.
+func TestConcurrentListingsSeeEarlierWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, localstore.WithoutFsync())
+	const writers, rounds = 16, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				key := fmt.Sprintf("t/partition_%d_offset_%d", w, r)
+				if _, err := s.Append(ctx, key, 0, []byte("x")); err != nil {
+					errs <- err
+					return
+				}
+				infos, err := s.List(ctx, fmt.Sprintf("t/partition_%d_", w))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(infos) != 1 || infos[0].Key != key {
+					errs <- fmt.Errorf("writer %d round %d: listed %v after creating %s", w, r, infos, key)
+					return
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					errs <- err
+					return
+				}
+				if infos, err := s.List(ctx, key); err != nil || len(infos) != 0 {
+					errs <- fmt.Errorf("writer %d round %d: listed %v, %v after deleting %s", w, r, infos, err, key)
+					return
+				}
+				// Keep the directory from emptying (Delete prunes it).
+				if _, err := s.Append(ctx, fmt.Sprintf("t/keep_%d_%d", w, r), 0, []byte("x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
