@@ -21,8 +21,9 @@ import (
 )
 
 // BenchmarkInvokePartitions: the full-size batch (10,000 records of ~3.2
-// KB) spread over 1, 8, 64 and 512 partitions of one topic, steady
-// (appending to open objects), into
+// KB) spread over 1, 8, 64 and 512 partitions of one topic, and a small
+// one (100 records of ~1 KB: 100 KB) over 1 and 8, steady (appending to
+// open objects) or fresh (every partition new), into
 //
 //	local    the local store in a directory on tmpfs (/dev/shm when there
 //	         is one), so that the figures are the code's and not this
@@ -45,19 +46,32 @@ import (
 //
 //	go test -run XXX -bench InvokePartitions -benchtime 5x ./function/
 func BenchmarkInvokePartitions(b *testing.B) {
+	type shape struct {
+		name      string
+		records   int // 10,000 of ValueSize 2780: the full batch
+		valueSize int
+	}
+	full := shape{"", 10000, 2780}
+	// A small batch, as the trigger sends on a quiet topic: 100 KB.
+	small := shape{"small-100KB/", 100, 900}
 	for _, target := range []string{"local/steady", "local/fresh", "oss-5ms/steady"} {
-		for _, parts := range []int{1, 8, 64, 512} {
-			b.Run(fmt.Sprintf("%s/p=%d", target, parts), func(b *testing.B) {
-				var h *handler.Handler
-				var inflight *inflightGauge
-				switch target {
-				case "oss-5ms/steady":
-					h, inflight = ossPartitionsHandler(b, 5*time.Millisecond)
-				default:
-					h = localPartitionsHandler(b)
+		for _, sh := range []shape{full, small} {
+			for _, parts := range []int{1, 8, 64, 512} {
+				if sh != full && parts > 8 {
+					continue
 				}
-				benchPartitions(b, h, parts, target == "local/fresh", inflight)
-			})
+				b.Run(fmt.Sprintf("%s/%sp=%d", target, sh.name, parts), func(b *testing.B) {
+					var h *handler.Handler
+					var inflight *inflightGauge
+					switch target {
+					case "oss-5ms/steady":
+						h, inflight = ossPartitionsHandler(b, 5*time.Millisecond)
+					default:
+						h = localPartitionsHandler(b)
+					}
+					benchPartitions(b, h, batchShape{parts, sh.records, sh.valueSize, target == "local/fresh"}, inflight)
+				})
+			}
 		}
 	}
 }
@@ -116,40 +130,46 @@ func ossPartitionsHandler(tb testing.TB, latency time.Duration) (*handler.Handle
 	return h, g
 }
 
-// partitionsBatch is the i-th batch of 10,000 records over parts
-// partitions. Steady, each partition continues after where batch i-1 left
-// it; fresh, the batch is on a topic of its own (every partition is new:
-// a listing more, and new objects).
-func partitionsBatch(i, parts int, fresh bool) []byte {
+// batchShape is what partitionsBatch makes.
+type batchShape struct {
+	partitions, records, valueSize int
+	// fresh: every batch on a topic of its own (every partition is new: a
+	// listing more, and new objects); otherwise each partition continues
+	// after where the last batch left it.
+	fresh bool
+}
+
+// partitionsBatch is the i-th batch of shape sh.
+func partitionsBatch(i int, sh batchShape) []byte {
 	cfg := eventstest.Bench()
-	cfg.Partitions = parts
+	cfg.Partitions, cfg.Records, cfg.ValueSize = sh.partitions, sh.records, sh.valueSize
 	cfg.Seed = uint64(i + 1)
-	if fresh {
+	if sh.fresh {
 		cfg.Topics = []string{fmt.Sprintf("orders-%d", i)}
 	} else {
-		for range parts {
+		for range sh.partitions {
 			cfg.StartOffsets = append(cfg.StartOffsets, int64(i*cfg.Records))
 		}
 	}
 	return eventstest.Batch(cfg)
 }
 
-func benchPartitions(b *testing.B, h *handler.Handler, parts int, fresh bool, inflight *inflightGauge) {
+func benchPartitions(b *testing.B, h *handler.Handler, sh batchShape, inflight *inflightGauge) {
 	// Open the partitions' objects first, untimed.
-	if _, err := h.Invoke(context.Background(), "warm-up", partitionsBatch(0, parts, fresh)); err != nil {
+	if _, err := h.Invoke(context.Background(), "warm-up", partitionsBatch(0, sh)); err != nil {
 		b.Fatal(err)
 	}
 	if inflight != nil {
 		inflight.max.Store(0)
 	}
-	size := len(partitionsBatch(0, parts, fresh))
+	size := len(partitionsBatch(0, sh))
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	requests := 0
 	var cpu, baseCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		p := partitionsBatch(i+1, parts, fresh)
+		p := partitionsBatch(i+1, sh)
 		runtime.GC()
 		c0 := cpuTime()
 		if err := baseline(p); err != nil {
@@ -165,8 +185,8 @@ func benchPartitions(b *testing.B, h *handler.Handler, parts int, fresh bool, in
 		if err != nil {
 			b.Fatal(err)
 		}
-		if resp.Written != 10000 {
-			b.Fatalf("written %d records, want 10000", resp.Written)
+		if resp.Written != sh.records {
+			b.Fatalf("written %d records, want %d", resp.Written, sh.records)
 		}
 		requests += resp.Requests
 		b.StartTimer()

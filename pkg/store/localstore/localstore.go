@@ -243,7 +243,7 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 			}
 			return s.fail(op, key, s.explain(p, err))
 		}
-	} else if err := os.Rename(tmp, p); err != nil {
+	} else if err := rename(tmp, p); err != nil {
 		// Only now: after a rename the name is free for another writer's
 		// temporary file, which a later remove would delete.
 		os.Remove(tmp)
@@ -276,7 +276,7 @@ func (s *Store) append(ctx context.Context, key string, pos int64, data []byte, 
 		if err := ctx.Err(); err != nil {
 			return 0, s.fail(op, key, err)
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		f, err := openFile(p, os.O_WRONLY, 0)
 		switch {
 		case err == nil:
 			n, retry, err := s.appendLocked(ctx, key, p, f, pos, data)
@@ -650,7 +650,7 @@ func (s *Store) openRead(ctx context.Context, op, key string) (*os.File, fs.File
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(p)
+	f, err := openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, s.failRead(op, key, err)
 	}
@@ -665,7 +665,7 @@ func (s *Store) openRead(ctx context.Context, op, key string) (*os.File, fs.File
 // statLocked returns a file's info under a shared lock, so that its size
 // does not include part of an append.
 func (s *Store) statLocked(ctx context.Context, path string) (fs.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -712,7 +712,7 @@ func (s *Store) writeTemp(ctx context.Context, dir string, fill func(*os.File) e
 	// one), so the file is tried first and directories made only when it
 	// is missing: no stat per write.
 	for attempt := 0; ; attempt++ {
-		f, err = os.CreateTemp(dir, tmpPattern)
+		f, err = createTemp(dir, tmpPattern)
 		// A Delete pruning empty directories may remove dir between mkdirs
 		// and CreateTemp; once the temporary file is in it, it stays.
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts || s.rootMissing() {
@@ -798,7 +798,7 @@ func (s *Store) syncDir(dir string) error {
 	if !s.cfg.fsync {
 		return nil
 	}
-	d, err := os.Open(dir)
+	d, err := openFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
