@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -22,8 +24,10 @@ import (
 
 // BenchmarkInvokePartitions: the full-size batch (10,000 records of ~3.2
 // KB) spread over 1, 8, 64 and 512 partitions of one topic, and a small
-// one (100 records of ~1 KB: 100 KB) over 1 and 8, steady (appending to
-// open objects) or fresh (every partition new), into
+// one (100 records of ~1 KB: 100 KB) over 1 and 8, and 8 records of 100
+// bytes per partition over 64 and 512 (OSS only: wall time is then the requests'
+// latency), steady (appending to open objects) or fresh (every partition
+// new), into
 //
 //	local    the local store in a directory on tmpfs (/dev/shm when there
 //	         is one), so that the figures are the code's and not this
@@ -32,6 +36,8 @@ import (
 //	         every request delayed by 5 ms (a request's round trip to OSS
 //	         in the same region), which shows whether wall time follows
 //	         the partition count
+//	oss-5ms-process  the same server as a process of its own, so that the
+//	         cpu figures are the handler's alone
 //
 // Besides MB/s it reports
 //
@@ -54,11 +60,19 @@ func BenchmarkInvokePartitions(b *testing.B) {
 	full := shape{"", 10000, 2780}
 	// A small batch, as the trigger sends on a quiet topic: 100 KB.
 	small := shape{"small-100KB/", 100, 900}
-	for _, target := range []string{"local/steady", "local/fresh", "oss-5ms/steady"} {
-		for _, sh := range []shape{full, small} {
+	// A few small records per partition (8 on average, spread at random
+	// like the others): little cpu, so wall time is the requests'
+	// latency, in rounds of the partitions written at once.
+	latency := shape{"8-records/", 0, 100}
+	for _, target := range []string{"local/steady", "local/fresh", "oss-5ms/steady", "oss-5ms-process/steady"} {
+		for _, sh := range []shape{full, small, latency} {
 			for _, parts := range []int{1, 8, 64, 512} {
-				if sh != full && parts > 8 {
+				if sh == small && parts > 8 || sh == latency && (parts < 64 || target == "local/steady" || target == "local/fresh") {
 					continue
+				}
+				records := sh.records
+				if records == 0 {
+					records = 8 * parts
 				}
 				b.Run(fmt.Sprintf("%s/%sp=%d", target, sh.name, parts), func(b *testing.B) {
 					var h *handler.Handler
@@ -66,10 +80,12 @@ func BenchmarkInvokePartitions(b *testing.B) {
 					switch target {
 					case "oss-5ms/steady":
 						h, inflight = ossPartitionsHandler(b, 5*time.Millisecond)
+					case "oss-5ms-process/steady":
+						h = ossProcessHandler(b, 5*time.Millisecond)
 					default:
 						h = localPartitionsHandler(b)
 					}
-					benchPartitions(b, h, batchShape{parts, sh.records, sh.valueSize, target == "local/fresh"}, inflight)
+					benchPartitions(b, h, batchShape{parts, records, sh.valueSize, target == "local/fresh"}, inflight)
 				})
 			}
 		}
@@ -137,6 +153,47 @@ type batchShape struct {
 	// listing more, and new objects); otherwise each partition continues
 	// after where the last batch left it.
 	fresh bool
+}
+
+// ossProcessHandler returns a handler writing to an OSS test server run
+// as a process of its own, with every request delayed by latency, so that
+// the cpu figures are the handler's alone.
+func ossProcessHandler(b *testing.B, latency time.Duration) *handler.Handler {
+	bin, err := bins.Path("../pkg/osstest/cmd/osstest-server")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-addr", addr, "-bucket", "bench", "-latency", latency.String(),
+		"-access-key-id", benchCreds.AccessKeyID, "-access-key-secret", benchCreds.AccessKeySecret, "-security-token", benchCreds.SecurityToken)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i == 100 {
+			b.Fatalf("osstest-server did not start on %s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cfg := benchConfig()
+	cfg.Bucket, cfg.Endpoint = "bench", "http://"+addr
+	creds := func(context.Context) (ossstore.Credentials, error) { return benchCreds, nil }
+	h, err := handler.New(cfg, io.Discard, creds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
 }
 
 // partitionsBatch is the i-th batch of shape sh.
