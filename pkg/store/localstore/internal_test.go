@@ -35,10 +35,7 @@ func TestFailedAppendWritesNothing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newInternalStore(t)
 			const key = "t/partition_0"
 			n, err := s.Append(ctx, key, 0, []byte("committed;"))
 			if err != nil {
@@ -155,10 +152,7 @@ func TestBatchSyncOrder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newInternalStore(t)
 			for _, k := range []string{"t/idx", "t/data", "t/x", "u/stage", "u/x"} {
 				if _, err := s.Append(ctx, k, 0, []byte("x")); err != nil {
 					t.Fatal(err)
@@ -216,10 +210,7 @@ func TestBatchSyncOrder(t *testing.T) {
 // earlier change fails without taking effect.
 func TestBatchSyncFailure(t *testing.T) {
 	ctx := context.Background()
-	s, err := New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newInternalStore(t)
 	if _, err := s.Append(ctx, "t/x", 0, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -252,4 +243,14 @@ func TestBatchSyncFailure(t *testing.T) {
 	if _, err := v.Append(ctx, "t/data", 0, []byte("x")); err != nil {
 		t.Fatalf("append once synced: %v", err)
 	}
+}
+
+// newInternalStore returns a store in a new temporary directory.
+func newInternalStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
