@@ -15,10 +15,10 @@ import (
 type guardedStore struct {
 	st       store.Store
 	requests int
-	// heavy, when set, is the Sink's bound on partitions reading large
+	// large, when set, is the Sink's bound on partitions reading large
 	// ranges at once (see largeRead); held: this partition holds a place,
 	// until release.
-	heavy chan struct{}
+	large chan struct{}
 	held  bool
 }
 
@@ -35,11 +35,11 @@ const largeRead = 256 << 10
 // waits again in the middle of its work, and never while holding anything
 // another partition waits for.
 func (g *guardedStore) admitLarge(ctx context.Context, key string) error {
-	if g.heavy == nil || g.held {
+	if g.large == nil || g.held {
 		return nil
 	}
 	select {
-	case g.heavy <- struct{}{}:
+	case g.large <- struct{}{}:
 		g.held = true
 		return nil
 	case <-ctx.Done():
@@ -50,7 +50,7 @@ func (g *guardedStore) admitLarge(ctx context.Context, key string) error {
 // release gives up the partition's place in the bound on large reads.
 func (g *guardedStore) release() {
 	if g.held {
-		<-g.heavy
+		<-g.large
 		g.held = false
 	}
 }

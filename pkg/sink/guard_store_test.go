@@ -48,7 +48,7 @@ func TestGuardLargeReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	bound := make(chan struct{}, 2)
-	a, b, c := &guardedStore{st: mem, heavy: bound}, &guardedStore{st: mem, heavy: bound}, &guardedStore{st: mem, heavy: bound}
+	a, b, c := &guardedStore{st: mem, large: bound}, &guardedStore{st: mem, large: bound}, &guardedStore{st: mem, large: bound}
 	full, cancel := context.WithCancel(t.Context())
 	cancel()
 	steps := []struct {

@@ -160,7 +160,7 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 			if batch != nil {
 				pst = batch.View()
 			}
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: pst, heavy: s.large}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: pst, large: s.large}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			// The topic is a key segment: one Kafka cannot name must never
 			// reach a key (the decoder refuses it too).
