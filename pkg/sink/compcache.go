@@ -17,7 +17,7 @@ import (
 // the one Append of a segment only (never across a store request), so at
 // most n compressors exist per Sink, in use or kept, whatever the
 // concurrency of partitions and of invocations in the process. n is
-// GOMAXPROCS (at most SINK_CONCURRENCY): compression is cpu-bound, so more
+// GOMAXPROCS (at most WithConcurrency): compression is cpu-bound, so more
 // at once would only interleave. A partition that finds every slot in use
 // waits for one, for the length of one Append.
 //

@@ -113,6 +113,21 @@
 // failure at any point leaves state behind the index, and the index at most
 // one announced append ahead of the data, never the reverse.
 //
+// # Durability
+//
+// A store that makes writes durable in groups (store.Batcher: the local
+// directory, which would otherwise fsync the topic's directory for every
+// partition's meta PUT) gets one batch per Write, each partition writing
+// through a view of it, and Write syncs the batch after every partition
+// finished and before it returns: a failed sync fails every partition
+// (their records are redelivered), so nothing is reported written before it
+// is durable. Within a partition's view each write first makes the earlier
+// ones durable, so a crash of the machine before the sync can only undo
+// the partition's last step, as if the attempt had died just before it:
+// appends are durable when they return, before the meta PUT that records
+// them, and the PUT is at worst lost, leaving state behind the index.
+// SealIdle and StartEpoch write through the store itself.
+//
 // # Recovery
 //
 // State behind the index shows up as a refused entry: the index is longer

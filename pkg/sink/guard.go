@@ -15,6 +15,44 @@ import (
 type guardedStore struct {
 	st       store.Store
 	requests int
+	// large, when set, is the Sink's bound on partitions reading large
+	// ranges at once (see largeRead); held: this partition holds a place,
+	// until release.
+	large chan struct{}
+	held  bool
+}
+
+// largeRead is the smallest GetRange that needs a place in the Sink's
+// bound on large reads (MaxLargeReaders). The steady path reads only the
+// meta object; recovery, the duplicate check and finalizing read data in
+// chunks of up to WithReadChunk (4 MiB), and with 64 partitions at once
+// those could hold 256 MiB. Smaller reads are one at a time per
+// partition: at most 64 x 256 KiB in flight.
+const largeRead = 256 << 10
+
+// admitLarge waits for a place in the bound on large reads, once per
+// partition: a partition keeps its place until release, so that it never
+// waits again in the middle of its work, and never while holding anything
+// another partition waits for.
+func (g *guardedStore) admitLarge(ctx context.Context, key string) error {
+	if g.large == nil || g.held {
+		return nil
+	}
+	select {
+	case g.large <- struct{}{}:
+		g.held = true
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait to read %s: %w", key, context.Cause(ctx))
+	}
+}
+
+// release gives up the partition's place in the bound on large reads.
+func (g *guardedStore) release() {
+	if g.held {
+		<-g.large
+		g.held = false
+	}
 }
 
 func (g *guardedStore) start(ctx context.Context, op, key string) error {
@@ -33,6 +71,11 @@ func (g *guardedStore) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (g *guardedStore) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	if n >= largeRead {
+		if err := g.admitLarge(ctx, key); err != nil {
+			return nil, err
+		}
+	}
 	if err := g.start(ctx, "get range of", key); err != nil {
 		return nil, err
 	}

@@ -200,7 +200,7 @@ func (s *Sink) SealIdle(ctx context.Context, st store.Store, topic string, parti
 
 func (s *Sink) sealIdle(ctx context.Context, st store.Store, topic string, partition int32, now time.Time) (*IdlePartition, error) {
 	res := &IdlePartition{Topic: topic, Partition: partition, Sealed: []string{}}
-	j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: st}, topic: topic, partition: partition,
+	j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: st, large: s.large}, topic: topic, partition: partition,
 		start: time.Now(), committed: -1, staging: true}
 	j.log = s.logger(ctx).With().Str("topic", topic).Int32("partition", partition).Logger()
 	defer j.release()

@@ -47,9 +47,15 @@ type config struct {
 const (
 	DefaultFlushBytes     = 64 << 20
 	DefaultFlushInterval  = 10 * time.Minute
-	DefaultConcurrency    = 8
+	DefaultConcurrency    = 64
 	DefaultDeadlineMargin = 2 * time.Second
 	DefaultBufferCache    = 64 << 20
+	// MaxLargeReaders bounds the partitions, across the Sink's concurrent
+	// calls, that read large ranges of objects at once (recovery, the
+	// duplicate check, finalizing staged objects: chunks of up to
+	// WithReadChunk, 4 MiB by default, and Parquet's row groups), so that
+	// a concurrency of 64 holds no more of them than 8 did: 8 x 4 MiB.
+	MaxLargeReaders = 8
 	// MaxOpenFolders bounds the folders whose open object a partition's
 	// meta object records (see WithMaxOpenFolders).
 	MaxOpenFolders = 100
@@ -221,8 +227,25 @@ func WithFlushRecords(n int64) Option { return func(c *config) { c.flushRecords 
 // and racing invocations make the same decision. Default: 10m.
 func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flushInterval = d } }
 
-// WithConcurrency sets how many partitions of one batch are written at once.
-// Default: 8.
+// WithConcurrency bounds how many partitions of one batch are written at
+// once: a batch of p partitions writes min(p, n) at a time, so wall time
+// follows the requests of the slowest partitions, not their number (512
+// partitions of 4 requests at 5 ms each: 8 rounds of 64, about 160 ms,
+// against 1.3 s at 8). Default: 64 (DefaultConcurrency), chosen because
+//
+//   - memory in flight does not grow with it: a partition's encoding
+//     buffer holds its share of the batch, whatever the number written at
+//     once, and the requests of the steady path carry small bodies besides
+//     (meta objects of a few KB, index entries); the reads that hold data
+//     (recovery, the duplicate check, finalizing staged objects) take a
+//     place among MaxLargeReaders first, and compressors are bounded apart
+//     (one per core);
+//   - 64 requests in flight stay far below what one OSS client may send
+//     (a bucket takes thousands of requests per second; 64 at 5-20 ms is
+//     3,000-13,000 a second only for the moment a 512-partition batch
+//     takes) and within the SDK's connection pool.
+//
+// SealIdle uses the same bound.
 func WithConcurrency(n int) Option { return func(c *config) { c.concurrency = n } }
 
 // WithDeadlineMargin makes Write stop starting storage requests this long

@@ -150,6 +150,7 @@ func (j *partitionJob) source(ctx context.Context, key string, off, end int64) *
 
 // release returns what the job borrowed from the sink.
 func (j *partitionJob) release() {
+	j.st.release()
 	if j.zbuf != nil {
 		j.bufs.put(j.zbuf)
 		j.zbuf = nil

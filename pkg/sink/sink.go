@@ -22,6 +22,9 @@ type Sink struct {
 	// comps keeps the compressors of today's codec from one Write to the
 	// next, and bounds them (see compCache).
 	comps *compCache
+	// large bounds the partitions reading large ranges at once, across
+	// concurrent Write and SealIdle calls (MaxLargeReaders).
+	large chan struct{}
 }
 
 // New returns a Sink configured by opts.
@@ -36,7 +39,8 @@ func New(opts ...Option) (*Sink, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}, comps: newCompCache(cfg.enc.Codec, compCacheSize(cfg.concurrency))}, nil
+	return &Sink{cfg: cfg, bufs: &bufCache{max: cfg.bufferCache}, comps: newCompCache(cfg.enc.Codec, compCacheSize(cfg.concurrency)),
+		large: make(chan struct{}, min(cfg.concurrency, MaxLargeReaders))}, nil
 }
 
 // Summary reports what one Write did.
@@ -125,6 +129,9 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 	if len(records) == 0 {
 		return sum, nil
 	}
+	// The batch's Sync runs after the work, so it gets the invocation's
+	// own deadline, not the margin-shortened one that stops new requests.
+	syncCtx := ctx
 	if dl, ok := ctx.Deadline(); ok && s.cfg.deadlineMargin > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadlineCause(ctx, dl.Add(-s.cfg.deadlineMargin), ErrDeadline)
@@ -135,6 +142,13 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 	jobs := s.split(records)
 	sum.Partitions = make([]PartitionSummary, len(jobs))
 	errs := make([]error, len(jobs))
+	// A store that makes writes durable in groups (the local directory)
+	// gives each partition a view of one batch, synced below before
+	// anything is reported written (see the package doc, "Durability").
+	var batch store.Batch
+	if b, ok := st.(store.Batcher); ok {
+		batch = b.NewBatch()
+	}
 	sem := make(chan struct{}, s.cfg.concurrency)
 	var wg sync.WaitGroup
 	for i, g := range jobs {
@@ -142,7 +156,11 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: st}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
+			pst := st
+			if batch != nil {
+				pst = batch.View()
+			}
+			j := &partitionJob{cfg: &s.cfg, bufs: s.bufs, comps: s.comps, st: &guardedStore{st: pst, large: s.large}, topic: g.recs[0].Topic, partition: g.recs[0].Partition, recs: g.recs, batchDups: g.dups, batchLen: g.n, start: time.Now(), committed: -1}
 			j.log = log.With().Str("topic", j.topic).Int32("partition", j.partition).Logger()
 			// The topic is a key segment: one Kafka cannot name must never
 			// reach a key (the decoder refuses it too).
@@ -155,6 +173,18 @@ func (s *Sink) Write(ctx context.Context, st store.Store, records []events.Recor
 		}()
 	}
 	wg.Wait()
+	if batch != nil {
+		if err := batch.Sync(syncCtx); err != nil {
+			// Written but of unknown durability: not written, as far as
+			// the trigger is told; its redelivery recovers what is there.
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = fmt.Errorf("make the partition's writes durable: %w", err)
+					sum.Partitions[i].Error = errs[i].Error()
+				}
+			}
+		}
+	}
 
 	for i := range sum.Partitions {
 		p := &sum.Partitions[i]

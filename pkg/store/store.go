@@ -55,6 +55,19 @@
 // and do not retry it themselves. ErrNotFound, ErrExists and *PositionError
 // are answers rather than failures, and are not permanent either.
 //
+// # Batches
+//
+// A store may implement Batcher, when making each write durable on its
+// own costs more than making a group of them durable together (a local
+// directory fsyncs the directory of every file it renames or links). The
+// writes through a Batch's views are visible and atomic exactly as through
+// the store, but may be durable (survive a crash of the machine) only once
+// the Batch's Sync returned nil; within one view a crash loses at most
+// some of the last writes, never one before a write that survived. A
+// caller that reports its writes done (the sink, answering an invocation)
+// calls Sync first. Stores whose writes are durable when they return (OSS)
+// need not implement it.
+//
 // Implementations must be safe for concurrent use by multiple goroutines.
 package store
 
@@ -158,6 +171,33 @@ type Store interface {
 
 	// Delete removes the object at key. Deleting an absent key succeeds.
 	Delete(ctx context.Context, key string) error
+}
+
+// Batcher is implemented by stores that can make a group of writes
+// durable at once (see the package doc, "Batches").
+type Batcher interface {
+	// NewBatch starts a batch: views of the store whose writes Sync makes
+	// durable together.
+	NewBatch() Batch
+}
+
+// Batch is a group of views of a store whose writes one Sync makes
+// durable. It is safe for concurrent use.
+type Batch interface {
+	// View returns a Store for one sequence of dependent writes (one
+	// writer's, such as the sink's for one partition): a crash of the
+	// machine before Sync may lose the view's last writes, but never a
+	// write that an earlier write which survived depends on, because each
+	// write through the view first makes the view's earlier ones durable.
+	// Views of one batch do not wait for one another.
+	View() Store
+	// Sync makes every write through every view of the batch that
+	// returned before Sync was called durable. Only once it returned nil
+	// may those writes be reported durable to anyone (a trigger
+	// committing offsets). A failed Sync leaves them visible but of
+	// unknown durability: report them failed, and let the redelivery's
+	// recovery find what is there.
+	Sync(ctx context.Context) error
 }
 
 // Info describes one object.

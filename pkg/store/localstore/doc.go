@@ -87,6 +87,22 @@
 // wins. The directory must therefore be on a local file system with hard
 // links and flock (any native Linux or BSD file system).
 //
+// # Batches
+//
+// The store is a store.Batcher: the writes through a batch's views
+// (NewBatch, View) are atomic, fenced and visible like the store's own,
+// and their file contents are fsynced as always, but the fsync of the
+// directory whose entries a write changed (the rename of a Put, the link
+// that creates an object, the unlink of a Delete) waits for the view's
+// next write or the batch's Sync, which fsyncs each changed directory
+// once. Each write through a view first fsyncs the directories the
+// view's earlier writes changed, so a crash of the machine before Sync
+// can undo the view's last directory changes only, never one that a
+// later write which survived depends on: for the sink, whose view is a
+// partition's, a crash then leaves the meta object as an earlier attempt
+// wrote it, which is behind the index and recovered as after any failed
+// attempt. Until Sync returned nil nothing may be reported durable.
+//
 // What is not guaranteed: a crash in the middle of an append can leave the
 // appended bytes partly on disk (the next append at the old position then
 // fails with a *store.PositionError, which the sink's recovery handles), and

@@ -50,10 +50,13 @@ type config struct {
 	fsync bool
 	// writeAt writes an append; tests replace it to inject short writes.
 	writeAt func(f *os.File, b []byte, off int64) (int, error)
+	// fsyncDir fsyncs an open directory; tests replace it to see the
+	// order of syncs and writes, and to fail them.
+	fsyncDir func(d *os.File) error
 }
 
 func defaultConfig() config {
-	return config{fsync: true, writeAt: (*os.File).WriteAt}
+	return config{fsync: true, writeAt: (*os.File).WriteAt, fsyncDir: (*os.File).Sync}
 }
 
 // WithoutFsync skips fsync of files and directories. Writes are still atomic
@@ -65,8 +68,9 @@ func WithoutFsync() Option {
 // Store is a store.Store in a local directory. It is safe for concurrent use
 // by goroutines and by other processes using the same directory.
 type Store struct {
-	root string
-	cfg  config
+	root  string
+	cfg   config
+	reads dirReads
 }
 
 var _ store.Store = (*Store)(nil)
@@ -149,15 +153,23 @@ func (s *Store) Stat(ctx context.Context, key string) (store.Info, error) {
 // store.NoOverwrite it creates it only if the key is free. The content type
 // and encoding are not kept (see the package doc).
 func (s *Store) Put(ctx context.Context, key string, data []byte, opts ...store.WriteOption) error {
+	return s.putData(ctx, key, data, opts, s)
+}
+
+func (s *Store) putData(ctx context.Context, key string, data []byte, opts []store.WriteOption, d durability) error {
 	return s.put(ctx, "put", key, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
-	}, store.ApplyWriteOptions(opts))
+	}, store.ApplyWriteOptions(opts), d)
 }
 
 // PutReader is Put for size bytes copied from r, through a temporary file,
 // so memory does not depend on size.
 func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts ...store.WriteOption) error {
+	return s.putReader(ctx, key, r, size, opts, s)
+}
+
+func (s *Store) putReader(ctx context.Context, key string, r io.ReaderAt, size int64, opts []store.WriteOption, d durability) error {
 	const op = "put reader"
 	if _, err := s.begin(ctx, op, key); err != nil {
 		return err
@@ -171,7 +183,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.ReaderAt, size i
 			err = &sourceError{fmt.Errorf("it holds %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)}
 		}
 		return err
-	}, store.ApplyWriteOptions(opts))
+	}, store.ApplyWriteOptions(opts), d)
 }
 
 // sourceError marks a failure to read PutReader's source, which says
@@ -202,8 +214,8 @@ func (c *sourceReader) Read(b []byte) (int, error) {
 
 // put writes a normal object whose content fill writes into a temporary
 // file, then renames the file into place, or (NoOverwrite) hard-links it,
-// which fails if the key exists.
-func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) error, wo store.WriteOptions) error {
+// which fails if the key exists; d makes the new name durable.
+func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) error, wo store.WriteOptions, d durability) error {
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
 		return err
@@ -231,13 +243,13 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 			}
 			return s.fail(op, key, s.explain(p, err))
 		}
-	} else if err := os.Rename(tmp, p); err != nil {
+	} else if err := rename(tmp, p); err != nil {
 		// Only now: after a rename the name is free for another writer's
 		// temporary file, which a later remove would delete.
 		os.Remove(tmp)
 		return s.fail(op, key, s.explain(p, err))
 	}
-	if err := s.syncDir(filepath.Dir(p)); err != nil {
+	if err := d.changed(filepath.Dir(p)); err != nil {
 		return s.fail(op, key, err)
 	}
 	return nil
@@ -246,6 +258,10 @@ func (s *Store) put(ctx context.Context, op, key string, fill func(*os.File) err
 // Append writes data at pos if the object's length is pos; see store.Store.
 // The content type and encoding are not kept (see the package doc).
 func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, opts ...store.WriteOption) (int64, error) {
+	return s.append(ctx, key, pos, data, opts, s)
+}
+
+func (s *Store) append(ctx context.Context, key string, pos int64, data []byte, opts []store.WriteOption, d durability) (int64, error) {
 	const op = "append"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
@@ -260,7 +276,7 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 		if err := ctx.Err(); err != nil {
 			return 0, s.fail(op, key, err)
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		f, err := openFile(p, os.O_WRONLY, 0)
 		switch {
 		case err == nil:
 			n, retry, err := s.appendLocked(ctx, key, p, f, pos, data)
@@ -279,7 +295,7 @@ func (s *Store) Append(ctx context.Context, key string, pos int64, data []byte, 
 			if pos != 0 {
 				return 0, positionError(key, pos, 0)
 			}
-			created, err := s.create(ctx, p, data)
+			created, err := s.create(ctx, p, data, d)
 			if err != nil {
 				return 0, s.fail(op, key, s.explain(p, err))
 			}
@@ -371,7 +387,7 @@ func (s *Store) appendLocked(ctx context.Context, key, p string, f *os.File, pos
 // The file is written whole under a temporary name and hard-linked into
 // place: link(2) fails if p exists, so of racing creators exactly one wins,
 // and no reader or appender ever sees the file half written.
-func (s *Store) create(ctx context.Context, p string, data []byte) (created bool, err error) {
+func (s *Store) create(ctx context.Context, p string, data []byte, d durability) (created bool, err error) {
 	tmp, err := s.writeTemp(ctx, filepath.Dir(p), func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
@@ -386,7 +402,7 @@ func (s *Store) create(ctx context.Context, p string, data []byte) (created bool
 		}
 		return false, err
 	}
-	return true, s.syncDir(filepath.Dir(p))
+	return true, d.changed(filepath.Dir(p))
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
@@ -478,7 +494,14 @@ func (s *Store) walk(ctx context.Context, prefix, startAfter string, fn func(key
 // walkDir is walk within dir, whose keys start with dirKey. It reports
 // whether fn asked to stop.
 func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter string, fn func(key, path string) (bool, error)) (stop bool, err error) {
-	entries, err := os.ReadDir(dir)
+	// Names that cannot match are passed over before anything is
+	// allocated or sorted for them (see readDir), and concurrent listings
+	// of one directory share the reading of it (see dirReads).
+	rest := ""
+	if len(prefix) > len(dirKey) {
+		rest = prefix[len(dirKey):]
+	}
+	entries, err := s.reads.read(dir, nameMatch{rest})
 	if err != nil {
 		// The directory may not exist (no key has this prefix, or a
 		// concurrent Delete pruned it), or the prefix names a file; but if
@@ -493,15 +516,12 @@ func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter str
 		name  string
 		isDir bool
 	}
-	var ents []entry
+	ents := make([]entry, 0, len(entries))
 	for _, d := range entries {
-		switch name := d.Name(); {
-		case strings.HasPrefix(name, reservedPrefix):
-			// The store's own files and directories: never objects.
-		case d.IsDir():
-			ents = append(ents, entry{dirKey + name + "/", name, true})
-		case d.Type().IsRegular():
-			ents = append(ents, entry{dirKey + name, name, false})
+		if d.isDir {
+			ents = append(ents, entry{dirKey + d.name + "/", d.name, true})
+		} else {
+			ents = append(ents, entry{dirKey + d.name, d.name, false})
 		}
 	}
 	slices.SortFunc(ents, func(a, b entry) int { return strings.Compare(a.start, b.start) })
@@ -539,6 +559,18 @@ func (s *Store) walkDir(ctx context.Context, dir, dirKey, prefix, startAfter str
 	return false, nil
 }
 
+// dirEntry is a directory or regular file that readDir kept.
+type dirEntry struct {
+	name  string
+	isDir bool
+}
+
+// hasPrefix is strings.HasPrefix for a name in readDir's buffer, without
+// converting it.
+func hasPrefix(name []byte, prefix string) bool {
+	return len(name) >= len(prefix) && string(name[:len(prefix)]) == prefix
+}
+
 // Restore fails with store.ErrUnsupported once the object is found: files
 // have no storage class, so nothing here is archived (see the package doc).
 func (s *Store) Restore(ctx context.Context, key string, days int, tier store.RestoreTier) (store.RestoreState, error) {
@@ -559,6 +591,10 @@ func (s *Store) Tags(ctx context.Context, key string) ([]store.Tag, error) {
 
 // Delete removes the object and any directories that it leaves empty.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.delete(ctx, key, s)
+}
+
+func (s *Store) delete(ctx context.Context, key string, d durability) error {
 	const op = "delete"
 	p, err := s.begin(ctx, op, key)
 	if err != nil {
@@ -581,7 +617,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return s.fail(op, key, err)
 	}
 	dir := filepath.Dir(p)
-	if err := s.syncDir(dir); err != nil && !isNotExist(err) {
+	if err := d.changed(dir); err != nil && !isNotExist(err) {
 		return s.fail(op, key, err)
 	}
 	// Keep the tree looking like the bucket, which has no empty folders.
@@ -614,7 +650,7 @@ func (s *Store) openRead(ctx context.Context, op, key string) (*os.File, fs.File
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.Open(p)
+	f, err := openFile(p, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, s.failRead(op, key, err)
 	}
@@ -629,7 +665,7 @@ func (s *Store) openRead(ctx context.Context, op, key string) (*os.File, fs.File
 // statLocked returns a file's info under a shared lock, so that its size
 // does not include part of an append.
 func (s *Store) statLocked(ctx context.Context, path string) (fs.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -640,6 +676,12 @@ func (s *Store) statLocked(ctx context.Context, path string) (fs.FileInfo, error
 // lockAndStat takes a shared lock on a regular file and stats it. A
 // directory is reported as not existing: it is no object.
 func lockAndStat(ctx context.Context, f *os.File) (fs.FileInfo, error) {
+	// Lock first and stat once, as of the lock: flock takes directories
+	// too, and only the stat after the lock is of any use (an append may
+	// have finished while we waited).
+	if err := lockFile(ctx, f, false); err != nil {
+		return nil, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -650,11 +692,7 @@ func lockAndStat(ctx context.Context, f *os.File) (fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", f.Name())
 	}
-	if err := lockFile(ctx, f, false); err != nil {
-		return nil, err
-	}
-	// Again: an append may have finished while we waited for the lock.
-	return f.Stat()
+	return fi, nil
 }
 
 func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
@@ -670,13 +708,19 @@ func (s *Store) read(op, key string, f *os.File, off, n int64) ([]byte, error) {
 // mode perm, and is fsynced unless WithoutFsync.
 func (s *Store) writeTemp(ctx context.Context, dir string, fill func(*os.File) error, perm fs.FileMode) (path string, err error) {
 	var f *os.File
+	// The directory exists nearly always (a partition's objects share
+	// one), so the file is tried first and directories made only when it
+	// is missing: no stat per write.
 	for attempt := 0; ; attempt++ {
-		if err = s.mkdirs(dir); err == nil {
-			f, err = os.CreateTemp(dir, tmpPattern)
-		}
+		f, err = createTemp(dir, tmpPattern)
 		// A Delete pruning empty directories may remove dir between mkdirs
-		// and CreateTemp; the temporary file then keeps it alive.
+		// and CreateTemp; once the temporary file is in it, it stays.
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == maxAttempts || s.rootMissing() {
+			break
+		}
+		// A concurrent Delete may prune a parent mkdirs just made: that
+		// is a missing directory again, and the next attempt makes it.
+		if err = s.mkdirs(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 	}
@@ -739,17 +783,27 @@ func (s *Store) mkdirs(dir string) error {
 	return nil
 }
 
+// durability makes a change to a directory's entries (a rename, link or
+// unlink) durable: the store itself at once, a batch's view at its next
+// write or its batch's Sync (batch.go).
+type durability interface {
+	changed(dir string) error
+}
+
+// changed makes the change to dir durable before the write returns.
+func (s *Store) changed(dir string) error { return s.syncDir(dir) }
+
 // syncDir makes a change to dir's entries durable.
 func (s *Store) syncDir(dir string) error {
 	if !s.cfg.fsync {
 		return nil
 	}
-	d, err := os.Open(dir)
+	d, err := openFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	return s.cfg.fsyncDir(d)
 }
 
 // explain turns the errors a key/directory clash produces into one that

@@ -31,11 +31,14 @@ func newStore(t *testing.T, opts ...localstore.Option) *localstore.Store {
 
 func TestAcceptance(t *testing.T) {
 	tests := []struct {
-		name string
-		opts []localstore.Option
+		name  string
+		opts  []localstore.Option
+		batch bool // a batch's view, synced when the subtest ends
 	}{
-		{"fsync", nil},
-		{"without fsync", []localstore.Option{localstore.WithoutFsync()}},
+		{"fsync", nil, false},
+		{"without fsync", []localstore.Option{localstore.WithoutFsync()}, false},
+		{"batch view", nil, true},
+		{"batch view without fsync", []localstore.Option{localstore.WithoutFsync()}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,7 +46,16 @@ func TestAcceptance(t *testing.T) {
 				s := newStore(t, tc.opts...)
 				// Whatever a subtest did, it must leave no bookkeeping behind.
 				t.Cleanup(func() { checkNoLeftovers(t, s.Dir()) })
-				return s
+				if !tc.batch {
+					return s
+				}
+				b := s.NewBatch()
+				t.Cleanup(func() {
+					if err := b.Sync(context.Background()); err != nil {
+						t.Errorf("sync the batch: %v", err)
+					}
+				})
+				return b.View()
 			}, storetest.WithoutContentHeaders(), storetest.WithoutAttributes())
 		})
 	}
@@ -571,5 +583,57 @@ func TestSymlinkedDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(target, "p", "object")); err != nil {
 		t.Fatalf("object not in the link's target: %v", err)
+	}
+}
+
+// TestConcurrentListingsSeeEarlierWrites: listings of one directory share
+// its reading, but never a read that began before they were asked for:
+// each writer lists right after its own writes and must find them (and,
+// deleted, not find them), among many writers doing the same at once.
+func TestConcurrentListingsSeeEarlierWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, localstore.WithoutFsync())
+	const writers, rounds = 16, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				key := fmt.Sprintf("t/partition_%d_offset_%d", w, r)
+				if _, err := s.Append(ctx, key, 0, []byte("x")); err != nil {
+					errs <- err
+					return
+				}
+				infos, err := s.List(ctx, fmt.Sprintf("t/partition_%d_", w))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(infos) != 1 || infos[0].Key != key {
+					errs <- fmt.Errorf("writer %d round %d: listed %v after creating %s", w, r, infos, key)
+					return
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					errs <- err
+					return
+				}
+				if infos, err := s.List(ctx, key); err != nil || len(infos) != 0 {
+					errs <- fmt.Errorf("writer %d round %d: listed %v, %v after deleting %s", w, r, infos, err, key)
+					return
+				}
+				// Keep the directory from emptying (Delete prunes it).
+				if _, err := s.Append(ctx, fmt.Sprintf("t/keep_%d_%d", w, r), 0, []byte("x")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
