@@ -50,6 +50,9 @@ func (e *UnknownFlagError) Error() string {
 // restored before Parse returns.
 func Parse(fs *flag.FlagSet, args []string) error {
 	if name, ok := unknownFlag(fs, args); ok {
+		if f := fs.Lookup(name); f != nil {
+			return &RemovedFlagError{Name: name, Reason: f.Value.(*removed).reason}
+		}
 		return &UnknownFlagError{Name: name, Suggestion: Closest(name, flagNames(fs))}
 	}
 	out, usage := fs.Output(), fs.Usage
@@ -88,6 +91,9 @@ func unknownFlag(fs *flag.FlagSet, args []string) (string, bool) {
 			}
 			return name, true
 		}
+		if _, ok := f.Value.(*removed); ok {
+			return name, true
+		}
 		if hasValue {
 			continue
 		}
@@ -102,7 +108,9 @@ func unknownFlag(fs *flag.FlagSet, args []string) (string, bool) {
 func flagNames(fs *flag.FlagSet) []string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if _, ok := f.Value.(*alias); !ok {
+		switch f.Value.(type) {
+		case *alias, *removed:
+		default:
 			names = append(names, f.Name)
 		}
 	})
@@ -209,6 +217,33 @@ func Deprecated(fs *flag.FlagSet, old, newName string, notice io.Writer, prefix 
 		"deprecated: use --"+newName)
 }
 
+// RemovedFlagError is a flag name that is no longer accepted; Reason says
+// what replaces it.
+type RemovedFlagError struct {
+	Name   string
+	Reason string
+}
+
+func (e *RemovedFlagError) Error() string {
+	return fmt.Sprintf("flag --%s is no longer accepted: %s", e.Name, e.Reason)
+}
+
+// removed is a flag name refused with a reason (Removed).
+type removed struct{ reason string }
+
+func (r *removed) String() string   { return "" }
+func (r *removed) Set(string) error { return errors.New(r.reason) }
+func (r *removed) IsBoolFlag() bool { return true } // refused before its value matters
+
+// Removed makes Parse refuse the flag name old with a *RemovedFlagError
+// carrying reason (which should name the flag or flags that replace it),
+// rather than calling it unknown: for a name whose old meaning was
+// ambiguous, so that no alias would be right in every command. It is not
+// listed in help.
+func Removed(fs *flag.FlagSet, old, reason string) {
+	fs.Var(&removed{reason: reason}, old, "removed: "+reason)
+}
+
 // PrintDefaults writes fs's flags to w, sorted, one style (--name TYPE,
 // then the usage indented, the default once when it is not the zero
 // value), and the deprecated aliases in one line at the end.
@@ -217,6 +252,9 @@ func PrintDefaults(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		if a, ok := f.Value.(*alias); ok {
 			deprecated = append(deprecated, fmt.Sprintf("--%s (use --%s)", a.old, a.new))
+			return
+		}
+		if _, ok := f.Value.(*removed); ok {
 			return
 		}
 		name, usage := flag.UnquoteUsage(f)

@@ -136,3 +136,24 @@ func TestUsage(t *testing.T) {
 		t.Errorf("a default is printed more than once:\n%s", got)
 	}
 }
+
+func TestRemoved(t *testing.T) {
+	var notice bytes.Buffer
+	fs, _, _, _ := newSet(&notice)
+	cliflag.Removed(fs, "timeout", "use --kafka-timeout (Kafka) or --oss-timeout (OSS)")
+	for _, args := range [][]string{{"--timeout", "3s"}, {"--json", "--timeout=3s"}} {
+		err := cliflag.Parse(fs, args)
+		var re *cliflag.RemovedFlagError
+		if !errors.As(err, &re) || re.Name != "timeout" || !strings.Contains(err.Error(), "--oss-timeout") {
+			t.Errorf("Parse(%q) = %v, want the removed flag's reason", args, err)
+		}
+	}
+	var w bytes.Buffer
+	cliflag.PrintDefaults(&w, fs)
+	if strings.Contains(w.String(), "--timeout") {
+		t.Errorf("help lists the removed flag:\n%s", w.String())
+	}
+	if got := cliflag.Closest("timeot", []string{"kafka-timeout"}); got != "" {
+		t.Errorf("Closest = %q", got)
+	}
+}
