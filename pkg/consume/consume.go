@@ -74,6 +74,8 @@ package consume
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -175,7 +177,11 @@ func Run(ctx context.Context, h *handler.Handler, opts ...Option) error {
 	if err := o.validate(); err != nil {
 		return &ConnectError{err}
 	}
-	if err := probeStore(ctx, h, o.connectTimeout); err != nil {
+	storeTimeout := o.storeTimeout
+	if storeTimeout <= 0 {
+		storeTimeout = o.connectTimeout
+	}
+	if err := probeStore(ctx, h, storeTimeout); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -202,7 +208,7 @@ func probeStore(ctx context.Context, h *handler.Handler, timeout time.Duration) 
 		where = fmt.Sprintf("OSS bucket %q at %s", c.Bucket, c.Endpoint)
 	}
 	if cctx.Err() != nil && ctx.Err() == nil {
-		return &StoreError{fmt.Errorf("%s did not answer within %v (the connect timeout): check OSS_ENDPOINT "+
+		return &StoreError{fmt.Errorf("%s did not answer within %v (the store timeout): check OSS_ENDPOINT "+
 			"(an -internal endpoint answers only inside its region) and the network: %w", where, timeout, err)}
 	}
 	return &StoreError{fmt.Errorf("cannot use %s: %w", where, err)}
@@ -298,6 +304,28 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 	}
 	defer client.Close()
 
+	tr, err := newTracker(ctx, &o, client)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return &ConnectError{err}
+	}
+	if o.progress != nil {
+		defer func() { o.progress(tr.snapshot(true)) }()
+	}
+	if tr.isCaughtUp() {
+		o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up already: the store holds every partition up to its high watermark")
+		return nil
+	}
+	if err := applyStart(&o, client, tr); err != nil {
+		var se *StartError
+		if errors.As(err, &se) {
+			return se
+		}
+		return &ConnectError{err}
+	}
+
 	var dlq sarama.SyncProducer
 	if o.deadLetter != "" {
 		if _, err := client.Partitions(o.deadLetter); err != nil {
@@ -317,13 +345,31 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	gh := &groupHandler{o: &o, enc: enc, dlq: dlq, runCtx: runCtx, stop: stop}
+	gh := &groupHandler{o: &o, enc: enc, dlq: dlq, runCtx: runCtx, stop: stop, tr: tr}
+	tr.mu.Lock()
+	tr.onCaughtUp = func() { stop(errCaughtUp) }
+	tr.mu.Unlock()
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		tr.report(runCtx, client)
+	}()
+	// Before the final report (deferred earlier, so run later): the
+	// reports never overlap.
+	defer func() {
+		stop(nil)
+		<-reported
+	}()
 	o.log.Info().Strs("brokers", o.brokers).Str("group", o.group).Strs("topics", o.topics).
-		Int("batch_count", o.batchCount).Dur("batch_window", o.batchWindow).Msg("consuming")
+		Int("batch_count", o.batchCount).Dur("batch_window_ms", o.batchWindow).Msg("consuming")
 	for {
 		err := group.Consume(runCtx, o.topics, gh)
 		if f := gh.fatalErr(); f != nil {
 			return f
+		}
+		if tr.isCaughtUp() {
+			o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up: every partition is stored up to its high watermark at start")
+			return nil
 		}
 		if ctx.Err() != nil {
 			o.log.Info().Str("group", o.group).Msg("stopped: uncommitted records will be redelivered")
@@ -386,13 +432,17 @@ func connect(ctx context.Context, o options, cfg *sarama.Config) (sarama.Client,
 				r.c.Close()
 			}
 		}()
-		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (a TLS listener does not answer plaintext: check --tls, the addresses and the network)", strings.Join(o.brokers, ","), bound)}
+		why := "a TLS listener does not answer a plaintext client: check --tls, the addresses and the network"
+		if o.tls {
+			why = "a plaintext listener does not answer a TLS handshake: check that the port is the TLS listener's, the addresses and the network"
+		}
+		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (%s)", strings.Join(o.brokers, ","), bound, why)}
 	}
 }
 
 func explain(o options, err error) error {
 	if errors.Is(err, sarama.ErrOutOfBrokers) {
-		hint := "check the addresses, the network and whether the listener wants TLS"
+		hint := tlsHint(o, err)
 		if o.saslMechanism != "" {
 			hint += " and the SASL mechanism and credentials"
 		}
@@ -401,9 +451,40 @@ func explain(o options, err error) error {
 	return err
 }
 
+// tlsHint says what to check after no broker could be used, for the case
+// the error shows: a certificate not trusted or not for the address, a
+// listener that does not speak TLS, or (no TLS error) the usual suspects.
+func tlsHint(o options, err error) string {
+	var (
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+		rh tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &ua) && o.tlsCAFile != "":
+		return fmt.Sprintf("TLS: the brokers' certificate is not signed by the CA in %s: give the CA that signed it", o.tlsCAFile)
+	case errors.As(err, &ua):
+		return "TLS: the brokers' certificate is signed by a CA the system does not trust: give that CA's PEM file with --tls-ca"
+	case errors.As(err, &he):
+		return fmt.Sprintf("TLS: the brokers' certificate is not for the address dialled (%v): dial a name the certificate holds", he.Error())
+	case errors.As(err, &ci):
+		return fmt.Sprintf("TLS: the brokers' certificate is not valid (%v)", ci.Error())
+	case errors.As(err, &rh):
+		return "TLS: the listener did not answer the TLS handshake with TLS (a plaintext listener?): drop --tls or dial the TLS listener's port"
+	case o.tls:
+		return "check the addresses and the network (TLS is on)"
+	}
+	return "check the addresses, the network and whether the listener wants TLS (--tls)"
+}
+
+// errCaughtUp is the cause of the run's end with UntilCaughtUp.
+var errCaughtUp = errors.New("caught up")
+
 // groupHandler is the sarama.ConsumerGroupHandler.
 type groupHandler struct {
 	o      *options
+	tr     *tracker
 	enc    valueEncoding
 	dlq    sarama.SyncProducer
 	runCtx context.Context
@@ -428,8 +509,15 @@ func (g *groupHandler) setFatal(err error) {
 	g.stop(err)
 }
 
-func (g *groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (g *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (g *groupHandler) Setup(sarama.ConsumerGroupSession) error {
+	g.tr.joined()
+	return nil
+}
+
+func (g *groupHandler) Cleanup(sarama.ConsumerGroupSession) error {
+	g.tr.left()
+	return nil
+}
 
 // ConsumeClaim collects batches of one partition and hands each to the
 // handler; it returns when the claim ends (rebalance, stop) or a batch fails
@@ -541,7 +629,7 @@ func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.
 			return g.fail(sess, batch, attempts, err)
 		}
 		g.o.log.Warn().Err(err).Str("topic", first.Topic).Int32("partition", first.Partition).Int64("first_offset", first.Offset).
-			Int("attempt", attempts).Dur("backoff", delay).Msg("batch failed, retrying")
+			Int("attempt", attempts).Dur("backoff_ms", delay).Msg("batch failed, retrying")
 		select {
 		case <-time.After(delay):
 		case <-sess.Context().Done():
@@ -549,8 +637,14 @@ func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.
 		}
 		delay = min(2*delay, g.o.maxBackoff)
 	}
-	sess.MarkMessage(batch[len(batch)-1], "")
+	last := batch[len(batch)-1]
+	sess.MarkMessage(last, "")
 	sess.Commit()
+	var n int64
+	for _, m := range batch {
+		n += int64(len(m.Key) + len(m.Value))
+	}
+	g.tr.batchStored(first.Topic, first.Partition, last.Offset, len(batch), n)
 	return true
 }
 
@@ -578,6 +672,10 @@ func (g *groupHandler) fail(sess sarama.ConsumerGroupSession, batch []*sarama.Co
 	log.Warn().Err(err).Int("attempts", attempts).Str("dead_letter_topic", g.o.deadLetter).Msg("batch sent to the dead-letter topic")
 	sess.MarkMessage(last, "")
 	sess.Commit()
+	// Dead-lettered records are handled, though the store never holds
+	// them: catching up must not wait for them.
+	g.tr.setStored(tpKey{first.Topic, first.Partition}, last.Offset)
+	g.tr.check()
 	return true
 }
 

@@ -341,6 +341,9 @@ type Report struct {
 	// Ignored counts keys under the prefix outside any topic folder (a
 	// folder is a topic when it holds a meta or data object).
 	Ignored int `json:"ignored_keys"`
+	// ToolKeys counts the tools' own objects found in topic folders
+	// (sinkctl restore's checkpoints): neither data nor ignored keys.
+	ToolKeys int `json:"tool_keys"`
 	// OtherObjects counts the objects named like data objects (a data
 	// object and its index count once), in a directory listed, that are no
 	// object of a topic-partition checked:

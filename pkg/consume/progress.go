@@ -1,0 +1,387 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// StoredFunc returns the largest offset of topic/partition that the store
+// holds (the partition's meta object's committed offset), -1 when it holds
+// none. It is how Run learns what other members of the group, or earlier
+// runs, have stored: the group's commits can lag behind the store.
+type StoredFunc func(ctx context.Context, topic string, partition int32) (int64, error)
+
+// UntilCaughtUp makes Run return nil once every partition of the topics is
+// stored up to the high watermark it had when Run started: stored (read
+// with stored, at start and at every progress tick, and learnt from each
+// batch this run stores) >= that high watermark - 1, or the partition held
+// no record. A topic already stored that far ends Run before it joins the
+// group. Records produced after the start are consumed while Run runs but
+// not waited for.
+func UntilCaughtUp(stored StoredFunc) Option {
+	return func(o *options) { o.until, o.stored = true, stored }
+}
+
+// StoredOffsets gives Run the store's committed offsets for its progress
+// reports without UntilCaughtUp (the lag is then measured against the
+// live high watermarks).
+func StoredOffsets(stored StoredFunc) Option { return func(o *options) { o.stored = stored } }
+
+// OnProgress calls fn every interval (from a goroutine of its own, never
+// concurrently with itself) with the run's progress, and once more when
+// Run ends, with Final set. interval <= 0: only the final call.
+func OnProgress(interval time.Duration, fn func(Progress)) Option {
+	return func(o *options) { o.progressEvery, o.progress = interval, fn }
+}
+
+// StartAtOffset makes a new group (one without committed offsets for any
+// partition of the topics) start every partition at offset n (clamped to
+// the range the partition holds). Run refuses it with a *StartError for a
+// group that has committed offsets.
+func StartAtOffset(n int64) Option {
+	return func(o *options) { o.startOffset, o.startSet = n, true }
+}
+
+// StartAtTime makes a new group start every partition at its first record
+// with a timestamp at or after t (at the high watermark when none is).
+// Refused for a group with committed offsets, as StartAtOffset.
+func StartAtTime(t time.Time) Option {
+	return func(o *options) { o.startTime, o.startSet = t, true }
+}
+
+// StoreTimeout bounds the store check before consuming (default: the
+// ConnectTimeout).
+func StoreTimeout(d time.Duration) Option { return func(o *options) { o.storeTimeout = d } }
+
+// StartError: a start position was asked for a group that already has
+// committed offsets; nothing was consumed or committed.
+type StartError struct {
+	Group     string
+	Topic     string
+	Partition int32
+	Committed int64
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("consumer group %q has committed offsets (%s/%d at %d): a start offset or time applies only to a group without any; "+
+		"use a new --group, or drop the start flags to go on from the committed offsets", e.Group, e.Topic, e.Partition, e.Committed)
+}
+
+// PartitionProgress is where one partition stands.
+type PartitionProgress struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	// LogStart is the smallest offset Kafka held at start.
+	LogStart int64 `json:"log_start_offset"`
+	// HighWatermark is the target with UntilCaughtUp (the high watermark
+	// at start), else the latest one seen.
+	HighWatermark int64 `json:"high_watermark"`
+	// Stored is the largest offset stored, -1 when none is known.
+	Stored int64 `json:"stored_offset"`
+	// Lag is the records from Stored to HighWatermark (0 when caught up).
+	Lag  int64 `json:"lag"`
+	Done bool  `json:"caught_up"`
+}
+
+// Progress is a snapshot of Run.
+type Progress struct {
+	Elapsed time.Duration `json:"-"`
+	// Records and Bytes (keys and values) this run stored.
+	Records int64 `json:"records"`
+	Bytes   int64 `json:"bytes"`
+	Batches int   `json:"batches"`
+	// Lag is the sum of the partitions' lags.
+	Lag int64 `json:"lag"`
+	// Joined says this member holds a session of the group now;
+	// JoiningFor, when not, how long it has waited to join: a long wait
+	// means the group is rebalancing, typically waiting for a previous
+	// member whose session has not expired.
+	Joined     bool                `json:"joined"`
+	JoiningFor time.Duration       `json:"-"`
+	CaughtUp   bool                `json:"caught_up"`
+	Final      bool                `json:"-"`
+	Partitions []PartitionProgress `json:"partitions"`
+}
+
+// tracker keeps the progress; safe for concurrent use.
+type tracker struct {
+	o     *options
+	start time.Time
+
+	mu         sync.Mutex
+	parts      map[tpKey]*PartitionProgress
+	records    int64
+	bytes      int64
+	batches    int
+	sessions   int
+	joinSince  time.Time
+	caughtUp   bool
+	onCaughtUp func()
+}
+
+type tpKey struct {
+	topic     string
+	partition int32
+}
+
+// newTracker reads the partitions' offsets and, when there is a StoredFunc,
+// what the store holds.
+func newTracker(ctx context.Context, o *options, client sarama.Client) (*tracker, error) {
+	t := &tracker{o: o, start: time.Now(), parts: map[tpKey]*PartitionProgress{}, joinSince: time.Now()}
+	for _, topic := range o.topics {
+		ps, err := client.Partitions(topic)
+		if err != nil {
+			return nil, fmt.Errorf("partitions of %q: %w", topic, err)
+		}
+		for _, p := range ps {
+			lo, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+			if err != nil {
+				return nil, fmt.Errorf("log start offset of %s/%d: %w", topic, p, err)
+			}
+			hi, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+			if err != nil {
+				return nil, fmt.Errorf("high watermark of %s/%d: %w", topic, p, err)
+			}
+			t.parts[tpKey{topic, p}] = &PartitionProgress{Topic: topic, Partition: p, LogStart: lo, HighWatermark: hi, Stored: -1}
+		}
+	}
+	if err := t.readStored(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readStored asks the store about every partition not caught up.
+func (t *tracker) readStored(ctx context.Context) error {
+	if t.o.stored == nil {
+		return nil
+	}
+	t.mu.Lock()
+	var todo []tpKey
+	for k, p := range t.parts {
+		if !p.Done {
+			todo = append(todo, k)
+		}
+	}
+	t.mu.Unlock()
+	for _, k := range todo {
+		off, err := t.o.stored(ctx, k.topic, k.partition)
+		if err != nil {
+			return fmt.Errorf("stored offset of %s/%d: %w", k.topic, k.partition, err)
+		}
+		t.setStored(k, off)
+	}
+	t.check()
+	return nil
+}
+
+// refreshHighWatermarks reads the live high watermarks (without
+// UntilCaughtUp, whose target stays fixed).
+func (t *tracker) refreshHighWatermarks(client sarama.Client) {
+	if t.o.until {
+		return
+	}
+	t.mu.Lock()
+	keys := make([]tpKey, 0, len(t.parts))
+	for k := range t.parts {
+		keys = append(keys, k)
+	}
+	t.mu.Unlock()
+	for _, k := range keys {
+		hi, err := client.GetOffset(k.topic, k.partition, sarama.OffsetNewest)
+		if err != nil {
+			continue // the next tick tries again; progress is informational
+		}
+		t.mu.Lock()
+		t.parts[k].HighWatermark = hi
+		t.mu.Unlock()
+	}
+}
+
+func (t *tracker) setStored(k tpKey, off int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.parts[k]; p != nil && off > p.Stored {
+		p.Stored = off
+	}
+}
+
+// batchStored records a batch this run stored.
+func (t *tracker) batchStored(topic string, partition int32, last int64, records int, bytes int64) {
+	t.mu.Lock()
+	t.records += int64(records)
+	t.bytes += bytes
+	t.batches++
+	t.mu.Unlock()
+	t.setStored(tpKey{topic, partition}, last)
+	t.check()
+}
+
+func (t *tracker) joined() {
+	t.mu.Lock()
+	t.sessions++
+	t.mu.Unlock()
+}
+
+func (t *tracker) left() {
+	t.mu.Lock()
+	t.sessions--
+	if t.sessions == 0 {
+		t.joinSince = time.Now()
+	}
+	t.mu.Unlock()
+}
+
+// check marks the partitions caught up and, with UntilCaughtUp, calls
+// onCaughtUp once all are.
+func (t *tracker) check() {
+	t.mu.Lock()
+	all := true
+	for _, p := range t.parts {
+		p.Done = p.HighWatermark <= p.LogStart || p.Stored >= p.HighWatermark-1
+		all = all && p.Done
+	}
+	fire := t.o.until && all && !t.caughtUp
+	if fire {
+		t.caughtUp = true
+	}
+	cb := t.onCaughtUp
+	t.mu.Unlock()
+	if fire && cb != nil {
+		cb()
+	}
+}
+
+func (t *tracker) isCaughtUp() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.caughtUp
+}
+
+// snapshot returns the progress now.
+func (t *tracker) snapshot(final bool) Progress {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pr := Progress{Elapsed: time.Since(t.start), Records: t.records, Bytes: t.bytes, Batches: t.batches,
+		Joined: t.sessions > 0, CaughtUp: t.caughtUp, Final: final}
+	if !pr.Joined {
+		pr.JoiningFor = time.Since(t.joinSince)
+	}
+	for _, p := range t.parts {
+		c := *p
+		c.Lag = 0
+		if next := max(c.Stored+1, c.LogStart); c.HighWatermark > next {
+			c.Lag = c.HighWatermark - next
+		}
+		pr.Lag += c.Lag
+		pr.Partitions = append(pr.Partitions, c)
+	}
+	sort.Slice(pr.Partitions, func(i, j int) bool {
+		a, b := pr.Partitions[i], pr.Partitions[j]
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		return a.Partition < b.Partition
+	})
+	return pr
+}
+
+// report calls the progress function every interval until ctx ends.
+func (t *tracker) report(ctx context.Context, client sarama.Client) {
+	if t.o.progressEvery <= 0 || t.o.progress == nil {
+		return
+	}
+	tick := time.NewTicker(t.o.progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := t.readStored(ctx); err != nil && ctx.Err() == nil {
+			t.o.log.Warn().Err(err).Msg("progress: reading the store's offsets failed; trying again at the next report")
+		}
+		t.refreshHighWatermarks(client)
+		t.check()
+		if ctx.Err() != nil {
+			return
+		}
+		t.o.progress(t.snapshot(false))
+	}
+}
+
+// applyStart commits the start offsets asked for (StartAtOffset,
+// StartAtTime) for a group without committed offsets, as a consumer
+// outside the group (generation -1), before the group is joined.
+func applyStart(o *options, client sarama.Client, tr *tracker) error {
+	if !o.startSet {
+		return nil
+	}
+	coord, err := client.Coordinator(o.group)
+	if err != nil {
+		return fmt.Errorf("coordinator of group %q: %w", o.group, err)
+	}
+	keys := make([]tpKey, 0, len(tr.parts))
+	for k := range tr.parts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].topic < keys[j].topic || keys[i].topic == keys[j].topic && keys[i].partition < keys[j].partition
+	})
+	fetch := &sarama.OffsetFetchRequest{Version: 1, ConsumerGroup: o.group}
+	for _, k := range keys {
+		fetch.AddPartition(k.topic, k.partition)
+	}
+	fr, err := coord.FetchOffset(fetch)
+	if err != nil {
+		return fmt.Errorf("committed offsets of group %q: %w", o.group, err)
+	}
+	for _, k := range keys {
+		b := fr.GetBlock(k.topic, k.partition)
+		if b == nil {
+			return fmt.Errorf("committed offsets of group %q: no answer for %s/%d", o.group, k.topic, k.partition)
+		}
+		if !errors.Is(b.Err, sarama.ErrNoError) {
+			return fmt.Errorf("committed offset of group %q for %s/%d: %w", o.group, k.topic, k.partition, b.Err)
+		}
+		if b.Offset >= 0 {
+			return &StartError{Group: o.group, Topic: k.topic, Partition: k.partition, Committed: b.Offset}
+		}
+	}
+	commit := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: o.group, ConsumerGroupGeneration: sarama.GroupGenerationUndefined, RetentionTime: -1}
+	for _, k := range keys {
+		p := tr.parts[k]
+		off := o.startOffset
+		if !o.startTime.IsZero() {
+			off, err = client.GetOffset(k.topic, k.partition, o.startTime.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("offset of %s/%d at %s: %w", k.topic, k.partition, o.startTime.Format(time.RFC3339), err)
+			}
+			if off < 0 {
+				off = p.HighWatermark // no record that recent
+			}
+		}
+		off = min(max(off, p.LogStart), p.HighWatermark)
+		commit.AddBlock(k.topic, k.partition, off, 0, "")
+		o.log.Info().Str("topic", k.topic).Int32("partition", k.partition).Int64("offset", off).Msg("new group: starting at")
+	}
+	cr, err := coord.CommitOffset(commit)
+	if err != nil {
+		return fmt.Errorf("commit the start offsets of group %q: %w", o.group, err)
+	}
+	for t, ps := range cr.Errors {
+		for p, kerr := range ps {
+			if !errors.Is(kerr, sarama.ErrNoError) {
+				return fmt.Errorf("commit the start offset of group %q for %s/%d: %w", o.group, t, p, kerr)
+			}
+		}
+	}
+	return nil
+}
