@@ -314,16 +314,18 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 	if o.progress != nil {
 		defer func() { o.progress(tr.snapshot(true)) }()
 	}
-	if tr.isCaughtUp() {
-		o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up already: the store holds every partition up to its high watermark")
-		return nil
-	}
+	// A start position for a group with commits is refused even when
+	// there is nothing to consume: the command line is wrong either way.
 	if err := applyStart(&o, client, tr); err != nil {
 		var se *StartError
 		if errors.As(err, &se) {
 			return se
 		}
 		return &ConnectError{err}
+	}
+	if tr.isCaughtUp() {
+		o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up already: the store holds every partition up to its high watermark")
+		return nil
 	}
 
 	var dlq sarama.SyncProducer

@@ -346,7 +346,7 @@ func applyStart(o *options, client sarama.Client, tr *tracker) error {
 	for _, k := range keys {
 		b := fr.GetBlock(k.topic, k.partition)
 		if b == nil {
-			return fmt.Errorf("committed offsets of group %q: no answer for %s/%d", o.group, k.topic, k.partition)
+			continue // a group Kafka does not know: nothing committed
 		}
 		if !errors.Is(b.Err, sarama.ErrNoError) {
 			return fmt.Errorf("committed offset of group %q for %s/%d: %w", o.group, k.topic, k.partition, b.Err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -150,11 +151,18 @@ func runConsume(ctx context.Context, args []string, env Env) int {
 	if cfg.UseOSS() {
 		sf.dir = ""
 	}
-	o, err := sf.open(ctx, Env{Getenv: getenv, store: env.store})
-	if err != nil {
-		return fail(ExitUsage, "%v", err)
-	}
+	// Opened at the first read, after consume's own store check: a bad
+	// setup is reported once, by the handler, which knows it best.
+	var (
+		o     *opened
+		oerr  error
+		oOnce sync.Once
+	)
 	stored := func(ctx context.Context, topic string, p int32) (int64, error) {
+		oOnce.Do(func() { o, oerr = sf.open(ctx, Env{Getenv: getenv, store: env.store}) })
+		if oerr != nil {
+			return 0, oerr
+		}
 		m, err := readMeta(ctx, o, topic, p)
 		if errors.Is(err, store.ErrNotFound) {
 			return -1, nil
