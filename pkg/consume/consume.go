@@ -61,6 +61,16 @@
 // problem, or an endpoint that does not answer in time, ends Run with a
 // *StoreError before anything is consumed.
 //
+// Progress and catching up (progress.go). Before joining, Run reads every
+// partition's log start offset and high watermark, and with a StoredFunc
+// the store's committed offsets; OnProgress reports records and bytes
+// stored, the lag (records from the stored offset to the high watermark)
+// and whether the member has joined the group, at an interval and at the
+// end. UntilCaughtUp makes Run return nil once every partition is stored
+// up to its high watermark at start. StartAtOffset and StartAtTime place a
+// new group (no committed offsets) by committing its start offsets before
+// it joins; a group with commits gets a *StartError.
+//
 // Stopping. Run returns nil when ctx is cancelled: a batch in flight is
 // cancelled with it (the handler leaves consistent state), uncommitted
 // records are redelivered on restart. Connection problems (no broker

@@ -157,6 +157,22 @@ func checkStatus(t *testing.T, env func(string) string, dir, brokers string, add
 			t.Errorf("partition %d: open object %+v: %v", p.Partition, p.Open, err)
 		}
 	}
+	// --watch redraws until interrupted.
+	var out testkit.SyncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- sinkctl.Main(ctx, []string{"status", "--dir", dir, "--watch", "--interval", "20ms"}, sinkctl.Env{Stdout: &out, Stderr: &out, Getenv: env})
+	}()
+	testkit.WaitFor(t, time.Minute, "two redraws", func() bool { return strings.Count(out.String(), "store: ") >= 2 })
+	cancel()
+	if code := <-done; code != sinkctl.ExitOK {
+		t.Fatalf("status --watch: exit %d\n%s", code, out.String())
+	}
+	// A topic neither stored nor in Kafka.
+	if r := runEnv(t, env, "status", "--dir", dir, "--topic", "nope"); r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, `topic "nope"`) {
+		t.Errorf("unknown topic: exit %d, %q", r.code, r.stderr)
+	}
 	// Without Kafka flags, the store side alone.
 	r = runEnv(t, env, "status", "--dir", dir)
 	if r.code != sinkctl.ExitOK || strings.Contains(r.stdout, "HIGH WATERMARK") || !strings.Contains(r.stdout, fmt.Sprintf("%d partitions, %d records stored", parts, parts*perPart)) {
