@@ -39,7 +39,7 @@ type ObjectInfo struct {
 	Size         int64              `json:"size"`
 	StorageClass store.StorageClass `json:"storage_class"`
 	// Format is the encoding of its first append (format.Encoder.ID, e.g.
-	// "jsonl/text+gzip"), "legacy" for an object without a record index.
+	// "jsonl/text;fields=...;z=gzip-1"), "legacy" for an object without a record index.
 	Format string `json:"format"`
 	// Staged: an object of a staged encoding (Parquet) whose records are
 	// still in its staging object.

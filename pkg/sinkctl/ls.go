@@ -18,7 +18,7 @@ const lsUsage = `Usage: sinkctl ls [--topic T] [--partition P] [flags] [PREFIX]
 
 Lists the data objects the sink wrote: per object its key, first and last
 offset, records (from its record index), size, storage class and format
-(the encoding of its first append, e.g. jsonl/text+gzip; "legacy" for an
+(the encoding of its first append, e.g. jsonl/text;fields=...;z=gzip-1; "legacy" for an
 object written before record indexes existed, whose last offset and records
 are not known without reading it: "-"). Objects are those of the topic's
 folder, invalidRuleData/{topic}/ and the static directory of --folder (the
