@@ -338,7 +338,7 @@ type Report struct {
 	// and topics or prefixes with nothing in them. Partition defects are in
 	// Partitions.
 	Defects []Defect `json:"defects"`
-	// Ignored counts keys under the prefix outside any topic folder (a
+	// Ignored counts keys under the prefix outside the topic folders checked (a
 	// folder is a topic when it holds a meta or data object).
 	Ignored int `json:"ignored_keys"`
 	// ToolKeys counts the tools' own objects found in topic folders
