@@ -102,11 +102,17 @@ type Progress struct {
 	// JoiningFor, when not, how long it has waited to join: a long wait
 	// means the group is rebalancing, typically waiting for a previous
 	// member whose session has not expired.
-	Joined     bool                `json:"joined"`
-	JoiningFor time.Duration       `json:"-"`
-	CaughtUp   bool                `json:"caught_up"`
-	Final      bool                `json:"-"`
-	Partitions []PartitionProgress `json:"partitions"`
+	Joined     bool          `json:"joined"`
+	JoiningFor time.Duration `json:"-"`
+	// GroupState and GroupMembers are the group as its coordinator
+	// describes it, asked while this member has been joining for a second
+	// or more: "PreparingRebalance" with members means the join waits
+	// for them (a previous member whose session has not expired yet).
+	GroupState   string              `json:"group_state,omitempty"`
+	GroupMembers int                 `json:"group_members,omitempty"`
+	CaughtUp     bool                `json:"caught_up"`
+	Final        bool                `json:"-"`
+	Partitions   []PartitionProgress `json:"partitions"`
 }
 
 // tracker keeps the progress; safe for concurrent use.
@@ -123,6 +129,10 @@ type tracker struct {
 	joinSince  time.Time
 	caughtUp   bool
 	onCaughtUp func()
+	// The group as last described while joining.
+	groupState   string
+	groupMembers int
+	describing   bool
 }
 
 type tpKey struct {
@@ -225,6 +235,7 @@ func (t *tracker) batchStored(topic string, partition int32, last int64, records
 
 func (t *tracker) joined() {
 	t.mu.Lock()
+	t.groupState, t.groupMembers = "", 0
 	t.sessions++
 	t.mu.Unlock()
 }
@@ -272,6 +283,7 @@ func (t *tracker) snapshot(final bool) Progress {
 		Joined: t.sessions > 0, CaughtUp: t.caughtUp, Final: final}
 	if !pr.Joined {
 		pr.JoiningFor = time.Since(t.joinSince)
+		pr.GroupState, pr.GroupMembers = t.groupState, t.groupMembers
 	}
 	for _, p := range t.parts {
 		c := *p
@@ -309,12 +321,43 @@ func (t *tracker) report(ctx context.Context, client sarama.Client) {
 			t.o.log.Warn().Err(err).Msg("progress: reading the store's offsets failed; trying again at the next report")
 		}
 		t.refreshHighWatermarks(client)
+		t.describeGroup(client)
 		t.check()
 		if ctx.Err() != nil {
 			return
 		}
 		t.o.progress(t.snapshot(false))
 	}
+}
+
+// describeGroup asks the coordinator, in the background, how the group
+// stands while this member has been joining for a second or more
+// (informational: an error leaves the last answer). In the background
+// because a coordinator may hold the answer until the rebalance ends
+// (kfake does), which must not hold up the reports.
+func (t *tracker) describeGroup(client sarama.Client) {
+	t.mu.Lock()
+	ask := t.sessions == 0 && time.Since(t.joinSince) >= time.Second && !t.describing
+	t.describing = t.describing || ask
+	t.mu.Unlock()
+	if !ask {
+		return
+	}
+	go func() {
+		state, members := "", 0
+		if coord, err := client.Coordinator(t.o.group); err == nil {
+			resp, err := coord.DescribeGroups(&sarama.DescribeGroupsRequest{Groups: []string{t.o.group}})
+			if err == nil && len(resp.Groups) == 1 && errors.Is(resp.Groups[0].Err, sarama.ErrNoError) {
+				state, members = resp.Groups[0].State, len(resp.Groups[0].Members)
+			}
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.describing = false
+		if state != "" && t.sessions == 0 {
+			t.groupState, t.groupMembers = state, members
+		}
+	}()
 }
 
 // applyStart commits the start offsets asked for (StartAtOffset,

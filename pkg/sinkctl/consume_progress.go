@@ -29,9 +29,13 @@ type consumeProgress struct {
 
 func (c *consumeProgress) update(p consume.Progress) {
 	var line string
-	if !p.Joined && p.JoiningFor >= rebalanceWait {
-		line = fmt.Sprintf("consume: waiting for the group to rebalance (%s so far): a previous member's session has not expired yet; its partitions are assigned once it does",
-			p.JoiningFor.Round(time.Second))
+	if !p.Joined && (p.JoiningFor >= rebalanceWait || p.GroupState == "PreparingRebalance" && p.GroupMembers > 1) {
+		members := ""
+		if p.GroupMembers > 0 {
+			members = fmt.Sprintf(", %d members", p.GroupMembers)
+		}
+		line = fmt.Sprintf("consume: waiting for the group to rebalance (%s so far%s): a previous member's session has not expired yet; its partitions are assigned once it does",
+			p.JoiningFor.Round(time.Second), members)
 	} else {
 		rate := 0.0
 		if d := p.Elapsed - c.last.Elapsed; d > 0 {
