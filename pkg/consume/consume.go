@@ -84,8 +84,6 @@ package consume
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -444,50 +442,16 @@ func connect(ctx context.Context, o options, cfg *sarama.Config) (sarama.Client,
 				r.c.Close()
 			}
 		}()
-		why := "a TLS listener does not answer a plaintext client: check --tls, the addresses and the network"
-		if o.tls {
-			why = "a plaintext listener does not answer a TLS handshake: check that the port is the TLS listener's, the addresses and the network"
-		}
-		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (%s)", strings.Join(o.brokers, ","), bound, why)}
+		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (%s)", strings.Join(o.brokers, ","), bound, kafkasasl.NoAnswerHint(o.tls))}
 	}
 }
 
 func explain(o options, err error) error {
 	if errors.Is(err, sarama.ErrOutOfBrokers) {
-		hint := tlsHint(o, err)
-		if o.saslMechanism != "" {
-			hint += " and the SASL mechanism and credentials"
-		}
+		hint := kafkasasl.ConnectHint(err, o.tls, o.tlsCAFile, o.saslMechanism != "")
 		return fmt.Errorf("could not connect to any broker of %s (dial timeout %v; %s): %w", strings.Join(o.brokers, ","), o.connectTimeout, hint, err)
 	}
 	return err
-}
-
-// tlsHint says what to check after no broker could be used, for the case
-// the error shows: a certificate not trusted or not for the address, a
-// listener that does not speak TLS, or (no TLS error) the usual suspects.
-func tlsHint(o options, err error) string {
-	var (
-		ua x509.UnknownAuthorityError
-		he x509.HostnameError
-		ci x509.CertificateInvalidError
-		rh tls.RecordHeaderError
-	)
-	switch {
-	case errors.As(err, &ua) && o.tlsCAFile != "":
-		return fmt.Sprintf("TLS: the brokers' certificate is not signed by the CA in %s: give the CA that signed it", o.tlsCAFile)
-	case errors.As(err, &ua):
-		return "TLS: the brokers' certificate is signed by a CA the system does not trust: give that CA's PEM file with --tls-ca"
-	case errors.As(err, &he):
-		return fmt.Sprintf("TLS: the brokers' certificate is not for the address dialled (%v): dial a name the certificate holds", he.Error())
-	case errors.As(err, &ci):
-		return fmt.Sprintf("TLS: the brokers' certificate is not valid (%v)", ci.Error())
-	case errors.As(err, &rh):
-		return "TLS: the listener did not answer the TLS handshake with TLS (a plaintext listener?): drop --tls or dial the TLS listener's port"
-	case o.tls:
-		return "check the addresses and the network (TLS is on)"
-	}
-	return "check the addresses, the network and whether the listener wants TLS (--tls)"
 }
 
 // errCaughtUp is the cause of the run's end with UntilCaughtUp.
