@@ -133,6 +133,13 @@ type tracker struct {
 	groupState   string
 	groupMembers int
 	describing   bool
+	// settled[k] is an offset from which the partition holds no data
+	// record below its target (only transaction markers, or nothing):
+	// stored up to settled-1 counts as caught up.
+	settled map[tpKey]int64
+	// lastStored is each partition's stored offset at the previous check
+	// for markers.
+	lastStored map[tpKey]int64
 }
 
 type tpKey struct {
@@ -143,7 +150,8 @@ type tpKey struct {
 // newTracker reads the partitions' offsets and, when there is a StoredFunc,
 // what the store holds.
 func newTracker(ctx context.Context, o *options, client sarama.Client) (*tracker, error) {
-	t := &tracker{o: o, start: time.Now(), parts: map[tpKey]*PartitionProgress{}, joinSince: time.Now()}
+	t := &tracker{o: o, start: time.Now(), parts: map[tpKey]*PartitionProgress{}, joinSince: time.Now(),
+		settled: map[tpKey]int64{}, lastStored: map[tpKey]int64{}}
 	for _, topic := range o.topics {
 		ps, err := client.Partitions(topic)
 		if err != nil {
@@ -164,6 +172,7 @@ func newTracker(ctx context.Context, o *options, client sarama.Client) (*tracker
 	if err := t.readStored(ctx); err != nil {
 		return nil, err
 	}
+	t.settleMarkers(client)
 	return t, nil
 }
 
@@ -254,8 +263,9 @@ func (t *tracker) left() {
 func (t *tracker) check() {
 	t.mu.Lock()
 	all := true
-	for _, p := range t.parts {
-		p.Done = p.HighWatermark <= p.LogStart || p.Stored >= p.HighWatermark-1
+	for k, p := range t.parts {
+		s, ok := t.settled[k]
+		p.Done = p.HighWatermark <= p.LogStart || p.Stored >= p.HighWatermark-1 || ok && p.Stored+1 >= s
 		all = all && p.Done
 	}
 	fire := t.o.until && all && !t.caughtUp
@@ -288,7 +298,7 @@ func (t *tracker) snapshot(final bool) Progress {
 	for _, p := range t.parts {
 		c := *p
 		c.Lag = 0
-		if next := max(c.Stored+1, c.LogStart); c.HighWatermark > next {
+		if next := max(c.Stored+1, c.LogStart); c.HighWatermark > next && !c.Done {
 			c.Lag = c.HighWatermark - next
 		}
 		pr.Lag += c.Lag
@@ -321,6 +331,7 @@ func (t *tracker) report(ctx context.Context, client sarama.Client) {
 			t.o.log.Warn().Err(err).Msg("progress: reading the store's offsets failed; trying again at the next report")
 		}
 		t.refreshHighWatermarks(client)
+		t.settleMarkers(client)
 		t.describeGroup(client)
 		t.check()
 		if ctx.Err() != nil {
@@ -328,6 +339,90 @@ func (t *tracker) report(ctx context.Context, client sarama.Client) {
 		}
 		t.o.progress(t.snapshot(false))
 	}
+}
+
+// maxMarkerLag bounds the lag for which settleMarkers looks: a
+// transactional producer leaves one marker per transaction after its
+// records, so a partition stored up to its last data record lags by a few.
+const maxMarkerLag = 100
+
+// settleMarkers looks, with UntilCaughtUp, at every partition not caught
+// up whose lag is small and whose stored offset did not move since the
+// last look: if what remains below the target holds no data record
+// (transaction markers, which no consumer is given, or offsets compacted
+// away), the partition counts as caught up; else nothing changes.
+func (t *tracker) settleMarkers(client sarama.Client) {
+	if !t.o.until {
+		return
+	}
+	type look struct {
+		k        tpKey
+		from, to int64
+	}
+	var looks []look
+	t.mu.Lock()
+	for k, p := range t.parts {
+		from := max(p.Stored+1, p.LogStart)
+		last, seen := t.lastStored[k]
+		t.lastStored[k] = p.Stored
+		_, settled := t.settled[k]
+		if p.Done || settled || p.HighWatermark-from > maxMarkerLag || seen && last != p.Stored {
+			continue
+		}
+		looks = append(looks, look{k, from, p.HighWatermark})
+	}
+	t.mu.Unlock()
+	for _, l := range looks {
+		if noDataRecords(client, l.k.topic, l.k.partition, l.from, l.to) {
+			t.mu.Lock()
+			t.settled[l.k] = l.from
+			t.mu.Unlock()
+			t.o.log.Info().Str("topic", l.k.topic).Int32("partition", l.k.partition).Int64("from", l.from).Int64("to", l.to).
+				Msg("no data record left below the high watermark at start (transaction markers): caught up")
+		}
+	}
+}
+
+// noDataRecords reports whether one fetch shows that topic/partition holds
+// no data record in [from, to): only control batches (transaction
+// markers), or none, up to to. False when the fetch cannot tell (an error,
+// a response that does not reach to, an old message format).
+func noDataRecords(client sarama.Client, topic string, partition int32, from, to int64) bool {
+	leader, err := client.Leader(topic, partition)
+	if err != nil {
+		return false
+	}
+	req := &sarama.FetchRequest{Version: 4, MaxWaitTime: 0, MinBytes: 0, MaxBytes: 64 << 10, Isolation: sarama.ReadUncommitted}
+	req.AddBlock(topic, partition, from, 64<<10, -1)
+	resp, err := leader.Fetch(req)
+	if err != nil {
+		return false
+	}
+	b := resp.GetBlock(topic, partition)
+	if b == nil || !errors.Is(b.Err, sarama.ErrNoError) {
+		return false
+	}
+	reached := from
+	for _, rs := range b.RecordsSet {
+		rb := rs.RecordBatch
+		if rb == nil || rb.PartialTrailingRecord {
+			return false
+		}
+		if rb.FirstOffset >= to {
+			return true // nothing in [reached, to): gaps
+		}
+		if !rb.Control {
+			for _, r := range rb.Records {
+				if off := rb.FirstOffset + r.OffsetDelta; off >= from && off < to {
+					return false
+				}
+			}
+		}
+		if reached = max(reached, rb.FirstOffset+int64(rb.LastOffsetDelta)+1); reached >= to {
+			return true
+		}
+	}
+	return false
 }
 
 // describeGroup asks the coordinator, in the background, how the group

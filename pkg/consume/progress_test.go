@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -148,4 +149,51 @@ func TestUntilCaughtUpEmptyAndStored(t *testing.T) {
 		t.Errorf("the second group committed %v: it should not have consumed", got)
 	}
 	checkStore(t, dir, recs)
+}
+
+// TestUntilCaughtUpTransactional: a topic written by a transactional
+// producer ends every partition with a transaction marker, an offset no
+// consumer is given and the store never holds; Run still ends once the
+// data records are stored.
+func TestUntilCaughtUpTransactional(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, testTopic)
+	addrs := c.ListenAddrs()
+	p, err := sarama.NewSyncProducer(addrs, kafkatest.Config(kafkatest.Transactional("tx-catchup")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tx := range 3 {
+		if err := p.BeginTxn(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			kafkatest.Send(t, p, testTopic, kafkatest.Message{Partition: int32(i % 4), Value: []byte(fmt.Sprintf("tx %d record %d", tx, i))})
+		}
+		if err := p.CommitTxn(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	ends := kafkatest.EndOffsets(t, addrs, testTopic)
+	if ends[0] != 18 { // 5 records and a marker per transaction
+		t.Fatalf("end offsets %v: the markers are not where this test expects them", ends)
+	}
+	dir := t.TempDir()
+	var final Progress
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a safety net: without the markers settled, Run would not end
+	defer cancel()
+	err = Run(ctx, newHandler(t, dir), baseOpts(addrs, "g-tx", UntilCaughtUp(storedIn(t, dir)),
+		OnProgress(100*time.Millisecond, func(p Progress) { final = p }))...)
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("Run: %v (ctx %v)", err, ctx.Err())
+	}
+	if !final.CaughtUp || final.Records != 60 || final.Lag != 0 {
+		t.Fatalf("final %+v", final)
+	}
+	for _, pp := range final.Partitions {
+		if pp.Stored != 16 || !pp.Done {
+			t.Errorf("partition %+v: want stored 16 (the last data record), caught up", pp)
+		}
+	}
 }
