@@ -55,6 +55,10 @@ func TestEveryCommandLine(t *testing.T) {
 			}
 		})
 	}
+	r := run(nil, false, "-h")
+	if i := strings.LastIndex(r.stdout, "\nExamples:\n  sinkctl "); r.code != sinkctl.ExitOK || i < 0 || strings.Contains(r.stdout[i:], "\n\n") {
+		t.Errorf("sinkctl -h: exit %d, does not end with examples:\n%s", r.code, r.stdout)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

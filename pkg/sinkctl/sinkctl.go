@@ -74,11 +74,12 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.synopsis)
 	}
-	fmt.Fprint(w, "\nExamples:\n  sinkctl verify --dir ./oss-local\n  sinkctl status --topic orders --brokers kafka:9092 --group oss-sink\n")
+
 	fmt.Fprint(w, "\nRun 'sinkctl <command> -h' for a command's flags. The store comes from --dir, or from the\n"+
 		"function's environment (OSS_BUCKET, OSS_ENDPOINT, OSS_PREFIX, ALIBABA_CLOUD_ACCESS_KEY_ID,\n"+
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; SINK_LOCAL_DIR without a bucket).\n"+
 		"Exit codes: 0 ok, 1 defects found (verify) or a batch failed past its retries (consume),\n2 usage, configuration, store or broker error, 3 archived objects still being restored (restore --no-wait).\n")
+	fmt.Fprint(w, "\nExamples:\n  sinkctl verify --dir ./oss-local\n  sinkctl status --topic orders --brokers kafka:9092 --group oss-sink\n")
 }
 
 // Main runs the command line args (without the program name) and returns
