@@ -104,7 +104,7 @@ func runStatus(ctx context.Context, args []string, env Env) int {
 	fs.BoolVar(&f.watch, "watch", false, "redraw every --interval until interrupted")
 	fs.DurationVar(&f.interval, "interval", 5*time.Second, "time between two redraws with --watch")
 	fs.BoolVar(&f.json, "json", false, "print JSON (one object per refresh)")
-	f.kafka.register(fs)
+	f.kafka.register(fs, "show the Kafka side from this cluster")
 	f.store.register(fs, env)
 	if code, ok := fs.parse(args, env, false); !ok {
 		return code

@@ -105,7 +105,7 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
 	fs.BoolVar(&f.metadataOnly, "metadata-only", false, "read no data object: check names, sizes against the record indexes, and tags and metadata (for archived backups; CRCs and records are not checked)")
 	f.folder.register(fs.FlagSet, env)
-	f.kafka.register(fs)
+	f.kafka.register(fs, "compare with this Kafka cluster")
 	f.store.register(fs, env)
 	if code, ok := fs.parse(args, env, false); !ok {
 		return code

@@ -22,9 +22,11 @@ type verifyKafkaFlags struct {
 	timeout  time.Duration
 }
 
-func (f *verifyKafkaFlags) register(fs *cmdFlags) {
-	fs.Var(&f.brokers, "brokers", "compare with this Kafka cluster: bootstrap servers, host:port; repeatable or comma-separated (needs --group)")
-	fs.StringVar(&f.group, "group", "", "the sink's consumer group, whose committed offsets are compared (with --brokers)")
+// register defines the flags; purpose says what the cluster is for
+// ("compare with this Kafka cluster").
+func (f *verifyKafkaFlags) register(fs *cmdFlags, purpose string) {
+	fs.Var(&f.brokers, "brokers", purpose+": bootstrap servers, host:port; repeatable or comma-separated (needs --group)")
+	fs.StringVar(&f.group, "group", "", "the sink's consumer group, whose committed offsets are shown (with --brokers)")
 	fs.StringVar(&f.clientID, "client-id", verify.DefaultKafkaClientID, "Kafka client id")
 	f.sec.register(fs.FlagSet)
 	fs.DurationVar(&f.timeout, "kafka-timeout", verify.DefaultKafkaTimeout, "bound on dialing a broker and on each Kafka request")
