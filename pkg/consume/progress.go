@@ -34,8 +34,9 @@ func UntilCaughtUp(stored StoredFunc) Option {
 func StoredOffsets(stored StoredFunc) Option { return func(o *options) { o.stored = stored } }
 
 // OnProgress calls fn every interval (from a goroutine of its own, never
-// concurrently with itself) with the run's progress, and once more when
-// Run ends, with Final set. interval <= 0: only the final call.
+// concurrently with itself) with the run's progress, at once when a
+// rebalance wait begins (Progress.Rebalancing), and once more when Run
+// ends, with Final set. interval <= 0: only the final call.
 func OnProgress(interval time.Duration, fn func(Progress)) Option {
 	return func(o *options) { o.progressEvery, o.progress = interval, fn }
 }
@@ -108,11 +109,15 @@ type Progress struct {
 	// describes it, asked while this member has been joining for a second
 	// or more: "PreparingRebalance" with members means the join waits
 	// for them (a previous member whose session has not expired yet).
-	GroupState   string              `json:"group_state,omitempty"`
-	GroupMembers int                 `json:"group_members,omitempty"`
-	CaughtUp     bool                `json:"caught_up"`
-	Final        bool                `json:"-"`
-	Partitions   []PartitionProgress `json:"partitions"`
+	GroupState   string `json:"group_state,omitempty"`
+	GroupMembers int    `json:"group_members,omitempty"`
+	// Rebalancing: not joined, and the join waits for a rebalance (the
+	// coordinator says so, or it has taken more than 3s). Reported when
+	// it begins, whatever the interval.
+	Rebalancing bool                `json:"rebalancing,omitempty"`
+	CaughtUp    bool                `json:"caught_up"`
+	Final       bool                `json:"-"`
+	Partitions  []PartitionProgress `json:"partitions"`
 }
 
 // tracker keeps the progress; safe for concurrent use.
@@ -294,6 +299,7 @@ func (t *tracker) snapshot(final bool) Progress {
 	if !pr.Joined {
 		pr.JoiningFor = time.Since(t.joinSince)
 		pr.GroupState, pr.GroupMembers = t.groupState, t.groupMembers
+		pr.Rebalancing = pr.JoiningFor >= rebalanceAfter || pr.GroupState == "PreparingRebalance" && pr.GroupMembers > 1
 	}
 	for _, p := range t.parts {
 		c := *p
@@ -316,30 +322,68 @@ func (t *tracker) snapshot(final bool) Progress {
 
 // report calls the progress function every interval until ctx ends.
 func (t *tracker) report(ctx context.Context, client sarama.Client) {
-	if t.o.progressEvery <= 0 || t.o.progress == nil {
+	every := t.o.progressEvery
+	if t.o.progress == nil {
+		every = 0
+	}
+	if every <= 0 && !t.o.until {
 		return
 	}
-	tick := time.NewTicker(t.o.progressEvery)
+	// The store and Kafka are read at every report, or every storePoll
+	// without reports (UntilCaughtUp must learn what other members
+	// store); the group's state is looked at every second, so that a
+	// rebalance wait is reported when it begins, not at the next report.
+	poll := every
+	if poll <= 0 {
+		poll = storePoll
+	}
+	tick := time.NewTicker(min(time.Second, poll))
 	defer tick.Stop()
+	lastPoll, lastReport := time.Now(), time.Now()
+	said := false // the current rebalance wait was reported
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if err := t.readStored(ctx); err != nil && ctx.Err() == nil {
-			t.o.log.Warn().Err(err).Msg("progress: reading the store's offsets failed; trying again at the next report")
-		}
-		t.refreshHighWatermarks(client)
-		t.settleMarkers(client)
 		t.describeGroup(client)
-		t.check()
+		now := time.Now()
+		if now.Sub(lastPoll) >= poll {
+			lastPoll = now
+			if err := t.readStored(ctx); err != nil && ctx.Err() == nil {
+				t.o.log.Warn().Err(err).Msg("reading the store's offsets failed; trying again at the next look")
+			}
+			t.refreshHighWatermarks(client)
+			t.settleMarkers(client)
+			t.check()
+		}
 		if ctx.Err() != nil {
 			return
 		}
-		t.o.progress(t.snapshot(false))
+		if every <= 0 {
+			continue
+		}
+		snap := t.snapshot(false)
+		due := now.Sub(lastReport) >= every || snap.Rebalancing && !said
+		said = snap.Rebalancing
+		if due {
+			lastReport = now
+			t.o.progress(snap)
+		}
 	}
 }
+
+// storePoll is how often UntilCaughtUp reads the store without progress
+// reports.
+const storePoll = 5 * time.Second
+
+// rebalanceAfter is how long joining the group may take before Progress
+// calls it a rebalance wait: a first join takes well under a second; a
+// longer one waits for the members of the last generation, one of which
+// (a previous run killed without leaving) is kept until its session
+// times out.
+const rebalanceAfter = 3 * time.Second
 
 // maxMarkerLag bounds the lag for which settleMarkers looks: a
 // transactional producer leaves one marker per transaction after its

@@ -106,7 +106,7 @@ func TestUntilCaughtUpAfterStaleMember(t *testing.T) {
 	for _, p := range reports {
 		// The stale member holds the group for about its session: the
 		// join cannot complete sooner.
-		waited = waited || !p.Joined && p.JoiningFor >= session/2
+		waited = waited || !p.Joined && p.JoiningFor >= session/2 && p.Rebalancing
 	}
 	if !waited {
 		t.Errorf("no report showed the join waiting for the stale member's session (%d reports)", len(reports))
@@ -179,21 +179,25 @@ func TestUntilCaughtUpTransactional(t *testing.T) {
 	if ends[0] != 18 { // 5 records and a marker per transaction
 		t.Fatalf("end offsets %v: the markers are not where this test expects them", ends)
 	}
-	dir := t.TempDir()
-	var final Progress
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a safety net: without the markers settled, Run would not end
-	defer cancel()
-	err = Run(ctx, newHandler(t, dir), baseOpts(addrs, "g-tx", UntilCaughtUp(storedIn(t, dir)),
-		OnProgress(100*time.Millisecond, func(p Progress) { final = p }))...)
-	if err != nil || ctx.Err() != nil {
-		t.Fatalf("Run: %v (ctx %v)", err, ctx.Err())
-	}
-	if !final.CaughtUp || final.Records != 60 || final.Lag != 0 {
-		t.Fatalf("final %+v", final)
-	}
-	for _, pp := range final.Partitions {
-		if pp.Stored != 16 || !pp.Done {
-			t.Errorf("partition %+v: want stored 16 (the last data record), caught up", pp)
+	// With reports, and without (the store is still looked at).
+	for _, every := range []time.Duration{100 * time.Millisecond, 0} {
+		dir := t.TempDir()
+		var final Progress
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a safety net: without the markers settled, Run would not end
+		err = Run(ctx, newHandler(t, dir), baseOpts(addrs, fmt.Sprint("g-tx-", every), UntilCaughtUp(storedIn(t, dir)),
+			OnProgress(every, func(p Progress) { final = p }))...)
+		expired := ctx.Err()
+		cancel()
+		if err != nil || expired != nil {
+			t.Fatalf("interval %v: Run: %v (ctx %v)", every, err, expired)
+		}
+		if !final.CaughtUp || final.Records != 60 || final.Lag != 0 {
+			t.Fatalf("interval %v: final %+v", every, final)
+		}
+		for _, pp := range final.Partitions {
+			if pp.Stored != 16 || !pp.Done {
+				t.Errorf("interval %v: partition %+v: want stored 16 (the last data record), caught up", every, pp)
+			}
 		}
 	}
 }

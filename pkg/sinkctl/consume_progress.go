@@ -10,13 +10,6 @@ import (
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/consume"
 )
 
-// rebalanceWait is how long joining the group may take before the
-// progress line says the group is rebalancing: a first join takes well
-// under a second; a longer one waits for the members of the last
-// generation, one of which (a previous run killed without leaving) is
-// kept until its session times out.
-const rebalanceWait = 3 * time.Second
-
 // consumeProgress draws consume's progress on stderr: redrawn in place on
 // a terminal, one line per report otherwise. Reports are serialized by
 // package consume.
@@ -29,7 +22,7 @@ type consumeProgress struct {
 
 func (c *consumeProgress) update(p consume.Progress) {
 	var line string
-	if !p.Joined && (p.JoiningFor >= rebalanceWait || p.GroupState == "PreparingRebalance" && p.GroupMembers > 1) {
+	if p.Rebalancing {
 		members := ""
 		if p.GroupMembers > 0 {
 			members = fmt.Sprintf(", %d members", p.GroupMembers)

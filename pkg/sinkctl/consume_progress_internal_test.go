@@ -22,9 +22,9 @@ func TestConsumeProgressLine(t *testing.T) {
 	}{
 		{"joining briefly", false, []consume.Progress{{Elapsed: time.Second, JoiningFor: time.Second, Partitions: parts}},
 			[]string{"consume: 0 records, 0.0 MB stored, 0 records/s, lag 0 records, 1/2 partitions caught up, 1s\n"}},
-		{"rebalance", false, []consume.Progress{{Elapsed: 8 * time.Second, JoiningFor: 8 * time.Second, Partitions: parts}},
+		{"rebalance", false, []consume.Progress{{Elapsed: 8 * time.Second, JoiningFor: 8 * time.Second, Rebalancing: true, Partitions: parts}},
 			[]string{"consume: waiting for the group to rebalance (8s so far): a previous member's session has not expired yet"}},
-		{"described rebalance", false, []consume.Progress{{Elapsed: 2 * time.Second, JoiningFor: 2 * time.Second, GroupState: "PreparingRebalance", GroupMembers: 2, Partitions: parts}},
+		{"described rebalance", false, []consume.Progress{{Elapsed: 2 * time.Second, JoiningFor: 2 * time.Second, GroupState: "PreparingRebalance", GroupMembers: 2, Rebalancing: true, Partitions: parts}},
 			[]string{"consume: waiting for the group to rebalance (2s so far, 2 members)"}},
 		{"rate of the last interval", false, []consume.Progress{
 			{Elapsed: 10 * time.Second, Joined: true, Records: 1000, Bytes: 2_000_000, Lag: 500, Partitions: parts},
