@@ -55,6 +55,9 @@ func TestEveryCommandLine(t *testing.T) {
 			}
 		})
 	}
+	if r := run(nil, false, "help", "status"); r.code != sinkctl.ExitOK || !strings.HasPrefix(r.stdout, "Usage: sinkctl status") {
+		t.Errorf("help status: exit %d, %.60q", r.code, r.stdout)
+	}
 	r := run(nil, false, "-h")
 	if i := strings.LastIndex(r.stdout, "\nExamples:\n  sinkctl "); r.code != sinkctl.ExitOK || i < 0 || strings.Contains(r.stdout[i:], "\n\n") {
 		t.Errorf("sinkctl -h: exit %d, does not end with examples:\n%s", r.code, r.stdout)

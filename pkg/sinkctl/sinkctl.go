@@ -102,6 +102,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && name == "help" { // sinkctl help consume
+			return Main(ctx, []string{args[1], "-h"}, env)
+		}
 		usage(env.Stdout)
 		return ExitOK
 	case "--version", "-version":
