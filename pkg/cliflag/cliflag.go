@@ -11,6 +11,8 @@
 //     value goes to the new flag and one notice line goes to the writer
 //     given, naming the new flag. PrintDefaults hides aliases from the flag
 //     list and names them once at its end.
+//   - Removed makes Parse refuse a flag name with a reason naming its
+//     replacements (for a name whose old meaning was ambiguous).
 //   - PrintDefaults lists flags in the one style the help and README use
 //     (--name), each default printed once.
 //   - Closest picks the nearest candidate for an unknown name; commands use
