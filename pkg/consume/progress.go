@@ -113,6 +113,9 @@ type tracker struct {
 	// record below its target (only transaction markers, or nothing):
 	// stored up to settled-1 counts as caught up.
 	settled map[tpKey]int64
+	// floor[k] is where the group starts a partition it has no commit
+	// for (applyStart): records below are never consumed.
+	floor map[tpKey]int64
 	// lastStored is each partition's stored offset at the previous check
 	// for markers.
 	lastStored map[tpKey]int64
@@ -127,7 +130,7 @@ type tpKey struct {
 // what the store holds.
 func newTracker(ctx context.Context, o *options, client sarama.Client) (*tracker, error) {
 	t := &tracker{o: o, start: time.Now(), parts: map[tpKey]*PartitionProgress{}, joinSince: time.Now(),
-		settled: map[tpKey]int64{}, lastStored: map[tpKey]int64{}}
+		settled: map[tpKey]int64{}, lastStored: map[tpKey]int64{}, floor: map[tpKey]int64{}}
 	for _, topic := range o.topics {
 		ps, err := client.Partitions(topic)
 		if err != nil {
@@ -241,7 +244,7 @@ func (t *tracker) check() {
 	all := true
 	for k, p := range t.parts {
 		s, ok := t.settled[k]
-		p.Done = p.HighWatermark <= p.LogStart || p.Stored >= p.HighWatermark-1 || ok && p.Stored+1 >= s
+		p.Done = p.HighWatermark <= max(p.LogStart, t.floor[k]) || p.Stored >= p.HighWatermark-1 || ok && p.Stored+1 >= s
 		all = all && p.Done
 	}
 	fire := t.o.until && all && !t.caughtUp
@@ -272,10 +275,10 @@ func (t *tracker) snapshot(final bool) Progress {
 		pr.GroupState, pr.GroupMembers = t.groupState, t.groupMembers
 		pr.Rebalancing = pr.JoiningFor >= rebalanceAfter || pr.GroupState == "PreparingRebalance" && pr.GroupMembers > 1
 	}
-	for _, p := range t.parts {
+	for k, p := range t.parts {
 		c := *p
 		c.Lag = 0
-		if next := max(c.Stored+1, c.LogStart); c.HighWatermark > next && !c.Done {
+		if next := max(c.Stored+1, c.LogStart, t.floor[k]); c.HighWatermark > next && !c.Done {
 			c.Lag = c.HighWatermark - next
 		}
 		pr.Lag += c.Lag
@@ -377,7 +380,7 @@ func (t *tracker) settleMarkers(client sarama.Client) {
 	var looks []look
 	t.mu.Lock()
 	for k, p := range t.parts {
-		from := max(p.Stored+1, p.LogStart)
+		from := max(p.Stored+1, p.LogStart, t.floor[k])
 		last, seen := t.lastStored[k]
 		t.lastStored[k] = p.Stored
 		_, settled := t.settled[k]

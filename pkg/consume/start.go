@@ -3,6 +3,7 @@ package consume
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -42,9 +43,13 @@ func (e *StartError) Error() string {
 
 // applyStart commits the start offsets asked for (StartAtOffset,
 // StartAtTime) for a group without committed offsets, as a consumer
-// outside the group (generation -1), before the group is joined.
+// outside the group (generation -1), before the group is joined. With
+// UntilCaughtUp it also gives the tracker, for each partition without a
+// committed offset, where the group starts (tracker.floor): the records
+// below are never consumed, so catching up cannot wait for them
+// (StartLatest: the high watermark, nothing to catch up).
 func applyStart(o *options, client sarama.Client, tr *tracker) error {
-	if !o.startSet {
+	if !o.startSet && !(o.until && o.start == StartLatest) {
 		return nil
 	}
 	coord, err := client.Coordinator(o.group)
@@ -66,19 +71,36 @@ func applyStart(o *options, client sarama.Client, tr *tracker) error {
 	if err != nil {
 		return fmt.Errorf("committed offsets of group %q: %w", o.group, err)
 	}
+	uncommitted := map[tpKey]bool{}
 	for _, k := range keys {
 		b := fr.GetBlock(k.topic, k.partition)
 		if b == nil {
-			continue // a group Kafka does not know: nothing committed
+			uncommitted[k] = true // a group Kafka does not know: nothing committed
+			continue
 		}
 		if !errors.Is(b.Err, sarama.ErrNoError) {
 			return fmt.Errorf("committed offset of group %q for %s/%d: %w", o.group, k.topic, k.partition, b.Err)
 		}
-		if b.Offset >= 0 {
+		if b.Offset >= 0 && o.startSet {
 			return &StartError{Group: o.group, Topic: k.topic, Partition: k.partition, Committed: b.Offset}
 		}
+		uncommitted[k] = b.Offset < 0
+	}
+	if !o.startSet {
+		// StartLatest: a partition without a commit starts at its high
+		// watermark.
+		tr.mu.Lock()
+		for k := range uncommitted {
+			if uncommitted[k] {
+				tr.floor[k] = tr.parts[k].HighWatermark
+			}
+		}
+		tr.mu.Unlock()
+		tr.check()
+		return nil
 	}
 	commit := &sarama.OffsetCommitRequest{Version: 2, ConsumerGroup: o.group, ConsumerGroupGeneration: sarama.GroupGenerationUndefined, RetentionTime: -1}
+	floors := map[tpKey]int64{}
 	for _, k := range keys {
 		p := tr.parts[k]
 		off := o.startOffset
@@ -92,6 +114,7 @@ func applyStart(o *options, client sarama.Client, tr *tracker) error {
 			}
 		}
 		off = min(max(off, p.LogStart), p.HighWatermark)
+		floors[k] = off
 		commit.AddBlock(k.topic, k.partition, off, 0, "")
 		o.log.Info().Str("topic", k.topic).Int32("partition", k.partition).Int64("offset", off).Msg("new group: starting at")
 	}
@@ -106,5 +129,9 @@ func applyStart(o *options, client sarama.Client, tr *tracker) error {
 			}
 		}
 	}
+	tr.mu.Lock()
+	maps.Copy(tr.floor, floors)
+	tr.mu.Unlock()
+	tr.check()
 	return nil
 }
