@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/events"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/restore"
-	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/sink"
 )
 
 const lsUsage = `Usage: sinkctl ls [--topic T] [--partition P] [flags] [PREFIX]
@@ -85,7 +85,7 @@ func runLs(ctx context.Context, args []string, env Env) int {
 			return fail("%v", err)
 		}
 		// A PREFIX naming a topic folder needs only that topic.
-		if t, _, ok := strings.Cut(filter, "/"); ok && t != "" && t != strings.TrimSuffix(sink.InvalidDir(""), "/") {
+		if t, _, ok := strings.Cut(filter, "/"); ok && slices.Contains(topics, t) {
 			topics = []string{t}
 		}
 	}
