@@ -502,6 +502,11 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 		}
 	}
 	tw.Flush()
+	// A dry run says what would happen, in that tense.
+	were, restored := "were", "were restored"
+	if s.DryRun {
+		were, restored = "would be", "would be restored"
+	}
 	fmt.Fprintf(w, "\n%s %s (%s read), %d skipped as already produced, in %v\n", verb, count(int(s.Records), "record"),
 		size(s.Bytes), s.Skipped, s.Elapsed.Round(time.Millisecond))
 	if landed > 0 {
@@ -514,18 +519,18 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 		fmt.Fprintf(w, "note: %s written by another producer are among the restored records in the target\n", count(int(foreign), "record"))
 	}
 	if len(s.Lacking) > 0 {
-		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records were restored without it (a producer timestamp for a missing timestamp)\n",
-			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "))
+		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records %s without it (a producer timestamp for a missing timestamp)\n",
+			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "), restored)
 	}
 	if s.ValuesOnly {
-		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
+		fmt.Fprintf(w, "note: %s in the raw format: values only %s (no key, headers or original timestamp)\n", count(s.RawObjects, "object"), restored)
 	}
 	if folders > 1 {
-		fmt.Fprintf(w, "note: each partition's records were merged into offset order from its folders (up to %d)\n", folders)
+		fmt.Fprintf(w, "note: each partition's records %s merged into offset order from its folders (up to %d)\n", were, folders)
 	}
 	switch {
 	case s.ExcludeInvalid:
-		fmt.Fprintln(w, "note: the records in invalidRuleData/ were left out (--exclude-invalid); a run without it produces them")
+		fmt.Fprintf(w, "note: the records in invalidRuleData/ %s left out (--exclude-invalid); a run without it produces them\n", were)
 	case s.InvalidRecords > 0:
 		fmt.Fprintf(w, "note: of them, %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
 			count(int(s.InvalidRecords), "record"))
