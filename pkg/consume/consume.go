@@ -314,8 +314,12 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 
 	tr, err := newTracker(ctx, &o, client)
 	if err != nil {
-		if ctx.Err() != nil {
+		var se *StoreError
+		switch {
+		case ctx.Err() != nil:
 			return nil
+		case errors.As(err, &se):
+			return se
 		}
 		return &ConnectError{err}
 	}

@@ -171,7 +171,7 @@ func (t *tracker) readStored(ctx context.Context) error {
 	for _, k := range todo {
 		off, err := t.o.stored(ctx, k.topic, k.partition)
 		if err != nil {
-			return fmt.Errorf("stored offset of %s/%d: %w", k.topic, k.partition, err)
+			return &StoreError{fmt.Errorf("the store's committed offset of %s/%d: %w", k.topic, k.partition, err)}
 		}
 		t.setStored(k, off)
 	}

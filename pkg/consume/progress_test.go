@@ -2,7 +2,9 @@ package consume
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,5 +201,23 @@ func TestUntilCaughtUpTransactional(t *testing.T) {
 				t.Errorf("interval %v: partition %+v: want stored 16 (the last data record), caught up", every, pp)
 			}
 		}
+	}
+}
+
+// TestUntilCaughtUpStoreUnreadable: a store whose committed offsets cannot
+// be read ends Run before it joins, with a *StoreError naming the
+// partition, not a Kafka error.
+func TestUntilCaughtUpStoreUnreadable(t *testing.T) {
+	t.Parallel()
+	addrs := newCluster(t, testTopic).ListenAddrs()
+	produce(t, addrs, testTopic, 10)
+	broken := func(context.Context, string, int32) (int64, error) { return 0, sink.ErrMetaInvalid }
+	err := Run(t.Context(), newHandler(t, t.TempDir()), baseOpts(addrs, "g-broken", UntilCaughtUp(broken))...)
+	var se *StoreError
+	if !errors.As(err, &se) || !errors.Is(err, sink.ErrMetaInvalid) || !strings.Contains(err.Error(), "committed offset of t/") {
+		t.Fatalf("Run: %v, want a StoreError naming the partition", err)
+	}
+	if got := kafkatest.Committed(t, addrs, "g-broken", testTopic); len(got) != 0 {
+		t.Errorf("committed %v: nothing should have been consumed", got)
 	}
 }
