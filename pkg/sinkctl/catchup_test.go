@@ -178,6 +178,13 @@ func checkStatus(t *testing.T, env func(string) string, dir, brokers string, add
 	if r.code != sinkctl.ExitOK || strings.Contains(r.stdout, "HIGH WATERMARK") || !strings.Contains(r.stdout, fmt.Sprintf("%d partitions, %d records stored", parts, parts*perPart)) {
 		t.Fatalf("status without Kafka: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// A stored topic Kafka no longer has: the store side, and a note.
+	kafkatest.DeleteTopic(t, addrs, "t")
+	r = runEnv(t, env, "status", "--dir", dir, "--brokers", brokers, "--group", "g", "--kafka-timeout", "1s")
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, `note: topic "t": Kafka's side not shown`) ||
+		!strings.Contains(r.stdout, fmt.Sprintf("%d partitions, %d records stored", parts, parts*perPart)) {
+		t.Fatalf("status of a deleted topic: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 type lsJSON []struct {

@@ -86,6 +86,9 @@ type statusReport struct {
 	At         time.Time         `json:"at"`
 	Partitions []statusPartition `json:"partitions"`
 	Total      statusTotal       `json:"total"`
+	// Notes say what could not be shown (a stored topic Kafka does not
+	// know).
+	Notes []string `json:"notes,omitempty"`
 }
 
 type statusTotal struct {
@@ -188,10 +191,17 @@ func status(ctx context.Context, o *opened, k *verify.SaramaKafka, topics []stri
 		if err != nil {
 			return nil, err
 		}
+		kt := k
 		if k != nil {
 			kp, err := k.Partitions(ctx, t)
-			if err != nil && len(parts) == 0 {
+			switch {
+			case err != nil && len(parts) == 0:
 				return nil, fmt.Errorf("topic %q: nothing stored under %s, and Kafka: %w", t, o.desc, err)
+			case err != nil:
+				// Stored, but Kafka does not describe it (deleted?):
+				// the store side alone.
+				kt = nil
+				rep.Notes = append(rep.Notes, fmt.Sprintf("topic %q: Kafka's side not shown: %v", t, err))
 			}
 			parts = append(parts, kp...)
 		}
@@ -201,7 +211,7 @@ func status(ctx context.Context, o *opened, k *verify.SaramaKafka, topics []stri
 			return nil, fmt.Errorf("topic %q: no meta object under %s (check --prefix and the topic name)", t, o.desc)
 		}
 		for _, p := range parts {
-			sp, err := partitionStatus(ctx, o, k, t, p, now)
+			sp, err := partitionStatus(ctx, o, kt, t, p, now)
 			if err != nil {
 				return nil, err
 			}
@@ -310,7 +320,7 @@ func storedPartitions(ctx context.Context, o *opened, topic string) ([]int32, er
 
 func writeStatus(w io.Writer, rep *statusReport) {
 	fmt.Fprintf(w, "store: %s, at %s\n\n", rep.Store, rep.At.Format(time.RFC3339))
-	kafka := len(rep.Partitions) > 0 && rep.Partitions[0].HighWatermark != nil
+	kafka := slices.ContainsFunc(rep.Partitions, func(p statusPartition) bool { return p.HighWatermark != nil })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if kafka {
 		fmt.Fprintln(tw, "TOPIC\tPARTITION\tHIGH WATERMARK\tGROUP\tSTORED\tLAG\tLAG TIME\tRECORDS\tOPEN OBJECT\tSIZE\tOBJ RECORDS\tAGE")
@@ -352,6 +362,9 @@ func writeStatus(w io.Writer, rep *statusReport) {
 	fmt.Fprintln(w)
 	if kafka {
 		fmt.Fprintln(w, "(STORED: the largest offset stored; GROUP: the next offset the group reads; LAG: records Kafka holds past STORED)")
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 }
 
