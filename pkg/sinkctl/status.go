@@ -78,7 +78,7 @@ type openObject struct {
 	FirstOffset int64     `json:"first_offset"`
 	LastOffset  int64     `json:"last_offset"`
 	OpenedAt    time.Time `json:"opened_at"`
-	AgeMS       int64     `json:"age_ms"`
+	AgeMS       int64     `json:"age_ms"` // since OpenedAt; -1: not known
 }
 
 type statusReport struct {
@@ -251,7 +251,10 @@ func partitionStatus(ctx context.Context, o *opened, k *verify.SaramaKafka, topi
 		}
 		if newest != nil {
 			sp.Open = &openObject{Key: newest.Object, Size: newest.Size, Records: newest.Records, FirstOffset: newest.FirstOffset,
-				LastOffset: newest.LastOffset, OpenedAt: newest.OpenedAt, AgeMS: now.Sub(newest.OpenedAt).Milliseconds()}
+				LastOffset: newest.LastOffset, OpenedAt: newest.OpenedAt, AgeMS: -1}
+			if !newest.OpenedAt.IsZero() { // zero: a meta object from before the field
+				sp.Open.AgeMS = max(now.Sub(newest.OpenedAt).Milliseconds(), 0)
+			}
 		}
 	case errors.Is(err, store.ErrNotFound):
 	default:
@@ -347,7 +350,11 @@ func writeStatus(w io.Writer, rep *statusReport) {
 			if p.OpenObjects > 1 {
 				name += fmt.Sprintf(" (+%d more folders)", p.OpenObjects-1)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", name, size(p.Open.Size), p.Open.Records, time.Duration(p.Open.AgeMS*int64(time.Millisecond)).Round(time.Second))
+			age := "-"
+			if p.Open.AgeMS >= 0 {
+				age = (time.Duration(p.Open.AgeMS) * time.Millisecond).Round(time.Second).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", name, size(p.Open.Size), p.Open.Records, age)
 		}
 	}
 	_ = tw.Flush()
