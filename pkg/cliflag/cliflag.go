@@ -11,6 +11,8 @@
 //     value goes to the new flag and one notice line goes to the writer
 //     given, naming the new flag. PrintDefaults hides aliases from the flag
 //     list and names them once at its end.
+//   - Removed makes Parse refuse a flag name with a reason naming its
+//     replacements (for a name whose old meaning was ambiguous).
 //   - PrintDefaults lists flags in the one style the help and README use
 //     (--name), each default printed once.
 //   - Closest picks the nearest candidate for an unknown name; commands use
@@ -44,9 +46,10 @@ func (e *UnknownFlagError) Error() string {
 
 // Parse parses args with fs without printing anything. It returns nil,
 // flag.ErrHelp when -h, -help or --help was given (and fs defines no such
-// flag), an *UnknownFlagError for an undefined flag, or the flag package's
-// own error for the rest (a bad value, a missing argument), whose text is
-// one line. fs should be flag.ContinueOnError; its Usage and Output are
+// flag), an *UnknownFlagError for an undefined flag, a *RemovedFlagError
+// for a flag Removed, or a *ValueError for the rest (a bad value, a
+// missing argument): the flag package's one-line message, flags written
+// --name. fs should be flag.ContinueOnError; its Usage and Output are
 // restored before Parse returns.
 func Parse(fs *flag.FlagSet, args []string) error {
 	if name, ok := unknownFlag(fs, args); ok {
@@ -61,7 +64,31 @@ func Parse(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	fs.SetOutput(out)
 	fs.Usage = usage
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return &ValueError{msg: dashes(err.Error()), err: err}
+	}
 	return err
+}
+
+// ValueError is the flag package's own error (a bad value, a missing
+// argument), its flag names written in the --name style of the help.
+type ValueError struct {
+	msg string
+	err error
+}
+
+func (e *ValueError) Error() string { return e.msg }
+func (e *ValueError) Unwrap() error { return e.err }
+
+// dashes rewrites the flag names in the flag package's messages ("for
+// flag -n", "argument: -n", "for -n") as --n. Presentation only.
+func dashes(msg string) string {
+	for _, p := range []string{"for flag -", "flag needs an argument: -", " for -"} {
+		if i := strings.Index(msg, p); i >= 0 && !strings.HasPrefix(msg[i+len(p):], "-") {
+			return msg[:i+len(p)] + "-" + msg[i+len(p):]
+		}
+	}
+	return msg
 }
 
 // unknownFlag walks args as flag.Parse does (flags up to the first

@@ -84,8 +84,12 @@ func TestParse(t *testing.T) {
 					t.Fatalf("err = %v, want ErrHelp", err)
 				}
 			case tc.otherErr:
-				if err == nil || errors.As(err, &ue) || cliflag.IsHelp(err) {
+				var ve *cliflag.ValueError
+				if !errors.As(err, &ve) || errors.As(err, &ue) || cliflag.IsHelp(err) {
 					t.Fatalf("err = %v, want a flag package error", err)
+				}
+				if !strings.Contains(err.Error(), " --") || strings.Contains(err.Error(), " -k") || strings.Contains(err.Error(), " -t") {
+					t.Errorf("err %q does not name the flag --name", err)
 				}
 			default:
 				if err != nil {

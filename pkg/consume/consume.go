@@ -61,6 +61,16 @@
 // problem, or an endpoint that does not answer in time, ends Run with a
 // *StoreError before anything is consumed.
 //
+// Progress and catching up (progress.go). Before joining, Run reads every
+// partition's log start offset and high watermark, and with a StoredFunc
+// the store's committed offsets; OnProgress reports records and bytes
+// stored, the lag (records from the stored offset to the high watermark)
+// and whether the member has joined the group, at an interval and at the
+// end. UntilCaughtUp makes Run return nil once every partition is stored
+// up to its high watermark at start. StartAtOffset and StartAtTime place a
+// new group (no committed offsets) by committing its start offsets before
+// it joins; a group with commits gets a *StartError.
+//
 // Stopping. Run returns nil when ctx is cancelled: a batch in flight is
 // cancelled with it (the handler leaves consistent state), uncommitted
 // records are redelivered on restart. Connection problems (no broker
@@ -175,7 +185,11 @@ func Run(ctx context.Context, h *handler.Handler, opts ...Option) error {
 	if err := o.validate(); err != nil {
 		return &ConnectError{err}
 	}
-	if err := probeStore(ctx, h, o.connectTimeout); err != nil {
+	storeTimeout := o.storeTimeout
+	if storeTimeout <= 0 {
+		storeTimeout = o.connectTimeout
+	}
+	if err := probeStore(ctx, h, storeTimeout); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -202,7 +216,7 @@ func probeStore(ctx context.Context, h *handler.Handler, timeout time.Duration) 
 		where = fmt.Sprintf("OSS bucket %q at %s", c.Bucket, c.Endpoint)
 	}
 	if cctx.Err() != nil && ctx.Err() == nil {
-		return &StoreError{fmt.Errorf("%s did not answer within %v (the connect timeout): check OSS_ENDPOINT "+
+		return &StoreError{fmt.Errorf("%s did not answer within %v (the store timeout): check OSS_ENDPOINT "+
 			"(an -internal endpoint answers only inside its region) and the network: %w", where, timeout, err)}
 	}
 	return &StoreError{fmt.Errorf("cannot use %s: %w", where, err)}
@@ -298,6 +312,34 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 	}
 	defer client.Close()
 
+	tr, err := newTracker(ctx, &o, client)
+	if err != nil {
+		var se *StoreError
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &se):
+			return se
+		}
+		return &ConnectError{err}
+	}
+	if o.progress != nil {
+		defer func() { o.progress(tr.snapshot(true)) }()
+	}
+	// A start position for a group with commits is refused even when
+	// there is nothing to consume: the command line is wrong either way.
+	if err := applyStart(&o, client, tr); err != nil {
+		var se *StartError
+		if errors.As(err, &se) {
+			return se
+		}
+		return &ConnectError{err}
+	}
+	if tr.isCaughtUp() {
+		o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up already: the store holds every partition up to its high watermark")
+		return nil
+	}
+
 	var dlq sarama.SyncProducer
 	if o.deadLetter != "" {
 		if _, err := client.Partitions(o.deadLetter); err != nil {
@@ -317,13 +359,31 @@ func run(ctx context.Context, o options, enc valueEncoding) error {
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	gh := &groupHandler{o: &o, enc: enc, dlq: dlq, runCtx: runCtx, stop: stop}
+	gh := &groupHandler{o: &o, enc: enc, dlq: dlq, runCtx: runCtx, stop: stop, tr: tr}
+	tr.mu.Lock()
+	tr.onCaughtUp = func() { stop(errCaughtUp) }
+	tr.mu.Unlock()
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		tr.report(runCtx, client)
+	}()
+	// Before the final report (deferred earlier, so run later): the
+	// reports never overlap.
+	defer func() {
+		stop(nil)
+		<-reported
+	}()
 	o.log.Info().Strs("brokers", o.brokers).Str("group", o.group).Strs("topics", o.topics).
-		Int("batch_count", o.batchCount).Dur("batch_window", o.batchWindow).Msg("consuming")
+		Int("batch_count", o.batchCount).Dur("batch_window_ms", o.batchWindow).Msg("consuming")
 	for {
 		err := group.Consume(runCtx, o.topics, gh)
 		if f := gh.fatalErr(); f != nil {
 			return f
+		}
+		if tr.isCaughtUp() {
+			o.log.Info().Str("group", o.group).Strs("topics", o.topics).Msg("caught up: every partition is stored up to its high watermark at start")
+			return nil
 		}
 		if ctx.Err() != nil {
 			o.log.Info().Str("group", o.group).Msg("stopped: uncommitted records will be redelivered")
@@ -386,24 +446,25 @@ func connect(ctx context.Context, o options, cfg *sarama.Config) (sarama.Client,
 				r.c.Close()
 			}
 		}()
-		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (a TLS listener does not answer plaintext: check --tls, the addresses and the network)", strings.Join(o.brokers, ","), bound)}
+		return nil, &ConnectError{fmt.Errorf("no answer from %s within %v (%s)", strings.Join(o.brokers, ","), bound, kafkasasl.NoAnswerHint(o.tls))}
 	}
 }
 
 func explain(o options, err error) error {
 	if errors.Is(err, sarama.ErrOutOfBrokers) {
-		hint := "check the addresses, the network and whether the listener wants TLS"
-		if o.saslMechanism != "" {
-			hint += " and the SASL mechanism and credentials"
-		}
+		hint := kafkasasl.ConnectHint(err, o.tls, o.tlsCAFile, o.saslMechanism != "")
 		return fmt.Errorf("could not connect to any broker of %s (dial timeout %v; %s): %w", strings.Join(o.brokers, ","), o.connectTimeout, hint, err)
 	}
 	return err
 }
 
+// errCaughtUp is the cause of the run's end with UntilCaughtUp.
+var errCaughtUp = errors.New("caught up")
+
 // groupHandler is the sarama.ConsumerGroupHandler.
 type groupHandler struct {
 	o      *options
+	tr     *tracker
 	enc    valueEncoding
 	dlq    sarama.SyncProducer
 	runCtx context.Context
@@ -428,8 +489,15 @@ func (g *groupHandler) setFatal(err error) {
 	g.stop(err)
 }
 
-func (g *groupHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (g *groupHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (g *groupHandler) Setup(sarama.ConsumerGroupSession) error {
+	g.tr.joined()
+	return nil
+}
+
+func (g *groupHandler) Cleanup(sarama.ConsumerGroupSession) error {
+	g.tr.left()
+	return nil
+}
 
 // ConsumeClaim collects batches of one partition and hands each to the
 // handler; it returns when the claim ends (rebalance, stop) or a batch fails
@@ -541,7 +609,7 @@ func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.
 			return g.fail(sess, batch, attempts, err)
 		}
 		g.o.log.Warn().Err(err).Str("topic", first.Topic).Int32("partition", first.Partition).Int64("first_offset", first.Offset).
-			Int("attempt", attempts).Dur("backoff", delay).Msg("batch failed, retrying")
+			Int("attempt", attempts).Dur("backoff_ms", delay).Msg("batch failed, retrying")
 		select {
 		case <-time.After(delay):
 		case <-sess.Context().Done():
@@ -549,8 +617,14 @@ func (g *groupHandler) invoke(sess sarama.ConsumerGroupSession, batch []*sarama.
 		}
 		delay = min(2*delay, g.o.maxBackoff)
 	}
-	sess.MarkMessage(batch[len(batch)-1], "")
+	last := batch[len(batch)-1]
+	sess.MarkMessage(last, "")
 	sess.Commit()
+	var n int64
+	for _, m := range batch {
+		n += int64(len(m.Key) + len(m.Value))
+	}
+	g.tr.batchStored(first.Topic, first.Partition, last.Offset, len(batch), n)
 	return true
 }
 
@@ -578,6 +652,10 @@ func (g *groupHandler) fail(sess sarama.ConsumerGroupSession, batch []*sarama.Co
 	log.Warn().Err(err).Int("attempts", attempts).Str("dead_letter_topic", g.o.deadLetter).Msg("batch sent to the dead-letter topic")
 	sess.MarkMessage(last, "")
 	sess.Commit()
+	// Dead-lettered records are handled, though the store never holds
+	// them: catching up must not wait for them.
+	g.tr.setStored(tpKey{first.Topic, first.Partition}, last.Offset)
+	g.tr.check()
 	return true
 }
 

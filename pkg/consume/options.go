@@ -51,7 +51,16 @@ type options struct {
 	tls            bool
 	tlsCAFile      string
 	connectTimeout time.Duration
+	storeTimeout   time.Duration
 	log            zerolog.Logger
+	// Progress and stopping (progress.go).
+	until         bool
+	stored        StoredFunc
+	progressEvery time.Duration
+	progress      func(Progress)
+	startOffset   int64
+	startTime     time.Time
+	startSet      bool
 	// invoke replaces the handler call; tests only.
 	invoke invokeFunc
 }

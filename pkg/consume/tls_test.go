@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,9 @@ func TestTLS(t *testing.T) {
 	var ce *ConnectError
 	if !errors.As(err, &ce) || time.Since(began) > 15*time.Second {
 		t.Fatalf("without the CA: %v after %v, want a ConnectError in time", err, time.Since(began))
+	}
+	if !strings.Contains(err.Error(), "--tls-ca") || strings.Contains(err.Error(), "whether the listener wants TLS") {
+		t.Errorf("without the CA: the hint does not describe an untrusted certificate: %v", err)
 	}
 
 	// With it: everything, exactly once. (The handler writes to a local

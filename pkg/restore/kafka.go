@@ -121,10 +121,7 @@ func connect(ctx context.Context, k Kafka, target string, jobs []*partJob) (sara
 	case r := <-ch:
 		if r.err != nil {
 			if errors.Is(r.err, sarama.ErrOutOfBrokers) {
-				hint := "check the addresses, the network and whether the listener wants TLS"
-				if k.SASLMechanism != "" {
-					hint += " and the SASL mechanism and credentials"
-				}
+				hint := kafkasasl.ConnectHint(r.err, k.TLS, k.TLSCAFile, k.SASLMechanism != "")
 				r.err = fmt.Errorf("could not connect to any broker of %s (dial timeout %v; %s): %w", strings.Join(k.Brokers, ","), k.ConnectTimeout, hint, r.err)
 			}
 			return nil, "", &ConnectError{r.err}
@@ -135,7 +132,7 @@ func connect(ctx context.Context, k Kafka, target string, jobs []*partJob) (sara
 		return nil, "", &ConnectError{fmt.Errorf("interrupted while connecting: %w", ctx.Err())}
 	case <-limit.C:
 		abandon()
-		return nil, "", &ConnectError{fmt.Errorf("no answer from %s within %v (a TLS listener does not answer plaintext: check --tls, the addresses and the network)", strings.Join(k.Brokers, ","), bound)}
+		return nil, "", &ConnectError{fmt.Errorf("no answer from %s within %v (%s)", strings.Join(k.Brokers, ","), bound, kafkasasl.NoAnswerHint(k.TLS))}
 	}
 }
 

@@ -63,7 +63,7 @@ func TestConsumeCommandSetupErrors(t *testing.T) {
 			}
 			addrs := kafkaWithBacklog(t)
 			cmd := exec.Command(bin, "consume", "--brokers", strings.Join(addrs, ","), "--group", "g", "--topic", "t",
-				"--dead-letter-topic", "dlq", "--connect-timeout", "1s")
+				"--dead-letter-topic", "dlq", "--kafka-timeout", "1s", "--oss-timeout", "1s")
 			cmd.Env = append(append([]string{}, base...), tt.env...)
 			r := bintest.Run(t, time.Minute, cmd) // the deadline is only a safety net against a consume that does not stop
 			if r.Code != sinkctl.ExitUsage {

@@ -60,7 +60,7 @@ func TestConsumeCommandErrors(t *testing.T) {
 		{"consume", "--brokers", "127.0.0.1:1", "--topic", "t"},
 		{"consume", "--brokers", "127.0.0.1:1", "--group", "g", "--topic", "t", "--start", "middle"},
 		{"consume", "--brokers", "127.0.0.1:1", "--group", "g", "--topic", "t", "--sasl-mechanism", "PLAIN", "--sasl-user", "u", "--sasl-password-env", "NOPE"},
-		{"consume", "--brokers", "127.0.0.1:1", "--group", "g", "--topic", "t", "--dir", t.TempDir(), "--connect-timeout", "1s"},
+		{"consume", "--brokers", "127.0.0.1:1", "--group", "g", "--topic", "t", "--dir", t.TempDir(), "--kafka-timeout", "1s"},
 	} {
 		var stderr bytes.Buffer
 		env.Stderr = &stderr

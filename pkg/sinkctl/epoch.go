@@ -3,8 +3,6 @@ package sinkctl
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"path"
 	"slices"
@@ -27,23 +25,15 @@ deleted, and the meta object keeps the ended epoch's offsets in its history.
 Run it while the partition's batches fail (they write nothing) or with the
 trigger disabled: it must not race with the sink writing the partition.
 
-Examples:
-  sinkctl new-epoch --dir ./oss-local --topic orders --partition 3 --dry-run
-  sinkctl new-epoch --topic orders --all-partitions --reason "topic recreated 2026-12-01"
-
-Flags:
 `
 
 // runNewEpoch is `sinkctl new-epoch`.
 func runNewEpoch(ctx context.Context, args []string, env Env) int {
 	var sf storeFlags
 	var partitions listFlag
-	fs := flag.NewFlagSet("new-epoch", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), newEpochUsage)
-		fs.PrintDefaults()
-	}
+	fs := newCmdFlags("new-epoch", newEpochUsage,
+		"sinkctl new-epoch --dir ./oss-local --topic orders --partition 3 --dry-run",
+		`sinkctl new-epoch --topic orders --all-partitions --reason "topic recreated 2026-12-01"`)
 	sf.register(fs, env)
 	topic := fs.String("topic", "", "the topic (required)")
 	fs.Var(&partitions, "partition", "partition number; repeatable or comma-separated")
@@ -51,19 +41,14 @@ func runNewEpoch(ctx context.Context, args []string, env Env) int {
 	reason := fs.String("reason", "offsets restarted (topic recreated)", "why, kept in the meta object's epoch history")
 	dryRun := fs.Bool("dry-run", false, "show what would change, change nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	if code, ok := fs.parse(args, env, false); !ok {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(env.Stderr, "sinkctl new-epoch: "+format+"\n", a...)
 		return ExitUsage
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fail("unexpected argument %q (flags only; see sinkctl new-epoch -h)", fs.Arg(0))
 	case *topic == "":
 		return fail("--topic is required")
 	case *all == (len(partitions) > 0):
@@ -142,17 +127,17 @@ func runNewEpoch(ctx context.Context, args []string, env Env) int {
 		_ = enc.Encode(map[string]any{"topic": *topic, "store": o.desc, "dry_run": *dryRun, "partitions": results})
 		return code
 	}
-	verb := "started"
+	verb, ended := "started", "ended"
 	if *dryRun {
-		verb = "would start"
+		verb, ended = "would start", "would end"
 	}
 	for _, r := range results {
 		if r.Error != "" {
 			fmt.Fprintf(env.Stderr, "sinkctl new-epoch: %s/%d: %s\n", *topic, r.Partition, r.Error)
 			continue
 		}
-		fmt.Fprintf(env.Stdout, "%s/%d: %s epoch %d (epoch %d ended at committed offset %d, %d records, kept as they are)\n",
-			*topic, r.Partition, verb, r.Epoch, r.Ended, r.Committed, r.Records)
+		fmt.Fprintf(env.Stdout, "%s/%d: %s epoch %d (epoch %d %s at committed offset %d, %d records, kept as they are)\n",
+			*topic, r.Partition, verb, r.Epoch, r.Ended, ended, r.Committed, r.Records)
 	}
 	return code
 }

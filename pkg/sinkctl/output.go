@@ -39,7 +39,7 @@ func writeTable(w io.Writer, where string, rep *verify.Report) error {
 	fmt.Fprintf(w, "\n%s, %s, %s, %s: %s\n", count(t.Partitions, "partition"), count(t.Objects, "object"),
 		count(int(t.Records), "record"), size(t.Bytes), verdict)
 	if rep.Ignored > 0 {
-		fmt.Fprintf(w, "(%s under the prefix outside any topic folder ignored)\n", count(rep.Ignored, "key"))
+		fmt.Fprintf(w, "(%s under the prefix outside the topic folders checked, not the sink's, ignored)\n", count(rep.Ignored, "key"))
 	}
 	if t.InvalidRecords > 0 {
 		fmt.Fprintf(w, "(of them, %s in invalidRuleData/: records whose folder the routing template could not compute; checked like the others, not an error)\n",

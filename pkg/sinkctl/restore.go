@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -80,7 +79,6 @@ whether running again helps), 2 usage, configuration, store or connection
 error (nothing produced), 3 archived objects are not restored yet
 (--no-wait, --dry-run; nothing produced: run again later).
 
-Flags:
 `
 
 type restoreFlags struct {
@@ -117,13 +115,9 @@ type restoreFlags struct {
 
 func runRestore(ctx context.Context, args []string, env Env) int {
 	var f restoreFlags
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), restoreUsage)
-		fs.PrintDefaults()
-	}
-	f.store.register(fs, env)
+	fs := newCmdFlags("restore", restoreUsage,
+		"sinkctl restore --dir ./oss-local --topic orders --target-topic orders-restored --dry-run",
+		"sinkctl restore --topic orders --target-topic orders-restored --brokers kafka:9092 --partition 0 --from-time 2026-12-01T00:00:00Z")
 	fs.StringVar(&f.topic, "topic", "", "source topic whose stored records are restored (required)")
 	fs.StringVar(&f.target, "target-topic", "", "topic to produce to (required); it must exist with the restored partitions")
 	fs.BoolVar(&f.allowSource, "allow-source-topic", false, "allow --target-topic to be --topic itself (the backup does not say which cluster it came from)")
@@ -134,7 +128,7 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 		f.ckPrefix, f.ckPrefixSet = s, true
 		return nil
 	})
-	f.folder.register(fs, env)
+	f.folder.register(fs.FlagSet, env)
 	fs.BoolVar(&f.excludeInvalid, "exclude-invalid", false, "leave out the records in invalidRuleData/{topic}/, those whose folder the routing template could not compute (default: restored with the others, in offset order)")
 	fs.StringVar(&f.restoreTier, "restore-tier", string(store.TierStandard), "tier of the restores requested for ColdArchive and DeepColdArchive objects: Expedited, Standard or Bulk (faster costs more; Archive objects have none; DeepColdArchive objects have no Bulk and get Standard)")
 	fs.IntVar(&f.restoreDays, "restore-days", restore.DefaultRestoreDays, "days a restored copy of an archived object stays readable, 1-365 (Archive: at most 7); each day is billed")
@@ -145,27 +139,22 @@ func runRestore(ctx context.Context, args []string, env Env) int {
 	fs.Int64Var(&f.toOffset, "to-offset", -1, "restore offsets up to this one, inclusive (default: the last)")
 	fs.StringVar(&f.fromTime, "from-time", "", "restore records with a timestamp at or after this RFC 3339 time (records stored with their timestamp only)")
 	fs.StringVar(&f.toTime, "to-time", "", "restore records with a timestamp at or before this RFC 3339 time (records stored with their timestamp only)")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be produced; do not connect to Kafka")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "list what would be produced, produce and write nothing (with --brokers it consults the checkpoints, reading the target)")
 	fs.StringVar(&f.valueEncoding, "value-encoding", "auto", "JSONL string values of objects without a record index: auto (as the meta object says), text or base64")
 	fs.IntVar(&f.chunk, "chunk", restore.DefaultChunkRecords, "records produced between checkpoints")
 	fs.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when stderr is not a terminal, print progress this often (0: never)")
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON instead of a table")
 	fs.Var(&f.brokers, "brokers", "bootstrap servers, host:port; repeatable or comma-separated (required unless --dry-run)")
 	fs.StringVar(&f.clientID, "client-id", restore.DefaultClientID, "Kafka client id")
-	f.sec.register(fs)
-	fs.DurationVar(&f.kafkaConnectTO, "kafka-connect-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	f.sec.register(fs.FlagSet)
+	fs.DurationVar(&f.kafkaConnectTO, "kafka-timeout", consume.DefaultConnectTimeout, "bound on dialing a broker and on metadata requests")
+	f.store.register(fs, env)
+	if code, ok := fs.parse(args, env, false); !ok {
+		return code
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(env.Stderr, "sinkctl restore: "+format+"\n", a...)
 		return code
-	}
-	if fs.NArg() > 0 {
-		return fail(ExitUsage, "unexpected argument %q (flags only; see sinkctl restore -h)", fs.Arg(0))
 	}
 	k, opts, err := f.options(env)
 	if err != nil {
@@ -329,7 +318,7 @@ func (f *restoreFlags) options(env Env) (restore.Kafka, []restore.Option, error)
 	}
 	opts = append(opts, restore.RestoreTier(tier), restore.RestoreDays(f.restoreDays), restore.RestorePoll(f.restorePoll), restore.NoWait(f.noWait))
 	if f.kafkaConnectTO <= 0 {
-		return k, nil, fmt.Errorf("--kafka-connect-timeout %v: must be positive", f.kafkaConnectTO)
+		return k, nil, fmt.Errorf("--kafka-timeout %v: must be positive", f.kafkaConnectTO)
 	}
 	pass, err := f.sec.password(env)
 	if err != nil {
@@ -513,6 +502,11 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 		}
 	}
 	tw.Flush()
+	// A dry run says what would happen, in that tense.
+	were, restored := "were", "were restored"
+	if s.DryRun {
+		were, restored = "would be", "would be restored"
+	}
 	fmt.Fprintf(w, "\n%s %s (%s read), %d skipped as already produced, in %v\n", verb, count(int(s.Records), "record"),
 		size(s.Bytes), s.Skipped, s.Elapsed.Round(time.Millisecond))
 	if landed > 0 {
@@ -525,18 +519,18 @@ func writeRestoreTable(w io.Writer, where, checkpoints string, s *restore.Summar
 		fmt.Fprintf(w, "note: %s written by another producer are among the restored records in the target\n", count(int(foreign), "record"))
 	}
 	if len(s.Lacking) > 0 {
-		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records were restored without it (a producer timestamp for a missing timestamp)\n",
-			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "))
+		fmt.Fprintf(w, "note: %s written with SINK_FIELDS without %s: their records %s without it (a producer timestamp for a missing timestamp)\n",
+			count(s.LackingObjects, "object"), strings.Join(s.Lacking, ", "), restored)
 	}
 	if s.ValuesOnly {
-		fmt.Fprintf(w, "note: %s in the raw format: values only were restored (no key, headers or original timestamp)\n", count(s.RawObjects, "object"))
+		fmt.Fprintf(w, "note: %s in the raw format: values only %s (no key, headers or original timestamp)\n", count(s.RawObjects, "object"), restored)
 	}
 	if folders > 1 {
-		fmt.Fprintf(w, "note: each partition's records were merged into offset order from its folders (up to %d)\n", folders)
+		fmt.Fprintf(w, "note: each partition's records %s merged into offset order from its folders (up to %d)\n", were, folders)
 	}
 	switch {
 	case s.ExcludeInvalid:
-		fmt.Fprintln(w, "note: the records in invalidRuleData/ were left out (--exclude-invalid); a run without it produces them")
+		fmt.Fprintf(w, "note: the records in invalidRuleData/ %s left out (--exclude-invalid); a run without it produces them\n", were)
 	case s.InvalidRecords > 0:
 		fmt.Fprintf(w, "note: of them, %s from invalidRuleData/ (their folder could not be computed), in offset order with the others (--exclude-invalid leaves them out)\n",
 			count(int(s.InvalidRecords), "record"))

@@ -94,7 +94,12 @@ func TestRestoreRawEndToEnd(t *testing.T) {
 		}
 	}
 	brokers := strings.Join(addrs, ",")
-	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--chunk", "4")
+	// A dry run says it in the conditional.
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--dry-run")
+	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "values only would be restored") || strings.Contains(r.stdout, " were restored") {
+		t.Fatalf("restore --dry-run: %+v", r)
+	}
+	r = run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", brokers, "--chunk", "4")
 	if r.code != sinkctl.ExitOK || !strings.Contains(r.stdout, "values only were restored") {
 		t.Fatalf("restore: %+v", r)
 	}

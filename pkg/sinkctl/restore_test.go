@@ -92,7 +92,7 @@ func TestRestoreCommandErrors(t *testing.T) {
 	t.Parallel()
 	dir := restoreStore(t)
 	begin := time.Now()
-	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", "127.0.0.1:1", "--kafka-connect-timeout", "1s")
+	r := run(nil, false, "restore", "--dir", dir, "--topic", "src", "--target-topic", "dst", "--brokers", "127.0.0.1:1", "--kafka-timeout", "1s")
 	if r.code != sinkctl.ExitUsage || !strings.Contains(r.stderr, "could not connect to any broker") {
 		t.Fatalf("bad broker: %+v", r)
 	}

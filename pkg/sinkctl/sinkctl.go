@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/cliflag"
 	"github.com/kafka-oss-sink/kafka-oss-sink/pkg/store"
 )
 
@@ -61,6 +62,10 @@ func commands() []command {
 		{"consume", "run the handler behind a Kafka consumer group (the FC trigger, locally)", runConsume},
 		{"restore", "produce the stored records of a topic back to Kafka (resumable)", runRestore},
 		{"new-epoch", "start a new epoch for partitions of a recreated topic (offsets restarted)", runNewEpoch},
+		{"status", "per partition: Kafka's high watermark, the group's and the store's committed offsets, the open object, the lag", runStatus},
+		{"ls", "list the data objects (offsets, records, size, storage class, format)", runLs},
+		{"cat", "print the records of data objects, decompressed, as values or JSON lines", runCat},
+		{"version", "print the version, commit and Go version of this binary", runVersion},
 	}
 }
 
@@ -69,10 +74,12 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.synopsis)
 	}
+
 	fmt.Fprint(w, "\nRun 'sinkctl <command> -h' for a command's flags. The store comes from --dir, or from the\n"+
 		"function's environment (OSS_BUCKET, OSS_ENDPOINT, OSS_PREFIX, ALIBABA_CLOUD_ACCESS_KEY_ID,\n"+
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN; SINK_LOCAL_DIR without a bucket).\n"+
 		"Exit codes: 0 ok, 1 defects found (verify) or a batch failed past its retries (consume),\n2 usage, configuration, store or broker error, 3 archived objects still being restored (restore --no-wait).\n")
+	fmt.Fprint(w, "\nExamples:\n  sinkctl verify --dir ./oss-local\n  sinkctl status --topic orders --brokers kafka:9092 --group oss-sink\n")
 }
 
 // Main runs the command line args (without the program name) and returns
@@ -95,15 +102,29 @@ func Main(ctx context.Context, args []string, env Env) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && name == "help" { // sinkctl help consume
+			return Main(ctx, []string{args[1], "-h"}, env)
+		}
 		usage(env.Stdout)
 		return ExitOK
+	case "--version", "-version":
+		return runVersion(ctx, args[1:], env)
 	}
+	var names []string
 	for _, c := range commands() {
 		if c.name == name {
 			return c.run(ctx, args[1:], env)
 		}
+		names = append(names, c.name)
 	}
-	fmt.Fprintf(env.Stderr, "sinkctl: unknown command %q\n\n", strings.TrimSpace(name))
-	usage(env.Stderr)
+	name = strings.TrimSpace(name)
+	switch guess := cliflag.Closest(strings.TrimLeft(name, "-"), names); {
+	case strings.HasPrefix(name, "-"):
+		fmt.Fprintf(env.Stderr, "sinkctl: %q: a command comes first (sinkctl <command> [flags]); run sinkctl -h for the commands\n", name)
+	case guess != "":
+		fmt.Fprintf(env.Stderr, "sinkctl: unknown command %q (did you mean %s?); run sinkctl -h for the commands\n", name, guess)
+	default:
+		fmt.Fprintf(env.Stderr, "sinkctl: unknown command %q; run sinkctl -h for the commands\n", name)
+	}
 	return ExitUsage
 }

@@ -161,7 +161,7 @@ func TestVerifyUsage(t *testing.T) {
 		{"help", nil, []string{"help"}, 0, ""},
 		{"unknown command", nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"verify help", nil, []string{"verify", "-h"}, 0, "Usage: sinkctl verify"},
-		{"unknown flag", nil, []string{"verify", "--dir", dir, "--bogus"}, 2, "flag provided but not defined"},
+		{"unknown flag", nil, []string{"verify", "--dir", dir, "--bogus"}, 2, "unknown flag --bogus"},
 		{"argument", nil, []string{"verify", "--dir", dir, "extra"}, 2, `unexpected argument "extra"`},
 		{"bad format", nil, []string{"verify", "--dir", dir, "--format", "xml"}, 2, "--format"},
 		{"bad partition", nil, []string{"verify", "--dir", dir, "--partition", "x"}, 2, `--partition "x"`},
@@ -251,7 +251,7 @@ func TestVerifyOSS(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
-			r := run(c.env, false, "verify", "--connect-timeout", "1s")
+			r := run(c.env, false, "verify", "--oss-timeout", "1s")
 			if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, c.want)
 			}
@@ -267,7 +267,7 @@ func TestVerifyOSS(t *testing.T) {
 	// Expired STS credentials are no refusal of access: the way out is
 	// fresh credentials, not another policy.
 	srv.ExpireCredentials("STS.ak")
-	r = run(env, false, "verify", "--connect-timeout", "1s")
+	r = run(env, false, "verify", "--oss-timeout", "1s")
 	if r.code != 2 || !strings.Contains(r.stderr, `temporary (STS) credentials for bucket "sink" have expired`) ||
 		!strings.Contains(r.stderr, "ALIBABA_CLOUD_SECURITY_TOKEN") || strings.Contains(r.stderr, "denied") {
 		t.Errorf("expired credentials: exit %d, stderr %q", r.code, r.stderr)

@@ -3,7 +3,6 @@ package sinkctl
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -32,10 +31,11 @@ type storeFlags struct {
 	connectTimeout time.Duration
 }
 
-func (sf *storeFlags) register(fs *flag.FlagSet, env Env) {
+func (sf *storeFlags) register(fs *cmdFlags, env Env) {
 	fs.StringVar(&sf.dir, "dir", "", "read a local directory laid out as the bucket instead of OSS (default: OSS with OSS_BUCKET, else $SINK_LOCAL_DIR or ./oss-local)")
 	fs.StringVar(&sf.prefix, "prefix", env.Getenv(config.EnvPrefix), "key prefix the sink writes under (default $OSS_PREFIX)")
-	fs.DurationVar(&sf.connectTimeout, "connect-timeout", DefaultConnectTimeout, "how long the first OSS request may take before the endpoint counts as unreachable")
+	fs.DurationVar(&sf.connectTimeout, "oss-timeout", DefaultConnectTimeout, "how long the first OSS request may take before the endpoint counts as unreachable")
+	fs.timeoutFlags(env)
 }
 
 // opened is a store ready for use.
@@ -70,7 +70,7 @@ func (sf *storeFlags) open(ctx context.Context, env Env) (*opened, error) {
 		return o, nil
 	}
 	if sf.connectTimeout <= 0 {
-		return nil, fmt.Errorf("--connect-timeout %v: must be positive", sf.connectTimeout)
+		return nil, fmt.Errorf("--oss-timeout %v: must be positive", sf.connectTimeout)
 	}
 	creds := ossstore.Credentials{
 		AccessKeyID:     env.Getenv(envAccessKeyID),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,8 +60,6 @@ partition) against the index (tag_mismatch). Restored ones are read as any
 object. --metadata-only checks every data object so, reading none (no GET
 of data objects: cheap on archive classes, which bill reads and need
 restores); CRCs and record contents are then not checked.
-
-Flags:
 `
 
 // listFlag collects a repeatable flag; commas separate values too.
@@ -96,13 +93,9 @@ type verifyFlags struct {
 
 func runVerify(ctx context.Context, args []string, env Env) int {
 	var f verifyFlags
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), verifyUsage)
-		fs.PrintDefaults()
-	}
-	f.store.register(fs, env)
+	fs := newCmdFlags("verify", verifyUsage,
+		"sinkctl verify --dir ./oss-local",
+		"sinkctl verify --topic orders --brokers kafka:9092 --group oss-sink --json")
 	fs.Var(&f.topics, "topic", "topic to check; repeatable (default: every topic under the prefix)")
 	fs.Var(&f.partitions, "partition", "partition number to check; repeatable (default: every partition)")
 	fs.StringVar(&f.format, "format", "auto", "how to read data objects without a record index: auto, raw or jsonl (indexed objects are read as their index says)")
@@ -111,20 +104,15 @@ func runVerify(ctx context.Context, args []string, env Env) int {
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&f.objects, "objects", false, "with --json, list every data object")
 	fs.BoolVar(&f.metadataOnly, "metadata-only", false, "read no data object: check names, sizes against the record indexes, and tags and metadata (for archived backups; CRCs and records are not checked)")
-	f.folder.register(fs, env)
-	f.kafka.register(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+	f.folder.register(fs.FlagSet, env)
+	f.kafka.register(fs, "compare with this Kafka cluster")
+	f.store.register(fs, env)
+	if code, ok := fs.parse(args, env, false); !ok {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(env.Stderr, "sinkctl verify: "+format+"\n", a...)
 		return ExitUsage
-	}
-	if fs.NArg() > 0 {
-		return fail("unexpected argument %q (flags only; see sinkctl verify -h)", fs.Arg(0))
 	}
 	opts, err := f.options()
 	if err != nil {

@@ -3,7 +3,6 @@ package sinkctl
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,12 +22,14 @@ type verifyKafkaFlags struct {
 	timeout  time.Duration
 }
 
-func (f *verifyKafkaFlags) register(fs *flag.FlagSet) {
-	fs.Var(&f.brokers, "brokers", "compare with this Kafka cluster: bootstrap servers, host:port; repeatable or comma-separated (needs --group)")
-	fs.StringVar(&f.group, "group", "", "the sink's consumer group, whose committed offsets are compared (with --brokers)")
+// register defines the flags; purpose says what the cluster is for
+// ("compare with this Kafka cluster").
+func (f *verifyKafkaFlags) register(fs *cmdFlags, purpose string) {
+	fs.Var(&f.brokers, "brokers", purpose+": bootstrap servers, host:port; repeatable or comma-separated (needs --group)")
+	fs.StringVar(&f.group, "group", "", "the sink's consumer group, whose committed offsets are shown (with --brokers)")
 	fs.StringVar(&f.clientID, "client-id", verify.DefaultKafkaClientID, "Kafka client id")
-	f.sec.register(fs)
-	fs.DurationVar(&f.timeout, "kafka-connect-timeout", verify.DefaultKafkaTimeout, "bound on dialing a broker and on each Kafka request")
+	f.sec.register(fs.FlagSet)
+	fs.DurationVar(&f.timeout, "kafka-timeout", verify.DefaultKafkaTimeout, "bound on dialing a broker and on each Kafka request")
 }
 
 // config checks the flags; ok is false when no Kafka comparison is asked.
@@ -43,7 +44,7 @@ func (f *verifyKafkaFlags) config(env Env) (cfg verify.KafkaConfig, ok bool, err
 		return cfg, false, errors.New("--brokers needs --group (the sink's consumer group)")
 	}
 	if f.timeout <= 0 {
-		return cfg, false, fmt.Errorf("--kafka-connect-timeout %v: must be positive", f.timeout)
+		return cfg, false, fmt.Errorf("--kafka-timeout %v: must be positive", f.timeout)
 	}
 	pass, err := f.sec.password(env)
 	if err != nil {

@@ -142,8 +142,9 @@ func (l *lister) classify(info store.Info) {
 	}
 	dir, base := path.Split(sub)
 	if dir == "" && strings.HasPrefix(base, restoreCheckpointPrefix) {
-		// sinkctl restore's progress, kept next to the data.
-		l.rep.Ignored++
+		// sinkctl restore's progress, kept next to the data: the
+		// tool's own, neither data nor a key outside the topic folders.
+		l.rep.ToolKeys++
 		return
 	}
 	if dir == "" {

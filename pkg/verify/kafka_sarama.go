@@ -132,7 +132,8 @@ func NewSaramaKafka(ctx context.Context, cfg KafkaConfig) (*SaramaKafka, error) 
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("kafka: could not connect to %s (timeout %v; check the addresses, the network, TLS and SASL): %w", brokers, cfg.Timeout, r.err)
+			return nil, fmt.Errorf("kafka: could not connect to %s (timeout %v; %s): %w", brokers, cfg.Timeout,
+				kafkasasl.ConnectHint(r.err, cfg.TLS, cfg.TLSCAFile, cfg.SASLMechanism != ""), r.err)
 		}
 		return r.k, nil
 	case <-ctx.Done():
@@ -140,7 +141,7 @@ func NewSaramaKafka(ctx context.Context, cfg KafkaConfig) (*SaramaKafka, error) 
 		return nil, fmt.Errorf("kafka: interrupted while connecting to %s: %w", brokers, ctx.Err())
 	case <-limit.C:
 		abandon()
-		return nil, fmt.Errorf("kafka: no answer from %s within %v (a TLS listener does not answer plaintext: check --tls, the addresses and the network)", brokers, bound)
+		return nil, fmt.Errorf("kafka: no answer from %s within %v (%s)", brokers, bound, kafkasasl.NoAnswerHint(cfg.TLS))
 	}
 }
 

@@ -276,7 +276,7 @@ func TestKafkaBadBroker(t *testing.T) {
 	start := time.Now()
 	var out, errb bytes.Buffer
 	code := sinkctl.Main(context.Background(), []string{"verify", "--dir", dir, "--brokers", "127.0.0.1:1", "--group", "g",
-		"--kafka-connect-timeout", "2s"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
+		"--kafka-timeout", "2s"}, sinkctl.Env{Stdout: &out, Stderr: &errb})
 	if code != sinkctl.ExitUsage || !strings.Contains(errb.String(), "could not connect to 127.0.0.1:1") {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

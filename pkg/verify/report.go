@@ -338,9 +338,12 @@ type Report struct {
 	// and topics or prefixes with nothing in them. Partition defects are in
 	// Partitions.
 	Defects []Defect `json:"defects"`
-	// Ignored counts keys under the prefix outside any topic folder (a
+	// Ignored counts keys under the prefix outside the topic folders checked (a
 	// folder is a topic when it holds a meta or data object).
 	Ignored int `json:"ignored_keys"`
+	// ToolKeys counts the tools' own objects found in topic folders
+	// (sinkctl restore's checkpoints): neither data nor ignored keys.
+	ToolKeys int `json:"tool_keys"`
 	// OtherObjects counts the objects named like data objects (a data
 	// object and its index count once), in a directory listed, that are no
 	// object of a topic-partition checked:
