@@ -61,7 +61,7 @@ func (inst *instance) initialize(ctx context.Context) {
 	c := inst.h.Config()
 	inst.log.Info().Bool("oss", c.UseOSS()).Str("bucket", c.Bucket).Str("endpoint", c.Endpoint).Str("prefix", c.Prefix).
 		Str("format", c.Encoder.Format.String()).Str("encoding", c.Encoder.ID()).Int64("flush_bytes", c.FlushBytes).Int64("flush_records", c.FlushRecords).
-		Dur("flush_interval", c.FlushInterval).Dur("flush_idle", c.FlushIdle).Str("folder", c.Folder()).Str("timezone", timezone(c)).Bool("filter", c.Filter != nil).
+		Dur("flush_interval_ms", c.FlushInterval).Dur("flush_idle_ms", c.FlushIdle).Str("folder", c.Folder()).Str("timezone", timezone(c)).Bool("filter", c.Filter != nil).
 		// finalize: objects are staged and written whole when sealed
 		// (SINK_FINALIZE=true, and always for parquet).
 		Bool("finalize", c.Encoder.Staged()).Str("storage_class", string(c.StorageClass)).Str("sse", c.SSE).Bool("sse_kms_key", c.SSEKeyID != "").

@@ -131,7 +131,7 @@ func (h *Handler) Invoke(ctx context.Context, requestID string, payload []byte) 
 	ev.Int("payload_bytes", len(payload)).Int("records", sum.Records).Int("written", sum.Written).
 		Int("recovered", sum.Recovered).Int("adopted", sum.Adopted).Int("skipped", sum.Skipped).Int("duplicates", sum.Duplicates).
 		Int("filtered", sum.Filtered).Int("invalid", sum.Invalid).Int("invalid_dropped", sum.InvalidDropped).Int("separator_values", sum.SeparatorValues).Int("partitions", len(sum.Partitions)).
-		Int64("bytes", sum.Bytes).Int("oss_requests", sum.Requests).Dur("took", time.Since(start)).Msg("invocation done")
+		Int64("bytes", sum.Bytes).Int("oss_requests", sum.Requests).Dur("took_ms", time.Since(start)).Msg("invocation done")
 	return resp, err
 }
 

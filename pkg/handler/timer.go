@@ -181,6 +181,6 @@ func (h *Handler) invokeTimer(ctx context.Context, log zerolog.Logger, requestID
 	}
 	ev.Str("trigger", tm.Name).Time("now", sum.Now).Strs("topics", tm.Topics).Int("partitions", sum.Partitions).Int("sealed", sum.Sealed).
 		Int("finalized", sum.Finalized).Int("unfinalized", sum.Unfinalized).Int("raced", sum.Raced).Int("errors", sum.Errors).
-		Int("oss_requests", sum.Requests).Dur("took", time.Since(start)).Msg("timer invocation done")
+		Int("oss_requests", sum.Requests).Dur("took_ms", time.Since(start)).Msg("timer invocation done")
 	return resp, err
 }

@@ -248,7 +248,7 @@ func Run(ctx context.Context, st store.Store, k Kafka, opts ...Option) (*Summary
 		o.log.Warn().Int("raw_objects", sum.RawObjects).Msg("raw objects hold values only: restored without key, headers or original timestamp")
 	}
 	o.log.Info().Int64("records", sum.Records).Int64("skipped_by_checkpoint", sum.Skipped).
-		Dur("elapsed", sum.Elapsed).Int("failed_partitions", len(failed)).Msg("restore finished")
+		Dur("elapsed_ms", sum.Elapsed).Int("failed_partitions", len(failed)).Msg("restore finished")
 	if ctx.Err() != nil {
 		return sum, fmt.Errorf("restore interrupted (run again to resume from the checkpoints): %w", context.Cause(ctx))
 	}

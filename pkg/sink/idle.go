@@ -252,7 +252,7 @@ func (j *partitionJob) sealIdle(ctx context.Context, now time.Time, res *IdlePar
 			res.Sealed = append(res.Sealed, f.Object)
 			seals[name] = seal{*f, w.f}
 			j.log.Info().Str("object", f.Object).Int64("records", f.Records).Int64("last_offset", f.LastOffset).
-				Time("appended_at", last).Dur("idle", now.Sub(last)).Msg("idle object sealed")
+				Time("appended_at", last).Dur("idle_ms", now.Sub(last)).Msg("idle object sealed")
 		}
 	}
 	if len(seals) > 0 {

@@ -331,7 +331,7 @@ func (j *partitionJob) run(ctx context.Context) error {
 		Int("written", j.written).Int("recovered", j.recovered).Int("adopted", j.adopted).Int("skipped", j.skipped).Int("duplicates", j.duplicates).
 		Int("filtered", j.filtered).Int("invalid", j.invalid).Int("invalid_dropped", j.dropped).Int("folders", len(rt.folders)).
 		Int64("bytes", j.bytes).Strs("objects", j.objects).Int("oss_requests", j.st.requests).
-		Dur("took", time.Since(j.start)).Msg("partition written")
+		Dur("took_ms", time.Since(j.start)).Msg("partition written")
 	return nil
 }
 

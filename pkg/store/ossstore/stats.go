@@ -127,7 +127,7 @@ func (s *Store) observe(o op, key string, a *attempt, d time.Duration, err error
 	if ev := p.o.logger.Debug(); ev.Enabled() {
 		ev.Str("op", o.String()).Str("key", key).Int("attempt", a.n).
 			Int64("sent", a.sent).Int64("received", a.received).
-			Int("status", status).Str("code", code).Dur("duration", d).Err(err).
+			Int("status", status).Str("code", code).Dur("duration_ms", d).Err(err).
 			Msg("oss request")
 	}
 	if p.o.hook != nil {
